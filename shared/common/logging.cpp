@@ -1,0 +1,13 @@
+#include "logging.h"
+
+Q_LOGGING_CATEGORY(lcCommon, "filesync.common")
+
+namespace filesync {
+
+void installLogFormat()
+{
+    qSetMessagePattern(QStringLiteral("%{time yyyy-MM-dd HH:mm:ss.zzz} %{category} "
+                                      "%{if-warning}warning: %{endif}%{if-critical}error: %{endif}%{message}"));
+}
+
+} // namespace filesync

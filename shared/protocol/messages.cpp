@@ -1,0 +1,682 @@
+#include "messages.h"
+
+#include <QCborArray>
+#include <QCborValue>
+#include <QtEndian>
+
+namespace filesync::protocol {
+
+namespace {
+
+// Field readers: each checks the CBOR type and range and names the field in its error.
+Error fieldError(const char *field, const char *what)
+{
+    return makeError(QStringLiteral("field '%1' %2").arg(QLatin1String(field), QLatin1String(what)));
+}
+
+Result<quint64> readUInt(const QCborMap &map, const char *field, bool required = true, quint64 fallback = 0)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (v.isUndefined())
+        return required ? Result<quint64>(fieldError(field, "is missing")) : Result<quint64>(fallback);
+    if (!v.isInteger() || v.toInteger() < 0)
+        return fieldError(field, "must be a non-negative integer");
+    return quint64(v.toInteger());
+}
+
+Result<qint64> readInt(const QCborMap &map, const char *field, bool required = true)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (v.isUndefined())
+        return required ? Result<qint64>(fieldError(field, "is missing")) : Result<qint64>(qint64(0));
+    if (!v.isInteger())
+        return fieldError(field, "must be an integer");
+    return v.toInteger();
+}
+
+Result<QString> readText(const QCborMap &map, const char *field, bool required = true, qsizetype maxChars = 4096)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (v.isUndefined())
+        return required ? Result<QString>(fieldError(field, "is missing")) : Result<QString>(QString());
+    if (!v.isString())
+        return fieldError(field, "must be a text string");
+    QString s = v.toString();
+    if (s.size() > maxChars)
+        return fieldError(field, "is too long");
+    return s;
+}
+
+Result<bool> readBool(const QCborMap &map, const char *field)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (v.isUndefined())
+        return false;
+    if (!v.isBool())
+        return fieldError(field, "must be a boolean");
+    return v.toBool();
+}
+
+Result<QByteArray> readBytes(const QCborMap &map, const char *field)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (!v.isByteArray())
+        return fieldError(field, v.isUndefined() ? "is missing" : "must be a byte string");
+    return v.toByteArray();
+}
+
+Result<QCborArray> readArray(const QCborMap &map, const char *field, qsizetype maxItems, bool required = true)
+{
+    const QCborValue v = map.value(QLatin1String(field));
+    if (v.isUndefined())
+        return required ? Result<QCborArray>(fieldError(field, "is missing")) : Result<QCborArray>(QCborArray());
+    if (!v.isArray())
+        return fieldError(field, "must be an array");
+    QCborArray a = v.toArray();
+    if (a.size() > maxItems)
+        return fieldError(field, "has too many items");
+    return a;
+}
+
+Result<ContentHash> readHash(const QCborMap &map, const char *field)
+{
+    auto bytes = readBytes(map, field);
+    if (!bytes)
+        return bytes.error();
+    return ContentHash::fromBytes(*bytes);
+}
+
+Result<RelativePath> readPath(const QCborMap &map, const char *field)
+{
+    auto text = readText(map, field, true, RelativePath::kMaxBytes);
+    if (!text)
+        return text.error();
+    auto path = RelativePath::fromString(*text);
+    if (!path)
+        return makeError(QStringLiteral("bad path in '%1': %2").arg(QLatin1String(field), path.errorMessage()));
+    if (path->isRoot())
+        return makeError(QStringLiteral("bad path in '%1': empty").arg(QLatin1String(field)));
+    return path;
+}
+
+Result<quint32> readU32(const QCborMap &map, const char *field, bool required = true)
+{
+    auto v = readUInt(map, field, required);
+    if (!v)
+        return v.error();
+    if (*v > 0xffffffffu)
+        return fieldError(field, "is out of range");
+    return quint32(*v);
+}
+
+QCborValue u(quint64 v)
+{
+    return QCborValue(qint64(v));
+}
+
+QCborArray blocksToCbor(const QList<BlockRef> &blocks)
+{
+    QCborArray a;
+    for (const BlockRef &b : blocks)
+        a.append(QCborArray { b.hash.bytes(), qint64(b.size) });
+    return a;
+}
+
+Result<QList<BlockRef>> blocksFromCbor(const QCborMap &map, const char *field)
+{
+    auto array = readArray(map, field, kMaxBlocksPerEntry, false);
+    if (!array)
+        return array.error();
+    QList<BlockRef> blocks;
+    blocks.reserve(array->size());
+    for (const QCborValue &item : *array) {
+        const QCborArray pair = item.toArray();
+        if (!item.isArray() || pair.size() != 2 || !pair.at(0).isByteArray() || !pair.at(1).isInteger())
+            return fieldError(field, "must hold [hash, size] pairs");
+        auto hash = ContentHash::fromBytes(pair.at(0).toByteArray());
+        if (!hash)
+            return hash.error();
+        const qint64 size = pair.at(1).toInteger();
+        if (size <= 0 || size > kMaxBlockSize)
+            return fieldError(field, "has a block size out of range");
+        blocks.append(BlockRef { *hash, quint32(size) });
+    }
+    return blocks;
+}
+
+Result<EntryKind> readKind(const QCborMap &map)
+{
+    auto k = readUInt(map, "kind", false, 0);
+    if (!k)
+        return k.error();
+    if (*k > 1)
+        return fieldError("kind", "must be 0 (file) or 1 (directory)");
+    return EntryKind(*k);
+}
+
+// Checks that a file's fields agree: directories have no content, files' size = sum of blocks.
+Result<void> checkContent(EntryKind kind, qint64 size, const QList<BlockRef> &blocks)
+{
+    if (size < 0)
+        return makeError(QStringLiteral("negative size"));
+    if (kind == EntryKind::Directory && (size != 0 || !blocks.isEmpty()))
+        return makeError(QStringLiteral("a directory has no content"));
+    if (kind == EntryKind::File && totalSize(blocks) != size)
+        return makeError(QStringLiteral("size does not match the block list"));
+    return {};
+}
+
+#define TRY(var, expr)                                                                                                 \
+    auto var = (expr);                                                                                                 \
+    if (!var)                                                                                                          \
+        return var.error();
+
+} // namespace
+
+bool isKnownType(quint64 type)
+{
+    return type >= 1 && type <= kLastMessageType;
+}
+
+bool isBlockFrameType(quint64 type)
+{
+    return type == quint64(MessageType::PutBlock) || type == quint64(MessageType::BlockData);
+}
+
+QString typeName(MessageType type)
+{
+    switch (type) {
+    case MessageType::Hello: return QStringLiteral("Hello");
+    case MessageType::Welcome: return QStringLiteral("Welcome");
+    case MessageType::Login: return QStringLiteral("Login");
+    case MessageType::CreateAccount: return QStringLiteral("CreateAccount");
+    case MessageType::LoginOk: return QStringLiteral("LoginOk");
+    case MessageType::GetChanges: return QStringLiteral("GetChanges");
+    case MessageType::Changes: return QStringLiteral("Changes");
+    case MessageType::QueryBlocks: return QStringLiteral("QueryBlocks");
+    case MessageType::QueryBlocksReply: return QStringLiteral("QueryBlocksReply");
+    case MessageType::PutBlock: return QStringLiteral("PutBlock");
+    case MessageType::GetBlock: return QStringLiteral("GetBlock");
+    case MessageType::BlockData: return QStringLiteral("BlockData");
+    case MessageType::Commit: return QStringLiteral("Commit");
+    case MessageType::CommitReply: return QStringLiteral("CommitReply");
+    case MessageType::Advanced: return QStringLiteral("Advanced");
+    case MessageType::GetStats: return QStringLiteral("GetStats");
+    case MessageType::Stats: return QStringLiteral("Stats");
+    case MessageType::Ok: return QStringLiteral("Ok");
+    case MessageType::ErrorReply: return QStringLiteral("Error");
+    case MessageType::Ping: return QStringLiteral("Ping");
+    case MessageType::Pong: return QStringLiteral("Pong");
+    }
+    return QStringLiteral("Unknown");
+}
+
+QByteArray encodeFrame(const Envelope &envelope)
+{
+    const QByteArray payload = QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor();
+    QByteArray frame(4, Qt::Uninitialized);
+    qToBigEndian(quint32(payload.size()), frame.data());
+    frame.append(payload);
+    return frame;
+}
+
+Result<Envelope> decodeMessage(const QByteArray &payload)
+{
+    QCborParserError parseError;
+    const QCborValue value = QCborValue::fromCbor(payload, &parseError);
+    if (parseError.error != QCborError::NoError)
+        return makeError(QStringLiteral("malformed CBOR: %1").arg(parseError.errorString()));
+    if (parseError.offset != payload.size())
+        return makeError(QStringLiteral("trailing bytes after the message"));
+    if (!value.isArray())
+        return makeError(QStringLiteral("a message must be a CBOR array [type, id, body]"));
+    const QCborArray array = value.toArray();
+    if (array.size() != 3 || !array.at(0).isInteger() || !array.at(1).isInteger() || !array.at(2).isMap())
+        return makeError(QStringLiteral("a message must be a CBOR array [type, id, body]"));
+    const qint64 type = array.at(0).toInteger();
+    if (!isKnownType(quint64(type)))
+        return makeError(QStringLiteral("unknown message type %1").arg(type));
+    if (array.at(1).toInteger() < 0)
+        return makeError(QStringLiteral("negative request id"));
+    if (!isBlockFrameType(quint64(type)) && payload.size() > kMaxMetadataFrame)
+        return makeError(QStringLiteral("message too large"));
+    return Envelope { MessageType(type), quint64(array.at(1).toInteger()), array.at(2).toMap() };
+}
+
+qint64 totalSize(const QList<BlockRef> &blocks)
+{
+    qint64 total = 0;
+    for (const BlockRef &b : blocks)
+        total += b.size;
+    return total;
+}
+
+// ---- FileEntry ----
+
+QCborMap FileEntry::toCbor() const
+{
+    QCborMap m;
+    m.insert(QLatin1String("path"), path.toString());
+    m.insert(QLatin1String("kind"), qint64(kind));
+    if (deleted)
+        m.insert(QLatin1String("del"), true);
+    m.insert(QLatin1String("size"), size);
+    m.insert(QLatin1String("mtime"), mtimeMs);
+    m.insert(QLatin1String("mode"), qint64(mode));
+    if (!blocks.isEmpty())
+        m.insert(QLatin1String("blocks"), blocksToCbor(blocks));
+    m.insert(QLatin1String("ver"), u(version));
+    m.insert(QLatin1String("origin"), origin);
+    if (movedFrom)
+        m.insert(QLatin1String("from"), movedFrom->toString());
+    return m;
+}
+
+Result<FileEntry> FileEntry::fromCbor(const QCborMap &m)
+{
+    FileEntry e;
+    TRY(path, readPath(m, "path"));
+    TRY(kind, readKind(m));
+    TRY(del, readBool(m, "del"));
+    TRY(size, readInt(m, "size"));
+    TRY(mtime, readInt(m, "mtime"));
+    TRY(mode, readU32(m, "mode"));
+    TRY(blocks, blocksFromCbor(m, "blocks"));
+    TRY(ver, readUInt(m, "ver"));
+    TRY(origin, readText(m, "origin", false, 256));
+    e.path = *path;
+    e.kind = *kind;
+    e.deleted = *del;
+    e.size = *size;
+    e.mtimeMs = *mtime;
+    e.mode = *mode;
+    e.blocks = *blocks;
+    e.version = *ver;
+    e.origin = *origin;
+    if (m.contains(QLatin1String("from"))) {
+        TRY(from, readPath(m, "from"));
+        e.movedFrom = *from;
+    }
+    if (!e.deleted) {
+        if (auto c = checkContent(e.kind, e.size, e.blocks); !c)
+            return c.error();
+    }
+    return e;
+}
+
+// ---- CommitOp ----
+
+QCborMap CommitOp::toCbor() const
+{
+    QCborMap m;
+    m.insert(QLatin1String("op"), qint64(op));
+    m.insert(QLatin1String("path"), path.toString());
+    if (from)
+        m.insert(QLatin1String("from"), from->toString());
+    m.insert(QLatin1String("kind"), qint64(kind));
+    m.insert(QLatin1String("base"), u(baseVersion));
+    if (op == CommitOpKind::Put) {
+        m.insert(QLatin1String("size"), size);
+        m.insert(QLatin1String("mtime"), mtimeMs);
+        m.insert(QLatin1String("mode"), qint64(mode));
+        if (!blocks.isEmpty())
+            m.insert(QLatin1String("blocks"), blocksToCbor(blocks));
+    }
+    return m;
+}
+
+Result<CommitOp> CommitOp::fromCbor(const QCborMap &m)
+{
+    CommitOp o;
+    TRY(op, readUInt(m, "op"));
+    if (*op > 2)
+        return fieldError("op", "must be 0 (put), 1 (delete) or 2 (move)");
+    o.op = CommitOpKind(*op);
+    TRY(path, readPath(m, "path"));
+    o.path = *path;
+    TRY(kind, readKind(m));
+    o.kind = *kind;
+    TRY(base, readUInt(m, "base"));
+    o.baseVersion = *base;
+    if (o.op == CommitOpKind::Move) {
+        TRY(from, readPath(m, "from"));
+        if (*from == o.path || from->isAncestorOf(o.path))
+            return makeError(QStringLiteral("cannot move a path into itself"));
+        o.from = *from;
+    }
+    if (o.op == CommitOpKind::Put) {
+        TRY(size, readInt(m, "size"));
+        TRY(mtime, readInt(m, "mtime"));
+        TRY(mode, readU32(m, "mode"));
+        TRY(blocks, blocksFromCbor(m, "blocks"));
+        o.size = *size;
+        o.mtimeMs = *mtime;
+        o.mode = *mode;
+        o.blocks = *blocks;
+        if (auto c = checkContent(o.kind, o.size, o.blocks); !c)
+            return c.error();
+    }
+    return o;
+}
+
+// ---- CommitResult ----
+
+QCborMap CommitResult::toCbor() const
+{
+    QCborMap m;
+    m.insert(QLatin1String("status"), qint64(status));
+    if (version)
+        m.insert(QLatin1String("ver"), u(version));
+    if (currentVersion)
+        m.insert(QLatin1String("cur"), u(currentVersion));
+    if (!reason.isEmpty())
+        m.insert(QLatin1String("reason"), reason);
+    return m;
+}
+
+Result<CommitResult> CommitResult::fromCbor(const QCborMap &m)
+{
+    CommitResult r;
+    TRY(status, readUInt(m, "status"));
+    if (*status > 2)
+        return fieldError("status", "is out of range");
+    TRY(ver, readUInt(m, "ver", false));
+    TRY(cur, readUInt(m, "cur", false));
+    TRY(reason, readText(m, "reason", false));
+    r.status = CommitStatus(*status);
+    r.version = *ver;
+    r.currentVersion = *cur;
+    r.reason = *reason;
+    return r;
+}
+
+// ---- handshake and login ----
+
+QCborMap Hello::toCbor() const
+{
+    return QCborMap { { QLatin1String("magic"), QLatin1String(kMagic) },
+                      { QLatin1String("major"), qint64(major) },
+                      { QLatin1String("minor"), qint64(minor) },
+                      { QLatin1String("software"), software } };
+}
+
+Result<Hello> Hello::fromCbor(const QCborMap &m)
+{
+    TRY(magic, readText(m, "magic", true, 16));
+    if (*magic != QLatin1String(kMagic))
+        return makeError(QStringLiteral("not a FileSync client (bad magic)"));
+    TRY(major, readU32(m, "major"));
+    TRY(minor, readU32(m, "minor"));
+    TRY(software, readText(m, "software", false, 256));
+    return Hello { *major, *minor, *software };
+}
+
+QCborMap Welcome::toCbor() const
+{
+    return QCborMap { { QLatin1String("major"), qint64(major) },
+                      { QLatin1String("minor"), qint64(minor) },
+                      { QLatin1String("software"), software } };
+}
+
+Result<Welcome> Welcome::fromCbor(const QCborMap &m)
+{
+    TRY(major, readU32(m, "major"));
+    TRY(minor, readU32(m, "minor"));
+    TRY(software, readText(m, "software", false, 256));
+    return Welcome { *major, *minor, *software };
+}
+
+QCborMap Login::toCbor() const
+{
+    return QCborMap { { QLatin1String("account"), account }, { QLatin1String("session"), session } };
+}
+
+Result<Login> Login::fromCbor(const QCborMap &m)
+{
+    TRY(account, readText(m, "account", true, 128));
+    TRY(session, readText(m, "session", false, 128));
+    return Login { *account, *session };
+}
+
+QCborMap CreateAccount::toCbor() const
+{
+    return QCborMap { { QLatin1String("session"), session } };
+}
+
+Result<CreateAccount> CreateAccount::fromCbor(const QCborMap &m)
+{
+    TRY(session, readText(m, "session", false, 128));
+    return CreateAccount { *session };
+}
+
+QCborMap LoginOk::toCbor() const
+{
+    QCborMap m { { QLatin1String("session"), u(sessionId) }, { QLatin1String("head"), u(head) } };
+    if (!account.isEmpty())
+        m.insert(QLatin1String("account"), account);
+    return m;
+}
+
+Result<LoginOk> LoginOk::fromCbor(const QCborMap &m)
+{
+    TRY(account, readText(m, "account", false, 128));
+    TRY(session, readUInt(m, "session"));
+    TRY(head, readUInt(m, "head"));
+    return LoginOk { *account, *session, *head };
+}
+
+// ---- changes ----
+
+QCborMap GetChanges::toCbor() const
+{
+    return QCborMap { { QLatin1String("since"), u(since) }, { QLatin1String("limit"), qint64(limit) } };
+}
+
+Result<GetChanges> GetChanges::fromCbor(const QCborMap &m)
+{
+    TRY(since, readUInt(m, "since"));
+    TRY(limit, readUInt(m, "limit", false, kMaxEntriesPerChanges));
+    return GetChanges { *since, quint32(qBound<quint64>(1, *limit, kMaxEntriesPerChanges)) };
+}
+
+QCborMap Changes::toCbor() const
+{
+    QCborArray a;
+    for (const FileEntry &e : entries)
+        a.append(e.toCbor());
+    return QCborMap { { QLatin1String("entries"), a },
+                      { QLatin1String("head"), u(head) },
+                      { QLatin1String("next"), u(next) },
+                      { QLatin1String("more"), more } };
+}
+
+Result<Changes> Changes::fromCbor(const QCborMap &m)
+{
+    Changes c;
+    TRY(array, readArray(m, "entries", kMaxEntriesPerChanges));
+    for (const QCborValue &v : *array) {
+        if (!v.isMap())
+            return fieldError("entries", "must hold maps");
+        TRY(entry, FileEntry::fromCbor(v.toMap()));
+        c.entries.append(*entry);
+    }
+    TRY(head, readUInt(m, "head"));
+    TRY(next, readUInt(m, "next"));
+    TRY(more, readBool(m, "more"));
+    c.head = *head;
+    c.next = *next;
+    c.more = *more;
+    return c;
+}
+
+// ---- blocks ----
+
+namespace {
+QCborArray hashesToCbor(const QList<ContentHash> &hashes)
+{
+    QCborArray a;
+    for (const ContentHash &h : hashes)
+        a.append(h.bytes());
+    return a;
+}
+
+Result<QList<ContentHash>> hashesFromCbor(const QCborMap &m, const char *field)
+{
+    TRY(array, readArray(m, field, kMaxHashesPerQuery));
+    QList<ContentHash> hashes;
+    hashes.reserve(array->size());
+    for (const QCborValue &v : *array) {
+        if (!v.isByteArray())
+            return fieldError(field, "must hold byte strings");
+        TRY(hash, ContentHash::fromBytes(v.toByteArray()));
+        hashes.append(*hash);
+    }
+    return hashes;
+}
+} // namespace
+
+QCborMap QueryBlocks::toCbor() const
+{
+    return QCborMap { { QLatin1String("hashes"), hashesToCbor(hashes) } };
+}
+
+Result<QueryBlocks> QueryBlocks::fromCbor(const QCborMap &m)
+{
+    TRY(hashes, hashesFromCbor(m, "hashes"));
+    return QueryBlocks { *hashes };
+}
+
+QCborMap QueryBlocksReply::toCbor() const
+{
+    return QCborMap { { QLatin1String("missing"), hashesToCbor(missing) } };
+}
+
+Result<QueryBlocksReply> QueryBlocksReply::fromCbor(const QCborMap &m)
+{
+    TRY(hashes, hashesFromCbor(m, "missing"));
+    return QueryBlocksReply { *hashes };
+}
+
+QCborMap BlockPayload::toCbor() const
+{
+    return QCborMap { { QLatin1String("hash"), hash.bytes() },
+                      { QLatin1String("codec"), qint64(codec) },
+                      { QLatin1String("size"), qint64(rawSize) },
+                      { QLatin1String("data"), data } };
+}
+
+Result<BlockPayload> BlockPayload::fromCbor(const QCborMap &m)
+{
+    TRY(hash, readHash(m, "hash"));
+    TRY(codec, readUInt(m, "codec"));
+    if (*codec > 1)
+        return fieldError("codec", "must be 0 (raw) or 1 (zstd)");
+    TRY(size, readUInt(m, "size"));
+    if (*size == 0 || *size > quint64(kMaxBlockSize))
+        return fieldError("size", "is out of range");
+    TRY(data, readBytes(m, "data"));
+    if (BlockCodec(*codec) == BlockCodec::Raw && quint64(data->size()) != *size)
+        return fieldError("data", "does not have the announced size");
+    return BlockPayload { *hash, BlockCodec(*codec), quint32(*size), *data };
+}
+
+QCborMap GetBlock::toCbor() const
+{
+    return QCborMap { { QLatin1String("hash"), hash.bytes() } };
+}
+
+Result<GetBlock> GetBlock::fromCbor(const QCborMap &m)
+{
+    TRY(hash, readHash(m, "hash"));
+    return GetBlock { *hash };
+}
+
+// ---- commit ----
+
+QCborMap Commit::toCbor() const
+{
+    QCborArray a;
+    for (const CommitOp &op : ops)
+        a.append(op.toCbor());
+    return QCborMap { { QLatin1String("ops"), a } };
+}
+
+Result<Commit> Commit::fromCbor(const QCborMap &m)
+{
+    Commit c;
+    TRY(array, readArray(m, "ops", kMaxOpsPerCommit));
+    for (const QCborValue &v : *array) {
+        if (!v.isMap())
+            return fieldError("ops", "must hold maps");
+        TRY(op, CommitOp::fromCbor(v.toMap()));
+        c.ops.append(*op);
+    }
+    return c;
+}
+
+QCborMap CommitReply::toCbor() const
+{
+    QCborArray a;
+    for (const CommitResult &r : results)
+        a.append(r.toCbor());
+    return QCborMap { { QLatin1String("results"), a }, { QLatin1String("head"), u(head) } };
+}
+
+Result<CommitReply> CommitReply::fromCbor(const QCborMap &m)
+{
+    CommitReply c;
+    TRY(array, readArray(m, "results", kMaxOpsPerCommit));
+    for (const QCborValue &v : *array) {
+        if (!v.isMap())
+            return fieldError("results", "must hold maps");
+        TRY(r, CommitResult::fromCbor(v.toMap()));
+        c.results.append(*r);
+    }
+    TRY(head, readUInt(m, "head"));
+    c.head = *head;
+    return c;
+}
+
+QCborMap Advanced::toCbor() const
+{
+    return QCborMap { { QLatin1String("head"), u(head) } };
+}
+
+Result<Advanced> Advanced::fromCbor(const QCborMap &m)
+{
+    TRY(head, readUInt(m, "head"));
+    return Advanced { *head };
+}
+
+QCborMap Stats::toCbor() const
+{
+    return QCborMap { { QLatin1String("in"), u(bytesIn) },
+                      { QLatin1String("out"), u(bytesOut) },
+                      { QLatin1String("serverIn"), u(serverBytesIn) },
+                      { QLatin1String("serverOut"), u(serverBytesOut) },
+                      { QLatin1String("sessions"), u(sessions) } };
+}
+
+Result<Stats> Stats::fromCbor(const QCborMap &m)
+{
+    TRY(in, readUInt(m, "in"));
+    TRY(out, readUInt(m, "out"));
+    TRY(sin, readUInt(m, "serverIn"));
+    TRY(sout, readUInt(m, "serverOut"));
+    TRY(sessions, readUInt(m, "sessions"));
+    return Stats { *in, *out, *sin, *sout, *sessions };
+}
+
+QCborMap ErrorReply::toCbor() const
+{
+    return QCborMap { { QLatin1String("code"), code }, { QLatin1String("message"), message } };
+}
+
+Result<ErrorReply> ErrorReply::fromCbor(const QCborMap &m)
+{
+    TRY(code, readText(m, "code", true, 64));
+    TRY(message, readText(m, "message", false, 1024));
+    return ErrorReply { *code, *message };
+}
+
+} // namespace filesync::protocol

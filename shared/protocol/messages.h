@@ -1,0 +1,278 @@
+#pragma once
+
+#include "contenthash.h"
+#include "protocol.h"
+#include "relativepath.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QCborMap>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+// The wire schema: every message, its fields and its validation, in one place. Each struct
+// converts to and from a CBOR map; fromCbor() validates types, ranges and paths and
+// returns an Error for anything malformed. docs/protocol.md describes the same schema.
+namespace filesync::protocol {
+
+enum class MessageType : quint8 {
+    Hello = 1,
+    Welcome = 2,
+    Login = 3,
+    CreateAccount = 4,
+    LoginOk = 5,
+    GetChanges = 6,
+    Changes = 7,
+    QueryBlocks = 8,
+    QueryBlocksReply = 9,
+    PutBlock = 10,
+    GetBlock = 11,
+    BlockData = 12,
+    Commit = 13,
+    CommitReply = 14,
+    Advanced = 15,
+    GetStats = 16,
+    Stats = 17,
+    Ok = 18,
+    ErrorReply = 19,
+    Ping = 20,
+    Pong = 21,
+};
+inline constexpr quint8 kLastMessageType = 21;
+
+bool isKnownType(quint64 type);
+bool isBlockFrameType(quint64 type); // PutBlock and BlockData may exceed the metadata cap
+QString typeName(MessageType type);
+
+// One decoded frame: [type, id, body]. id 0 is reserved for unsolicited pushes.
+struct Envelope
+{
+    MessageType type = MessageType::Ok;
+    quint64 id = 0;
+    QCborMap body;
+};
+
+QByteArray encodeFrame(const Envelope &envelope); // 4-byte length prefix included
+Result<Envelope> decodeMessage(const QByteArray &payload); // payload without the prefix
+
+enum class EntryKind : quint8 { File = 0, Directory = 1 };
+
+struct BlockRef
+{
+    ContentHash hash;
+    quint32 size = 0;
+    friend bool operator==(const BlockRef &a, const BlockRef &b) { return a.hash == b.hash && a.size == b.size; }
+};
+
+// The state of one path on the server: what "changes since N" returns, one per path,
+// latest first-committed order. version is the account sequence number of the change
+// that produced this state.
+struct FileEntry
+{
+    RelativePath path;
+    EntryKind kind = EntryKind::File;
+    bool deleted = false;
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+    quint32 mode = 0;
+    QList<BlockRef> blocks;
+    quint64 version = 0;
+    QString origin; // session name that made the change
+    std::optional<RelativePath> movedFrom; // set when the change was a move
+
+    QCborMap toCbor() const;
+    static Result<FileEntry> fromCbor(const QCborMap &map);
+    friend bool operator==(const FileEntry &, const FileEntry &) = default;
+};
+
+// The content of a file, hashed in blocks.
+qint64 totalSize(const QList<BlockRef> &blocks);
+
+enum class CommitOpKind : quint8 { Put = 0, Delete = 1, Move = 2 };
+
+// One change a client asks to commit. baseVersion is the version the client last saw
+// at `path` (0 = it believes the path does not exist); a different current version is a
+// conflict. A Move moves `from` (at baseVersion) to `path`, which must not exist.
+struct CommitOp
+{
+    CommitOpKind op = CommitOpKind::Put;
+    RelativePath path;
+    std::optional<RelativePath> from;
+    EntryKind kind = EntryKind::File;
+    quint64 baseVersion = 0;
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+    quint32 mode = 0;
+    QList<BlockRef> blocks;
+
+    QCborMap toCbor() const;
+    static Result<CommitOp> fromCbor(const QCborMap &map);
+};
+
+enum class CommitStatus : quint8 { Applied = 0, Conflict = 1, Rejected = 2 };
+
+struct CommitResult
+{
+    CommitStatus status = CommitStatus::Applied;
+    quint64 version = 0; // the new version when applied
+    quint64 currentVersion = 0; // the server's version when in conflict
+    QString reason; // when rejected
+
+    QCborMap toCbor() const;
+    static Result<CommitResult> fromCbor(const QCborMap &map);
+};
+
+// ---- messages ----
+
+struct Hello
+{
+    quint32 major = kMajorVersion;
+    quint32 minor = kMinorVersion;
+    QString software;
+    QCborMap toCbor() const;
+    static Result<Hello> fromCbor(const QCborMap &map); // checks the magic
+};
+
+struct Welcome
+{
+    quint32 major = 0;
+    quint32 minor = 0;
+    QString software;
+    QCborMap toCbor() const;
+    static Result<Welcome> fromCbor(const QCborMap &map);
+};
+
+struct Login
+{
+    QString account; // the bearer secret; never logged
+    QString session; // human-readable session (computer) name
+    QCborMap toCbor() const;
+    static Result<Login> fromCbor(const QCborMap &map);
+};
+
+struct CreateAccount
+{
+    QString session;
+    QCborMap toCbor() const;
+    static Result<CreateAccount> fromCbor(const QCborMap &map);
+};
+
+struct LoginOk
+{
+    QString account; // set only in reply to CreateAccount
+    quint64 sessionId = 0;
+    quint64 head = 0;
+    QCborMap toCbor() const;
+    static Result<LoginOk> fromCbor(const QCborMap &map);
+};
+
+struct GetChanges
+{
+    quint64 since = 0;
+    quint32 limit = kMaxEntriesPerChanges;
+    QCborMap toCbor() const;
+    static Result<GetChanges> fromCbor(const QCborMap &map);
+};
+
+struct Changes
+{
+    QList<FileEntry> entries;
+    quint64 head = 0; // the account's head when the reply was built
+    quint64 next = 0; // ask again with since = next when more is true
+    bool more = false;
+    QCborMap toCbor() const;
+    static Result<Changes> fromCbor(const QCborMap &map);
+};
+
+struct QueryBlocks
+{
+    QList<ContentHash> hashes;
+    QCborMap toCbor() const;
+    static Result<QueryBlocks> fromCbor(const QCborMap &map);
+};
+
+struct QueryBlocksReply
+{
+    QList<ContentHash> missing; // blocks this account must upload before committing them
+    QCborMap toCbor() const;
+    static Result<QueryBlocksReply> fromCbor(const QCborMap &map);
+};
+
+enum class BlockCodec : quint8 { Raw = 0, Zstd = 1 };
+
+// PutBlock and BlockData share a body.
+struct BlockPayload
+{
+    ContentHash hash; // of the raw bytes
+    BlockCodec codec = BlockCodec::Raw;
+    quint32 rawSize = 0;
+    QByteArray data; // encoded with codec
+    QCborMap toCbor() const;
+    static Result<BlockPayload> fromCbor(const QCborMap &map);
+};
+
+struct GetBlock
+{
+    ContentHash hash;
+    QCborMap toCbor() const;
+    static Result<GetBlock> fromCbor(const QCborMap &map);
+};
+
+struct Commit
+{
+    QList<CommitOp> ops;
+    QCborMap toCbor() const;
+    static Result<Commit> fromCbor(const QCborMap &map);
+};
+
+struct CommitReply
+{
+    QList<CommitResult> results; // one per op, same order
+    quint64 head = 0;
+    QCborMap toCbor() const;
+    static Result<CommitReply> fromCbor(const QCborMap &map);
+};
+
+struct Advanced
+{
+    quint64 head = 0;
+    QCborMap toCbor() const;
+    static Result<Advanced> fromCbor(const QCborMap &map);
+};
+
+struct Stats
+{
+    quint64 bytesIn = 0; // this session
+    quint64 bytesOut = 0;
+    quint64 serverBytesIn = 0; // all sessions since start
+    quint64 serverBytesOut = 0;
+    quint64 sessions = 0; // connected now
+    QCborMap toCbor() const;
+    static Result<Stats> fromCbor(const QCborMap &map);
+};
+
+// Error codes a client can act on.
+namespace errors {
+inline const char kProtocolVersion[] = "protocol-version";
+inline const char kBadRequest[] = "bad-request";
+inline const char kUnknownAccount[] = "unknown-account";
+inline const char kRateLimited[] = "rate-limited";
+inline const char kNotAuthenticated[] = "not-authenticated";
+inline const char kMissingBlock[] = "missing-block";
+inline const char kNotFound[] = "not-found";
+inline const char kInternal[] = "internal";
+} // namespace errors
+
+struct ErrorReply
+{
+    QString code;
+    QString message;
+    QCborMap toCbor() const;
+    static Result<ErrorReply> fromCbor(const QCborMap &map);
+};
+
+} // namespace filesync::protocol
+
+Q_DECLARE_METATYPE(filesync::protocol::Envelope)

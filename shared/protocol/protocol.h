@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QtGlobal>
+
+// Constants of the wire protocol. docs/protocol.md is the human description; change both.
+namespace filesync::protocol {
+
+inline constexpr char kMagic[] = "FSYN";
+inline constexpr quint32 kMajorVersion = 1;
+inline constexpr quint32 kMinorVersion = 0;
+
+// Frame caps, checked before any allocation.
+inline constexpr qint64 kMaxMetadataFrame = 1024 * 1024; // every message but block data
+inline constexpr qint64 kMaxBlockSize = 16 * 1024 * 1024; // largest block (raw or encoded)
+inline constexpr qint64 kMaxBlockFrame = kMaxBlockSize + 64 * 1024; // PutBlock / BlockData
+inline constexpr int kMaxBlocksPerEntry = 16384; // one file's block list, inline
+inline constexpr int kMaxHashesPerQuery = 4096; // QueryBlocks
+inline constexpr int kMaxOpsPerCommit = 2000;
+inline constexpr int kMaxEntriesPerChanges = 2000;
+// Budget a sender keeps a metadata message under, leaving headroom below the cap.
+inline constexpr qint64 kMetadataBudget = 900 * 1024;
+
+// Socket read buffer: bounded, and larger than one block frame.
+inline constexpr qint64 kSocketReadBuffer = kMaxBlockFrame + 1024 * 1024;
+
+} // namespace filesync::protocol

@@ -1,0 +1,286 @@
+#include "blockcodec.h"
+#include "framereader.h"
+#include "messagechannel.h"
+#include "messages.h"
+
+#include <QCborArray>
+#include <QCborValue>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTest>
+#include <QtEndian>
+
+using namespace filesync;
+using namespace filesync::protocol;
+
+namespace {
+RelativePath path(const char *p)
+{
+    return *RelativePath::fromString(QString::fromUtf8(p));
+}
+
+QByteArray rawFrame(const QByteArray &payload)
+{
+    QByteArray frame(4, Qt::Uninitialized);
+    qToBigEndian(quint32(payload.size()), frame.data());
+    return frame + payload;
+}
+
+QByteArray cbor(const QCborValue &v)
+{
+    return v.toCbor();
+}
+
+FileEntry sampleEntry()
+{
+    FileEntry e;
+    e.path = path("docs/r\u00e9sum\u00e9.txt");
+    e.size = 7;
+    e.mtimeMs = 1700000000123;
+    e.mode = 0644;
+    e.blocks = { BlockRef { ContentHash::of("abc"), 3 }, BlockRef { ContentHash::of("defg"), 4 } };
+    e.version = 42;
+    e.origin = QStringLiteral("laptop");
+    e.movedFrom = path("old.txt");
+    return e;
+}
+} // namespace
+
+class tst_Protocol : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void entryRoundTrip();
+    void commitRoundTrip();
+    void envelopeRoundTripAnySplit();
+    void malformedFrames_data();
+    void malformedFrames();
+    void malformedBodies_data();
+    void malformedBodies();
+    void oversizedLengthRejectedBeforeBuffering();
+    void blockCodec();
+    void channelOverRealSocket();
+};
+
+void tst_Protocol::entryRoundTrip()
+{
+    const FileEntry e = sampleEntry();
+    auto back = FileEntry::fromCbor(e.toCbor());
+    QVERIFY2(back.ok(), qPrintable(back.errorMessage()));
+    QCOMPARE(*back, e);
+
+    FileEntry tomb;
+    tomb.path = path("gone");
+    tomb.deleted = true;
+    tomb.version = 7;
+    QCOMPARE(*FileEntry::fromCbor(tomb.toCbor()), tomb);
+}
+
+void tst_Protocol::commitRoundTrip()
+{
+    Commit c;
+    CommitOp put;
+    put.path = path("a/b.bin");
+    put.baseVersion = 3;
+    put.size = 3;
+    put.blocks = { BlockRef { ContentHash::of("abc"), 3 } };
+    CommitOp mv;
+    mv.op = CommitOpKind::Move;
+    mv.from = path("x");
+    mv.path = path("y/x");
+    mv.kind = EntryKind::Directory;
+    mv.baseVersion = 9;
+    CommitOp del;
+    del.op = CommitOpKind::Delete;
+    del.path = path("z");
+    del.baseVersion = 1;
+    c.ops = { put, mv, del };
+    auto back = Commit::fromCbor(c.toCbor());
+    QVERIFY2(back.ok(), qPrintable(back.errorMessage()));
+    QCOMPARE(back->ops.size(), 3);
+    QCOMPARE(back->ops[0].blocks, put.blocks);
+    QCOMPARE(back->ops[1].from, mv.from);
+    QCOMPARE(back->ops[1].kind, EntryKind::Directory);
+    QCOMPARE(back->ops[2].op, CommitOpKind::Delete);
+
+    // A move into its own subtree is refused at the edge.
+    CommitOp bad = mv;
+    bad.path = path("x/inside");
+    QVERIFY(!CommitOp::fromCbor(bad.toCbor()).ok());
+}
+
+void tst_Protocol::envelopeRoundTripAnySplit()
+{
+    Changes changes;
+    changes.entries = { sampleEntry() };
+    changes.head = 99;
+    QByteArray stream;
+    stream += encodeFrame(Envelope { MessageType::Changes, 5, changes.toCbor() });
+    stream += encodeFrame(Envelope { MessageType::Ping, 6, {} });
+    BlockPayload block { ContentHash::of("abc"), BlockCodec::Raw, 3, "abc" };
+    stream += encodeFrame(Envelope { MessageType::BlockData, 7, block.toCbor() });
+
+    for (int chunk : { 1, 2, 3, 7, 64, int(stream.size()) }) {
+        FrameReader reader;
+        QList<Envelope> got;
+        for (qsizetype i = 0; i < stream.size(); i += chunk) {
+            QVERIFY(reader.feed(stream.mid(i, chunk)));
+            while (auto e = reader.take())
+                got.append(*e);
+        }
+        QCOMPARE(got.size(), 3);
+        QCOMPARE(got[0].type, MessageType::Changes);
+        QCOMPARE(got[0].id, 5u);
+        QCOMPARE(Changes::fromCbor(got[0].body)->entries.first(), sampleEntry());
+        QCOMPARE(got[1].type, MessageType::Ping);
+        QCOMPARE(BlockPayload::fromCbor(got[2].body)->data, QByteArray("abc"));
+        QCOMPARE(reader.bufferedBytes(), 0);
+    }
+}
+
+void tst_Protocol::malformedFrames_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("not CBOR") << rawFrame("\xff\xff\xff") << QStringLiteral("malformed CBOR");
+    QTest::newRow("truncated CBOR") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }).left(3)) << QStringLiteral("malformed CBOR");
+    QTest::newRow("a map, not an array") << rawFrame(cbor(QCborMap { { 1, 2 } })) << QStringLiteral("[type, id, body]");
+    QTest::newRow("two items") << rawFrame(cbor(QCborArray { 1, 2 })) << QStringLiteral("[type, id, body]");
+    QTest::newRow("type is text") << rawFrame(cbor(QCborArray { QStringLiteral("x"), 2, QCborMap() })) << QStringLiteral("[type, id, body]");
+    QTest::newRow("body not a map") << rawFrame(cbor(QCborArray { 1, 2, 3 })) << QStringLiteral("[type, id, body]");
+    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 23, 2, QCborMap() })) << QStringLiteral("unknown message type 23");
+    QTest::newRow("type zero") << rawFrame(cbor(QCborArray { 0, 2, QCborMap() })) << QStringLiteral("unknown message type 0");
+    QTest::newRow("negative id") << rawFrame(cbor(QCborArray { 1, -2, QCborMap() })) << QStringLiteral("negative request id");
+    QTest::newRow("trailing bytes") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }) + "x") << QStringLiteral("trailing");
+    QTest::newRow("zero length") << QByteArray(4, '\0') << QStringLiteral("too short");
+    QByteArray big(4, Qt::Uninitialized);
+    qToBigEndian(quint32(kMaxBlockFrame + 1), big.data());
+    QTest::newRow("length over block cap") << big << QStringLiteral("exceeds");
+    QByteArray bigMeta(4, Qt::Uninitialized);
+    qToBigEndian(quint32(kMaxMetadataFrame + 1), bigMeta.data());
+    bigMeta += QByteArray("\x83\x07", 2); // [Changes, ...]
+    QTest::newRow("metadata over its cap") << bigMeta << QStringLiteral("metadata cap");
+}
+
+void tst_Protocol::malformedFrames()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, expected);
+    FrameReader reader;
+    QVERIFY(!reader.feed(bytes));
+    QVERIFY2(reader.error().contains(expected), qPrintable(reader.error()));
+    QVERIFY(!reader.take());
+    QVERIFY(!reader.feed(encodeFrame(Envelope { MessageType::Ping, 1, {} }))); // stays failed
+}
+
+void tst_Protocol::malformedBodies_data()
+{
+    QTest::addColumn<int>("type");
+    QTest::addColumn<QCborMap>("body");
+
+    QTest::newRow("hello bad magic") << int(MessageType::Hello)
+                                     << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") }, { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } };
+    QTest::newRow("hello missing major") << int(MessageType::Hello) << QCborMap { { QStringLiteral("magic"), QStringLiteral("FSYN") } };
+    QTest::newRow("entry hostile path") << int(MessageType::Changes)
+                                        << QCborMap { { QStringLiteral("entries"), QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("../../etc/passwd") }, { QStringLiteral("size"), 0 }, { QStringLiteral("mtime"), 0 }, { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } }, { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
+    QTest::newRow("entry size mismatch") << int(MessageType::Changes)
+                                         << QCborMap { { QStringLiteral("entries"), QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("a") }, { QStringLiteral("size"), 5 }, { QStringLiteral("mtime"), 0 }, { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } }, { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
+    QTest::newRow("commit absolute path") << int(MessageType::Commit)
+                                          << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral("/x") }, { QStringLiteral("base"), 1 } } } } };
+    QTest::newRow("commit into metadata dir") << int(MessageType::Commit)
+                                              << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral(".filesync/journal.db") }, { QStringLiteral("base"), 1 } } } } };
+    QTest::newRow("commit wrong op") << int(MessageType::Commit)
+                                     << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 9 }, { QStringLiteral("path"), QStringLiteral("x") }, { QStringLiteral("base"), 1 } } } } };
+    QTest::newRow("block hash wrong length") << int(MessageType::GetBlock) << QCborMap { { QStringLiteral("hash"), QByteArray("abc") } };
+    QTest::newRow("block hash is text") << int(MessageType::GetBlock) << QCborMap { { QStringLiteral("hash"), QStringLiteral("abc") } };
+    QTest::newRow("put block size lies") << int(MessageType::PutBlock)
+                                         << QCborMap { { QStringLiteral("hash"), ContentHash::of("abc").bytes() }, { QStringLiteral("codec"), 0 }, { QStringLiteral("size"), 4 }, { QStringLiteral("data"), QByteArray("abc") } };
+    QTest::newRow("since negative") << int(MessageType::GetChanges) << QCborMap { { QStringLiteral("since"), -1 } };
+}
+
+void tst_Protocol::malformedBodies()
+{
+    QFETCH(int, type);
+    QFETCH(QCborMap, body);
+    bool failed = false;
+    switch (MessageType(type)) {
+    case MessageType::Hello: failed = !Hello::fromCbor(body).ok(); break;
+    case MessageType::Changes: failed = !Changes::fromCbor(body).ok(); break;
+    case MessageType::Commit: failed = !Commit::fromCbor(body).ok(); break;
+    case MessageType::GetBlock: failed = !GetBlock::fromCbor(body).ok(); break;
+    case MessageType::PutBlock: failed = !BlockPayload::fromCbor(body).ok(); break;
+    case MessageType::GetChanges: failed = !GetChanges::fromCbor(body).ok(); break;
+    default: QFAIL("untested type");
+    }
+    QVERIFY(failed);
+}
+
+void tst_Protocol::oversizedLengthRejectedBeforeBuffering()
+{
+    // A peer announcing 10 MiB of metadata is refused on the 6th byte, not after 10 MiB.
+    FrameReader reader;
+    QByteArray head(4, Qt::Uninitialized);
+    qToBigEndian(quint32(10 * 1024 * 1024), head.data());
+    QVERIFY(reader.feed(head));
+    QVERIFY(reader.feed(QByteArray("\x83", 1)));
+    QVERIFY(!reader.feed(QByteArray("\x0d", 1))); // Commit
+    QCOMPARE(reader.bufferedBytes(), 0);
+}
+
+void tst_Protocol::blockCodec()
+{
+    const QByteArray text = QByteArray("the quick brown fox jumps over the lazy dog\n").repeated(1000);
+    EncodedBlock enc = encodeBlock(text);
+    QCOMPARE(enc.codec, BlockCodec::Zstd);
+    QVERIFY(enc.data.size() < text.size() / 10);
+    QCOMPARE(*decodeBlock(enc.codec, enc.data, quint32(text.size())), text);
+    QVERIFY(!decodeBlock(enc.codec, enc.data, quint32(text.size() + 1)).ok());
+    QVERIFY(!decodeBlock(BlockCodec::Zstd, "garbage-garbage", 100).ok());
+
+    QByteArray random(64 * 1024, Qt::Uninitialized);
+    QRandomGenerator rng(7);
+    rng.fillRange(reinterpret_cast<quint32 *>(random.data()), random.size() / 4);
+    enc = encodeBlock(random);
+    QCOMPARE(enc.codec, BlockCodec::Raw);
+
+    BlockPayload good { ContentHash::of(text), BlockCodec::Zstd, quint32(text.size()), encodeBlock(text).data };
+    QVERIFY(decodeAndVerify(good).ok());
+    BlockPayload lying = good;
+    lying.hash = ContentHash::of("other");
+    QVERIFY(!decodeAndVerify(lying).ok());
+}
+
+void tst_Protocol::channelOverRealSocket()
+{
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    auto *clientSocket = new QTcpSocket;
+    clientSocket->connectToHost(QHostAddress::LocalHost, server.serverPort());
+    QVERIFY(server.waitForNewConnection(5000));
+    MessageChannel serverSide(server.nextPendingConnection());
+    MessageChannel client(clientSocket);
+    QTRY_VERIFY(client.isConnected());
+
+    QSignalSpy received(&serverSide, &MessageChannel::messageReceived);
+    client.send(MessageType::GetChanges, 11, GetChanges { 5, 100 });
+    QTRY_COMPARE(received.size(), 1);
+    const auto env = received.first().first().value<Envelope>();
+    QCOMPARE(env.id, 11u);
+    QCOMPARE(GetChanges::fromCbor(env.body)->since, 5u);
+    QCOMPARE(serverSide.bytesIn(), client.bytesOut());
+
+    // Garbage from the peer: protocol error, an Error reply, and the connection closes.
+    QSignalSpy errors(&serverSide, &MessageChannel::protocolError);
+    QSignalSpy clientGot(&client, &MessageChannel::messageReceived);
+    QSignalSpy closed(&client, &MessageChannel::disconnected);
+    client.socket()->write(rawFrame("\xff\xff"));
+    QTRY_COMPARE(errors.size(), 1);
+    QTRY_COMPARE(clientGot.size(), 1);
+    QCOMPARE(clientGot.first().first().value<Envelope>().type, MessageType::ErrorReply);
+    QTRY_COMPARE(closed.size(), 1);
+}
+
+QTEST_GUILESS_MAIN(tst_Protocol)
+#include "tst_protocol.moc"

@@ -1,0 +1,128 @@
+#include "accountid.h"
+#include "contenthash.h"
+#include "relativepath.h"
+
+#include <QTest>
+
+using namespace filesync;
+
+class tst_RelativePath : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void validation_data();
+    void validation();
+    void navigation();
+    void rebase();
+    void hashes();
+    void accountIds();
+};
+
+void tst_RelativePath::validation_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<bool>("valid");
+
+    QTest::newRow("simple") << QStringLiteral("a.txt") << true;
+    QTest::newRow("nested") << QStringLiteral("dir/sub/file") << true;
+    QTest::newRow("root") << QString() << true;
+    QTest::newRow("unicode NFC") << QStringLiteral("Caf\u00e9/\u05e9\u05dc\u05d5\u05dd.txt") << true;
+    QTest::newRow("spaces and dots") << QStringLiteral(" a. b /..c/d..") << true;
+    QTest::newRow("hidden file") << QStringLiteral(".bashrc") << true;
+    QTest::newRow("reserved name deeper is fine") << QStringLiteral("x/.filesync") << true;
+    QTest::newRow("absolute") << QStringLiteral("/etc/passwd") << false;
+    QTest::newRow("dotdot") << QStringLiteral("a/../b") << false;
+    QTest::newRow("leading dotdot") << QStringLiteral("../b") << false;
+    QTest::newRow("dot") << QStringLiteral("a/./b") << false;
+    QTest::newRow("empty component") << QStringLiteral("a//b") << false;
+    QTest::newRow("trailing slash") << QStringLiteral("a/") << false;
+    QTest::newRow("NUL") << QString(QStringLiteral("a") + QChar(0) + QStringLiteral("b")) << false;
+    QTest::newRow("newline") << QStringLiteral("a\nb") << false;
+    QTest::newRow("DEL") << QStringLiteral("a\x7f") << false;
+    QTest::newRow("C1 control") << QString(QStringLiteral("a") + QChar(0x85)) << false;
+    QTest::newRow("backslash") << QStringLiteral("a\\b") << false;
+    QTest::newRow("drive letter") << QStringLiteral("C:/x") << false;
+    QTest::newRow("NFD") << QStringLiteral("Cafe\u0301") << false;
+    QTest::newRow("reserved metadata dir") << QStringLiteral(".filesync") << false;
+    QTest::newRow("inside metadata dir") << QStringLiteral(".filesync/journal.db") << false;
+    QTest::newRow("replacement char (bad UTF-8)") << QStringLiteral("a\ufffd") << false;
+    QTest::newRow("long name") << QString(256, u'x') << false;
+    QTest::newRow("max name") << QString(255, u'x') << true;
+    QTest::newRow("long multibyte name") << QString(128, QChar(0x05d0)) << false; // 256 bytes
+    QString longPath;
+    for (int i = 0; i < 20; ++i)
+        longPath += QString(250, u'y') + u'/';
+    longPath += u'z';
+    QTest::newRow("long path") << longPath << false;
+}
+
+void tst_RelativePath::validation()
+{
+    QFETCH(QString, path);
+    QFETCH(bool, valid);
+    const auto result = RelativePath::fromString(path);
+    QCOMPARE(result.ok(), valid);
+    if (valid)
+        QCOMPARE(result->toString(), path);
+    else
+        QVERIFY(!result.errorMessage().isEmpty());
+}
+
+void tst_RelativePath::navigation()
+{
+    const RelativePath p = *RelativePath::fromString(QStringLiteral("a/b/c.txt"));
+    QCOMPARE(p.fileName(), QStringLiteral("c.txt"));
+    QCOMPARE(p.parent().toString(), QStringLiteral("a/b"));
+    QCOMPARE(p.parent().parent().parent(), RelativePath());
+    QCOMPARE(p.depth(), 3);
+    QVERIFY(p.parent().isAncestorOf(p));
+    QVERIFY(!p.isAncestorOf(p));
+    QVERIFY(!RelativePath::fromString(QStringLiteral("a/bb"))->isAncestorOf(p));
+    QVERIFY(!RelativePath::fromString(QStringLiteral("a/b"))->isAncestorOf(*RelativePath::fromString(QStringLiteral("a/bc"))));
+    QVERIFY(RelativePath().isAncestorOf(p));
+    QCOMPARE(RelativePath().child(QStringLiteral("x")).toString(), QStringLiteral("x"));
+}
+
+void tst_RelativePath::rebase()
+{
+    const RelativePath p = *RelativePath::fromString(QStringLiteral("a/b/c.txt"));
+    const RelativePath from = *RelativePath::fromString(QStringLiteral("a"));
+    const RelativePath to = *RelativePath::fromString(QStringLiteral("x/y"));
+    QCOMPARE(p.rebased(from, to).toString(), QStringLiteral("x/y/b/c.txt"));
+    QCOMPARE(from.rebased(from, to), to);
+}
+
+void tst_RelativePath::hashes()
+{
+    // FIPS 180-2 test vector.
+    QCOMPARE(ContentHash::of("abc").toHex(),
+             QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    Sha256 incremental;
+    incremental.addData("a");
+    incremental.addData("bc");
+    QCOMPARE(incremental.result(), ContentHash::of("abc"));
+    QVERIFY(!ContentHash::fromBytes("short").ok());
+    QVERIFY(!ContentHash::fromHex("zz").ok());
+    QCOMPARE(*ContentHash::fromHex(ContentHash::of("abc").toHex()), ContentHash::of("abc"));
+    QVERIFY(constantTimeEquals("abc", "abc"));
+    QVERIFY(!constantTimeEquals("abc", "abd"));
+    QVERIFY(!constantTimeEquals("abc", "ab"));
+}
+
+void tst_RelativePath::accountIds()
+{
+    const AccountId a = AccountId::generate();
+    const AccountId b = AccountId::generate();
+    QCOMPARE(a.toString().size(), AccountId::kChars);
+    QVERIFY(!(a == b));
+    QCOMPARE(*AccountId::parse(a.toString().toUpper()), a);
+    QString grouped = a.toString();
+    grouped.insert(8, u'-').insert(17, u' ');
+    QCOMPARE(*AccountId::parse(grouped), a);
+    QVERIFY(!AccountId::parse(QStringLiteral("abc")).ok());
+    QVERIFY(!AccountId::parse(QString(32, u'1')).ok()); // '1' is not base32
+    QCOMPARE(a.hash().size(), 32);
+}
+
+QTEST_GUILESS_MAIN(tst_RelativePath)
+#include "tst_relativepath.moc"

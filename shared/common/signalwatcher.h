@@ -1,0 +1,25 @@
+#pragma once
+
+#include <QObject>
+
+class QSocketNotifier;
+
+namespace filesync {
+
+// Turns SIGTERM and SIGINT into a Qt signal on the event loop (self-pipe trick), so the
+// server and the headless client stop gracefully. One per process; owned by main().
+class SignalWatcher : public QObject
+{
+    Q_OBJECT
+public:
+    explicit SignalWatcher(QObject *parent = nullptr);
+    ~SignalWatcher() override;
+
+Q_SIGNALS:
+    void terminationRequested(int signal);
+
+private:
+    QSocketNotifier *m_notifier = nullptr;
+};
+
+} // namespace filesync

@@ -1,0 +1,243 @@
+#include "synctestmacros.h"
+#include "testcluster.h"
+#include "testtree.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::test;
+
+// Sync between real engines through the real server core, on 127.0.0.1, in real folders.
+// Intervals are an hour, so everything that arrives fast arrived through the watcher and
+// the server's push, not the safety-net scan.
+class tst_Sync : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void initialUploadAndPull();
+    void joinMergesBothFolders();
+    void liveChangesReachEveryComputer();
+    void directoryOperations();
+    void ownDownloadsDoNotEchoBack();
+    void pullThousandFiles();
+    void largeFileEditedInTheMiddle();
+
+private:
+    std::unique_ptr<TestServer> m_server;
+};
+
+void tst_Sync::init()
+{
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+}
+
+void tst_Sync::cleanup()
+{
+    m_server.reset();
+}
+
+void tst_Sync::initialUploadAndPull()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("a/b/c/deep.txt"), "deep");
+    makeDir(a.root(), QStringLiteral("empty"));
+    makeDir(a.root(), QStringLiteral("nested/empty/too"));
+    writeFile(a.root(), QStringLiteral("zero.bin"), QByteArray());
+    writeFile(a.root(), QStringLiteral("\u00dcn\u00efc\u00f6d\u00e9/\u05e9\u05dc\u05d5\u05dd.txt"), "shalom");
+    writeFile(a.root(), QStringLiteral("\u65e5\u672c\u8a9e \u30d5\u30a1\u30a4\u30eb.txt"), "nihongo");
+    writeFile(a.root(), QStringLiteral("with spaces/and (parens).md"), "# hi\n");
+    writeFile(a.root(), QStringLiteral(".hidden"), "dotfile");
+    writeFile(a.root(), QStringLiteral("big.bin"), randomBytes(5 * 1024 * 1024 + 17, 1));
+    const TreeState original = treeState(a.root());
+
+    QVERIFY(a.start());
+    QVERIFY(a.accountCreated());
+    QCOMPARE(a.accountId().size(), 32);
+
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QVERIFY(!b.accountCreated());
+    QCOMPARE(b.accountId(), a.accountId());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(treeState(b.root()), original);
+
+    TestClient c(QStringLiteral("gamma"), m_server->port());
+    QVERIFY(c.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), c.root());
+    QCOMPARE(treeState(a.root()), original); // nothing changed on the first computer
+}
+
+void tst_Sync::joinMergesBothFolders()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("only-a.txt"), "A");
+    writeFile(a.root(), QStringLiteral("same.txt"), "identical");
+    writeFile(a.root(), QStringLiteral("docs/clash.txt"), "from A");
+    QVERIFY(a.start());
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 15000);
+
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    writeFile(b.root(), QStringLiteral("only-b.txt"), "B");
+    writeFile(b.root(), QStringLiteral("same.txt"), "identical");
+    writeFile(b.root(), QStringLiteral("docs/clash.txt"), "from B");
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    QCOMPARE(readFile(a.root(), QStringLiteral("only-a.txt")), QByteArray("A"));
+    QCOMPARE(readFile(a.root(), QStringLiteral("only-b.txt")), QByteArray("B"));
+    QCOMPARE(readFile(a.root(), QStringLiteral("same.txt")), QByteArray("identical"));
+    // The server's version stays at the path; the joining computer's is kept beside it.
+    QCOMPARE(readFile(a.root(), QStringLiteral("docs/clash.txt")), QByteArray("from A"));
+    const QStringList copies = conflictCopies(a.root());
+    QCOMPARE(copies.size(), 1);
+    QVERIFY2(copies.first().startsWith(QStringLiteral("docs/clash (conflict from beta ")), qPrintable(copies.first()));
+    QVERIFY(copies.first().endsWith(QStringLiteral(").txt")));
+    QCOMPARE(readFile(a.root(), copies.first()), QByteArray("from B"));
+    QVERIFY(b.conflictCount() >= 1);
+}
+
+void tst_Sync::liveChangesReachEveryComputer()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    TestClient c(QStringLiteral("gamma"), m_server->port());
+    QVERIFY(c.start(a.accountId()));
+    TestClient *clients[] = { &a, &b, &c };
+    auto allEqual = [&] {
+        QTRY_TREES_EQUAL(a.root(), b.root());
+        QTRY_TREES_EQUAL(a.root(), c.root());
+    };
+
+    // Each step happens on a different computer and must reach the two others.
+    struct Step
+    {
+        const char *what;
+        std::function<void(const QString &root)> apply;
+    };
+    const QList<Step> steps = {
+        { "create", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), "v1"); } },
+        { "modify", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), "version two"); } },
+        { "truncate", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), QByteArray()); } },
+        { "grow", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), randomBytes(700000, 3)); } },
+        { "rename", [](const QString &r) { QVERIFY(QDir(r).rename(QStringLiteral("notes.txt"), QStringLiteral("renamed.txt"))); } },
+        { "mkdir", [](const QString &r) { makeDir(r, QStringLiteral("archive/2026")); } },
+        { "move into folder", [](const QString &r) { QVERIFY(QDir(r).rename(QStringLiteral("renamed.txt"), QStringLiteral("archive/2026/renamed.txt"))); } },
+        { "create more", [](const QString &r) { writeFile(r, QStringLiteral("archive/readme.md"), "hello"); } },
+        { "delete", [](const QString &r) { QVERIFY(QFile::remove(r + QStringLiteral("/archive/readme.md"))); } },
+    };
+    int i = 0;
+    for (const Step &step : steps) {
+        qInfo("step: %s on %s", step.what, qPrintable(clients[i % 3]->config().sessionName));
+        step.apply(clients[i % 3]->root());
+        allEqual();
+        if (QTest::currentTestFailed())
+            return;
+        ++i;
+    }
+    QVERIFY(exists(b.root(), QStringLiteral("archive/2026/renamed.txt")));
+    QVERIFY(!exists(c.root(), QStringLiteral("notes.txt")));
+    QVERIFY(!exists(c.root(), QStringLiteral("archive/readme.md")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+void tst_Sync::directoryOperations()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+
+    for (int i = 0; i < 20; ++i)
+        writeFile(a.root(), QStringLiteral("project/src/file%1.cpp").arg(i), QByteArray::number(i).repeated(100));
+    makeDir(a.root(), QStringLiteral("project/empty"));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    // Rename a folder with contents on B.
+    QVERIFY(QDir(b.root()).rename(QStringLiteral("project"), QStringLiteral("project-renamed")));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(exists(a.root(), QStringLiteral("project-renamed/src/file7.cpp")));
+    QVERIFY(!exists(a.root(), QStringLiteral("project")));
+
+    // Move it into another folder on A.
+    makeDir(a.root(), QStringLiteral("work"));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(QDir(a.root()).rename(QStringLiteral("project-renamed"), QStringLiteral("work/project")));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(exists(b.root(), QStringLiteral("work/project/empty")));
+
+    // Delete it with its contents on B.
+    QVERIFY(QDir(b.root() + QStringLiteral("/work/project")).removeRecursively());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(a.root(), QStringLiteral("work/project")));
+    QVERIFY(exists(a.root(), QStringLiteral("work")));
+}
+
+void tst_Sync::ownDownloadsDoNotEchoBack()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QSignalSpy bItems(b.engine(), &SyncEngine::itemCompleted);
+
+    for (int i = 0; i < 5; ++i)
+        writeFile(a.root(), QStringLiteral("dir/f%1").arg(i), QByteArray::number(i));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    // Let B run a full scan of what it wrote: it must find nothing to upload.
+    QSignalSpy cycles(b.engine(), &SyncEngine::cycleFinished);
+    b.engine()->syncNow();
+    QTRY_VERIFY(cycles.size() >= 1);
+    for (const QList<QVariant> &args : bItems) {
+        const auto item = args.first().value<SyncItem>();
+        QVERIFY2(item.direction != ItemDirection::Up, qPrintable(item.path.toString()));
+    }
+}
+
+void tst_Sync::pullThousandFiles()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    for (int i = 0; i < 1000; ++i)
+        writeFile(a.root(), QStringLiteral("d%1/file%2.txt").arg(i % 20).arg(i), randomBytes(1024 + i, quint32(i)));
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(a.start());
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 60000);
+    const qint64 uploadMs = timer.elapsed();
+
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    timer.restart();
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 60000);
+    // A figure for the notes, not an assertion: benchmarks live in tests/bench.
+    qInfo("1,000 files: upload %lld ms, pull %lld ms", uploadMs, timer.elapsed());
+}
+
+void tst_Sync::largeFileEditedInTheMiddle()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QByteArray data = randomBytes(24 * 1024 * 1024, 9);
+    writeFile(a.root(), QStringLiteral("video.bin"), data);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 30000);
+
+    data.insert(data.size() / 2, "one inserted line\n");
+    data.replace(1000, 5000, randomBytes(5000, 10));
+    writeFile(a.root(), QStringLiteral("video.bin"), data);
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 30000);
+    QCOMPARE(readFile(b.root(), QStringLiteral("video.bin")), data);
+}
+
+QTEST_GUILESS_MAIN(tst_Sync)
+#include "tst_sync.moc"

@@ -1,0 +1,237 @@
+#include "../integration/synctestmacros.h"
+#include "testtree.h"
+
+#include <QDir>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace filesync::test;
+
+namespace {
+
+// A real binary under test: started with arguments, its stdout read line by line.
+class Proc
+{
+public:
+    Proc(const QString &program, const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
+    {
+        m_process.setProgram(program);
+        m_process.setArguments(args);
+        m_process.setProcessEnvironment(env);
+        m_process.start();
+    }
+    ~Proc()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+
+    // Waits (bounded) for a stdout line matching `pattern`; returns its first capture.
+    QString waitForLine(const QString &pattern, int timeoutMs = 20000)
+    {
+        const QRegularExpression re(pattern);
+        QDeadlineTimer deadline(timeoutMs);
+        while (!deadline.hasExpired()) {
+            while (m_process.canReadLine()) {
+                const QString line = QString::fromUtf8(m_process.readLine()).trimmed();
+                m_stdout << line;
+                const auto match = re.match(line);
+                if (match.hasMatch())
+                    return match.captured(1);
+            }
+            if (m_process.state() == QProcess::NotRunning)
+                break;
+            m_process.waitForReadyRead(100);
+        }
+        qWarning("no line matching %s; stderr: %s", qPrintable(pattern), m_process.readAllStandardError().constData());
+        return {};
+    }
+
+    void signal(int sig) { ::kill(pid_t(m_process.processId()), sig); }
+
+    // Waits for the exit and returns the exit code, or -1 on a crash or timeout.
+    int waitForExit(int timeoutMs = 20000)
+    {
+        if (!m_process.waitForFinished(timeoutMs))
+            return -1;
+        return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+    }
+    QByteArray stderrText() { return m_process.readAllStandardError(); }
+    bool isRunning() const { return m_process.state() == QProcess::Running; }
+
+private:
+    QProcess m_process;
+    QStringList m_stdout;
+};
+
+QProcessEnvironment sessionEnv(const QString &name)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("FILESYNC_SESSION_NAME"), name);
+    return env;
+}
+
+const QString kServer = QStringLiteral(FILESYNC_SERVER_BIN);
+const QString kClient = QStringLiteral(FILESYNC_CLIENT_BIN);
+const QString kListening = QStringLiteral("^listening on 127\\.0\\.0\\.1:(\\d+)$");
+const QString kAccount = QStringLiteral("^account: ([a-z2-7]{32})$");
+
+quint16 unusedPort()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+} // namespace
+
+class tst_Process : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void badArguments_data();
+    void badArguments();
+    void helpAndVersion();
+    void twoComputersThroughTheRealBinaries();
+    void serverKilledHardAndRestarted();
+    void unreachableServerIsRetriedNotFatal();
+};
+
+void tst_Process::badArguments_data()
+{
+    QTest::addColumn<QString>("program");
+    QTest::addColumn<QStringList>("args");
+    const QString dir = QDir::tempPath();
+    QTest::newRow("server: port not a number") << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("x"), QStringLiteral("--data"), dir };
+    QTest::newRow("server: port out of range") << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("70000"), QStringLiteral("--data"), dir };
+    QTest::newRow("server: unknown option") << kServer << QStringList { QStringLiteral("--bogus") };
+    QTest::newRow("client: no arguments after --headless") << kClient << QStringList { QStringLiteral("--headless") };
+    QTest::newRow("client: too few") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070") };
+    QTest::newRow("client: bad port") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("port"), dir, QStringLiteral("10") };
+    QTest::newRow("client: zero interval") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("0") };
+    QTest::newRow("client: malformed ID") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("10"), QStringLiteral("not-an-id!") };
+    QTest::newRow("client: too many") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("10"), QStringLiteral("a"), QStringLiteral("b") };
+}
+
+void tst_Process::badArguments()
+{
+    QFETCH(QString, program);
+    QFETCH(QStringList, args);
+    Proc p(program, args);
+    QCOMPARE(p.waitForExit(), 2);
+    QVERIFY(!p.stderrText().isEmpty());
+}
+
+void tst_Process::helpAndVersion()
+{
+    for (const QString &program : { kServer, kClient }) {
+        Proc help(program, { QStringLiteral("--help") });
+        QCOMPARE(help.waitForExit(), 0);
+        Proc version(program, { QStringLiteral("--version") });
+        QVERIFY(!version.waitForLine(QStringLiteral("(\\d+\\.\\d+\\.\\d+)")).isEmpty());
+        QCOMPARE(version.waitForExit(), 0);
+    }
+}
+
+void tst_Process::twoComputersThroughTheRealBinaries()
+{
+    QTemporaryDir data, dirA, dirB;
+    writeFile(dirA.path(), QStringLiteral("docs/hello.txt"), "hello from A");
+    writeFile(dirA.path(), QStringLiteral("photos/big.jpg"), randomBytes(3 * 1024 * 1024, 5));
+    makeDir(dirA.path(), QStringLiteral("empty"));
+
+    Proc server(kServer, { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(), QStringLiteral("--listen"), QStringLiteral("127.0.0.1") });
+    const QString port = server.waitForLine(kListening);
+    QVERIFY(!port.isEmpty());
+
+    auto clientArgs = [&](const QString &dir, const QString &id = QString()) {
+        QStringList args { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dir, QStringLiteral("60") };
+        if (!id.isEmpty())
+            args << id;
+        return args;
+    };
+    auto a = std::make_unique<Proc>(kClient, clientArgs(dirA.path()), sessionEnv(QStringLiteral("A")));
+    const QString id = a->waitForLine(kAccount);
+    QVERIFY(!id.isEmpty());
+    Proc b(kClient, clientArgs(dirB.path(), id), sessionEnv(QStringLiteral("B")));
+    QCOMPARE(b.waitForLine(kAccount), id);
+    QTRY_TREES_EQUAL(dirA.path(), dirB.path());
+
+    writeFile(dirB.path(), QStringLiteral("docs/reply.txt"), "hello from B");
+    QVERIFY(QDir(dirB.path()).rename(QStringLiteral("docs/hello.txt"), QStringLiteral("docs/hello-renamed.txt")));
+    QTRY_TREES_EQUAL(dirA.path(), dirB.path());
+    QVERIFY(exists(dirA.path(), QStringLiteral("docs/hello-renamed.txt")));
+
+    // Stopped by signal: exit 0. Restarted without the ID: the same account.
+    a->signal(SIGTERM);
+    QCOMPARE(a->waitForExit(), 0);
+    a = std::make_unique<Proc>(kClient, clientArgs(dirA.path()), sessionEnv(QStringLiteral("A")));
+    QCOMPARE(a->waitForLine(kAccount), id);
+    writeFile(dirA.path(), QStringLiteral("after-restart.txt"), "still in sync");
+    QTRY_TREES_EQUAL(dirA.path(), dirB.path());
+
+    a->signal(SIGINT);
+    b.signal(SIGTERM);
+    QCOMPARE(a->waitForExit(), 0);
+    QCOMPARE(b.waitForExit(), 0);
+    server.signal(SIGTERM);
+    QCOMPARE(server.waitForExit(), 0);
+}
+
+void tst_Process::serverKilledHardAndRestarted()
+{
+    QTemporaryDir data, dirA, dirB;
+    writeFile(dirA.path(), QStringLiteral("one.txt"), "1");
+    const QStringList serverArgs { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(), QStringLiteral("--listen"), QStringLiteral("127.0.0.1") };
+    auto server = std::make_unique<Proc>(kServer, serverArgs);
+    const QString port = server->waitForLine(kListening);
+    QVERIFY(!port.isEmpty());
+    Proc a(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirA.path(), QStringLiteral("60") }, sessionEnv(QStringLiteral("A")));
+    const QString id = a.waitForLine(kAccount);
+    QVERIFY(!id.isEmpty());
+    Proc b(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirB.path(), QStringLiteral("60"), id }, sessionEnv(QStringLiteral("B")));
+    QCOMPARE(b.waitForLine(kAccount), id);
+    QTRY_TREES_EQUAL(dirA.path(), dirB.path());
+
+    server->signal(SIGKILL);
+    QCOMPARE(server->waitForExit(), -1);
+    writeFile(dirA.path(), QStringLiteral("two.txt"), "written while the server was dead");
+    QStringList again = serverArgs;
+    again[1] = port;
+    server = std::make_unique<Proc>(kServer, again);
+    QCOMPARE(server->waitForLine(kListening), port);
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(dirA.path(), dirB.path(), 30000);
+    QCOMPARE(treeState(dirB.path()).size(), 2);
+    QVERIFY(conflictCopies(dirB.path()).isEmpty());
+    a.signal(SIGTERM);
+    b.signal(SIGTERM);
+    QCOMPARE(a.waitForExit(), 0);
+    QCOMPARE(b.waitForExit(), 0);
+}
+
+void tst_Process::unreachableServerIsRetriedNotFatal()
+{
+    QTemporaryDir dir;
+    Proc client(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QString::number(unusedPort()), dir.path(), QStringLiteral("5") });
+    // It keeps trying (and says so) instead of exiting.
+    QByteArray err;
+    QDeadlineTimer deadline(10000);
+    while (err.isEmpty() && !deadline.hasExpired() && client.isRunning()) {
+        QTest::qWait(50);
+        err += client.stderrText();
+    }
+    QVERIFY2(client.isRunning(), err.constData());
+    QVERIFY(!err.isEmpty());
+    client.signal(SIGTERM);
+    QCOMPARE(client.waitForExit(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_Process)
+#include "tst_process.moc"

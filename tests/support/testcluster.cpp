@@ -1,0 +1,90 @@
+#include "testcluster.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+namespace filesync::test {
+
+TestServer::TestServer() = default;
+
+TestServer::~TestServer()
+{
+    stop();
+}
+
+bool TestServer::start()
+{
+    Q_ASSERT(!m_server);
+    ServerConfig config;
+    config.dataDir = m_dataDir.path();
+    config.listenAddress = QHostAddress::LocalHost;
+    config.port = m_port;
+    m_server = std::make_unique<SyncServer>(config);
+    auto started = m_server->start();
+    if (!started) {
+        qWarning("test server failed to start: %s", qPrintable(started.errorMessage()));
+        m_server.reset();
+        return false;
+    }
+    m_port = m_server->port();
+    return true;
+}
+
+void TestServer::stop()
+{
+    if (!m_server)
+        return;
+    m_server->stop();
+    m_server.reset();
+}
+
+TestClient::TestClient(const QString &sessionName, quint16 port, QObject *parent)
+    : QObject(parent)
+{
+    m_config.host = QStringLiteral("127.0.0.1");
+    m_config.port = port;
+    m_config.folder = m_root.path();
+    m_config.sessionName = sessionName;
+    // Long enough that only the watcher and the server's push can explain a fast change;
+    // tests that need the safety-net scan lower it.
+    m_config.intervalSeconds = 3600;
+    m_config.debounceMs = 30;
+    m_config.reconnectMinMs = 100;
+    m_config.reconnectMaxMs = 500;
+}
+
+TestClient::~TestClient()
+{
+    stop();
+}
+
+bool TestClient::start(const QString &accountId)
+{
+    Q_ASSERT(!m_engine);
+    m_config.accountId = accountId;
+    m_fatal.clear();
+    m_engine = std::make_unique<SyncEngine>(m_config);
+    connect(m_engine.get(), &SyncEngine::accountReady, this, [this](const QString &id, bool created) {
+        m_accountId = id;
+        m_created = created;
+    });
+    connect(m_engine.get(), &SyncEngine::fatalError, this, [this](const QString &message) { m_fatal = message; });
+    connect(m_engine.get(), &SyncEngine::conflict, this, [this] { ++m_conflicts; });
+    QSignalSpy ready(m_engine.get(), &SyncEngine::accountReady);
+    QSignalSpy fatal(m_engine.get(), &SyncEngine::fatalError);
+    m_engine->start();
+    QDeadlineTimer deadline(20000);
+    while (ready.isEmpty() && fatal.isEmpty() && !deadline.hasExpired())
+        ready.wait(50);
+    return !ready.isEmpty();
+}
+
+void TestClient::stop()
+{
+    if (!m_engine)
+        return;
+    m_engine->stop();
+    m_engine.reset();
+}
+
+} // namespace filesync::test

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "syncengine.h"
+#include "syncserver.h"
+
+#include <QObject>
+#include <QTemporaryDir>
+
+#include <memory>
+
+namespace filesync::test {
+
+// The real server core, in-process on 127.0.0.1, over a data directory that outlives
+// restarts (so a restart keeps every account, as it would in production).
+class TestServer
+{
+public:
+    TestServer();
+    ~TestServer();
+
+    bool start(); // the first start picks a free port; later starts reuse it
+    void stop();
+    bool isRunning() const { return m_server != nullptr; }
+    quint16 port() const { return m_port; }
+    QString dataDir() const { return m_dataDir.path(); }
+    SyncServer *server() const { return m_server.get(); }
+
+private:
+    QTemporaryDir m_dataDir;
+    std::unique_ptr<SyncServer> m_server;
+    quint16 m_port = 0;
+};
+
+// One computer: a real SyncEngine on its own temporary folder, with intervals short
+// enough for tests. The folder outlives engine restarts.
+class TestClient : public QObject
+{
+    Q_OBJECT
+public:
+    TestClient(const QString &sessionName, quint16 port, QObject *parent = nullptr);
+    ~TestClient() override;
+
+    // Starts the engine; returns once the account is known (or false on timeout/error).
+    bool start(const QString &accountId = QString());
+    void stop();
+    bool isRunning() const { return m_engine != nullptr; }
+
+    QString root() const { return m_root.path(); }
+    QString accountId() const { return m_accountId; }
+    bool accountCreated() const { return m_created; }
+    SyncEngine *engine() const { return m_engine.get(); }
+    EngineConfig &config() { return m_config; }
+    QString lastFatalError() const { return m_fatal; }
+    int conflictCount() const { return m_conflicts; }
+
+private:
+    QTemporaryDir m_root;
+    EngineConfig m_config;
+    std::unique_ptr<SyncEngine> m_engine;
+    QString m_accountId;
+    bool m_created = false;
+    QString m_fatal;
+    int m_conflicts = 0;
+};
+
+} // namespace filesync::test

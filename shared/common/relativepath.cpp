@@ -36,9 +36,13 @@ Result<RelativePath> RelativePath::fromString(const QString &path)
         return makeError(QStringLiteral("path starts with a drive letter"));
     if (path.contains(QChar(0xfffd)))
         return makeError(QStringLiteral("path is not valid UTF-8"));
-    for (const QChar c : path) {
-        if (c.isSurrogate() && !(c.isHighSurrogate() || c.isLowSurrogate()))
-            return makeError(QStringLiteral("path is not valid UTF-16"));
+    for (qsizetype i = 0; i < path.size(); ++i) {
+        const QChar c = path.at(i);
+        const bool pairedHigh = c.isHighSurrogate() && i + 1 < path.size() && path.at(i + 1).isLowSurrogate();
+        if (pairedHigh)
+            ++i;
+        else if (c.isSurrogate())
+            return makeError(QStringLiteral("path is not valid Unicode (unpaired surrogate)"));
     }
     if (path != path.normalized(QString::NormalizationForm_C))
         return makeError(QStringLiteral("path is not in Unicode NFC"));

@@ -46,6 +46,8 @@ void tst_RelativePath::validation_data()
     QTest::newRow("reserved metadata dir") << QStringLiteral(".filesync") << false;
     QTest::newRow("inside metadata dir") << QStringLiteral(".filesync/journal.db") << false;
     QTest::newRow("replacement char (bad UTF-8)") << QStringLiteral("a\ufffd") << false;
+    QTest::newRow("emoji (surrogate pair)") << QStringLiteral("\U0001F600.txt") << true;
+    QTest::newRow("lone surrogate") << QString(QStringLiteral("a") + QChar(0xd800)) << false;
     QTest::newRow("long name") << QString(256, u'x') << false;
     QTest::newRow("max name") << QString(255, u'x') << true;
     QTest::newRow("long multibyte name") << QString(128, QChar(0x05d0)) << false; // 256 bytes

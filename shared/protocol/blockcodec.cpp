@@ -36,6 +36,14 @@ Result<QByteArray> decodeBlock(BlockCodec codec, const QByteArray &data, quint32
     return out;
 }
 
+qint64 zstdContentSize(const QByteArray &data)
+{
+    const unsigned long long size = ZSTD_getFrameContentSize(data.constData(), size_t(data.size()));
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 40))
+        return -1;
+    return qint64(size);
+}
+
 Result<QByteArray> decodeAndVerify(const BlockPayload &payload)
 {
     auto raw = decodeBlock(payload.codec, payload.data, payload.rawSize);

@@ -15,6 +15,8 @@ struct EncodedBlock
 EncodedBlock encodeBlock(const QByteArray &raw, int level = 1);
 // Decodes and checks the size; never allocates more than rawSize (itself capped).
 Result<QByteArray> decodeBlock(BlockCodec codec, const QByteArray &data, quint32 rawSize);
+// The raw size a zstd frame announces, or -1.
+qint64 zstdContentSize(const QByteArray &data);
 // Decodes and verifies the SHA-256 against the announced hash.
 Result<QByteArray> decodeAndVerify(const BlockPayload &payload);
 

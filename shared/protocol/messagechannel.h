@@ -28,6 +28,7 @@ public:
     {
         sendEnvelope(Envelope { type, id, body.toCbor() });
     }
+    void send(MessageType type, quint64 id, const QCborMap &body) { sendEnvelope(Envelope { type, id, body }); }
     void sendEnvelope(const Envelope &envelope);
     void sendError(quint64 id, const QString &code, const QString &message);
 

@@ -1,0 +1,262 @@
+#include "clientsession.h"
+
+#include "accountstore.h"
+#include "blockstore.h"
+#include "changefeed.h"
+
+Q_LOGGING_CATEGORY(lcServer, "filesync.server")
+
+namespace filesync {
+
+using namespace protocol;
+
+namespace {
+QString softwareName()
+{
+    return QStringLiteral("filesync-server " FILESYNC_VERSION);
+}
+} // namespace
+
+ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent)
+    : QObject(parent)
+    , m_context(context)
+    , m_channel(new MessageChannel(socket, this))
+{
+    connect(m_channel, &MessageChannel::messageReceived, this, &ClientSession::onMessage);
+    connect(m_channel, &MessageChannel::disconnected, this, &ClientSession::onDisconnected);
+    qCDebug(lcServer) << "connection from" << m_channel->peerDescription();
+}
+
+ClientSession::~ClientSession()
+{
+    if (m_subscribed)
+        m_context.feed.unsubscribe(m_account, this);
+}
+
+void ClientSession::close()
+{
+    m_stage = Stage::Closing;
+    m_channel->closeGracefully();
+}
+
+void ClientSession::onDisconnected()
+{
+    if (m_subscribed) {
+        m_context.feed.unsubscribe(m_account, this);
+        m_subscribed = false;
+    }
+    m_stage = Stage::Closing;
+    Q_EMIT finished();
+}
+
+void ClientSession::notifyAdvanced(quint64 head)
+{
+    if (m_stage == Stage::Ready)
+        m_channel->send(MessageType::Advanced, 0, Advanced { head });
+}
+
+void ClientSession::fail(quint64 id, const char *code, const QString &message)
+{
+    qCInfo(lcServer) << "closing" << m_channel->peerDescription() << ":" << message;
+    m_channel->sendError(id, QLatin1String(code), message);
+    close();
+}
+
+void ClientSession::reply(quint64 id, const char *code, const QString &message)
+{
+    m_channel->sendError(id, QLatin1String(code), message);
+}
+
+void ClientSession::onMessage(const Envelope &envelope)
+{
+    if (m_stage == Stage::Closing)
+        return;
+    const MessageType type = envelope.type;
+    if (type == MessageType::Ping) {
+        m_channel->send(MessageType::Pong, envelope.id, QCborMap());
+        return;
+    }
+    switch (m_stage) {
+    case Stage::AwaitHello:
+        if (type != MessageType::Hello)
+            return fail(envelope.id, errors::kNotAuthenticated, QStringLiteral("the first message must be Hello"));
+        return onHello(envelope);
+    case Stage::AwaitLogin:
+        if (type == MessageType::Login)
+            return onLogin(envelope);
+        if (type == MessageType::CreateAccount)
+            return onCreateAccount(envelope);
+        return fail(envelope.id, errors::kNotAuthenticated, QStringLiteral("log in first"));
+    case Stage::Ready:
+        break;
+    case Stage::Closing:
+        return;
+    }
+    switch (type) {
+    case MessageType::GetChanges: return onGetChanges(envelope);
+    case MessageType::QueryBlocks: return onQueryBlocks(envelope);
+    case MessageType::PutBlock: return onPutBlock(envelope);
+    case MessageType::GetBlock: return onGetBlock(envelope);
+    case MessageType::Commit: return onCommit(envelope);
+    case MessageType::GetStats: return onGetStats(envelope);
+    case MessageType::Pong: return;
+    default:
+        return fail(envelope.id, errors::kBadRequest,
+                    QStringLiteral("unexpected message %1").arg(typeName(type)));
+    }
+}
+
+void ClientSession::onHello(const Envelope &envelope)
+{
+    auto hello = Hello::fromCbor(envelope.body);
+    if (!hello)
+        return fail(envelope.id, errors::kBadRequest, hello.errorMessage());
+    if (hello->major != kMajorVersion) {
+        return fail(envelope.id, errors::kProtocolVersion,
+                    QStringLiteral("this server speaks protocol %1.%2, the client %3.%4: update the older one")
+                        .arg(kMajorVersion)
+                        .arg(kMinorVersion)
+                        .arg(hello->major)
+                        .arg(hello->minor));
+    }
+    m_stage = Stage::AwaitLogin;
+    m_channel->send(MessageType::Welcome, envelope.id, Welcome { kMajorVersion, kMinorVersion, softwareName() });
+}
+
+void ClientSession::onLogin(const Envelope &envelope)
+{
+    auto login = Login::fromCbor(envelope.body);
+    if (!login)
+        return fail(envelope.id, errors::kBadRequest, login.errorMessage());
+    m_sessionName = login->session;
+    const auto verification = m_context.accounts.verify(login->account, m_channel->socket()->peerAddress());
+    switch (verification.verdict) {
+    case AccountStore::Verdict::Ok: return loggedIn(envelope.id, verification.key, QString());
+    case AccountStore::Verdict::Unknown:
+        return reply(envelope.id, errors::kUnknownAccount, QStringLiteral("this server has no such account"));
+    case AccountStore::Verdict::RateLimited:
+        return fail(envelope.id, errors::kRateLimited, QStringLiteral("too many failed logins; try again in a minute"));
+    case AccountStore::Verdict::Failed: return fail(envelope.id, errors::kInternal, verification.error);
+    }
+}
+
+void ClientSession::onCreateAccount(const Envelope &envelope)
+{
+    auto request = CreateAccount::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    m_sessionName = request->session;
+    auto created = m_context.accounts.create();
+    if (!created)
+        return fail(envelope.id, errors::kInternal, created.errorMessage());
+    qCInfo(lcServer) << "account" << created->key << "created for" << m_channel->peerDescription();
+    loggedIn(envelope.id, created->key, created->id.toString());
+}
+
+void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &createdId)
+{
+    auto session = m_context.metadata.createSession(account, m_sessionName);
+    auto head = m_context.metadata.head(account);
+    if (!session || !head)
+        return fail(id, errors::kInternal, QStringLiteral("the server's database failed"));
+    m_account = account;
+    m_sessionId = *session;
+    m_stage = Stage::Ready;
+    m_context.feed.subscribe(account, this);
+    m_subscribed = true;
+    qCInfo(lcServer) << "session" << m_sessionId << "(" << m_sessionName << ") of account" << account << "from"
+                     << m_channel->peerDescription();
+    m_channel->send(MessageType::LoginOk, id, LoginOk { createdId, quint64(m_sessionId), *head });
+}
+
+void ClientSession::onGetChanges(const Envelope &envelope)
+{
+    auto request = GetChanges::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    auto changes = m_context.metadata.changesSince(m_account, request->since, int(request->limit), kMetadataBudget);
+    if (!changes)
+        return reply(envelope.id, errors::kInternal, changes.errorMessage());
+    m_channel->send(MessageType::Changes, envelope.id, *changes);
+}
+
+void ClientSession::onQueryBlocks(const Envelope &envelope)
+{
+    auto request = QueryBlocks::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    auto unproven = m_context.metadata.unprovenBlocks(m_account, request->hashes);
+    if (!unproven)
+        return reply(envelope.id, errors::kInternal, unproven.errorMessage());
+    // A block the account proved but the store lost must be uploaded again too.
+    QList<ContentHash> missing = *unproven;
+    for (const ContentHash &h : request->hashes) {
+        if (!missing.contains(h) && !m_context.blocks.has(h))
+            missing.append(h);
+    }
+    m_channel->send(MessageType::QueryBlocksReply, envelope.id, QueryBlocksReply { missing });
+}
+
+void ClientSession::onPutBlock(const Envelope &envelope)
+{
+    auto payload = BlockPayload::fromCbor(envelope.body);
+    if (!payload)
+        return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
+    auto raw = decodeAndVerify(*payload);
+    if (!raw)
+        return fail(envelope.id, errors::kBadRequest, raw.errorMessage());
+    if (!m_context.blocks.has(payload->hash)) {
+        if (auto stored = m_context.blocks.put(payload->hash, *raw); !stored)
+            return reply(envelope.id, errors::kInternal, stored.errorMessage());
+    }
+    if (auto recorded = m_context.metadata.recordProvenBlock(m_account, payload->hash); !recorded)
+        return reply(envelope.id, errors::kInternal, recorded.errorMessage());
+    m_channel->send(MessageType::Ok, envelope.id, QCborMap());
+}
+
+void ClientSession::onGetBlock(const Envelope &envelope)
+{
+    auto request = GetBlock::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    auto allowed = m_context.metadata.isProvenBlock(m_account, request->hash);
+    if (!allowed)
+        return reply(envelope.id, errors::kInternal, allowed.errorMessage());
+    if (!*allowed)
+        return reply(envelope.id, errors::kNotFound, QStringLiteral("no such block in this account"));
+    auto block = m_context.blocks.read(request->hash);
+    if (!block)
+        return reply(envelope.id, errors::kNotFound, block.errorMessage());
+    m_channel->send(MessageType::BlockData, envelope.id,
+                    BlockPayload { request->hash, block->codec, block->rawSize, block->data });
+}
+
+void ClientSession::onCommit(const Envelope &envelope)
+{
+    auto request = Commit::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    auto before = m_context.metadata.head(m_account);
+    if (!before)
+        return reply(envelope.id, errors::kInternal, before.errorMessage());
+    auto result = m_context.metadata.commit(m_account, m_sessionName, request->ops);
+    if (!result)
+        return reply(envelope.id, errors::kInternal, result.errorMessage());
+    ++m_context.commits;
+    m_channel->send(MessageType::CommitReply, envelope.id, *result);
+    if (result->head != *before)
+        m_context.feed.publish(m_account, result->head);
+}
+
+void ClientSession::onGetStats(const Envelope &envelope)
+{
+    Stats stats;
+    stats.bytesIn = bytesIn();
+    stats.bytesOut = bytesOut();
+    stats.serverBytesIn = m_context.closedBytesIn + m_context.liveBytesIn();
+    stats.serverBytesOut = m_context.closedBytesOut + m_context.liveBytesOut();
+    stats.sessions = quint64(m_context.sessionCount());
+    m_channel->send(MessageType::Stats, envelope.id, stats);
+}
+
+} // namespace filesync

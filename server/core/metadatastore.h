@@ -1,0 +1,49 @@
+#pragma once
+
+#include "messages.h"
+#include "result.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace filesync {
+
+using AccountKey = qint64; // the store's internal account number, never the secret ID
+
+// Everything the server knows about accounts, sessions, files and who may see which
+// block. An interface, so that a PostgreSQL implementation can follow for multi-server
+// deployments; SqliteMetadataStore is the embedded default. Used on the server's event
+// thread; owned by SyncServer.
+class MetadataStore
+{
+public:
+    virtual ~MetadataStore() = default;
+
+    virtual Result<void> open() = 0;
+    virtual void close() = 0;
+
+    virtual Result<AccountKey> createAccount(const QByteArray &idHash) = 0;
+    virtual Result<std::optional<AccountKey>> findAccount(const QByteArray &idHash) = 0;
+    virtual Result<qint64> accountCount() = 0;
+    virtual Result<qint64> createSession(AccountKey account, const QString &name) = 0;
+    virtual Result<quint64> head(AccountKey account) = 0;
+
+    // Current state of every path whose version is above `since`, in version order, one
+    // entry per path, within `limit` entries and about `byteBudget` encoded bytes.
+    virtual Result<protocol::Changes> changesSince(AccountKey account, quint64 since, int limit, qint64 byteBudget) = 0;
+
+    // Of `hashes`, those the account has not proven it holds (uploaded or referenced).
+    virtual Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) = 0;
+    virtual Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) = 0;
+    virtual Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) = 0;
+
+    // Applies the ops in order, each on its own (optimistic: a stale base is a conflict),
+    // in one transaction. `origin` is the committing session's name.
+    virtual Result<protocol::CommitReply> commit(AccountKey account, const QString &origin,
+                                                 const QList<protocol::CommitOp> &ops) = 0;
+};
+
+} // namespace filesync

@@ -1,0 +1,172 @@
+#include "syncserver.h"
+
+#include "accountstore.h"
+#include "blockstore.h"
+#include "changefeed.h"
+#include "clientsession.h"
+#include "metricsendpoint.h"
+#include "sqlitemetadatastore.h"
+
+#include <QDir>
+#include <QTcpServer>
+
+namespace filesync {
+
+SyncServer::SyncServer(const ServerConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+{
+}
+
+SyncServer::~SyncServer()
+{
+    stop();
+}
+
+Result<void> SyncServer::start()
+{
+    Q_ASSERT(!m_listener);
+    if (!QDir().mkpath(m_config.dataDir))
+        return makeError(QStringLiteral("cannot create the data directory %1").arg(m_config.dataDir));
+    m_metadata = std::make_unique<SqliteMetadataStore>(m_config.dataDir + QStringLiteral("/metadata.db"));
+    if (auto opened = m_metadata->open(); !opened)
+        return opened;
+    m_blocks = std::make_unique<LocalBlockStore>(m_config.dataDir + QStringLiteral("/blocks"));
+    if (auto opened = m_blocks->open(); !opened)
+        return opened;
+    m_accounts = std::make_unique<AccountStore>(*m_metadata);
+    m_feed = std::make_unique<ChangeFeed>();
+    m_context = std::make_unique<ServerContext>(
+        ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, 0, 0, 0, {}, {}, {} });
+    m_context->liveBytesIn = [this] {
+        quint64 sum = 0;
+        for (ClientSession *s : std::as_const(m_sessions))
+            sum += s->bytesIn();
+        return sum;
+    };
+    m_context->liveBytesOut = [this] {
+        quint64 sum = 0;
+        for (ClientSession *s : std::as_const(m_sessions))
+            sum += s->bytesOut();
+        return sum;
+    };
+    m_context->sessionCount = [this] { return int(m_sessions.size()); };
+
+    m_listener = new QTcpServer(this);
+    m_listener->setMaxPendingConnections(1024);
+    connect(m_listener, &QTcpServer::newConnection, this, &SyncServer::onNewConnection);
+    if (!m_listener->listen(m_config.listenAddress, m_config.port)) {
+        const QString reason = m_listener->errorString();
+        stop();
+        return makeError(QStringLiteral("cannot listen on %1:%2: %3")
+                             .arg(m_config.listenAddress.toString())
+                             .arg(m_config.port)
+                             .arg(reason));
+    }
+    if (!m_config.metricsListen.isEmpty()) {
+        m_metrics = new MetricsEndpoint([this] { return metricsText(); }, this);
+        if (auto listening = m_metrics->listen(m_config.metricsListen); !listening) {
+            stop();
+            return listening;
+        }
+    }
+    qCInfo(lcServer) << "serving" << m_config.dataDir << "on" << address().toString() << port();
+    return {};
+}
+
+void SyncServer::stop()
+{
+    if (m_listener) {
+        m_listener->close();
+        delete m_listener;
+        m_listener = nullptr;
+    }
+    delete m_metrics;
+    m_metrics = nullptr;
+    const QSet<ClientSession *> sessions = std::exchange(m_sessions, {});
+    for (ClientSession *s : sessions) {
+        s->disconnect(this);
+        delete s; // aborts its socket
+    }
+    if (!sessions.isEmpty())
+        Q_EMIT sessionCountChanged(0);
+    m_context.reset();
+    m_feed.reset();
+    m_accounts.reset();
+    m_blocks.reset();
+    if (m_metadata)
+        m_metadata->close();
+    m_metadata.reset();
+}
+
+quint16 SyncServer::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+QHostAddress SyncServer::address() const
+{
+    return m_listener ? m_listener->serverAddress() : QHostAddress();
+}
+
+int SyncServer::sessionCount() const
+{
+    return int(m_sessions.size());
+}
+
+quint16 SyncServer::metricsPort() const
+{
+    return m_metrics ? m_metrics->port() : 0;
+}
+
+void SyncServer::onNewConnection()
+{
+    while (m_listener && m_listener->hasPendingConnections()) {
+        QTcpSocket *socket = m_listener->nextPendingConnection();
+        auto *session = new ClientSession(socket, *m_context, this);
+        m_sessions.insert(session);
+        connect(session, &ClientSession::finished, this, [this, session] {
+            if (!m_sessions.remove(session))
+                return;
+            m_context->closedBytesIn += session->bytesIn();
+            m_context->closedBytesOut += session->bytesOut();
+            session->deleteLater();
+            Q_EMIT sessionCountChanged(int(m_sessions.size()));
+        });
+        Q_EMIT sessionCountChanged(int(m_sessions.size()));
+    }
+}
+
+QByteArray SyncServer::metricsText() const
+{
+    QByteArray out;
+    auto metric = [&out](const char *name, const char *type, const char *help, quint64 value) {
+        out += "# HELP " + QByteArray(name) + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n' + name + ' '
+            + QByteArray::number(value) + '\n';
+    };
+    if (!m_context)
+        return out;
+    metric("filesync_bytes_received_total", "counter", "Bytes received from all sessions since start.",
+           m_context->closedBytesIn + m_context->liveBytesIn());
+    metric("filesync_bytes_sent_total", "counter", "Bytes sent to all sessions since start.",
+           m_context->closedBytesOut + m_context->liveBytesOut());
+    metric("filesync_sessions_connected", "gauge", "Sessions connected now.", quint64(m_sessions.size()));
+    metric("filesync_commits_total", "counter", "Commit requests served since start.", m_context->commits);
+    auto accounts = m_metadata->accountCount();
+    metric("filesync_accounts_total", "gauge", "Accounts on this server.", accounts ? quint64(*accounts) : 0);
+    out += "# HELP filesync_session_bytes_received_total Bytes received per connected session.\n"
+           "# TYPE filesync_session_bytes_received_total counter\n";
+    for (ClientSession *s : m_sessions) {
+        out += "filesync_session_bytes_received_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
+            + QByteArray::number(s->bytesIn()) + '\n';
+    }
+    out += "# HELP filesync_session_bytes_sent_total Bytes sent per connected session.\n"
+           "# TYPE filesync_session_bytes_sent_total counter\n";
+    for (ClientSession *s : m_sessions) {
+        out += "filesync_session_bytes_sent_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
+            + QByteArray::number(s->bytesOut()) + '\n';
+    }
+    return out;
+}
+
+} // namespace filesync

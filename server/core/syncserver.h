@@ -1,0 +1,66 @@
+#pragma once
+
+#include "result.h"
+
+#include <QHostAddress>
+#include <QObject>
+#include <QSet>
+
+#include <memory>
+
+class QTcpServer;
+
+namespace filesync {
+
+class AccountStore;
+class BlockStore;
+class ChangeFeed;
+class ClientSession;
+class MetadataStore;
+class MetricsEndpoint;
+struct ServerContext;
+
+struct ServerConfig
+{
+    QString dataDir; // metadata.db and blocks/ live here
+    QHostAddress listenAddress = QHostAddress::Any;
+    quint16 port = 0; // 0: pick a free one
+    QString metricsListen; // "ADDR:PORT" for the Prometheus endpoint, or empty
+};
+
+// The FileSync server: accepts connections, owns the stores, the change feed and one
+// ClientSession per connection. Event-driven on the thread that created it; owned by
+// main() or a test.
+class SyncServer : public QObject
+{
+    Q_OBJECT
+public:
+    explicit SyncServer(const ServerConfig &config, QObject *parent = nullptr);
+    ~SyncServer() override;
+
+    Result<void> start(); // opens the stores, then listens
+    void stop(); // closes every session and the stores
+    quint16 port() const;
+    QHostAddress address() const;
+    int sessionCount() const;
+    quint16 metricsPort() const;
+    QByteArray metricsText() const; // Prometheus text format
+
+Q_SIGNALS:
+    void sessionCountChanged(int count);
+
+private:
+    void onNewConnection();
+
+    ServerConfig m_config;
+    std::unique_ptr<MetadataStore> m_metadata;
+    std::unique_ptr<BlockStore> m_blocks;
+    std::unique_ptr<AccountStore> m_accounts;
+    std::unique_ptr<ChangeFeed> m_feed;
+    std::unique_ptr<ServerContext> m_context;
+    QTcpServer *m_listener = nullptr;
+    MetricsEndpoint *m_metrics = nullptr;
+    QSet<ClientSession *> m_sessions;
+};
+
+} // namespace filesync

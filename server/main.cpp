@@ -1,0 +1,94 @@
+// filesync-server: the headless server. Thin: arguments, then SyncServer.
+#include "logging.h"
+#include "clientsession.h"
+#include "signalwatcher.h"
+#include "syncserver.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QStandardPaths>
+
+#include <cstdio>
+
+using namespace filesync;
+
+namespace {
+int usageError(const QCommandLineParser &parser, const QString &message)
+{
+    std::fprintf(stderr, "filesync-server: %s\n\n%s", qPrintable(message), qPrintable(parser.helpText()));
+    return 2;
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("filesync-server"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(FILESYNC_VERSION));
+    installLogFormat();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("FileSync server: keeps every account's folder."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption portOption(QStringLiteral("port"), QStringLiteral("TCP port (0: pick a free one)."),
+                                        QStringLiteral("PORT"), QStringLiteral("7070"));
+    const QCommandLineOption dataOption(QStringLiteral("data"),
+                                        QStringLiteral("Data directory (SQLite metadata and blocks)."),
+                                        QStringLiteral("DIR"));
+    const QCommandLineOption listenOption(QStringLiteral("listen"),
+                                          QStringLiteral("Address to listen on (default: all addresses)."),
+                                          QStringLiteral("ADDR"));
+    const QCommandLineOption metricsOption(QStringLiteral("metrics"),
+                                           QStringLiteral("Serve Prometheus metrics on ADDR:PORT."),
+                                           QStringLiteral("ADDR:PORT"));
+    parser.addOptions({ portOption, dataOption, listenOption, metricsOption });
+    if (!parser.parse(QCoreApplication::arguments()))
+        return usageError(parser, parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        std::printf("filesync-server %s\n", FILESYNC_VERSION);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(parser, QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().first()));
+
+    ServerConfig config;
+    bool ok = false;
+    const uint port = parser.value(portOption).toUInt(&ok);
+    if (!ok || port > 65535)
+        return usageError(parser, QStringLiteral("--port wants a number from 0 to 65535"));
+    config.port = quint16(port);
+    config.dataDir = parser.isSet(dataOption)
+        ? QDir(parser.value(dataOption)).absolutePath()
+        : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (parser.isSet(listenOption)) {
+        config.listenAddress = QHostAddress(parser.value(listenOption));
+        if (config.listenAddress.isNull())
+            return usageError(parser, QStringLiteral("--listen wants an IP address"));
+    }
+    config.metricsListen = parser.value(metricsOption);
+
+    SyncServer server(config);
+    if (auto started = server.start(); !started) {
+        std::fprintf(stderr, "filesync-server: %s\n", qPrintable(started.errorMessage()));
+        return 1;
+    }
+    QString shown = server.address().toString();
+    if (server.address() == QHostAddress::Any || server.address() == QHostAddress::AnyIPv6)
+        shown = QStringLiteral("0.0.0.0");
+    std::printf("listening on %s:%u\n", qPrintable(shown), unsigned(server.port()));
+    std::fflush(stdout);
+
+    SignalWatcher signals;
+    QObject::connect(&signals, &SignalWatcher::terminationRequested, &app, [&server](int) {
+        qCInfo(lcServer) << "stopping";
+        server.stop();
+        QCoreApplication::quit();
+    });
+    return app.exec();
+}

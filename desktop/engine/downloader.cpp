@@ -1,0 +1,252 @@
+#include "downloader.h"
+
+#include "blockcodec.h"
+#include "journal.h"
+#include "scanner.h"
+#include "serverconnection.h"
+#include "syncengine.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QUuid>
+
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace filesync {
+
+using namespace protocol;
+
+struct Downloader::File
+{
+    SyncAction action;
+    QString tempPath;
+    QFile out;
+    int remaining = 0; // blocks not yet written
+    bool failed = false;
+    bool done = false;
+};
+
+Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+    : QObject(parent)
+    , m_root(root)
+    , m_journal(journal)
+    , m_connection(connection)
+{
+}
+
+Downloader::~Downloader() = default;
+
+void Downloader::abort()
+{
+    ++m_generation;
+    for (auto &f : m_files) {
+        f->out.close();
+        QFile::remove(f->tempPath);
+    }
+    m_files.clear();
+    m_waiting.clear();
+    m_queue.clear();
+    m_running = false;
+}
+
+void Downloader::run(const QList<SyncAction> &files, const JournalState &sources)
+{
+    abort();
+    m_complete = true;
+    m_running = true;
+    m_inFlight = 0;
+    m_localSources.clear();
+    for (auto it = sources.cbegin(); it != sources.cend(); ++it) {
+        qint64 offset = 0;
+        for (const BlockRef &b : it->blocks) {
+            m_localSources.insert(b.hash, { m_root + u'/' + it.key().toString(), offset });
+            offset += b.size;
+        }
+    }
+    const QString tmpDir = Journal::metadataDir(m_root) + QStringLiteral("/tmp");
+    QDir().mkpath(tmpDir);
+    for (const SyncAction &action : files) {
+        auto file = std::make_unique<File>();
+        file->action = action;
+        file->tempPath = tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        file->out.setFileName(file->tempPath);
+        if (!file->out.open(QIODevice::ReadWrite | QIODevice::Truncate)) {
+            Q_EMIT fileSkipped(action, QStringLiteral("cannot write a temporary file: %1").arg(file->out.errorString()));
+            m_complete = false;
+            continue;
+        }
+        File *f = file.get();
+        m_files.push_back(std::move(file));
+        qint64 offset = 0;
+        for (const BlockRef &b : action.remote.blocks) {
+            const bool first = !m_waiting.contains(b.hash);
+            m_waiting[b.hash].append({ f, offset });
+            if (first)
+                m_queue.append(b);
+            ++f->remaining;
+            offset += b.size;
+        }
+    }
+    // Blocks found on this computer need no network; the rest are fetched in order.
+    QList<BlockRef> remote;
+    for (const BlockRef &b : std::as_const(m_queue)) {
+        QByteArray raw;
+        if (readLocal(b, raw))
+            onBlock(b.hash, raw);
+        else
+            remote.append(b);
+    }
+    m_queue = remote;
+    for (auto &f : m_files) {
+        if (f->remaining == 0 && !f->done && !f->failed)
+            finishFile(*f);
+    }
+    pump();
+    checkDone();
+}
+
+bool Downloader::readLocal(const BlockRef &block, QByteArray &out)
+{
+    const auto source = m_localSources.constFind(block.hash);
+    if (source == m_localSources.cend())
+        return false;
+    QFile in(source->first);
+    if (!in.open(QIODevice::ReadOnly) || !in.seek(source->second))
+        return false;
+    out = in.read(block.size);
+    return out.size() == qsizetype(block.size) && ContentHash::of(out) == block.hash;
+}
+
+void Downloader::pump()
+{
+    while (!m_queue.isEmpty() && m_inFlight < kWindowBytes) {
+        const BlockRef block = m_queue.takeFirst();
+        m_inFlight += block.size;
+        const int generation = m_generation;
+        m_connection.request(MessageType::GetBlock, GetBlock { block.hash }, [this, block, generation](const Envelope &reply) {
+            if (generation != m_generation)
+                return;
+            m_inFlight -= block.size;
+            if (reply.type != MessageType::BlockData) {
+                onBlockFailed(block.hash, ServerConnection::errorText(reply));
+            } else if (auto payload = BlockPayload::fromCbor(reply.body); !payload || payload->hash != block.hash) {
+                onBlockFailed(block.hash, QStringLiteral("the server sent another block"));
+            } else if (auto raw = decodeAndVerify(*payload); !raw) {
+                onBlockFailed(block.hash, raw.errorMessage());
+            } else {
+                Q_EMIT bytesDone(block.size);
+                onBlock(block.hash, *raw);
+            }
+            pump();
+            checkDone();
+        });
+    }
+}
+
+void Downloader::onBlock(const ContentHash &hash, const QByteArray &raw)
+{
+    const auto targets = m_waiting.take(hash);
+    for (const auto &[file, offset] : targets) {
+        if (file->failed)
+            continue;
+        writeBlock(*file, offset, raw);
+        if (--file->remaining == 0 && !file->failed)
+            finishFile(*file);
+    }
+}
+
+void Downloader::onBlockFailed(const ContentHash &hash, const QString &reason)
+{
+    const auto targets = m_waiting.take(hash);
+    for (const auto &[file, offset] : targets) {
+        Q_UNUSED(offset);
+        if (!file->failed)
+            failFile(*file, reason);
+    }
+}
+
+void Downloader::writeBlock(File &file, qint64 offset, const QByteArray &raw)
+{
+    if (!file.out.seek(offset) || file.out.write(raw) != raw.size())
+        failFile(file, QStringLiteral("cannot write: %1").arg(file.out.errorString()));
+}
+
+void Downloader::failFile(File &file, const QString &reason)
+{
+    file.failed = true;
+    file.out.close();
+    QFile::remove(file.tempPath);
+    m_complete = false;
+    Q_EMIT fileSkipped(file.action, reason);
+}
+
+void Downloader::finishFile(File &file)
+{
+    const SyncAction &a = file.action;
+    const QString target = m_root + u'/' + a.path.toString();
+    // Durable before visible: flush, fsync, then give it its time and mode.
+    file.out.flush();
+    ::fsync(file.out.handle());
+    ::fchmod(file.out.handle(), mode_t(a.remote.mode ? (a.remote.mode & 07777) : 0644));
+    const qint64 ms = a.remote.mtimeMs;
+    const timespec times[2] = { { time_t(ms / 1000), long((ms % 1000) * 1000000) },
+                                { time_t(ms / 1000), long((ms % 1000) * 1000000) } };
+    ::futimens(file.out.handle(), times);
+    file.out.close();
+
+    // The path must still hold what the plan saw (nothing, or the unchanged old file):
+    // anything else is the user's new work, which we never overwrite.
+    const auto now = Scanner::stat(target);
+    const bool unchanged = a.local ? (now && now->kind == a.local->kind && now->size == a.local->size
+                                      && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode)
+                                   : !now.has_value();
+    if (!unchanged) {
+        QFile::remove(file.tempPath);
+        file.failed = true;
+        m_complete = false;
+        Q_EMIT fileSkipped(a, QStringLiteral("changed on this computer meanwhile"));
+        return;
+    }
+    QDir().mkpath(QFileInfo(target).absolutePath());
+    if (::rename(QFile::encodeName(file.tempPath).constData(), QFile::encodeName(target).constData()) != 0) {
+        QFile::remove(file.tempPath);
+        file.failed = true;
+        m_complete = false;
+        Q_EMIT fileSkipped(a, QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
+        return;
+    }
+    const auto landed = Scanner::stat(target);
+    if (landed) {
+        LocalEntry l = *landed;
+        l.blocks = a.remote.blocks;
+        m_journal.put(a.path, journalEntryFor(l, a.remote.version));
+        qint64 offset = 0;
+        for (const BlockRef &b : a.remote.blocks) {
+            m_localSources.insert(b.hash, { target, offset });
+            offset += b.size;
+        }
+    }
+    file.done = true;
+    Q_EMIT fileDone(a);
+}
+
+void Downloader::checkDone()
+{
+    if (!m_running)
+        return;
+    for (const auto &f : m_files) {
+        if (!f->done && !f->failed)
+            return;
+    }
+    m_running = false;
+    m_files.clear();
+    Q_EMIT finished(m_complete);
+}
+
+} // namespace filesync

@@ -1,0 +1,236 @@
+#include "journal.h"
+
+#include <QDir>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QUuid>
+#include <QVariant>
+#include <QtEndian>
+
+namespace filesync {
+
+using namespace protocol;
+
+namespace {
+constexpr int kSchemaVersion = 1;
+
+QByteArray encodeBlocks(const QList<BlockRef> &blocks)
+{
+    QByteArray out;
+    out.reserve(blocks.size() * 36);
+    for (const BlockRef &b : blocks) {
+        out.append(b.hash.bytes());
+        char size[4];
+        qToBigEndian(b.size, size);
+        out.append(size, 4);
+    }
+    return out;
+}
+
+QList<BlockRef> decodeBlocks(const QByteArray &bytes)
+{
+    QList<BlockRef> blocks;
+    blocks.reserve(bytes.size() / 36);
+    for (qsizetype at = 0; at + 36 <= bytes.size(); at += 36)
+        blocks.append(BlockRef { *ContentHash::fromBytes(QByteArrayView(bytes).sliced(at, 32)),
+                                 qFromBigEndian<quint32>(bytes.constData() + at + 32) });
+    return blocks;
+}
+
+Error sqlError(const QSqlQuery &q)
+{
+    return makeError(QStringLiteral("journal error: %1").arg(q.lastError().text()));
+}
+} // namespace
+
+QString Journal::metadataDir(const QString &folder)
+{
+    return folder + u'/' + RelativePath::kMetadataDirName;
+}
+
+QString Journal::path(const QString &folder)
+{
+    return metadataDir(folder) + QStringLiteral("/journal.db");
+}
+
+Journal::Journal(const QString &folder)
+    : m_folder(folder)
+    , m_connection(QStringLiteral("filesync-journal-") + QUuid::createUuid().toString(QUuid::WithoutBraces))
+{
+}
+
+Journal::~Journal()
+{
+    close();
+}
+
+Result<void> Journal::open()
+{
+    if (!QDir().mkpath(metadataDir(m_folder) + QStringLiteral("/tmp")))
+        return makeError(QStringLiteral("cannot create %1").arg(metadataDir(m_folder)));
+    m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    m_db.setDatabaseName(path(m_folder));
+    if (!m_db.open())
+        return makeError(QStringLiteral("cannot open the journal: %1").arg(m_db.lastError().text()));
+    QSqlQuery q(m_db);
+    for (const char *pragma : { "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL" }) {
+        if (!q.exec(QLatin1String(pragma)))
+            return sqlError(q);
+    }
+    if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
+        return sqlError(q);
+    const int version = q.value(0).toInt();
+    if (version == kSchemaVersion)
+        return {};
+    if (version != 0)
+        return makeError(QStringLiteral("the journal is from another FileSync version (schema %1)").arg(version));
+    for (const char *sql : {
+             "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+             "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+             " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
+             " blocks BLOB)",
+             "PRAGMA user_version=1",
+         }) {
+        if (!q.exec(QLatin1String(sql)))
+            return sqlError(q);
+    }
+    return {};
+}
+
+void Journal::close()
+{
+    if (m_db.isValid()) {
+        m_db.close();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connection);
+    }
+}
+
+bool Journal::isOpen() const
+{
+    return m_db.isValid() && m_db.isOpen();
+}
+
+JournalState Journal::load() const
+{
+    JournalState state;
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    if (!q.exec(QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks FROM entries")))
+        return state;
+    while (q.next()) {
+        auto path = RelativePath::fromString(q.value(0).toString());
+        if (!path || path->isRoot())
+            continue;
+        JournalEntry e;
+        e.kind = EntryKind(q.value(1).toInt());
+        e.size = q.value(2).toLongLong();
+        e.mtimeNs = q.value(3).toLongLong();
+        e.inode = quint64(q.value(4).toLongLong());
+        e.mode = quint32(q.value(5).toLongLong());
+        e.version = quint64(q.value(6).toLongLong());
+        e.blocks = decodeBlocks(q.value(7).toByteArray());
+        state.insert(*path, e);
+    }
+    return state;
+}
+
+void Journal::put(const RelativePath &path, const JournalEntry &e)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks) "
+                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    q.addBindValue(path.toString());
+    q.addBindValue(int(e.kind));
+    q.addBindValue(e.size);
+    q.addBindValue(e.mtimeNs);
+    q.addBindValue(qint64(e.inode));
+    q.addBindValue(qint64(e.mode));
+    q.addBindValue(qint64(e.version));
+    q.addBindValue(encodeBlocks(e.blocks));
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+void Journal::remove(const RelativePath &path)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("DELETE FROM entries WHERE path = ?"));
+    q.addBindValue(path.toString());
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+void Journal::removeTree(const RelativePath &path)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("DELETE FROM entries WHERE path = ? OR (path > ? AND path < ?)"));
+    q.addBindValue(path.toString());
+    q.addBindValue(QString(path.toString() + u'/'));
+    q.addBindValue(QString(path.toString() + u'0')); // '0' follows '/'
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+void Journal::clearEntries()
+{
+    QSqlQuery q(m_db);
+    if (!q.exec(QStringLiteral("DELETE FROM entries")))
+        m_error = sqlError(q).message;
+}
+
+void Journal::moveTree(const RelativePath &from, const RelativePath &to)
+{
+    removeTree(to);
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR (path > ? AND path < ?)"));
+    q.addBindValue(to.toString());
+    q.addBindValue(from.toString()); // substr counts characters, as length() does
+    q.addBindValue(from.toString());
+    q.addBindValue(QString(from.toString() + u'/'));
+    q.addBindValue(QString(from.toString() + u'0'));
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+QString Journal::value(const QString &key) const
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("SELECT value FROM meta WHERE key = ?"));
+    q.addBindValue(key);
+    if (!q.exec() || !q.next())
+        return {};
+    return q.value(0).toString();
+}
+
+void Journal::setValue(const QString &key, const QString &value)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
+    q.addBindValue(key);
+    q.addBindValue(value);
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+quint64 Journal::cursor() const
+{
+    return value(QStringLiteral("cursor")).toULongLong();
+}
+
+void Journal::setCursor(quint64 cursor)
+{
+    setValue(QStringLiteral("cursor"), QString::number(cursor));
+}
+
+bool Journal::begin()
+{
+    return m_db.transaction();
+}
+
+bool Journal::commit()
+{
+    return m_db.commit();
+}
+
+} // namespace filesync

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "localentry.h"
+#include "result.h"
+
+#include <QSqlDatabase>
+
+namespace filesync {
+
+// The last-synced state of every path plus the folder's settings (server, account,
+// session, feed cursor), in SQLite at <folder>/.filesync/journal.db. Written on the
+// engine's thread after each finished action, so a crash at any point leaves a journal
+// that describes what is really on disk and on the server (at worst a little behind,
+// which the next cycle repairs without loss). Owned by SyncEngine.
+class Journal
+{
+public:
+    static QString metadataDir(const QString &folder); // <folder>/.filesync
+    static QString path(const QString &folder);
+
+    explicit Journal(const QString &folder);
+    ~Journal();
+    Journal(const Journal &) = delete;
+    Journal &operator=(const Journal &) = delete;
+
+    Result<void> open(); // creates the metadata dir and schema when missing
+    void close();
+    bool isOpen() const;
+
+    JournalState load() const;
+    void put(const RelativePath &path, const JournalEntry &entry);
+    void remove(const RelativePath &path);
+    void removeTree(const RelativePath &path); // the path and everything under it
+    void clearEntries(); // forgets every path (a new account)
+    void moveTree(const RelativePath &from, const RelativePath &to); // keeps versions
+
+    QString value(const QString &key) const;
+    void setValue(const QString &key, const QString &value);
+    quint64 cursor() const;
+    void setCursor(quint64 cursor);
+
+    // Writes never fail silently: the first failure (a full disk, say) is kept here and
+    // the engine stops the folder rather than go on with a journal that is not true.
+    bool hasFailed() const { return !m_error.isEmpty(); }
+    QString lastError() const { return m_error; }
+
+    bool begin(); // groups the writes of one finished batch
+    bool commit();
+
+private:
+    QString m_folder;
+    QString m_connection;
+    QSqlDatabase m_db;
+    QString m_error;
+};
+
+} // namespace filesync

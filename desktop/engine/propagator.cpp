@@ -1,0 +1,242 @@
+#include "propagator.h"
+
+#include "downloader.h"
+#include "journal.h"
+#include "scanner.h"
+#include "uploader.h"
+
+#include <QDir>
+#include <QFile>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace filesync {
+
+using protocol::EntryKind;
+
+Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+    : QObject(parent)
+    , m_root(root)
+    , m_journal(journal)
+    , m_downloader(new Downloader(root, journal, connection, this))
+    , m_uploader(new Uploader(root, connection, this))
+{
+    connect(m_downloader, &Downloader::fileDone, this,
+            [this](const SyncAction &a) { completed(a, ItemDirection::Down, QStringLiteral("downloaded")); });
+    connect(m_downloader, &Downloader::fileSkipped, this, [this](const SyncAction &a, const QString &reason) {
+        qCInfo(lcEngine) << "download of" << a.path.toString() << "postponed:" << reason;
+        m_followUp = true;
+    });
+    connect(m_downloader, &Downloader::bytesDone, this, [this](qint64 bytes) {
+        m_progress.bytesDone += bytes;
+        Q_EMIT progressChanged(m_progress);
+    });
+    connect(m_downloader, &Downloader::finished, this, [this](bool complete) {
+        m_complete = m_complete && complete;
+        runRemote();
+    });
+    connect(m_uploader, &Uploader::opApplied, this, [this](const SyncAction &a, quint64 version) {
+        if (a.type == ActionType::MoveRemote) {
+            m_journal.moveTree(a.from, a.path);
+            if (a.local)
+                m_journal.put(a.path, journalEntryFor(*a.local, version));
+            completed(a, ItemDirection::Up, QStringLiteral("moved"));
+        } else if (a.type == ActionType::DeleteRemote) {
+            m_journal.remove(a.path);
+            completed(a, ItemDirection::Up, QStringLiteral("deleted"));
+        } else {
+            m_journal.put(a.path, journalEntryFor(*a.local, version));
+            completed(a, ItemDirection::Up, QStringLiteral("uploaded"));
+        }
+    });
+    connect(m_uploader, &Uploader::opConflict, this, [this](const SyncAction &a) {
+        qCInfo(lcEngine) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
+        m_followUp = true;
+    });
+    connect(m_uploader, &Uploader::opRejected, this, [this](const SyncAction &a, const QString &reason) {
+        Q_EMIT warning(tr("The server refused %1: %2").arg(a.path.toString(), reason));
+    });
+    connect(m_uploader, &Uploader::bytesDone, this, [this](qint64 bytes) {
+        m_progress.bytesDone += bytes;
+        Q_EMIT progressChanged(m_progress);
+    });
+    connect(m_uploader, &Uploader::finished, this, [this](bool complete) {
+        m_complete = m_complete && complete;
+        finish();
+    });
+}
+
+Propagator::~Propagator() = default;
+
+QString Propagator::absolute(const RelativePath &p) const
+{
+    return m_root + u'/' + p.toString();
+}
+
+void Propagator::abort()
+{
+    m_downloader->abort();
+    m_uploader->abort();
+    m_running = false;
+}
+
+void Propagator::run(const SyncPlan &plan, const JournalState &journalAtStart)
+{
+    m_plan = plan;
+    m_journalAtStart = journalAtStart;
+    m_running = true;
+    m_complete = true;
+    m_followUp = plan.needsFollowUp;
+    m_progress = {};
+    for (const SyncAction &a : plan.actions) {
+        if (a.kind != EntryKind::File)
+            continue;
+        if (a.type == ActionType::Download) {
+            ++m_progress.filesTotal;
+            m_progress.bytesTotal += a.remote.size;
+        } else if (a.type == ActionType::Upload && a.local) {
+            ++m_progress.filesTotal;
+            m_progress.bytesTotal += a.local->size;
+        }
+    }
+    Q_EMIT progressChanged(m_progress);
+    runLocal();
+    if (m_running)
+        runDownloads();
+}
+
+void Propagator::completed(const SyncAction &a, ItemDirection direction, const QString &what)
+{
+    if (a.kind == EntryKind::File && (a.type == ActionType::Download || a.type == ActionType::Upload)) {
+        ++m_progress.filesDone;
+        Q_EMIT progressChanged(m_progress);
+    }
+    Q_EMIT itemCompleted(SyncItem { a.path, direction, what, QDateTime::currentDateTime() });
+}
+
+// True when the disk still shows what the reconciler saw at this path.
+bool Propagator::localStillAsPlanned(const SyncAction &a) const
+{
+    const auto now = Scanner::stat(absolute(a.path));
+    if (!a.local)
+        return !now.has_value();
+    if (!now || now->kind != a.local->kind)
+        return false;
+    return a.local->isDir() || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
+}
+
+void Propagator::runLocal()
+{
+    m_journal.begin();
+    for (const SyncAction &a : std::as_const(m_plan.actions)) {
+        switch (a.type) {
+        case ActionType::MoveLocal: {
+            const auto source = Scanner::stat(absolute(a.from));
+            if (!source || Scanner::stat(absolute(a.path)) || source->inode != a.local->inode) {
+                m_followUp = true; // something changed meanwhile: rescan and decide again
+                break;
+            }
+            QDir().mkpath(absolute(a.path.parent()));
+            if (::rename(QFile::encodeName(absolute(a.from)).constData(), QFile::encodeName(absolute(a.path)).constData()) == 0) {
+                m_journal.moveTree(a.from, a.path);
+                completed(a, ItemDirection::Down, QStringLiteral("moved"));
+            } else {
+                m_followUp = true;
+            }
+            break;
+        }
+        case ActionType::ConflictCopy: {
+            if (!localStillAsPlanned(a)) {
+                m_followUp = true;
+                break;
+            }
+            if (::rename(QFile::encodeName(absolute(a.path)).constData(),
+                         QFile::encodeName(absolute(a.conflictCopy)).constData()) == 0) {
+                m_journal.removeTree(a.path);
+                Q_EMIT conflictKept(a.path, a.conflictCopy);
+                Q_EMIT itemCompleted(SyncItem { a.conflictCopy, ItemDirection::Local, QStringLiteral("conflict"),
+                                                QDateTime::currentDateTime() });
+            }
+            m_followUp = true;
+            break;
+        }
+        case ActionType::DeleteLocal: {
+            // Only what is still exactly as last synced; a folder only once it is empty.
+            const auto known = m_journalAtStart.value(a.path);
+            const auto now = Scanner::stat(absolute(a.path));
+            if (!now) {
+                m_journal.remove(a.path);
+                break;
+            }
+            if (!known.statMatches(*now)) {
+                m_followUp = true;
+                break;
+            }
+            const QByteArray path = QFile::encodeName(absolute(a.path));
+            const bool removed = now->isDir() ? ::rmdir(path.constData()) == 0 : ::unlink(path.constData()) == 0;
+            m_journal.remove(a.path); // a folder that kept new files is new again: re-uploaded
+            if (removed)
+                completed(a, ItemDirection::Down, QStringLiteral("deleted"));
+            else
+                m_followUp = true;
+            break;
+        }
+        case ActionType::Download:
+            if (a.remote.kind == EntryKind::Directory) {
+                const auto now = Scanner::stat(absolute(a.path));
+                if (now && !now->isDir()) {
+                    m_followUp = true;
+                    break;
+                }
+                if (!QDir().mkpath(absolute(a.path))) {
+                    m_complete = false;
+                    break;
+                }
+                if (auto landed = Scanner::stat(absolute(a.path)))
+                    m_journal.put(a.path, journalEntryFor(*landed, a.remote.version));
+                completed(a, ItemDirection::Down, QStringLiteral("created"));
+            }
+            break;
+        case ActionType::Record:
+            if (a.local)
+                m_journal.put(a.path, journalEntryFor(*a.local, a.version));
+            break;
+        case ActionType::Forget: m_journal.remove(a.path); break;
+        default: break;
+        }
+    }
+    m_journal.commit();
+}
+
+void Propagator::runDownloads()
+{
+    QList<SyncAction> files;
+    for (const SyncAction &a : std::as_const(m_plan.actions)) {
+        if (a.type == ActionType::Download && a.remote.kind == EntryKind::File)
+            files << a;
+    }
+    m_downloader->run(files, m_journalAtStart); // finished() leads on to runRemote()
+}
+
+void Propagator::runRemote()
+{
+    if (!m_running)
+        return;
+    QList<SyncAction> ops;
+    for (const SyncAction &a : std::as_const(m_plan.actions)) {
+        if (a.type == ActionType::MoveRemote || a.type == ActionType::DeleteRemote || a.type == ActionType::Upload)
+            ops << a;
+    }
+    m_uploader->run(ops); // finished() leads on to finish()
+}
+
+void Propagator::finish()
+{
+    if (!m_running)
+        return;
+    m_running = false;
+    Q_EMIT finished(m_complete, m_followUp);
+}
+
+} // namespace filesync

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "syncengine.h"
+#include "syncplan.h"
+
+#include <QObject>
+
+namespace filesync {
+
+class Downloader;
+class Journal;
+class ServerConnection;
+class Uploader;
+
+// Carries out a SyncPlan in three phases: local changes (renames for remote moves,
+// conflict copies set aside, deletes of unchanged paths, folders), downloads, then the
+// server side (uploads and commits). The journal is updated as each action finishes, so
+// an interruption at any point leaves it true. Engine thread; owned by SyncEngine.
+class Propagator : public QObject
+{
+    Q_OBJECT
+public:
+    Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
+    ~Propagator() override;
+
+    void run(const SyncPlan &plan, const JournalState &journalAtStart);
+    void abort();
+    bool isRunning() const { return m_running; }
+    const SyncProgress &progress() const { return m_progress; }
+
+Q_SIGNALS:
+    void itemCompleted(const filesync::SyncItem &item);
+    void conflictKept(const filesync::RelativePath &path, const filesync::RelativePath &copy);
+    void warning(const QString &message);
+    void progressChanged(const filesync::SyncProgress &progress);
+    // complete: everything applied; otherwise the cursor must not move and a later
+    // cycle retries. followUp: a new scan is needed (conflict copies, server conflicts).
+    void finished(bool complete, bool followUp);
+
+private:
+    void runLocal();
+    void runDownloads();
+    void runRemote();
+    void finish();
+    bool localStillAsPlanned(const SyncAction &a) const;
+    void completed(const SyncAction &a, ItemDirection direction, const QString &what);
+    QString absolute(const RelativePath &p) const;
+
+    QString m_root;
+    Journal &m_journal;
+    Downloader *m_downloader;
+    Uploader *m_uploader;
+    SyncPlan m_plan;
+    JournalState m_journalAtStart;
+    SyncProgress m_progress;
+    bool m_running = false;
+    bool m_complete = true;
+    bool m_followUp = false;
+};
+
+} // namespace filesync

@@ -1,0 +1,368 @@
+#include "reconciler.h"
+
+#include <QSet>
+
+namespace filesync {
+
+using protocol::EntryKind;
+using protocol::FileEntry;
+
+namespace {
+
+enum class Side { None, Unchanged, New, Modified, Deleted };
+
+bool sameContent(const JournalEntry &j, const FileEntry &r)
+{
+    return j.kind == r.kind && (j.isDir() || j.blocks == r.blocks);
+}
+
+bool sameContent(const LocalEntry &l, const FileEntry &r)
+{
+    return l.kind == r.kind && (l.isDir() || l.blocks == r.blocks);
+}
+
+bool sameContent(const LocalEntry &l, const JournalEntry &j)
+{
+    return l.kind == j.kind && (l.isDir() || l.blocks == j.blocks);
+}
+
+// Rebases every key at or under `from` to `to`.
+template<typename Map>
+void rebase(Map &map, const RelativePath &from, const RelativePath &to)
+{
+    QList<RelativePath> keys;
+    for (auto it = map.lowerBound(from); it != map.end(); ++it) {
+        if (it.key() != from && !from.isAncestorOf(it.key()))
+            break;
+        keys << it.key();
+    }
+    for (const RelativePath &k : keys)
+        map.insert(k.rebased(from, to), map.take(k));
+}
+
+class Planner
+{
+public:
+    Planner(const LocalSnapshot &l, const JournalState &j, const RemoteChanges &r, const QString &session,
+            const QDateTime &now)
+        : m_local(l)
+        , m_journal(j)
+        , m_remote(r)
+        , m_session(session)
+        , m_now(now)
+    {
+    }
+
+    SyncPlan run()
+    {
+        collectUnreadable();
+        detectLocalMoves();
+        detectRemoteMoves();
+        QSet<RelativePath> paths;
+        for (auto it = m_local.cbegin(); it != m_local.cend(); ++it)
+            paths.insert(it.key());
+        for (auto it = m_journal.cbegin(); it != m_journal.cend(); ++it)
+            paths.insert(it.key());
+        for (auto it = m_remote.cbegin(); it != m_remote.cend(); ++it)
+            paths.insert(it.key());
+        QList<RelativePath> sorted(paths.cbegin(), paths.cend());
+        std::sort(sorted.begin(), sorted.end());
+        for (const RelativePath &p : sorted) {
+            if (!isSkipped(p))
+                decide(p);
+        }
+        return order();
+    }
+
+private:
+    bool isSkipped(const RelativePath &p) const
+    {
+        for (const RelativePath &s : m_skip) {
+            if (s == p || s.isAncestorOf(p))
+                return true;
+        }
+        return false;
+    }
+
+    void collectUnreadable()
+    {
+        for (auto it = m_local.cbegin(); it != m_local.cend(); ++it) {
+            if (it->unreadable)
+                m_skip << it.key();
+        }
+    }
+
+    bool remoteTouches(const RelativePath &p) const
+    {
+        auto r = m_remote.constFind(p);
+        if (r == m_remote.cend())
+            return false;
+        auto j = m_journal.constFind(p);
+        return j == m_journal.cend() || j->version != r->version;
+    }
+
+    // A path gone from the disk and a new one with the same inode (and, for a file, the
+    // same size and mtime) is a move: one server op instead of a delete and an upload.
+    void detectLocalMoves()
+    {
+        QHash<quint64, RelativePath> newByInode;
+        for (auto it = m_local.cbegin(); it != m_local.cend(); ++it) {
+            if (!m_journal.contains(it.key()) && !it->unreadable && !remoteTouches(it.key()))
+                newByInode.insert(it->inode, it.key());
+        }
+        if (newByInode.isEmpty())
+            return;
+        const QList<RelativePath> known = m_journal.keys();
+        for (const RelativePath &p : known) {
+            if (m_local.contains(p) || !m_journal.contains(p) || remoteTouches(p) || isSkipped(p))
+                continue;
+            const JournalEntry j = m_journal.value(p);
+            const auto found = newByInode.constFind(j.inode);
+            if (found == newByInode.cend())
+                continue;
+            const RelativePath q = *found;
+            const LocalEntry l = m_local.value(q);
+            if (l.kind != j.kind || (!j.isDir() && (l.size != j.size || l.mtimeNs != j.mtimeNs)))
+                continue;
+            if (p.isAncestorOf(q) || q.isAncestorOf(p) || !m_local.contains(q))
+                continue;
+            SyncAction a;
+            a.type = ActionType::MoveRemote;
+            a.path = q;
+            a.from = p;
+            a.kind = j.kind;
+            a.base = j.version;
+            a.local = l;
+            m_moves << a;
+            newByInode.remove(j.inode);
+            rebase(m_journal, p, q);
+        }
+    }
+
+    // Server entries that say "moved from X": rename here when X is still as we left it.
+    void detectRemoteMoves()
+    {
+        QList<FileEntry> moved;
+        for (const FileEntry &r : m_remote) {
+            if (!r.deleted && r.movedFrom)
+                moved << r;
+        }
+        std::sort(moved.begin(), moved.end(), [](const FileEntry &a, const FileEntry &b) { return a.version < b.version; });
+        for (const FileEntry &r : moved) {
+            const RelativePath &from = *r.movedFrom;
+            const auto j = m_journal.constFind(from);
+            const auto l = m_local.constFind(from);
+            if (j == m_journal.cend() || l == m_local.cend() || m_local.contains(r.path) || m_journal.contains(r.path))
+                continue;
+            if (!j->statMatches(*l) || !sameContent(*j, r) || isSkipped(from) || remoteTouchesAlive(from))
+                continue;
+            SyncAction a;
+            a.type = ActionType::MoveLocal;
+            a.path = r.path;
+            a.from = from;
+            a.kind = r.kind;
+            a.local = *l;
+            m_moves << a;
+            rebase(m_journal, from, r.path);
+            rebase(m_local, from, r.path);
+        }
+    }
+
+    // The source of a remote move must be gone on the server (a tombstone or nothing).
+    bool remoteTouchesAlive(const RelativePath &p) const
+    {
+        auto r = m_remote.constFind(p);
+        return r != m_remote.cend() && !r->deleted;
+    }
+
+    void add(ActionType type, const RelativePath &p, EntryKind kind)
+    {
+        SyncAction a;
+        a.type = type;
+        a.path = p;
+        a.kind = kind;
+        if (m_local.contains(p))
+            a.local = m_local.value(p);
+        if (m_remote.contains(p))
+            a.remote = m_remote.value(p);
+        m_actions << a;
+    }
+
+    void addUpload(const RelativePath &p, quint64 base)
+    {
+        add(ActionType::Upload, p, m_local.value(p).kind);
+        m_actions.last().base = base;
+    }
+
+    void addRecord(const RelativePath &p, quint64 version)
+    {
+        add(ActionType::Record, p, m_local.value(p).kind);
+        m_actions.last().version = version;
+    }
+
+    void addConflict(const RelativePath &p)
+    {
+        const LocalEntry l = m_local.value(p);
+        add(ActionType::ConflictCopy, p, l.kind);
+        m_actions.last().conflictCopy = Reconciler::conflictName(
+            p, m_session, m_now, [this](const RelativePath &c) { return m_local.contains(c) || m_remote.contains(c); });
+        if (l.isDir())
+            m_skip << p; // its content moves with it; the next cycle uploads the copy
+        add(ActionType::Download, p, m_remote.value(p).kind);
+        m_actions.last().local.reset(); // by then our version is aside: the path is free
+        m_followUp = true;
+    }
+
+    void decide(const RelativePath &p)
+    {
+        const bool hasL = m_local.contains(p), hasJ = m_journal.contains(p), hasR = m_remote.contains(p);
+        const LocalEntry l = m_local.value(p);
+        const JournalEntry j = m_journal.value(p);
+        const FileEntry r = m_remote.value(p);
+
+        Side local = Side::None;
+        if (hasL && !hasJ)
+            local = Side::New;
+        else if (!hasL && hasJ)
+            local = Side::Deleted;
+        else if (hasL && hasJ)
+            local = j.statMatches(l) || sameContent(l, j) ? Side::Unchanged : Side::Modified;
+
+        Side remote = Side::Unchanged;
+        if (hasR) {
+            if (r.deleted)
+                remote = !hasJ ? Side::None : (j.version == r.version ? Side::Unchanged : Side::Deleted);
+            else if (!hasJ)
+                remote = Side::New;
+            else
+                remote = (j.version == r.version || sameContent(j, r)) ? Side::Unchanged : Side::Modified;
+        } else if (!hasJ) {
+            remote = Side::None;
+        }
+        // The version to build on: the server's when it told us one.
+        const quint64 base = hasR ? r.version : j.version;
+        const bool versionMoved = hasR && hasJ && !r.deleted && r.version != j.version;
+
+        switch (local) {
+        case Side::None:
+            if (remote == Side::New)
+                add(ActionType::Download, p, r.kind);
+            else if (hasJ)
+                add(ActionType::Forget, p, j.kind);
+            break;
+        case Side::Unchanged:
+            if (remote == Side::Modified)
+                add(ActionType::Download, p, r.kind);
+            else if (remote == Side::Deleted)
+                add(ActionType::DeleteLocal, p, l.kind);
+            else if (versionMoved || !j.statMatches(l))
+                addRecord(p, base);
+            break;
+        case Side::New:
+            if (remote == Side::New) {
+                if (sameContent(l, r))
+                    addRecord(p, r.version);
+                else if (l.isDir() && r.kind == EntryKind::Directory)
+                    addRecord(p, r.version);
+                else
+                    addConflict(p);
+            } else {
+                addUpload(p, hasR ? r.version : 0); // over a tombstone, or brand new
+            }
+            break;
+        case Side::Modified:
+            if (remote == Side::Modified) {
+                if (sameContent(l, r))
+                    addRecord(p, r.version);
+                else
+                    addConflict(p);
+            } else {
+                addUpload(p, base); // remote unchanged, or deleted: an edit wins
+            }
+            break;
+        case Side::Deleted:
+            if (remote == Side::Modified || remote == Side::New)
+                add(ActionType::Download, p, r.kind); // an edit wins over our delete
+            else if (remote == Side::Deleted || (hasR && r.deleted))
+                add(ActionType::Forget, p, j.kind);
+            else {
+                add(ActionType::DeleteRemote, p, j.kind);
+                m_actions.last().base = base;
+            }
+            break;
+        }
+    }
+
+    // Moves first, then local work (deletes deepest first, downloads shallowest first),
+    // then remote work (deletes deepest first, uploads shallowest first).
+    SyncPlan order()
+    {
+        SyncPlan plan;
+        plan.needsFollowUp = m_followUp || !m_moves.isEmpty();
+        auto take = [this](ActionType t) {
+            QList<SyncAction> out;
+            for (const SyncAction &a : std::as_const(m_actions)) {
+                if (a.type == t)
+                    out << a;
+            }
+            return out;
+        };
+        auto deepestFirst = [](QList<SyncAction> list) {
+            std::sort(list.begin(), list.end(), [](const SyncAction &a, const SyncAction &b) { return b.path < a.path; });
+            return list;
+        };
+        plan.actions << m_moves;
+        plan.actions << take(ActionType::ConflictCopy);
+        plan.actions << deepestFirst(take(ActionType::DeleteLocal));
+        plan.actions << take(ActionType::Download);
+        plan.actions << deepestFirst(take(ActionType::DeleteRemote));
+        plan.actions << take(ActionType::Upload);
+        plan.actions << take(ActionType::Record);
+        plan.actions << take(ActionType::Forget);
+        return plan;
+    }
+
+    LocalSnapshot m_local;
+    JournalState m_journal;
+    const RemoteChanges &m_remote;
+    QString m_session;
+    QDateTime m_now;
+    QList<RelativePath> m_skip;
+    QList<SyncAction> m_moves;
+    QList<SyncAction> m_actions;
+    bool m_followUp = false;
+};
+
+} // namespace
+
+SyncPlan Reconciler::reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
+                               const QString &sessionName, const QDateTime &now)
+{
+    return Planner(local, journal, remote, sessionName, now).run();
+}
+
+RelativePath Reconciler::conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,
+                                      const std::function<bool(const RelativePath &)> &taken)
+{
+    const QString name = path.fileName();
+    const qsizetype dot = name.lastIndexOf(u'.');
+    const QString stem = dot > 0 ? name.left(dot) : name;
+    const QString ext = dot > 0 ? name.mid(dot) : QString();
+    QString session = sessionName;
+    session.replace(u'/', u'_');
+    const QString stamp = now.toString(QStringLiteral("yyyy-MM-dd HHmmss"));
+    for (int n = 1;; ++n) {
+        const QString suffix = n == 1 ? QString() : QStringLiteral(" %1").arg(n);
+        QString candidate = QStringLiteral("%1 (conflict from %2 %3%4)%5").arg(stem, session, stamp, suffix, ext);
+        if (candidate.toUtf8().size() > RelativePath::kMaxComponentBytes)
+            candidate = QStringLiteral("conflict %1%2%3").arg(stamp, suffix, ext);
+        auto result = RelativePath::fromString(path.parent().isRoot() ? candidate
+                                                                      : path.parent().toString() + u'/' + candidate);
+        if (result && !taken(*result))
+            return *result;
+        if (n > 1000)
+            return path; // unreachable in practice
+    }
+}
+
+} // namespace filesync

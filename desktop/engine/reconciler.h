@@ -1,0 +1,30 @@
+#pragma once
+
+#include "syncplan.h"
+
+#include <QDateTime>
+
+namespace filesync {
+
+// Decides what to do: a pure function of the disk (snapshot), the journal (the state at
+// the last sync) and the server's changes since then. No I/O, no clock of its own, so
+// its truth table is a data-driven unit test. Rules (docs/architecture.md):
+// - both sides changed to different content: keep both (theirs at the path, ours as a
+//   conflict copy named after this session and `now`);
+// - an edit wins over a delete, in both directions;
+// - a local delete happens only for a server tombstone of a path unchanged here;
+// - unreadable paths (and everything under an unreadable folder) are left alone;
+// - content, not version numbers, decides whether a side really changed.
+class Reconciler
+{
+public:
+    static SyncPlan reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
+                              const QString &sessionName, const QDateTime &now);
+
+    // "name (conflict from SESSION YYYY-MM-DD HHMMSS).ext", in the same folder;
+    // `taken` tells whether a candidate already exists (then " 2", " 3", ... are added).
+    static RelativePath conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,
+                                     const std::function<bool(const RelativePath &)> &taken);
+};
+
+} // namespace filesync

@@ -1,0 +1,153 @@
+#include "serverconnection.h"
+
+#include "syncengine.h"
+
+#include <QTcpSocket>
+
+namespace filesync {
+
+using namespace protocol;
+
+ServerConnection::ServerConnection(const QString &host, quint16 port, QObject *parent)
+    : QObject(parent)
+    , m_host(host)
+    , m_port(port)
+{
+    m_connectTimeout.setSingleShot(true);
+    m_connectTimeout.setInterval(10000);
+    connect(&m_connectTimeout, &QTimer::timeout, this, [this] { fail(QStringLiteral("connection timed out")); });
+}
+
+ServerConnection::~ServerConnection()
+{
+    m_pending.clear(); // nobody is left to answer
+}
+
+void ServerConnection::open()
+{
+    Q_ASSERT(!m_channel);
+    auto *socket = new QTcpSocket;
+    socket->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
+    m_channel = new MessageChannel(socket, this);
+    connect(m_channel, &MessageChannel::messageReceived, this, &ServerConnection::onMessage);
+    connect(m_channel, &MessageChannel::protocolError, this, &ServerConnection::fail);
+    connect(m_channel, &MessageChannel::disconnected, this, [this] { fail(QStringLiteral("the server closed the connection")); });
+    connect(m_channel, &MessageChannel::bytesWritten, this, [this](qint64 pending) {
+        if (pending == 0)
+            Q_EMIT writeQueueDrained();
+    });
+    connect(socket, &QTcpSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError) {
+        fail(socket->errorString());
+    });
+    connect(socket, &QTcpSocket::connected, this, [this] {
+        m_channel->send(MessageType::Hello, m_nextId++,
+                        Hello { kMajorVersion, kMinorVersion, QStringLiteral("filesync " FILESYNC_VERSION) });
+    });
+    m_connectTimeout.start();
+    socket->connectToHost(m_host, m_port);
+}
+
+void ServerConnection::close()
+{
+    m_connectTimeout.stop();
+    if (!m_channel)
+        return;
+    MessageChannel *channel = std::exchange(m_channel, nullptr);
+    channel->disconnect(this);
+    channel->socket()->disconnect(this);
+    channel->abort();
+    channel->deleteLater();
+    m_ready = false;
+    const auto pending = std::exchange(m_pending, {});
+    const Envelope error { MessageType::ErrorReply, 0, ErrorReply { QLatin1String(kDisconnected), QStringLiteral("disconnected") }.toCbor() };
+    for (const ReplyHandler &handler : pending)
+        handler(error);
+}
+
+void ServerConnection::fail(const QString &reason)
+{
+    if (!m_channel)
+        return;
+    qCInfo(lcEngine) << "connection to" << m_host << m_port << "lost:" << reason;
+    close();
+    Q_EMIT closed(reason);
+}
+
+quint64 ServerConnection::request(MessageType type, const QCborMap &body, ReplyHandler handler)
+{
+    const quint64 id = m_nextId++;
+    if (!m_channel || !m_channel->isConnected()) {
+        handler(Envelope { MessageType::ErrorReply, id,
+                           ErrorReply { QLatin1String(kDisconnected), QStringLiteral("not connected") }.toCbor() });
+        return id;
+    }
+    m_pending.insert(id, std::move(handler));
+    m_channel->send(type, id, body);
+    return id;
+}
+
+qint64 ServerConnection::bytesToWrite() const
+{
+    return m_channel ? m_channel->bytesToWrite() : 0;
+}
+
+quint64 ServerConnection::bytesIn() const
+{
+    return m_channel ? m_channel->bytesIn() : 0;
+}
+
+quint64 ServerConnection::bytesOut() const
+{
+    return m_channel ? m_channel->bytesOut() : 0;
+}
+
+QString ServerConnection::errorText(const Envelope &reply)
+{
+    if (reply.type == MessageType::ErrorReply) {
+        auto error = ErrorReply::fromCbor(reply.body);
+        return error ? error->message : error.errorMessage();
+    }
+    return QStringLiteral("unexpected reply %1").arg(typeName(reply.type));
+}
+
+QString ServerConnection::errorCode(const Envelope &reply)
+{
+    if (reply.type != MessageType::ErrorReply)
+        return QString();
+    auto error = ErrorReply::fromCbor(reply.body);
+    return error ? error->code : QString();
+}
+
+void ServerConnection::onMessage(const Envelope &envelope)
+{
+    if (!m_ready) {
+        if (envelope.type == MessageType::Welcome) {
+            auto welcome = Welcome::fromCbor(envelope.body);
+            if (!welcome || welcome->major != kMajorVersion)
+                return fail(QStringLiteral("the server speaks another protocol version"));
+            m_ready = true;
+            m_connectTimeout.stop();
+            Q_EMIT ready();
+            return;
+        }
+        if (envelope.type == MessageType::ErrorReply)
+            return fail(errorText(envelope));
+        return fail(QStringLiteral("unexpected %1 before the handshake").arg(typeName(envelope.type)));
+    }
+    if (envelope.id == 0) {
+        if (envelope.type == MessageType::Advanced) {
+            if (auto push = Advanced::fromCbor(envelope.body))
+                Q_EMIT advanced(push->head);
+            return;
+        }
+        if (envelope.type == MessageType::ErrorReply)
+            return fail(errorText(envelope));
+        return;
+    }
+    const auto handler = m_pending.take(envelope.id);
+    if (!handler)
+        return fail(QStringLiteral("a reply to no request (id %1)").arg(envelope.id));
+    handler(envelope);
+}
+
+} // namespace filesync

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "localentry.h"
+
+#include <QList>
+#include <QString>
+
+namespace filesync {
+
+enum class ActionType {
+    MoveRemote, // the user moved `from` to `path` here: one server op, no re-upload
+    DeleteRemote, // the user deleted `path` here
+    Upload, // new or changed here: blocks the server lacks, then a commit (`base` version)
+    MoveLocal, // moved on another computer: rename here
+    ConflictCopy, // changed on both sides: our version moves aside to `conflictCopy`
+    DeleteLocal, // deleted elsewhere and unchanged here
+    Download, // new or changed elsewhere (files and folders)
+    Record, // both sides agree: only the journal learns the new state
+    Forget, // gone on both sides: drop the journal entry
+};
+
+QString actionName(ActionType type);
+
+// One step of a sync: what to do with one path, and what the reconciler knew when it
+// decided, so the propagator can check nothing moved underneath before acting.
+struct SyncAction
+{
+    ActionType type = ActionType::Record;
+    RelativePath path;
+    RelativePath from; // MoveRemote, MoveLocal
+    RelativePath conflictCopy; // ConflictCopy
+    protocol::EntryKind kind = protocol::EntryKind::File;
+    quint64 base = 0; // remote ops: the version we change
+    std::optional<LocalEntry> local; // the disk as scanned (absent: nothing there)
+    protocol::FileEntry remote; // Download, Record: the server's state
+    quint64 version = 0; // Record: the version to remember
+};
+
+// The reconciler's answer: data the engine executes and the UI and logs can show.
+struct SyncPlan
+{
+    QList<SyncAction> actions;
+    bool needsFollowUp = false; // e.g. after conflict copies: rescan and sync again
+
+    bool isEmpty() const { return actions.isEmpty(); }
+    int count(ActionType type) const;
+    QString describe() const; // one line per action, for logs and tests
+};
+
+} // namespace filesync

@@ -57,7 +57,9 @@ void tst_Resilience::offlineComputerCatchesUpAndMerges()
     writeFile(a.root(), QStringLiteral("f1.txt"), "A edited f1");
     writeFile(a.root(), QStringLiteral("new-on-a.txt"), "A was here");
     QVERIFY(QFile::remove(a.root() + QStringLiteral("/f3.txt")));
-    QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 10000);
+    QTRY_VERIFY(a.completed(QStringLiteral("f1.txt"), QStringLiteral("uploaded")));
+    QTRY_VERIFY(a.completed(QStringLiteral("new-on-a.txt"), QStringLiteral("uploaded")));
+    QTRY_VERIFY(a.completed(QStringLiteral("f3.txt"), QStringLiteral("deleted")));
 
     writeFile(b.root(), QStringLiteral("f1.txt"), "B edited f1 differently");
     writeFile(b.root(), QStringLiteral("f2.txt"), "B edited f2");
@@ -93,8 +95,8 @@ void tst_Resilience::editWinsOverDelete()
     // A deletes a file and a folder; B, offline, edits the file and adds to the folder.
     QVERIFY(QFile::remove(a.root() + QStringLiteral("/report.txt")));
     QVERIFY(QDir(a.root() + QStringLiteral("/folder")).removeRecursively());
-    QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 10000);
-    QTRY_VERIFY(!exists(a.root(), QStringLiteral("folder")));
+    QTRY_VERIFY(a.completed(QStringLiteral("report.txt"), QStringLiteral("deleted")));
+    QTRY_VERIFY(a.completed(QStringLiteral("folder"), QStringLiteral("deleted")));
     writeFile(b.root(), QStringLiteral("report.txt"), "final version");
     writeFile(b.root(), QStringLiteral("folder/new.txt"), "added offline");
 
@@ -161,7 +163,7 @@ void tst_Resilience::accountsAreIsolated()
     writeFile(two.root(), QStringLiteral("later-two.txt"), "two again");
     writeFile(one.root(), QStringLiteral("later-one.txt"), "one again");
     QTRY_TREES_EQUAL(one.root(), oneAgain.root());
-    QTRY_COMPARE_WITH_TIMEOUT(two.engine()->state(), EngineState::Idle, 10000);
+    QTRY_VERIFY(two.completed(QStringLiteral("later-two.txt"), QStringLiteral("uploaded")));
     QVERIFY(!exists(oneAgain.root(), QStringLiteral("secret-of-two.txt")));
     QVERIFY(!exists(oneAgain.root(), QStringLiteral("later-two.txt")));
     QVERIFY(!exists(two.root(), QStringLiteral("secret-of-one.txt")));

@@ -70,6 +70,7 @@ bool TestClient::start(const QString &accountId)
     });
     connect(m_engine.get(), &SyncEngine::fatalError, this, [this](const QString &message) { m_fatal = message; });
     connect(m_engine.get(), &SyncEngine::conflict, this, [this] { ++m_conflicts; });
+    connect(m_engine.get(), &SyncEngine::itemCompleted, this, [this](const SyncItem &item) { m_items << item; });
     QSignalSpy ready(m_engine.get(), &SyncEngine::accountReady);
     QSignalSpy fatal(m_engine.get(), &SyncEngine::fatalError);
     m_engine->start();
@@ -77,6 +78,13 @@ bool TestClient::start(const QString &accountId)
     while (ready.isEmpty() && fatal.isEmpty() && !deadline.hasExpired())
         ready.wait(50);
     return !ready.isEmpty();
+}
+
+bool TestClient::completed(const QString &path, const QString &action) const
+{
+    return std::any_of(m_items.cbegin(), m_items.cend(), [&](const SyncItem &item) {
+        return item.path.toString() == path && item.action == action;
+    });
 }
 
 void TestClient::stop()

@@ -52,6 +52,9 @@ public:
     EngineConfig &config() { return m_config; }
     QString lastFatalError() const { return m_fatal; }
     int conflictCount() const { return m_conflicts; }
+    // Whether the engine reported finishing `action` ("uploaded", "deleted", ...) on
+    // `path` since it started: how a test knows a change reached the server.
+    bool completed(const QString &path, const QString &action) const;
 
 private:
     QTemporaryDir m_root;
@@ -61,6 +64,7 @@ private:
     bool m_created = false;
     QString m_fatal;
     int m_conflicts = 0;
+    QList<SyncItem> m_items;
 };
 
 } // namespace filesync::test

@@ -192,8 +192,8 @@ void SyncEnginePrivate::onConnectionClosed(const QString &reason)
         propagator->abort();
     error = reason;
     qCWarning(lcEngine) << "offline:" << reason << "- retrying in" << backoffMs << "ms";
+    scheduleReconnect(); // first, so the state's text can say when
     setState(paused ? EngineState::Paused : EngineState::Offline);
-    scheduleReconnect();
 }
 
 void SyncEnginePrivate::scheduleReconnect()

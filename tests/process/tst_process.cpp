@@ -24,6 +24,7 @@ public:
         m_process.setArguments(args);
         m_process.setProcessEnvironment(env);
         m_process.start();
+        m_process.waitForStarted(10000);
     }
     ~Proc()
     {

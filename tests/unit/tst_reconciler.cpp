@@ -1,0 +1,274 @@
+#include "reconciler.h"
+
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::protocol;
+
+namespace {
+
+RelativePath P(const char *p)
+{
+    return *RelativePath::fromString(QString::fromUtf8(p));
+}
+
+QList<BlockRef> content(char c)
+{
+    const QByteArray data(10, c);
+    return { BlockRef { ContentHash::of(data), quint32(data.size()) } };
+}
+
+// Compact cells. Journal: "" (never synced) or a content letter at version 1.
+// Local: "" (absent), a letter with the journal's stat ("A"), a letter with a new stat
+// ("A*" = touched or rewritten), or "dir". Remote: "" (no change), a letter at version 2,
+// "x" (tombstone at version 2), or "dir".
+LocalEntry localFile(char c, bool newStat)
+{
+    LocalEntry l;
+    l.size = 10;
+    l.mtimeNs = newStat ? 2000 : 1000;
+    l.inode = newStat ? 8 : 7;
+    l.blocks = content(c);
+    return l;
+}
+
+} // namespace
+
+class tst_Reconciler : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void truthTable_data();
+    void truthTable();
+    void localMoveIsOneServerOp();
+    void localDirectoryMove();
+    void remoteMoveRenamesLocally();
+    void remoteDeleteOfFolderKeepsNewLocalFiles();
+    void unreadablePathsAreLeftAlone();
+    void ordering();
+    void conflictNames();
+};
+
+void tst_Reconciler::truthTable_data()
+{
+    QTest::addColumn<QString>("journal");
+    QTest::addColumn<QString>("local");
+    QTest::addColumn<QString>("remote");
+    QTest::addColumn<QString>("expected"); // plan.describe() for path "f"
+
+    // local unchanged
+    QTest::newRow("in sync") << "A" << "A" << "" << "";
+    QTest::newRow("remote modified -> download") << "A" << "A" << "C" << "download f";
+    QTest::newRow("remote deleted -> delete here") << "A" << "A" << "x" << "delete-local f";
+    QTest::newRow("remote new version, same content -> record") << "A" << "A" << "A" << "record f";
+    QTest::newRow("touched here, same content -> record") << "A" << "A*" << "" << "record f";
+    // local new
+    QTest::newRow("new here -> upload") << "" << "B" << "" << "upload f";
+    QTest::newRow("new on both, same -> record") << "" << "B" << "B" << "record f";
+    QTest::newRow("new on both, different -> conflict") << "" << "B" << "C"
+                                                        << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
+    QTest::newRow("new here over a tombstone -> upload") << "" << "B" << "x" << "upload f";
+    QTest::newRow("new there -> download") << "" << "" << "C" << "download f";
+    QTest::newRow("tombstone of a path never seen") << "" << "" << "x" << "";
+    // local modified
+    QTest::newRow("modified here -> upload") << "A" << "B*" << "" << "upload f";
+    QTest::newRow("modified on both, different -> conflict") << "A" << "B*" << "C"
+                                                             << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
+    QTest::newRow("modified on both, same -> record") << "A" << "B*" << "B" << "record f";
+    QTest::newRow("modified here, deleted there -> edit wins") << "A" << "B*" << "x" << "upload f";
+    QTest::newRow("modified here, version moved, same old content -> upload") << "A" << "B*" << "A" << "upload f";
+    // local deleted
+    QTest::newRow("deleted here -> delete there") << "A" << "" << "" << "delete-remote f";
+    QTest::newRow("deleted here, modified there -> edit wins") << "A" << "" << "C" << "download f";
+    QTest::newRow("deleted on both -> forget") << "A" << "" << "x" << "forget f";
+    // directories and type changes
+    QTest::newRow("new folder here") << "" << "dir" << "" << "upload f";
+    QTest::newRow("new folder there") << "" << "" << "dir" << "download f";
+    QTest::newRow("new folder on both") << "" << "dir" << "dir" << "record f";
+    QTest::newRow("folder here, file there -> conflict") << "" << "dir" << "C"
+                                                         << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
+}
+
+void tst_Reconciler::truthTable()
+{
+    QFETCH(QString, journal);
+    QFETCH(QString, local);
+    QFETCH(QString, remote);
+    QFETCH(QString, expected);
+
+    const RelativePath f = P("f");
+    JournalState j;
+    if (!journal.isEmpty()) {
+        JournalEntry e;
+        e.size = 10;
+        e.mtimeNs = 1000;
+        e.inode = 7;
+        e.version = 1;
+        e.blocks = content(journal.at(0).toLatin1());
+        j.insert(f, e);
+    }
+    LocalSnapshot l;
+    if (local == QLatin1String("dir")) {
+        LocalEntry d;
+        d.kind = EntryKind::Directory;
+        d.inode = 9;
+        l.insert(f, d);
+    } else if (!local.isEmpty()) {
+        l.insert(f, localFile(local.at(0).toLatin1(), local.endsWith(u'*')));
+    }
+    RemoteChanges r;
+    if (!remote.isEmpty()) {
+        FileEntry e;
+        e.path = f;
+        e.version = 2;
+        if (remote == QLatin1String("x")) {
+            e.deleted = true;
+        } else if (remote == QLatin1String("dir")) {
+            e.kind = EntryKind::Directory;
+        } else {
+            e.size = 10;
+            e.blocks = content(remote.at(0).toLatin1());
+        }
+        r.insert(f, e);
+    }
+    const QDateTime now(QDate(2026, 11, 24), QTime(10, 15, 0));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(plan.describe(), expected);
+}
+
+void tst_Reconciler::localMoveIsOneServerOp()
+{
+    JournalState j;
+    JournalEntry e { EntryKind::File, 10, 1000, 7, 0644, 5, content('A') };
+    j.insert(P("old.txt"), e);
+    LocalSnapshot l;
+    LocalEntry moved = localFile('A', false);
+    l.insert(P("docs/new.txt"), moved);
+    LocalEntry docs;
+    docs.kind = EntryKind::Directory;
+    docs.inode = 99;
+    l.insert(P("docs"), docs);
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote docs/new.txt from old.txt\nupload docs"));
+    QCOMPARE(plan.actions.first().base, 5u);
+    QVERIFY(plan.needsFollowUp);
+}
+
+void tst_Reconciler::localDirectoryMove()
+{
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    LocalEntry dir;
+    dir.kind = EntryKind::Directory;
+    dir.inode = 50;
+    l.insert(P("b"), dir);
+    l.insert(P("b/x"), localFile('A', false));
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    // One op for the whole folder; its content comes along without uploads or deletes.
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote b from a"));
+}
+
+void tst_Reconciler::remoteMoveRenamesLocally()
+{
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    LocalEntry dir;
+    dir.kind = EntryKind::Directory;
+    dir.inode = 50;
+    l.insert(P("a"), dir);
+    l.insert(P("a/x"), localFile('A', false));
+    RemoteChanges r;
+    FileEntry tombA { P("a"), EntryKind::Directory, true, 0, 0, 0, {}, 3, QStringLiteral("other"), std::nullopt };
+    FileEntry newB { P("b"), EntryKind::Directory, false, 0, 0, 0755, {}, 4, QStringLiteral("other"), P("a") };
+    FileEntry tombX { P("a/x"), EntryKind::File, true, 0, 0, 0, {}, 5, QStringLiteral("other"), std::nullopt };
+    FileEntry newX { P("b/x"), EntryKind::File, false, 10, 1, 0644, content('A'), 6, QStringLiteral("other"), P("a/x") };
+    for (const FileEntry &e : { tombA, newB, tombX, newX })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-local b from a\nrecord b\nrecord b/x"));
+}
+
+void tst_Reconciler::remoteDeleteOfFolderKeepsNewLocalFiles()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("d/old"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    LocalEntry dir;
+    dir.kind = EntryKind::Directory;
+    dir.inode = 50;
+    l.insert(P("d"), dir);
+    l.insert(P("d/old"), localFile('A', false));
+    LocalEntry fresh = localFile('N', true);
+    fresh.inode = 77;
+    l.insert(P("d/new"), fresh);
+    RemoteChanges r;
+    r.insert(P("d/old"), FileEntry { P("d/old"), EntryKind::File, true, 0, 0, 0, {}, 3, {}, std::nullopt });
+    r.insert(P("d"), FileEntry { P("d"), EntryKind::Directory, true, 0, 0, 0, {}, 4, {}, std::nullopt });
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    // The unchanged file goes; the folder is only removed if empty (the propagator's
+    // rule), and the new file is uploaded, recreating the folder on the server.
+    QCOMPARE(plan.describe(), QStringLiteral("delete-local d/old\ndelete-local d\nupload d/new"));
+}
+
+void tst_Reconciler::unreadablePathsAreLeftAlone()
+{
+    JournalState j;
+    j.insert(P("locked"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("locked/a"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    j.insert(P("busy.bin"), JournalEntry { EntryKind::File, 10, 1000, 8, 0644, 3, content('B') });
+    LocalSnapshot l;
+    LocalEntry locked;
+    locked.kind = EntryKind::Directory;
+    locked.inode = 50;
+    locked.unreadable = true; // its content could not be listed: not "deleted"
+    l.insert(P("locked"), locked);
+    LocalEntry busy = localFile('Z', true);
+    busy.unreadable = true;
+    l.insert(P("busy.bin"), busy);
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    QVERIFY2(plan.isEmpty(), qPrintable(plan.describe()));
+}
+
+void tst_Reconciler::ordering()
+{
+    JournalState j;
+    j.insert(P("gone"), JournalEntry { EntryKind::Directory, 0, 0, 1, 0755, 1, {} });
+    j.insert(P("gone/f"), JournalEntry { EntryKind::File, 10, 1000, 2, 0644, 2, content('A') });
+    LocalSnapshot l;
+    LocalEntry dir;
+    dir.kind = EntryKind::Directory;
+    dir.inode = 3;
+    l.insert(P("n"), dir);
+    LocalEntry f = localFile('B', true);
+    f.inode = 4;
+    l.insert(P("n/f"), f);
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    // Deletes deepest first, uploads shallowest first.
+    QCOMPARE(plan.describe(), QStringLiteral("delete-remote gone/f\ndelete-remote gone\nupload n\nupload n/f"));
+}
+
+void tst_Reconciler::conflictNames()
+{
+    const QDateTime now(QDate(2026, 1, 2), QTime(3, 4, 5));
+    auto none = [](const RelativePath &) { return false; };
+    QCOMPARE(Reconciler::conflictName(P("a/report.final.pdf"), QStringLiteral("laptop"), now, none).toString(),
+             QStringLiteral("a/report.final (conflict from laptop 2026-01-02 030405).pdf"));
+    QCOMPARE(Reconciler::conflictName(P("Makefile"), QStringLiteral("pc"), now, none).toString(),
+             QStringLiteral("Makefile (conflict from pc 2026-01-02 030405)"));
+    QCOMPARE(Reconciler::conflictName(P(".bashrc"), QStringLiteral("pc"), now, none).toString(),
+             QStringLiteral(".bashrc (conflict from pc 2026-01-02 030405)"));
+    const RelativePath first = P("x (conflict from pc 2026-01-02 030405).txt");
+    QCOMPARE(Reconciler::conflictName(P("x.txt"), QStringLiteral("pc"), now, [&](const RelativePath &p) { return p == first; })
+                 .toString(),
+             QStringLiteral("x (conflict from pc 2026-01-02 030405 2).txt"));
+    QCOMPARE(Reconciler::conflictName(P("y"), QStringLiteral("a/b"), now, none).toString(),
+             QStringLiteral("y (conflict from a_b 2026-01-02 030405)"));
+}
+
+QTEST_GUILESS_MAIN(tst_Reconciler)
+#include "tst_reconciler.moc"

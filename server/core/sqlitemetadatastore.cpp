@@ -257,7 +257,7 @@ Result<qint64> SqliteMetadataStore::createSession(AccountKey account, const QStr
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral("INSERT INTO sessions(account, name, created) VALUES(?, ?, ?)"));
     q.addBindValue(account);
-    q.addBindValue(name);
+    q.addBindValue(name.isNull() ? QStringLiteral("") : name); // a null QString binds as NULL
     q.addBindValue(QDateTime::currentSecsSinceEpoch());
     if (!q.exec())
         return sqlError(q);
@@ -418,7 +418,7 @@ Result<void> SqliteMetadataStore::writeRow(AccountKey account, const FileRow &r)
     q.addBindValue(qint64(r.mode));
     q.addBindValue(r.deleted ? QByteArray() : encodeBlocks(r.blocks));
     q.addBindValue(qint64(r.version));
-    q.addBindValue(r.origin);
+    q.addBindValue(r.origin.isNull() ? QStringLiteral("") : r.origin);
     q.addBindValue(r.movedFrom.isEmpty() ? QVariant() : QVariant(r.movedFrom));
     if (!q.exec())
         return sqlError(q);

@@ -1,0 +1,26 @@
+#include "appsettings.h"
+
+namespace filesync {
+
+AppSettings AppSettings::load(QSettings &s)
+{
+    AppSettings a;
+    a.host = s.value(QStringLiteral("server/host")).toString();
+    a.port = quint16(s.value(QStringLiteral("server/port"), 7070).toUInt());
+    a.folder = s.value(QStringLiteral("folder/path")).toString();
+    a.accountId = s.value(QStringLiteral("account/id")).toString();
+    a.intervalSeconds = qBound(kMinInterval, s.value(QStringLiteral("folder/interval"), 60).toInt(), kMaxInterval);
+    return a;
+}
+
+void AppSettings::save(QSettings &s) const
+{
+    s.setValue(QStringLiteral("server/host"), host);
+    s.setValue(QStringLiteral("server/port"), port);
+    s.setValue(QStringLiteral("folder/path"), folder);
+    s.setValue(QStringLiteral("account/id"), accountId);
+    s.setValue(QStringLiteral("folder/interval"), intervalSeconds);
+    s.sync();
+}
+
+} // namespace filesync

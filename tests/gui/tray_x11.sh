@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The tray icon in a real X server (Xvfb) with a real tray host (trayer): the icon must
+# be embedded, and clicking it must open its menu. Stops by itself; every wait is bounded.
+# usage: tray_x11.sh PATH/TO/filesync PATH/TO/filesync-server
+set -euo pipefail
+client=$1
+server=$2
+if [ -z "${FILESYNC_IN_XVFB:-}" ]; then
+    exec env FILESYNC_IN_XVFB=1 xvfb-run -a -s "-screen 0 800x400x24" "$0" "$@"
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.1
+    done
+}
+
+export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_RUNTIME_DIR=$work/run QT_QPA_PLATFORM=xcb
+mkdir -p "$HOME" "$XDG_CONFIG_HOME/FileSync" "$XDG_RUNTIME_DIR" "$work/data" "$work/Sync"
+chmod 700 "$XDG_RUNTIME_DIR"
+
+"$server" --port 0 --listen 127.0.0.1 --data "$work/data" > "$work/server.out" 2> "$work/server.err" &
+pids+=($!)
+wait_for 10 grep -q '^listening on' "$work/server.out" || { echo "server did not start"; exit 1; }
+port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
+cat > "$XDG_CONFIG_HOME/FileSync/filesync.conf" <<CONF
+[server]
+host=127.0.0.1
+port=$port
+[folder]
+path=$work/Sync
+interval=60
+CONF
+
+trayer --edge top --align right --widthtype request --height 24 --SetDockType true &
+pids+=($!)
+wait_for 10 xdotool search --class trayer || { echo "trayer did not start"; exit 1; }
+tray=$(xdotool search --class trayer | head -1)
+
+FILESYNC_NO_DESKTOP_SERVICES=1 "$client" > "$work/client.out" 2> "$work/client.err" &
+pids+=($!)
+
+# Embedded: trayer's window gets a child that belongs to filesync.
+embedded() { xwininfo -children -id "$tray" | grep -qiE '[0-9]+ child'; xwininfo -tree -id "$tray" | grep -qiE 'filesync'; }
+if ! wait_for 20 embedded; then
+    echo "the icon was not embedded in the tray"; xwininfo -tree -id "$tray"; cat "$work/client.err"; exit 1
+fi
+echo "icon embedded in trayer"
+icon=$(xwininfo -tree -id "$tray" | grep -i filesync | head -1 | awk '{print $1}')
+eval "$(xdotool getwindowgeometry --shell "$icon")"
+xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+
+# The menu: a new visible top-level window of filesync that holds its entries.
+menu_open() { xdotool search --onlyvisible --class filesync | while read -r w; do
+    [ "$w" = "$icon" ] && continue; xwininfo -id "$w" | grep -q 'Map State: IsViewable' && exit 0; done; exit 1; }
+if ! wait_for 10 menu_open; then
+    echo "clicking the icon did not open its menu"; cat "$work/client.err"; exit 1
+fi
+echo "menu opened"
+if [ -n "${FILESYNC_SHOT:-}" ]; then
+    import -window root "$FILESYNC_SHOT"
+fi
+exit 0

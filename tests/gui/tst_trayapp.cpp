@@ -1,0 +1,222 @@
+#include "../integration/synctestmacros.h"
+#include "appactions.h"
+#include "appcontroller.h"
+#include "statusmodel.h"
+#include "statuswindow.h"
+#include "testcluster.h"
+#include "testtree.h"
+#include "trayicon.h"
+
+#include <QMenu>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::test;
+
+// The tray app's controls against the real engine and an in-process server.
+class tst_TrayApp : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void firstStartOpensTheDialog();
+    void menuOffersEveryCommand();
+    void pauseStopsSyncingAndResumeCatchesUp();
+    void syncNowRunsACycle();
+    void statusAndIconFollowTheEngine();
+    void recentChangesFillFromRealSyncs();
+    void conflictsAreNotified();
+    void changingTheFolderRestartsTheEngine();
+    void withoutATrayAStatusWindowAppears();
+
+private:
+    std::unique_ptr<AppController> makeController(AppController::Shell shell = AppController::Shell::Tray);
+    std::unique_ptr<TestServer> m_server;
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<QSettings> m_settings;
+};
+
+void tst_TrayApp::init()
+{
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_settings = std::make_unique<QSettings>(m_dir->path() + QStringLiteral("/settings.ini"), QSettings::IniFormat);
+    AppSettings s;
+    s.host = QStringLiteral("127.0.0.1");
+    s.port = m_server->port();
+    s.folder = m_dir->path() + QStringLiteral("/Sync");
+    s.intervalSeconds = 3600;
+    s.save(*m_settings);
+}
+
+void tst_TrayApp::cleanup()
+{
+    m_settings.reset();
+    m_dir.reset();
+    m_server.reset();
+}
+
+std::unique_ptr<AppController> tst_TrayApp::makeController(AppController::Shell shell)
+{
+    auto controller = std::make_unique<AppController>(*m_settings, shell);
+    controller->start();
+    return controller;
+}
+
+void tst_TrayApp::firstStartOpensTheDialog()
+{
+    m_settings->clear();
+    auto controller = makeController();
+    QVERIFY(controller->settingsDialog());
+    QVERIFY(controller->settingsDialog()->isVisible());
+    QVERIFY(!controller->engine());
+    QCOMPARE(controller->model().statusText(), QStringLiteral("Not set up yet"));
+}
+
+void tst_TrayApp::menuOffersEveryCommand()
+{
+    auto controller = makeController();
+    QStringList texts;
+    for (QAction *a : controller->tray()->menu()->actions()) {
+        if (!a->isSeparator())
+            texts << a->text();
+    }
+    QCOMPARE(texts.mid(1), (QStringList { QStringLiteral("Open folder"), QStringLiteral("Sync now"), QStringLiteral("Pause syncing"),
+                                          QStringLiteral("Recent changes"), QStringLiteral("Settings…"), QStringLiteral("Quit FileSync") }));
+    QVERIFY(!controller->tray()->menu()->actions().first()->isEnabled()); // the status line
+    QSignalSpy open(controller.get(), &AppController::openPathRequested);
+    controller->actions().openFolder->trigger();
+    QCOMPARE(open.size(), 1);
+    QCOMPARE(open.first().first().toString(), m_dir->path() + QStringLiteral("/Sync"));
+    QSignalSpy quit(controller.get(), &AppController::quitRequested);
+    controller->actions().quit->trigger();
+    QCOMPARE(quit.size(), 1);
+}
+
+void tst_TrayApp::pauseStopsSyncingAndResumeCatchesUp()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    const QString account = controller->currentSettings().accountId;
+    QCOMPARE(account.size(), 32); // remembered in the settings
+    QCOMPARE(AppSettings::load(*m_settings).accountId, account);
+    TestClient other(QStringLiteral("other"), m_server->port());
+    QVERIFY(other.start(account));
+
+    controller->actions().pause->trigger();
+    QCOMPARE(controller->model().state(), EngineState::Paused);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("paused"));
+    QCOMPARE(controller->actions().pause->text(), QStringLiteral("Resume syncing"));
+    QVERIFY(!controller->actions().syncNow->isEnabled());
+    writeFile(controller->currentSettings().folder, QStringLiteral("while-paused.txt"), "held back");
+    // A negative check needs a bounded wait: well past the watcher's debounce.
+    QTest::qWait(800);
+    QVERIFY(!exists(other.root(), QStringLiteral("while-paused.txt")));
+
+    controller->actions().pause->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(exists(other.root(), QStringLiteral("while-paused.txt")), 10000);
+    QCOMPARE(controller->actions().pause->text(), QStringLiteral("Pause syncing"));
+}
+
+void tst_TrayApp::syncNowRunsACycle()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QSignalSpy cycles(controller->engine(), &SyncEngine::cycleFinished);
+    controller->actions().syncNow->trigger();
+    QTRY_VERIFY(!cycles.isEmpty());
+    QVERIFY(controller->model().tooltip().contains(QStringLiteral("Last sync:")));
+}
+
+void tst_TrayApp::statusAndIconFollowTheEngine()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("idle"));
+    QVERIFY(controller->tray()->icon()->toolTip().contains(QStringLiteral("Up to date")));
+    QCOMPARE(controller->actions().status->text(), QStringLiteral("Up to date"));
+
+    m_server->stop();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Offline, 10000);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("offline"));
+    QVERIFY(controller->actions().status->text().startsWith(QStringLiteral("Offline, retrying in")));
+
+    QVERIFY(m_server->start());
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("idle"));
+    QVERIFY(TrayIcon::iconFor(QStringLiteral("error")).availableSizes().size() + 1 > 0);
+    QVERIFY(!TrayIcon::iconFor(QStringLiteral("syncing")).pixmap(22, 22).isNull());
+}
+
+void tst_TrayApp::recentChangesFillFromRealSyncs()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    TestClient other(QStringLiteral("other"), m_server->port());
+    QVERIFY(other.start(controller->currentSettings().accountId));
+    writeFile(other.root(), QStringLiteral("docs/from-other.txt"), "hi");
+    QTRY_VERIFY_WITH_TIMEOUT(!controller->actions().recentMenu->actions().isEmpty(), 10000);
+    QTRY_VERIFY(controller->model().recent().size() >= 1);
+    QAction *item = nullptr;
+    for (QAction *a : controller->actions().recentMenu->actions()) {
+        if (a->text().contains(QStringLiteral("docs/from-other.txt")))
+            item = a;
+    }
+    QVERIFY(item);
+    QVERIFY(item->text().startsWith(QStringLiteral("↓")));
+    QSignalSpy open(controller.get(), &AppController::openPathRequested);
+    item->trigger();
+    QCOMPARE(open.first().first().toString(), controller->currentSettings().folder + QStringLiteral("/docs"));
+}
+
+void tst_TrayApp::conflictsAreNotified()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    const QString folder = controller->currentSettings().folder;
+    TestClient other(QStringLiteral("other"), m_server->port());
+    QVERIFY(other.start(controller->currentSettings().accountId));
+    controller->actions().pause->trigger();
+    writeFile(folder, QStringLiteral("plan.txt"), "ours");
+    writeFile(other.root(), QStringLiteral("plan.txt"), "theirs, longer");
+    QTRY_VERIFY_WITH_TIMEOUT(other.completed(QStringLiteral("plan.txt"), QStringLiteral("uploaded")), 10000);
+    controller->actions().pause->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(controller->tray()->lastNotification().contains(QStringLiteral("plan.txt")), 10000);
+    QVERIFY(controller->tray()->lastNotification().contains(QStringLiteral("conflict from")));
+    QTRY_TREES_EQUAL(folder, other.root());
+    QCOMPARE(readFile(folder, QStringLiteral("plan.txt")), QByteArray("theirs, longer"));
+}
+
+void tst_TrayApp::changingTheFolderRestartsTheEngine()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    writeFile(controller->currentSettings().folder, QStringLiteral("kept.txt"), "kept");
+    QTRY_VERIFY_WITH_TIMEOUT(controller->model().recent().size() >= 1, 10000);
+    SyncEngine *before = controller->engine();
+    AppSettings s = controller->currentSettings();
+    s.folder = m_dir->path() + QStringLiteral("/Second");
+    controller->applySettings(s);
+    QVERIFY(controller->engine() != before);
+    QCOMPARE(controller->engine()->config().folder, s.folder);
+    QTRY_VERIFY_WITH_TIMEOUT(exists(s.folder, QStringLiteral("kept.txt")), 10000); // same account, new folder
+    QCOMPARE(AppSettings::load(*m_settings).folder, s.folder);
+}
+
+void tst_TrayApp::withoutATrayAStatusWindowAppears()
+{
+    auto controller = makeController(AppController::Shell::Window);
+    QVERIFY(!controller->tray());
+    QVERIFY(controller->window());
+    QVERIFY(controller->window()->isVisible());
+    QTRY_VERIFY_WITH_TIMEOUT(controller->window()->statusText().contains(QStringLiteral("Up to date")), 10000);
+}
+
+QTEST_MAIN(tst_TrayApp)
+#include "tst_trayapp.moc"

@@ -46,25 +46,28 @@ CONF
 
 trayer --edge top --align right --widthtype request --height 24 --SetDockType true &
 pids+=($!)
-wait_for 10 xdotool search --class trayer || { echo "trayer did not start"; exit 1; }
-tray=$(xdotool search --class trayer | head -1)
+# trayer docks icons into its window named "panel".
+wait_for 10 xdotool search --name '^panel$' || { echo "trayer did not start"; exit 1; }
+tray=$(xdotool search --name '^panel$' | head -1)
 
 FILESYNC_NO_DESKTOP_SERVICES=1 "$client" > "$work/client.out" 2> "$work/client.err" &
 pids+=($!)
 
 # Embedded: trayer's window gets a child that belongs to filesync.
-embedded() { xwininfo -children -id "$tray" | grep -qiE '[0-9]+ child'; xwininfo -tree -id "$tray" | grep -qiE 'filesync'; }
+embedded() { xwininfo -tree -id "$tray" | grep -q '"filesync": ("filesync"'; }
 if ! wait_for 20 embedded; then
     echo "the icon was not embedded in the tray"; xwininfo -tree -id "$tray"; cat "$work/client.err"; exit 1
 fi
 echo "icon embedded in trayer"
-icon=$(xwininfo -tree -id "$tray" | grep -i filesync | head -1 | awk '{print $1}')
+icon=$(xwininfo -tree -id "$tray" | grep '"filesync": ("filesync"' | head -1 | awk '{print $1}')
+icon=$((icon)) # xdotool wants decimal ids
 eval "$(xdotool getwindowgeometry --shell "$icon")"
-xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
 
-# The menu: a new visible top-level window of filesync that holds its entries.
-menu_open() { xdotool search --onlyvisible --class filesync | while read -r w; do
-    [ "$w" = "$icon" ] && continue; xwininfo -id "$w" | grep -q 'Map State: IsViewable' && exit 0; done; exit 1; }
+# The menu: one more visible filesync window than before the click.
+visible() { xdotool search --onlyvisible --class filesync 2>/dev/null | wc -l; }
+before=$(visible)
+xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+menu_open() { [ "$(visible)" -gt "$before" ]; }
 if ! wait_for 10 menu_open; then
     echo "clicking the icon did not open its menu"; cat "$work/client.err"; exit 1
 fi

@@ -19,7 +19,8 @@ constexpr char kUsage[] = "usage: filesync --headless HOST PORT PATH INTERVAL [I
                           "  PORT      server port (1-65535)\n"
                           "  PATH      the folder to keep in sync (created if its parent exists)\n"
                           "  INTERVAL  seconds between full rescans (changes are seen at once anyway)\n"
-                          "  ID        the account to join; without it the folder's own account, or a new one\n";
+                          "  ID        the account to join; without it the folder's own account, or a new one\n"
+                          "SIGTERM or SIGINT stop it (exit 0); SIGUSR1 asks for a full scan and sync now.\n";
 
 int usage(const char *problem)
 {
@@ -92,6 +93,7 @@ int runHeadless(int argc, char **argv)
         engine.stop();
         QCoreApplication::exit(0);
     });
+    QObject::connect(&signals, &SignalWatcher::syncRequested, &engine, &SyncEngine::syncNow);
     QMetaObject::invokeMethod(&engine, &SyncEngine::start, Qt::QueuedConnection);
     const int code = app.exec();
     return exitCode ? exitCode : code;

@@ -6,7 +6,7 @@ class QSocketNotifier;
 
 namespace filesync {
 
-// Turns SIGTERM and SIGINT into a Qt signal on the event loop (self-pipe trick), so the
+// Turns SIGTERM, SIGINT and SIGUSR1 into Qt signals on the event loop (self-pipe trick), so the
 // server and the headless client stop gracefully. One per process; owned by main().
 class SignalWatcher : public QObject
 {
@@ -16,7 +16,8 @@ public:
     ~SignalWatcher() override;
 
 Q_SIGNALS:
-    void terminationRequested(int signal);
+    void terminationRequested(int signal); // SIGTERM, SIGINT
+    void syncRequested(); // SIGUSR1: "sync now", for scripts and benchmarks
 
 private:
     QSocketNotifier *m_notifier = nullptr;

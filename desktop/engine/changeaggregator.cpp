@@ -13,8 +13,8 @@
 namespace filesync {
 
 namespace {
-constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY
-    | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB
+    | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
 }
 
 ChangeAggregator::ChangeAggregator(const QString &root, int debounceMs, int intervalSeconds, QObject *parent)
@@ -63,10 +63,10 @@ void ChangeAggregator::stop()
     m_byPath.clear();
 }
 
-void ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
+int ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
 {
     if (m_fd < 0)
-        return;
+        return 0;
     QSet<QString> wanted { QString() };
     for (const RelativePath &d : dirs)
         wanted.insert(d.toString());
@@ -75,13 +75,15 @@ void ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
         if (!wanted.contains(path))
             removeWatch(path);
     }
+    int added = 0;
     for (const QString &path : std::as_const(wanted)) {
-        if (!m_byPath.contains(path))
-            addWatch(path);
+        if (!m_byPath.contains(path) && addWatch(path))
+            ++added;
     }
+    return added;
 }
 
-void ChangeAggregator::addWatch(const QString &relative)
+bool ChangeAggregator::addWatch(const QString &relative)
 {
     const QString absolute = relative.isEmpty() ? m_root : m_root + u'/' + relative;
     const int wd = inotify_add_watch(m_fd, QFile::encodeName(absolute).constData(), kMask);
@@ -91,10 +93,11 @@ void ChangeAggregator::addWatch(const QString &relative)
             Q_EMIT warning(tr("The system allows no more folder watches (fs.inotify.max_user_watches); some "
                               "changes will only be found by the periodic scan."));
         }
-        return;
+        return false;
     }
     m_byDescriptor.insert(wd, relative);
     m_byPath.insert(relative, wd);
+    return true;
 }
 
 void ChangeAggregator::removeWatch(const QString &relative)
@@ -121,9 +124,11 @@ void ChangeAggregator::onReadable()
                     m_byPath.remove(path);
                 continue;
             }
-            // Our own metadata directory (journal, temp files) is not a user change.
+            // Our own metadata directory (journal, temp files) is not a user change, but
+            // its removal is worth a look at once: it stops the folder.
             const QString dir = m_byDescriptor.value(event->wd);
-            if (dir.isEmpty() && event->len > 0 && QFile::decodeName(event->name) == RelativePath::kMetadataDirName)
+            if (dir.isEmpty() && event->len > 0 && QFile::decodeName(event->name) == RelativePath::kMetadataDirName
+                && !(event->mask & (IN_DELETE | IN_MOVED_FROM)))
                 continue;
             relevant = true;
         }

@@ -27,8 +27,10 @@ public:
 
     void start();
     void stop();
-    // Watches exactly these directories (the root is always watched).
-    void setDirectories(const QList<RelativePath> &dirs);
+    // Watches exactly these directories (the root is always watched). Returns how many
+    // watches are new: what changed in those folders before their watch existed is only
+    // seen by another scan.
+    int setDirectories(const QList<RelativePath> &dirs);
     int watchCount() const { return int(m_byPath.size()); }
     bool isDegraded() const { return m_degraded; }
 
@@ -38,7 +40,7 @@ Q_SIGNALS:
     void warning(const QString &message);
 
 private:
-    void addWatch(const QString &relative);
+    bool addWatch(const QString &relative);
     void removeWatch(const QString &relative);
     void onReadable();
 

@@ -50,7 +50,8 @@ quint64 topMask(int bits)
 Chunker::Params Chunker::paramsFor(qint64 fileSize)
 {
     qint64 avg = kDefaultAverage;
-    const qint64 target = fileSize / (protocol::kMaxBlocksPerEntry / 4);
+    const qint64 perBlock = protocol::kMaxBlocksPerEntry / 4;
+    const qint64 target = (fileSize + perBlock - 1) / perBlock; // size / 4096, rounded up
     while (avg < target && avg < kLargestAverage)
         avg *= 2;
     return Params { avg / 4, avg, qMin(avg * 4, protocol::kMaxBlockSize) };
@@ -59,14 +60,14 @@ Chunker::Params Chunker::paramsFor(qint64 fileSize)
 qint64 Chunker::maxFileSize()
 {
     // Every block is at least minSize except the last, so this many always fit.
-    const Params p = paramsFor(std::numeric_limits<qint64>::max() / 2);
-    return p.minSize * (protocol::kMaxBlocksPerEntry - 1);
+    return kLargestAverage * (protocol::kMaxBlocksPerEntry / 4);
 }
 
-Result<QList<protocol::BlockRef>> Chunker::chunk(QIODevice &device, qint64 size)
+Result<QList<protocol::BlockRef>> Chunker::chunk(QIODevice &device, qint64 size, const std::atomic_bool *cancel)
 {
     if (size > maxFileSize())
-        return makeError(QStringLiteral("file is larger than the %1 GiB FileSync supports").arg(maxFileSize() >> 30));
+        return makeError(QStringLiteral("the file is larger than the %1 GiB FileSync supports; it is not synced")
+                             .arg(maxFileSize() >> 30));
     const Params p = paramsFor(size);
     const int bits = log2Of(p.avgSize);
     const quint64 maskStrict = topMask(bits + 2);
@@ -80,6 +81,8 @@ Result<QList<protocol::BlockRef>> Chunker::chunk(QIODevice &device, qint64 size)
     qint64 total = 0;
     QByteArray buffer(1 << 20, Qt::Uninitialized);
     for (;;) {
+        if (cancel && cancel->load(std::memory_order_relaxed))
+            return makeError(QStringLiteral("cancelled"));
         const qint64 n = device.read(buffer.data(), buffer.size());
         if (n < 0)
             return makeError(QStringLiteral("read error: %1").arg(device.errorString()));
@@ -119,12 +122,12 @@ Result<QList<protocol::BlockRef>> Chunker::chunk(QIODevice &device, qint64 size)
     return blocks;
 }
 
-Result<QList<protocol::BlockRef>> Chunker::chunkFile(const QString &path)
+Result<QList<protocol::BlockRef>> Chunker::chunkFile(const QString &path, const std::atomic_bool *cancel)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return makeError(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    return chunk(file, file.size());
+    return chunk(file, file.size(), cancel);
 }
 
 QList<protocol::BlockRef> Chunker::chunkBytes(const QByteArray &data)

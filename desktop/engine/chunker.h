@@ -5,6 +5,8 @@
 
 #include <QIODevice>
 
+#include <atomic>
+
 namespace filesync {
 
 // Content-defined chunking, FastCDC-style (Xia et al., USENIX ATC 2016): a gear rolling
@@ -23,16 +25,22 @@ public:
         qint64 maxSize;
     };
     static constexpr qint64 kDefaultAverage = 256 * 1024;
-    static constexpr qint64 kLargestAverage = 16 * 1024 * 1024; // files up to 64 GiB
+    // With at most 4 MiB on average, blocks stay within 1..16 MiB (the protocol's block
+    // cap) and the shape of normalized chunking is kept; files up to 16 GiB.
+    static constexpr qint64 kLargestAverage = 4 * 1024 * 1024;
 
     // Sizes for a file of `fileSize` bytes: 256 KiB on average up to 1 GiB; above that
-    // the average doubles as needed to stay under the protocol's blocks-per-file cap.
+    // the average is the next power of two of size / 4096, so that (every block but the
+    // last being longer than the minimum, avg / 4) no file has more than the protocol's
+    // 16,384 blocks.
     static Params paramsFor(qint64 fileSize);
     static qint64 maxFileSize();
 
-    // Splits what `device` yields (exactly `size` bytes expected) into blocks.
-    static Result<QList<protocol::BlockRef>> chunk(QIODevice &device, qint64 size);
-    static Result<QList<protocol::BlockRef>> chunkFile(const QString &path);
+    // Splits what `device` yields (exactly `size` bytes expected) into blocks. `cancel`,
+    // when given and set from another thread, stops it between two reads.
+    static Result<QList<protocol::BlockRef>> chunk(
+        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr);
+    static Result<QList<protocol::BlockRef>> chunkFile(const QString &path, const std::atomic_bool *cancel = nullptr);
     static QList<protocol::BlockRef> chunkBytes(const QByteArray &data);
 };
 

@@ -2,6 +2,7 @@
 
 #include "blockcodec.h"
 #include "journal.h"
+#include "localfs.h"
 #include "scanner.h"
 #include "serverconnection.h"
 #include "syncengine.h"
@@ -37,8 +38,7 @@ Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &
     , m_root(root)
     , m_journal(journal)
     , m_connection(connection)
-{
-}
+{ }
 
 Downloader::~Downloader() = default;
 
@@ -77,7 +77,8 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
         file->tempPath = tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
         file->out.setFileName(file->tempPath);
         if (!file->out.open(QIODevice::ReadWrite | QIODevice::Truncate)) {
-            Q_EMIT fileSkipped(action, QStringLiteral("cannot write a temporary file: %1").arg(file->out.errorString()));
+            Q_EMIT fileSkipped(
+                action, QStringLiteral("cannot write a temporary file: %1").arg(file->out.errorString()));
             m_complete = false;
             continue;
         }
@@ -129,13 +130,13 @@ void Downloader::pump()
         const BlockRef block = m_queue.takeFirst();
         m_inFlight += block.size;
         const int generation = m_generation;
-        m_connection.request(MessageType::GetBlock, GetBlock { block.hash }, [this, block, generation](const Envelope &reply) {
+        m_connection.getBlock(block.hash, [this, block, generation](const Reply<BlockPayload> &payload) {
             if (generation != m_generation)
                 return;
             m_inFlight -= block.size;
-            if (reply.type != MessageType::BlockData) {
-                onBlockFailed(block.hash, ServerConnection::errorText(reply));
-            } else if (auto payload = BlockPayload::fromCbor(reply.body); !payload || payload->hash != block.hash) {
+            if (!payload) {
+                onBlockFailed(block.hash, payload.message);
+            } else if (payload->hash != block.hash || payload->rawSize != block.size) {
                 onBlockFailed(block.hash, QStringLiteral("the server sent another block"));
             } else if (auto raw = decodeAndVerify(*payload); !raw) {
                 onBlockFailed(block.hash, raw.errorMessage());
@@ -193,34 +194,37 @@ void Downloader::finishFile(File &file)
     // Durable before visible: flush, fsync, then give it its time and mode.
     file.out.flush();
     ::fsync(file.out.handle());
-    ::fchmod(file.out.handle(), mode_t(a.remote.mode ? (a.remote.mode & 07777) : 0644));
+    // Permission bits only: set-id and sticky bits from another computer are not ours.
+    ::fchmod(file.out.handle(), mode_t(a.remote.mode ? (a.remote.mode & 0777) : 0644));
     const qint64 ms = a.remote.mtimeMs;
-    const timespec times[2] = { { time_t(ms / 1000), long((ms % 1000) * 1000000) },
-                                { time_t(ms / 1000), long((ms % 1000) * 1000000) } };
+    const timespec times[2]
+        = { { time_t(ms / 1000), long((ms % 1000) * 1000000) }, { time_t(ms / 1000), long((ms % 1000) * 1000000) } };
     ::futimens(file.out.handle(), times);
     file.out.close();
 
-    // The path must still hold what the plan saw (nothing, or the unchanged old file):
+    // The path must still hold what the plan saw (nothing, or the unchanged old entry):
     // anything else is the user's new work, which we never overwrite.
     const auto now = Scanner::stat(target);
-    const bool unchanged = a.local ? (now && now->kind == a.local->kind && now->size == a.local->size
-                                      && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode)
-                                   : !now.has_value();
-    if (!unchanged) {
-        QFile::remove(file.tempPath);
-        file.failed = true;
-        m_complete = false;
-        Q_EMIT fileSkipped(a, QStringLiteral("changed on this computer meanwhile"));
-        return;
-    }
+    bool unchanged = !now.has_value();
+    if (a.local && now && now->kind == a.local->kind)
+        unchanged = a.local->isDir()
+            || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
+    if (!unchanged)
+        return skipFile(file, QStringLiteral("changed on this computer meanwhile"));
     QDir().mkpath(QFileInfo(target).absolutePath());
-    if (::rename(QFile::encodeName(file.tempPath).constData(), QFile::encodeName(target).constData()) != 0) {
-        QFile::remove(file.tempPath);
-        file.failed = true;
-        m_complete = false;
-        Q_EMIT fileSkipped(a, QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
-        return;
-    }
+    const QByteArray from = QFile::encodeName(file.tempPath), to = QFile::encodeName(target);
+    // A file replaces a folder (changed into a file elsewhere) only once the folder is
+    // empty: its unchanged content was deleted first, anything new in it stays.
+    if (now && now->isDir() && ::rmdir(to.constData()) != 0)
+        return skipFile(file, QStringLiteral("the folder there is not empty"));
+    // Over an unchanged old file: an atomic replace. Onto a free path: never over
+    // something that appeared there since the check.
+    const bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
+                                              : localfs::renameNoReplace(file.tempPath, target);
+    if (!renamed)
+        return skipFile(
+            file, QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
+    localfs::syncDirectory(QFileInfo(target).absolutePath());
     const auto landed = Scanner::stat(target);
     if (landed) {
         LocalEntry l = *landed;
@@ -234,6 +238,14 @@ void Downloader::finishFile(File &file)
     }
     file.done = true;
     Q_EMIT fileDone(a);
+}
+
+void Downloader::skipFile(File &file, const QString &reason)
+{
+    QFile::remove(file.tempPath);
+    file.failed = true;
+    m_complete = false;
+    Q_EMIT fileSkipped(file.action, reason);
 }
 
 void Downloader::checkDone()

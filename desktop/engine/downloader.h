@@ -45,6 +45,7 @@ private:
     void writeBlock(File &file, qint64 offset, const QByteArray &raw);
     void finishFile(File &file);
     void failFile(File &file, const QString &reason);
+    void skipFile(File &file, const QString &reason); // complete but not installed
     bool readLocal(const protocol::BlockRef &block, QByteArray &out);
     void checkDone();
 

@@ -1,6 +1,7 @@
 #include "journal.h"
 
 #include <QDir>
+#include <QFile>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QUuid>
@@ -33,7 +34,7 @@ QList<BlockRef> decodeBlocks(const QByteArray &bytes)
     blocks.reserve(bytes.size() / 36);
     for (qsizetype at = 0; at + 36 <= bytes.size(); at += 36)
         blocks.append(BlockRef { *ContentHash::fromBytes(QByteArrayView(bytes).sliced(at, 32)),
-                                 qFromBigEndian<quint32>(bytes.constData() + at + 32) });
+            qFromBigEndian<quint32>(bytes.constData() + at + 32) });
     return blocks;
 }
 
@@ -56,8 +57,7 @@ QString Journal::path(const QString &folder)
 Journal::Journal(const QString &folder)
     : m_folder(folder)
     , m_connection(QStringLiteral("filesync-journal-") + QUuid::createUuid().toString(QUuid::WithoutBraces))
-{
-}
+{ }
 
 Journal::~Journal()
 {
@@ -66,8 +66,13 @@ Journal::~Journal()
 
 Result<void> Journal::open()
 {
-    if (!QDir().mkpath(metadataDir(m_folder) + QStringLiteral("/tmp")))
+    const QString tmp = metadataDir(m_folder) + QStringLiteral("/tmp");
+    if (!QDir().mkpath(tmp))
         return makeError(QStringLiteral("cannot create %1").arg(metadataDir(m_folder)));
+    // Downloads a crash interrupted: never at a final path, and of no use now.
+    const QStringList leftovers = QDir(tmp).entryList(QDir::Files | QDir::Hidden);
+    for (const QString &name : leftovers)
+        QFile::remove(tmp + u'/' + name);
     m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
     m_db.setDatabaseName(path(m_folder));
     if (!m_db.open())
@@ -183,7 +188,8 @@ void Journal::moveTree(const RelativePath &from, const RelativePath &to)
 {
     removeTree(to);
     QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR (path > ? AND path < ?)"));
+    q.prepare(QStringLiteral(
+        "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR (path > ? AND path < ?)"));
     q.addBindValue(to.toString());
     q.addBindValue(from.toString()); // substr counts characters, as length() does
     q.addBindValue(from.toString());
@@ -208,7 +214,16 @@ void Journal::setValue(const QString &key, const QString &value)
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
     q.addBindValue(key);
-    q.addBindValue(value);
+    q.addBindValue(value.isNull() ? QStringLiteral("") : value); // a null QString binds as NULL
+    if (!q.exec())
+        m_error = sqlError(q).message;
+}
+
+void Journal::removeValue(const QString &key)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("DELETE FROM meta WHERE key = ?"));
+    q.addBindValue(key);
     if (!q.exec())
         m_error = sqlError(q).message;
 }

@@ -36,6 +36,7 @@ public:
 
     QString value(const QString &key) const;
     void setValue(const QString &key, const QString &value);
+    void removeValue(const QString &key);
     quint64 cursor() const;
     void setCursor(quint64 cursor);
 

@@ -2,6 +2,7 @@
 
 #include "downloader.h"
 #include "journal.h"
+#include "localfs.h"
 #include "scanner.h"
 #include "uploader.h"
 
@@ -23,7 +24,7 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
     , m_uploader(new Uploader(root, connection, this))
 {
     connect(m_downloader, &Downloader::fileDone, this,
-            [this](const SyncAction &a) { completed(a, ItemDirection::Down, QStringLiteral("downloaded")); });
+        [this](const SyncAction &a) { completed(a, ItemDirection::Down, QStringLiteral("downloaded")); });
     connect(m_downloader, &Downloader::fileSkipped, this, [this](const SyncAction &a, const QString &reason) {
         qCInfo(lcEngine) << "download of" << a.path.toString() << "postponed:" << reason;
         m_followUp = true;
@@ -50,9 +51,13 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
             completed(a, ItemDirection::Up, QStringLiteral("uploaded"));
         }
     });
-    connect(m_uploader, &Uploader::opConflict, this, [this](const SyncAction &a) {
+    connect(m_uploader, &Uploader::opConflict, this, [this](const SyncAction &a, quint64 current) {
         qCInfo(lcEngine) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
         m_followUp = true;
+        // A version we should have seen already (at or below the cursor) means our view
+        // of that path is stale: the feed is read again from just before it.
+        if (current > 0)
+            m_rewindTo = m_rewindTo ? qMin(*m_rewindTo, current - 1) : current - 1;
     });
     connect(m_uploader, &Uploader::opRejected, this, [this](const SyncAction &a, const QString &reason) {
         Q_EMIT warning(tr("The server refused %1: %2").arg(a.path.toString(), reason));
@@ -86,8 +91,9 @@ void Propagator::run(const SyncPlan &plan, const JournalState &journalAtStart)
     m_plan = plan;
     m_journalAtStart = journalAtStart;
     m_running = true;
-    m_complete = true;
-    m_followUp = plan.needsFollowUp;
+    m_complete = !plan.holdCursor;
+    m_followUp = plan.needsFollowUp || plan.holdCursor;
+    m_rewindTo.reset();
     m_progress = {};
     for (const SyncAction &a : plan.actions) {
         if (a.kind != EntryKind::File)
@@ -123,7 +129,17 @@ bool Propagator::localStillAsPlanned(const SyncAction &a) const
         return !now.has_value();
     if (!now || now->kind != a.local->kind)
         return false;
-    return a.local->isDir() || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
+    return a.local->isDir()
+        || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
+}
+
+// Something at the path differs from what the plan saw: leave it for a fresh look, and
+// keep the cursor where it is so the server's change there is seen again.
+void Propagator::postpone(const SyncAction &a, const char *why)
+{
+    qCInfo(lcEngine) << actionName(a.type) << a.path.toString() << "postponed:" << why;
+    m_followUp = true;
+    m_complete = false;
 }
 
 void Propagator::runLocal()
@@ -133,34 +149,30 @@ void Propagator::runLocal()
         switch (a.type) {
         case ActionType::MoveLocal: {
             const auto source = Scanner::stat(absolute(a.from));
-            if (!source || Scanner::stat(absolute(a.path)) || source->inode != a.local->inode) {
-                m_followUp = true; // something changed meanwhile: rescan and decide again
+            if (!source || source->inode != a.local->inode) {
+                postpone(a, "the source changed");
                 break;
             }
             QDir().mkpath(absolute(a.path.parent()));
-            if (::rename(QFile::encodeName(absolute(a.from)).constData(), QFile::encodeName(absolute(a.path)).constData()) == 0) {
-                m_journal.moveTree(a.from, a.path);
-                completed(a, ItemDirection::Down, QStringLiteral("moved"));
-            } else {
-                m_followUp = true;
-            }
-            break;
-        }
-        case ActionType::ConflictCopy: {
-            if (!localStillAsPlanned(a)) {
-                m_followUp = true;
+            if (!localfs::renameNoReplace(absolute(a.from), absolute(a.path))) {
+                postpone(a, "the target is taken");
                 break;
             }
-            if (::rename(QFile::encodeName(absolute(a.path)).constData(),
-                         QFile::encodeName(absolute(a.conflictCopy)).constData()) == 0) {
-                m_journal.removeTree(a.path);
-                Q_EMIT conflictKept(a.path, a.conflictCopy);
-                Q_EMIT itemCompleted(SyncItem { a.conflictCopy, ItemDirection::Local, QStringLiteral("conflict"),
-                                                QDateTime::currentDateTime() });
-            }
-            m_followUp = true;
+            m_journal.moveTree(a.from, a.path);
+            completed(a, ItemDirection::Down, QStringLiteral("moved"));
             break;
         }
+        case ActionType::ConflictCopy:
+            if (!localStillAsPlanned(a) || !localfs::renameNoReplace(absolute(a.path), absolute(a.conflictCopy))) {
+                postpone(a, "changed meanwhile"); // the paired download then finds the path taken
+                break;
+            }
+            m_journal.removeTree(a.path);
+            m_followUp = true; // the copy is uploaded by the next cycle
+            Q_EMIT conflictKept(a.path, a.conflictCopy);
+            Q_EMIT itemCompleted(SyncItem {
+                a.conflictCopy, ItemDirection::Local, QStringLiteral("conflict"), QDateTime::currentDateTime() });
+            break;
         case ActionType::DeleteLocal: {
             // Only what is still exactly as last synced; a folder only once it is empty.
             const auto known = m_journalAtStart.value(a.path);
@@ -170,7 +182,7 @@ void Propagator::runLocal()
                 break;
             }
             if (!known.statMatches(*now)) {
-                m_followUp = true;
+                postpone(a, "changed meanwhile");
                 break;
             }
             const QByteArray path = QFile::encodeName(absolute(a.path));
@@ -183,30 +195,39 @@ void Propagator::runLocal()
             break;
         }
         case ActionType::Download:
-            if (a.remote.kind == EntryKind::Directory) {
-                const auto now = Scanner::stat(absolute(a.path));
-                if (now && !now->isDir()) {
-                    m_followUp = true;
-                    break;
-                }
-                if (!QDir().mkpath(absolute(a.path))) {
-                    m_complete = false;
-                    break;
-                }
-                if (auto landed = Scanner::stat(absolute(a.path)))
-                    m_journal.put(a.path, journalEntryFor(*landed, a.remote.version));
-                completed(a, ItemDirection::Down, QStringLiteral("created"));
-            }
+            if (a.remote.kind == EntryKind::Directory)
+                createDirectory(a);
             break;
         case ActionType::Record:
             if (a.local)
                 m_journal.put(a.path, journalEntryFor(*a.local, a.version));
             break;
-        case ActionType::Forget: m_journal.remove(a.path); break;
-        default: break;
+        case ActionType::Forget:
+            m_journal.remove(a.path);
+            break;
+        default:
+            break;
         }
     }
     m_journal.commit();
+}
+
+void Propagator::createDirectory(const SyncAction &a)
+{
+    const QString path = absolute(a.path);
+    const auto now = Scanner::stat(path);
+    if (now && !now->isDir()) {
+        // A folder replaces a file (changed into a folder elsewhere) only if the file is
+        // exactly as last synced; the scan saw it so, and it must still be.
+        if (!a.local || a.local->isDir() || !localStillAsPlanned(a)
+            || ::unlink(QFile::encodeName(path).constData()) != 0)
+            return postpone(a, "a file is in the way");
+    }
+    if (!QDir().mkpath(path))
+        return postpone(a, "cannot create the folder");
+    if (auto landed = Scanner::stat(path))
+        m_journal.put(a.path, journalEntryFor(*landed, a.remote.version));
+    completed(a, ItemDirection::Down, QStringLiteral("created"));
 }
 
 void Propagator::runDownloads()
@@ -236,7 +257,7 @@ void Propagator::finish()
     if (!m_running)
         return;
     m_running = false;
-    Q_EMIT finished(m_complete, m_followUp);
+    Q_EMIT finished(Outcome { m_complete, m_followUp, m_rewindTo });
 }
 
 } // namespace filesync

@@ -20,6 +20,13 @@ class Propagator : public QObject
 {
     Q_OBJECT
 public:
+    struct Outcome
+    {
+        bool complete = true; // everything applied: the cursor may move to the cycle's head
+        bool followUp = false; // a new scan is needed (conflict copies, postponed paths)
+        std::optional<quint64> rewindTo; // a conflict showed a stale view: read the feed from here
+    };
+
     Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Propagator() override;
 
@@ -33,9 +40,7 @@ Q_SIGNALS:
     void conflictKept(const filesync::RelativePath &path, const filesync::RelativePath &copy);
     void warning(const QString &message);
     void progressChanged(const filesync::SyncProgress &progress);
-    // complete: everything applied; otherwise the cursor must not move and a later
-    // cycle retries. followUp: a new scan is needed (conflict copies, server conflicts).
-    void finished(bool complete, bool followUp);
+    void finished(const filesync::Propagator::Outcome &outcome);
 
 private:
     void runLocal();
@@ -43,6 +48,8 @@ private:
     void runRemote();
     void finish();
     bool localStillAsPlanned(const SyncAction &a) const;
+    void postpone(const SyncAction &a, const char *why);
+    void createDirectory(const SyncAction &a);
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
     QString absolute(const RelativePath &p) const;
 
@@ -56,6 +63,7 @@ private:
     bool m_running = false;
     bool m_complete = true;
     bool m_followUp = false;
+    std::optional<quint64> m_rewindTo;
 };
 
 } // namespace filesync

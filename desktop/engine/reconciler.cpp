@@ -26,16 +26,24 @@ bool sameContent(const LocalEntry &l, const JournalEntry &j)
     return l.kind == j.kind && (l.isDir() || l.blocks == j.blocks);
 }
 
-// Rebases every key at or under `from` to `to`.
-template<typename Map>
-void rebase(Map &map, const RelativePath &from, const RelativePath &to)
+// The keys at or under `root`. They are not contiguous in the map: "a.txt" and "a b"
+// sort between "a" and "a/x" ('.' and ' ' come before '/'), so the scan runs over every
+// key with the prefix and filters.
+template<typename Map> QList<RelativePath> keysAtOrUnder(const Map &map, const RelativePath &root)
 {
     QList<RelativePath> keys;
-    for (auto it = map.lowerBound(from); it != map.end(); ++it) {
-        if (it.key() != from && !from.isAncestorOf(it.key()))
-            break;
-        keys << it.key();
+    const QString prefix = root.toString();
+    for (auto it = map.lowerBound(root); it != map.end() && it.key().toString().startsWith(prefix); ++it) {
+        if (it.key() == root || root.isAncestorOf(it.key()))
+            keys << it.key();
     }
+    return keys;
+}
+
+// Rebases every key at or under `from` to `to`.
+template<typename Map> void rebase(Map &map, const RelativePath &from, const RelativePath &to)
+{
+    const QList<RelativePath> keys = keysAtOrUnder(map, from);
     for (const RelativePath &k : keys)
         map.insert(k.rebased(from, to), map.take(k));
 }
@@ -44,14 +52,13 @@ class Planner
 {
 public:
     Planner(const LocalSnapshot &l, const JournalState &j, const RemoteChanges &r, const QString &session,
-            const QDateTime &now)
+        const QDateTime &now)
         : m_local(l)
         , m_journal(j)
         , m_remote(r)
         , m_session(session)
         , m_now(now)
-    {
-    }
+    { }
 
     SyncPlan run()
     {
@@ -70,26 +77,43 @@ public:
         for (const RelativePath &p : sorted) {
             if (!isSkipped(p))
                 decide(p);
+            else if (isUnreadable(p) && remoteTouches(p))
+                m_holdCursor = true;
         }
         return order();
     }
 
 private:
-    bool isSkipped(const RelativePath &p) const
+    static bool isUnder(const QList<RelativePath> &roots, const RelativePath &p)
     {
-        for (const RelativePath &s : m_skip) {
+        for (const RelativePath &s : roots) {
             if (s == p || s.isAncestorOf(p))
                 return true;
         }
         return false;
     }
+    bool isUnreadable(const RelativePath &p) const { return isUnder(m_unreadable, p); }
+    bool isSkipped(const RelativePath &p) const { return isUnder(m_unreadable, p) || isUnder(m_setAside, p); }
 
     void collectUnreadable()
     {
         for (auto it = m_local.cbegin(); it != m_local.cend(); ++it) {
             if (it->unreadable)
-                m_skip << it.key();
+                m_unreadable << it.key();
         }
+    }
+
+    // Work here under `p` that a replacement of the folder `p` would destroy: anything
+    // new or changed since the journal.
+    bool hasLocalWorkUnder(const RelativePath &p) const
+    {
+        for (const RelativePath &k : keysAtOrUnder(m_local, p)) {
+            const LocalEntry &l = *m_local.constFind(k);
+            const auto j = m_journal.constFind(k);
+            if (k != p && (j == m_journal.cend() || !(j->statMatches(l) || sameContent(l, *j))))
+                return true;
+        }
+        return false;
     }
 
     bool remoteTouches(const RelativePath &p) const
@@ -147,7 +171,11 @@ private:
             if (!r.deleted && r.movedFrom)
                 moved << r;
         }
-        std::sort(moved.begin(), moved.end(), [](const FileEntry &a, const FileEntry &b) { return a.version < b.version; });
+        // A folder before what was inside it: its rename carries the content along.
+        std::sort(moved.begin(), moved.end(), [](const FileEntry &a, const FileEntry &b) {
+            const qsizetype da = a.movedFrom->toString().count(u'/'), db = b.movedFrom->toString().count(u'/');
+            return da != db ? da < db : a.version < b.version;
+        });
         for (const FileEntry &r : moved) {
             const RelativePath &from = *r.movedFrom;
             const auto j = m_journal.constFind(from);
@@ -207,7 +235,7 @@ private:
         m_actions.last().conflictCopy = Reconciler::conflictName(
             p, m_session, m_now, [this](const RelativePath &c) { return m_local.contains(c) || m_remote.contains(c); });
         if (l.isDir())
-            m_skip << p; // its content moves with it; the next cycle uploads the copy
+            m_setAside << p; // its content moves with it; the next cycle uploads the copy
         add(ActionType::Download, p, m_remote.value(p).kind);
         m_actions.last().local.reset(); // by then our version is aside: the path is free
         m_followUp = true;
@@ -251,8 +279,10 @@ private:
                 add(ActionType::Forget, p, j.kind);
             break;
         case Side::Unchanged:
-            if (remote == Side::Modified)
-                add(ActionType::Download, p, r.kind);
+            if (remote == Side::Modified && l.isDir() && r.kind == EntryKind::File && hasLocalWorkUnder(p))
+                addConflict(p); // a file replaced the folder there; new work here stays
+            else if (remote == Side::Modified)
+                add(ActionType::Download, p, r.kind); // also a type change of an unchanged path
             else if (remote == Side::Deleted)
                 add(ActionType::DeleteLocal, p, l.kind);
             else if (versionMoved || !j.statMatches(l))
@@ -299,6 +329,7 @@ private:
     {
         SyncPlan plan;
         plan.needsFollowUp = m_followUp || !m_moves.isEmpty();
+        plan.holdCursor = m_holdCursor;
         auto take = [this](ActionType t) {
             QList<SyncAction> out;
             for (const SyncAction &a : std::as_const(m_actions)) {
@@ -308,7 +339,8 @@ private:
             return out;
         };
         auto deepestFirst = [](QList<SyncAction> list) {
-            std::sort(list.begin(), list.end(), [](const SyncAction &a, const SyncAction &b) { return b.path < a.path; });
+            std::sort(
+                list.begin(), list.end(), [](const SyncAction &a, const SyncAction &b) { return b.path < a.path; });
             return list;
         };
         plan.actions << m_moves;
@@ -327,22 +359,24 @@ private:
     const RemoteChanges &m_remote;
     QString m_session;
     QDateTime m_now;
-    QList<RelativePath> m_skip;
+    QList<RelativePath> m_unreadable; // left alone this cycle
+    QList<RelativePath> m_setAside; // folders moved to a conflict copy, content and all
     QList<SyncAction> m_moves;
     QList<SyncAction> m_actions;
     bool m_followUp = false;
+    bool m_holdCursor = false;
 };
 
 } // namespace
 
 SyncPlan Reconciler::reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-                               const QString &sessionName, const QDateTime &now)
+    const QString &sessionName, const QDateTime &now)
 {
     return Planner(local, journal, remote, sessionName, now).run();
 }
 
 RelativePath Reconciler::conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,
-                                      const std::function<bool(const RelativePath &)> &taken)
+    const std::function<bool(const RelativePath &)> &taken)
 {
     const QString name = path.fileName();
     const qsizetype dot = name.lastIndexOf(u'.');
@@ -356,8 +390,8 @@ RelativePath Reconciler::conflictName(const RelativePath &path, const QString &s
         QString candidate = QStringLiteral("%1 (conflict from %2 %3%4)%5").arg(stem, session, stamp, suffix, ext);
         if (candidate.toUtf8().size() > RelativePath::kMaxComponentBytes)
             candidate = QStringLiteral("conflict %1%2%3").arg(stamp, suffix, ext);
-        auto result = RelativePath::fromString(path.parent().isRoot() ? candidate
-                                                                      : path.parent().toString() + u'/' + candidate);
+        auto result = RelativePath::fromString(
+            path.parent().isRoot() ? candidate : path.parent().toString() + u'/' + candidate);
         if (result && !taken(*result))
             return *result;
         if (n > 1000)

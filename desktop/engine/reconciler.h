@@ -19,12 +19,12 @@ class Reconciler
 {
 public:
     static SyncPlan reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-                              const QString &sessionName, const QDateTime &now);
+        const QString &sessionName, const QDateTime &now);
 
     // "name (conflict from SESSION YYYY-MM-DD HHMMSS).ext", in the same folder;
     // `taken` tells whether a candidate already exists (then " 2", " 3", ... are added).
     static RelativePath conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,
-                                     const std::function<bool(const RelativePath &)> &taken);
+        const std::function<bool(const RelativePath &)> &taken);
 };
 
 } // namespace filesync

@@ -32,6 +32,7 @@ struct Walker
     const JournalState &journal;
     Scanner::Result &result;
     qint64 nowNs;
+    const std::atomic_bool *cancel;
     bool warnedSpecial = false;
 
     void walk(const QByteArray &absDir, const RelativePath &relDir)
@@ -46,6 +47,10 @@ struct Walker
         }
         QList<QPair<QByteArray, RelativePath>> subdirs;
         while (dirent *entry = ::readdir(dir)) {
+            if (cancel && cancel->load(std::memory_order_relaxed)) {
+                result.cancelled = true;
+                break;
+            }
             const QByteArray name(entry->d_name);
             if (name == "." || name == "..")
                 continue;
@@ -57,8 +62,8 @@ struct Walker
             auto rel = RelativePath::fromString(relText);
             if (!rel || QFile::encodeName(decoded) != name) {
                 result.warnings << QStringLiteral("skipped %1: %2")
-                                       .arg(relText, rel ? QStringLiteral("the name is not valid UTF-8")
-                                                         : rel.errorMessage());
+                                       .arg(relText,
+                                           rel ? QStringLiteral("the name is not valid UTF-8") : rel.errorMessage());
                 continue;
             }
             struct stat st;
@@ -83,7 +88,7 @@ struct Walker
             if (known != journal.cend() && known->statMatches(local) && !racy) {
                 local.blocks = known->blocks;
             } else if (local.size > 0) {
-                auto blocks = Chunker::chunkFile(QFile::decodeName(absPath));
+                auto blocks = Chunker::chunkFile(QFile::decodeName(absPath), cancel);
                 if (!blocks) {
                     local.unreadable = true;
                     result.warnings << QStringLiteral("cannot read %1: %2").arg(relText, blocks.errorMessage());
@@ -101,14 +106,16 @@ struct Walker
             result.snapshot.insert(*rel, local);
         }
         ::closedir(dir);
-        for (const auto &[abs, rel] : subdirs)
-            walk(abs, rel);
+        for (const auto &[abs, rel] : subdirs) {
+            if (!result.cancelled)
+                walk(abs, rel);
+        }
     }
 };
 
 } // namespace
 
-Scanner::Result Scanner::scan(const QString &root, const JournalState &journal)
+Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, const std::atomic_bool *cancel)
 {
     Result result;
     struct stat st;
@@ -121,8 +128,10 @@ Scanner::Result Scanner::scan(const QString &root, const JournalState &journal)
         result.fatal = QStringLiteral("the folder %1 cannot be read and written").arg(root);
         return result;
     }
-    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000 };
+    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel };
     walker.walk(absRoot, RelativePath());
+    if (cancel && cancel->load())
+        result.cancelled = true;
     return result;
 }
 

@@ -4,6 +4,8 @@
 
 #include <QStringList>
 
+#include <atomic>
+
 namespace filesync {
 
 // Walks a sync root and describes what is on disk. Files whose size, mtime and inode
@@ -21,11 +23,13 @@ public:
         QString fatal; // the root itself is missing or unreadable: stop, delete nothing
         int hashedFiles = 0;
         qint64 hashedBytes = 0;
+        bool cancelled = false; // stopped early: the snapshot is incomplete, use nothing
     };
 
     static constexpr qint64 kRacyWindowNs = 3'000'000'000; // 3 s
 
-    static Result scan(const QString &root, const JournalState &journal);
+    // `cancel`, when set from another thread, ends the walk (and any hashing) early.
+    static Result scan(const QString &root, const JournalState &journal, const std::atomic_bool *cancel = nullptr);
     // Stats one path (no hashing); nullopt when it does not exist.
     static std::optional<LocalEntry> stat(const QString &absolutePath);
 };

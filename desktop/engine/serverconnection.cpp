@@ -31,17 +31,17 @@ void ServerConnection::open()
     m_channel = new MessageChannel(socket, this);
     connect(m_channel, &MessageChannel::messageReceived, this, &ServerConnection::onMessage);
     connect(m_channel, &MessageChannel::protocolError, this, &ServerConnection::fail);
-    connect(m_channel, &MessageChannel::disconnected, this, [this] { fail(QStringLiteral("the server closed the connection")); });
+    connect(m_channel, &MessageChannel::disconnected, this,
+        [this] { fail(QStringLiteral("the server closed the connection")); });
     connect(m_channel, &MessageChannel::bytesWritten, this, [this](qint64 pending) {
         if (pending == 0)
             Q_EMIT writeQueueDrained();
     });
-    connect(socket, &QTcpSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError) {
-        fail(socket->errorString());
-    });
+    connect(socket, &QTcpSocket::errorOccurred, this,
+        [this, socket](QAbstractSocket::SocketError) { fail(socket->errorString()); });
     connect(socket, &QTcpSocket::connected, this, [this] {
         m_channel->send(MessageType::Hello, m_nextId++,
-                        Hello { kMajorVersion, kMinorVersion, QStringLiteral("filesync " FILESYNC_VERSION) });
+            Hello { kMajorVersion, kMinorVersion, QStringLiteral("filesync " FILESYNC_VERSION) });
     });
     m_connectTimeout.start();
     socket->connectToHost(m_host, m_port);
@@ -59,7 +59,8 @@ void ServerConnection::close()
     channel->deleteLater();
     m_ready = false;
     const auto pending = std::exchange(m_pending, {});
-    const Envelope error { MessageType::ErrorReply, 0, ErrorReply { QLatin1String(kDisconnected), QStringLiteral("disconnected") }.toCbor() };
+    const Envelope error { MessageType::ErrorReply, 0,
+        ErrorReply { QLatin1String(kDisconnected), QStringLiteral("disconnected") }.toCbor() };
     for (const ReplyHandler &handler : pending)
         handler(error);
 }
@@ -78,12 +79,48 @@ quint64 ServerConnection::request(MessageType type, const QCborMap &body, ReplyH
     const quint64 id = m_nextId++;
     if (!m_channel || !m_channel->isConnected()) {
         handler(Envelope { MessageType::ErrorReply, id,
-                           ErrorReply { QLatin1String(kDisconnected), QStringLiteral("not connected") }.toCbor() });
+            ErrorReply { QLatin1String(kDisconnected), QStringLiteral("not connected") }.toCbor() });
         return id;
     }
     m_pending.insert(id, std::move(handler));
     m_channel->send(type, id, body);
     return id;
+}
+
+void ServerConnection::login(const QString &account, const QString &session, Handler<LoginOk> handler)
+{
+    call(MessageType::Login, Login { account, session }.toCbor(), MessageType::LoginOk, std::move(handler));
+}
+
+void ServerConnection::createAccount(const QString &session, Handler<LoginOk> handler)
+{
+    call(MessageType::CreateAccount, CreateAccount { session }.toCbor(), MessageType::LoginOk, std::move(handler));
+}
+
+void ServerConnection::getChanges(quint64 since, Handler<Changes> handler)
+{
+    call(MessageType::GetChanges, GetChanges { since, kMaxEntriesPerChanges }.toCbor(), MessageType::Changes,
+        std::move(handler));
+}
+
+void ServerConnection::queryBlocks(const QList<ContentHash> &hashes, Handler<QueryBlocksReply> handler)
+{
+    call(MessageType::QueryBlocks, QueryBlocks { hashes }.toCbor(), MessageType::QueryBlocksReply, std::move(handler));
+}
+
+void ServerConnection::putBlock(const BlockPayload &block, Handler<Done> handler)
+{
+    call(MessageType::PutBlock, block.toCbor(), MessageType::Ok, std::move(handler));
+}
+
+void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> handler)
+{
+    call(MessageType::GetBlock, GetBlock { hash }.toCbor(), MessageType::BlockData, std::move(handler));
+}
+
+void ServerConnection::commit(const QList<CommitOp> &ops, Handler<CommitReply> handler)
+{
+    call(MessageType::Commit, Commit { ops }.toCbor(), MessageType::CommitReply, std::move(handler));
 }
 
 qint64 ServerConnection::bytesToWrite() const

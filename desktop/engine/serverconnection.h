@@ -10,6 +10,25 @@
 
 namespace filesync {
 
+// The answer to one request: the expected reply, or an error code ("disconnected",
+// "unknown-account", ... or "bad-reply") and a sentence for a human.
+template<typename T> struct Reply
+{
+    std::optional<T> value;
+    QString code;
+    QString message;
+
+    explicit operator bool() const { return value.has_value(); }
+    const T &operator*() const { return *value; }
+    const T *operator->() const { return &*value; }
+};
+
+// PutBlock is answered with an empty Ok.
+struct Done
+{
+    static Result<Done> fromCbor(const QCborMap &) { return Done {}; }
+};
+
 // The client's side of one connection: TCP connect, the versioned handshake, then
 // requests with ids, many in flight at once; each reply goes to the handler given with
 // its request. When the connection drops, every pending handler gets an Error envelope
@@ -29,9 +48,20 @@ public:
     void close();
     bool isReady() const { return m_ready; }
 
+    template<typename T> using Handler = std::function<void(const Reply<T> &)>;
+
+    // One method per verb of docs/protocol.md; many may be in flight at once.
+    void login(const QString &account, const QString &session, Handler<protocol::LoginOk> handler);
+    void createAccount(const QString &session, Handler<protocol::LoginOk> handler);
+    void getChanges(quint64 since, Handler<protocol::Changes> handler);
+    void queryBlocks(const QList<ContentHash> &hashes, Handler<protocol::QueryBlocksReply> handler);
+    void putBlock(const protocol::BlockPayload &block, Handler<Done> handler);
+    void getBlock(const ContentHash &hash, Handler<protocol::BlockPayload> handler);
+    void commit(const QList<protocol::CommitOp> &ops, Handler<protocol::CommitReply> handler);
+
+    // The raw form under the verbs, for anything else.
     quint64 request(protocol::MessageType type, const QCborMap &body, ReplyHandler handler);
-    template<typename Body>
-    quint64 request(protocol::MessageType type, const Body &body, ReplyHandler handler)
+    template<typename Body> quint64 request(protocol::MessageType type, const Body &body, ReplyHandler handler)
     {
         return request(type, body.toCbor(), std::move(handler));
     }
@@ -51,6 +81,25 @@ Q_SIGNALS:
     void writeQueueDrained();
 
 private:
+    template<typename T>
+    void call(protocol::MessageType type, const QCborMap &body, protocol::MessageType expected, Handler<T> handler)
+    {
+        request(type, body, [expected, handler = std::move(handler)](const protocol::Envelope &e) {
+            Reply<T> reply;
+            if (e.type == expected) {
+                if (auto parsed = T::fromCbor(e.body))
+                    reply.value = std::move(parsed).value();
+                else
+                    reply = Reply<T> { std::nullopt, QStringLiteral("bad-reply"), parsed.errorMessage() };
+            } else {
+                reply = Reply<T> { std::nullopt, errorCode(e), errorText(e) };
+                if (reply.code.isEmpty())
+                    reply.code = QStringLiteral("bad-reply");
+            }
+            handler(reply);
+        });
+    }
+
     void onMessage(const protocol::Envelope &envelope);
     void fail(const QString &reason);
 

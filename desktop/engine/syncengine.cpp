@@ -3,18 +3,14 @@
 #include "accountid.h"
 #include "changeaggregator.h"
 #include "journal.h"
-#include "propagator.h"
-#include "reconciler.h"
-#include "scanner.h"
 #include "serverconnection.h"
+#include "synccycle.h"
 
 #include <QFileInfo>
-#include <QElapsedTimer>
-#include <QFutureWatcher>
-#include <QHostInfo>
 #include <QLocale>
+#include <QSet>
+#include <QSysInfo>
 #include <QTimer>
-#include <QtConcurrent>
 
 Q_LOGGING_CATEGORY(lcEngine, "filesync.engine")
 
@@ -25,9 +21,12 @@ using namespace protocol;
 namespace {
 const QString kAccountKey = QStringLiteral("account");
 const QString kServerKey = QStringLiteral("server");
+const QString kSessionKey = QStringLiteral("session");
 constexpr int kMaxFollowUps = 8; // consecutive cycles without a new trigger
 } // namespace
 
+// The state machine around the cycles: connection and login, triggers, one cycle at a
+// time with at most one follow-up queued, pause, and the folder's fatal errors.
 class SyncEnginePrivate : public QObject
 {
 public:
@@ -37,17 +36,19 @@ public:
     void stop();
     void connectNow();
     void onConnectionReady();
+    void onLogin(const Reply<LoginOk> &reply, bool creating);
     void onConnectionClosed(const QString &reason);
     void loggedIn(const QString &id, bool created, quint64 head);
     void requestCycle(); // a trigger: run now, or once more after the running cycle
     void startCycle();
-    void onScanned(const Scanner::Result &scan);
-    void fetchChanges(quint64 since, std::shared_ptr<RemoteChanges> changes, const Scanner::Result &scan);
-    void onPropagated(bool complete, bool followUp);
+    void onScanned(const QList<RelativePath> &dirs, const QStringList &warnings);
     void endCycle(bool followUp);
     void setState(EngineState state);
     void fatal(const QString &message);
+    void warn(const QString &message); // each distinct message once per start
     void scheduleReconnect();
+    void dropConnection();
+    bool cycleRunning() const { return cycle && cycle->isRunning(); }
 
     SyncEngine *q;
     EngineConfig config;
@@ -57,24 +58,16 @@ public:
     QDateTime lastSync;
     std::unique_ptr<Journal> journal;
     ServerConnection *connection = nullptr;
+    SyncCycle *cycle = nullptr; // belongs to `connection`'s lifetime
     ChangeAggregator *aggregator = nullptr;
-    Propagator *propagator = nullptr;
-    QFutureWatcher<Scanner::Result> scanWatcher;
     QTimer reconnectTimer;
+    QTimer followUpTimer;
+    QSet<QString> warned;
     int backoffMs = 0;
     bool loggedInNow = false;
     bool paused = false;
-    bool cycleRunning = false;
     bool cycleRequested = false;
     int followUps = 0;
-    quint64 serverHead = 0;
-    quint64 cycleHead = 0;
-    JournalState cycleJournal;
-    int cycleId = 0;
-    QElapsedTimer cycleTimer;
-    int cycleScanned = 0;
-    int cycleHashed = 0;
-    int cycleActions = 0;
 };
 
 SyncEnginePrivate::SyncEnginePrivate(SyncEngine *q, const EngineConfig &c)
@@ -82,13 +75,11 @@ SyncEnginePrivate::SyncEnginePrivate(SyncEngine *q, const EngineConfig &c)
     , config(c)
 {
     if (config.sessionName.isEmpty())
-        config.sessionName = QHostInfo::localHostName();
+        config.sessionName = QSysInfo::machineHostName();
     reconnectTimer.setSingleShot(true);
     connect(&reconnectTimer, &QTimer::timeout, this, &SyncEnginePrivate::connectNow);
-    connect(&scanWatcher, &QFutureWatcher<Scanner::Result>::finished, this, [this] {
-        if (cycleRunning && !scanWatcher.isCanceled())
-            onScanned(scanWatcher.result());
-    });
+    followUpTimer.setSingleShot(true);
+    connect(&followUpTimer, &QTimer::timeout, this, &SyncEnginePrivate::startCycle);
 }
 
 void SyncEnginePrivate::setState(EngineState s)
@@ -101,11 +92,20 @@ void SyncEnginePrivate::setState(EngineState s)
 
 void SyncEnginePrivate::fatal(const QString &message)
 {
-    qCWarning(lcEngine) << "folder stopped:" << message;
-    error = message;
+    qCWarning(lcEngine).noquote() << "folder stopped:" << message;
     stop();
+    error = message;
     setState(EngineState::Error);
     Q_EMIT q->fatalError(message);
+}
+
+void SyncEnginePrivate::warn(const QString &message)
+{
+    if (warned.contains(message))
+        return;
+    warned.insert(message);
+    qCWarning(lcEngine).noquote() << message;
+    Q_EMIT q->warning(message);
 }
 
 void SyncEnginePrivate::start()
@@ -113,8 +113,8 @@ void SyncEnginePrivate::start()
     if (state != EngineState::Stopped && state != EngineState::Error)
         return;
     error.clear();
-    const QFileInfo root(config.folder);
-    if (!root.isDir())
+    warned.clear();
+    if (!QFileInfo(config.folder).isDir())
         return fatal(SyncEngine::tr("The folder %1 does not exist.").arg(config.folder));
     journal = std::make_unique<Journal>(config.folder);
     if (auto opened = journal->open(); !opened)
@@ -124,41 +124,55 @@ void SyncEnginePrivate::start()
         auto given = AccountId::parse(config.accountId);
         if (!given)
             return fatal(given.errorMessage());
+        // A folder is one account's copy; mixing two would upload one into the other.
         if (!stored.isEmpty() && stored != given->toString())
-            return fatal(SyncEngine::tr("The folder %1 is already synced with another account; choose an empty "
-                                        "folder for this one.")
+            return fatal(SyncEngine::tr("The folder %1 belongs to another account; choose an empty folder for this "
+                                        "one.")
                              .arg(config.folder));
         account = given->toString();
     } else {
-        account = stored;
+        account = stored; // resume the folder's account, or (empty) create one
     }
     aggregator = new ChangeAggregator(config.folder, config.debounceMs, config.intervalSeconds, this);
     connect(aggregator, &ChangeAggregator::changed, this, &SyncEnginePrivate::requestCycle);
     connect(aggregator, &ChangeAggregator::intervalElapsed, this, &SyncEnginePrivate::requestCycle);
-    connect(aggregator, &ChangeAggregator::warning, q, &SyncEngine::warning);
+    connect(aggregator, &ChangeAggregator::warning, this, &SyncEnginePrivate::warn);
     aggregator->start();
     backoffMs = config.reconnectMinMs;
     connectNow();
 }
 
+// Ends the cycle and the connection. stop() may run inside a signal of either (a fatal
+// error found mid-cycle), so they are deleted later, silenced first.
+void SyncEnginePrivate::dropConnection()
+{
+    if (cycle) {
+        cycle->abort();
+        cycle->disconnect(this);
+        cycle->disconnect(q);
+        cycle->deleteLater();
+        cycle = nullptr;
+    }
+    if (connection) {
+        connection->disconnect(this);
+        connection->close();
+        connection->deleteLater();
+        connection = nullptr;
+    }
+}
+
 void SyncEnginePrivate::stop()
 {
-    ++cycleId;
     reconnectTimer.stop();
-    scanWatcher.cancel();
-    scanWatcher.waitForFinished();
-    if (propagator)
-        propagator->abort();
-    if (connection)
-        connection->close();
-    delete aggregator;
-    aggregator = nullptr;
-    delete propagator;
-    propagator = nullptr;
-    delete connection;
-    connection = nullptr;
+    followUpTimer.stop();
+    dropConnection();
+    if (aggregator) {
+        aggregator->stop();
+        aggregator->disconnect(this);
+        aggregator->deleteLater();
+        aggregator = nullptr;
+    }
     journal.reset();
-    cycleRunning = false;
     cycleRequested = false;
     loggedInNow = false;
     setState(EngineState::Stopped);
@@ -166,35 +180,32 @@ void SyncEnginePrivate::stop()
 
 void SyncEnginePrivate::connectNow()
 {
-    setState(EngineState::Connecting);
-    delete connection;
+    setState(paused ? EngineState::Paused : EngineState::Connecting);
+    dropConnection();
     connection = new ServerConnection(config.host, config.port, this);
     connect(connection, &ServerConnection::ready, this, &SyncEnginePrivate::onConnectionReady);
     connect(connection, &ServerConnection::closed, this, &SyncEnginePrivate::onConnectionClosed);
     connect(connection, &ServerConnection::advanced, this, [this](quint64 head) {
-        serverHead = qMax(serverHead, head);
         if (journal && head > journal->cursor())
             requestCycle();
     });
-    // The propagator talks through whichever connection is current.
-    delete propagator;
-    propagator = new Propagator(config.folder, *journal, *connection, this);
-    connect(propagator, &Propagator::itemCompleted, q, &SyncEngine::itemCompleted);
-    connect(propagator, &Propagator::conflictKept, q, &SyncEngine::conflict);
-    connect(propagator, &Propagator::warning, q, &SyncEngine::warning);
-    connect(propagator, &Propagator::progressChanged, q, &SyncEngine::progressChanged);
-    connect(propagator, &Propagator::finished, this, &SyncEnginePrivate::onPropagated);
+    cycle = new SyncCycle(config.folder, config.sessionName, *journal, *connection, this);
+    connect(cycle, &SyncCycle::itemCompleted, q, &SyncEngine::itemCompleted);
+    connect(cycle, &SyncCycle::conflict, q, &SyncEngine::conflict);
+    connect(cycle, &SyncCycle::progressChanged, q, &SyncEngine::progressChanged);
+    connect(cycle, &SyncCycle::warning, this, &SyncEnginePrivate::warn);
+    connect(cycle, &SyncCycle::scanned, this, &SyncEnginePrivate::onScanned);
+    connect(cycle, &SyncCycle::finished, this, &SyncEnginePrivate::endCycle);
+    connect(cycle, &SyncCycle::fatal, this, &SyncEnginePrivate::fatal);
     connection->open();
 }
 
 void SyncEnginePrivate::onConnectionClosed(const QString &reason)
 {
     loggedInNow = false;
-    ++cycleId; // whatever was under way is void; the journal is still true
-    cycleRunning = false;
-    scanWatcher.cancel();
-    if (propagator)
-        propagator->abort();
+    if (cycle)
+        cycle->abort(); // void: the journal is still true, the next connection starts over
+    followUpTimer.stop();
     error = reason;
     qCWarning(lcEngine) << "offline:" << reason << "- retrying in" << backoffMs << "ms";
     scheduleReconnect(); // first, so the state's text can say when
@@ -209,155 +220,111 @@ void SyncEnginePrivate::scheduleReconnect()
 
 void SyncEnginePrivate::onConnectionReady()
 {
-    auto onReply = [this](const Envelope &reply, bool creating) {
-        if (reply.type == MessageType::LoginOk) {
-            auto ok = LoginOk::fromCbor(reply.body);
-            if (!ok)
-                return fatal(ok.errorMessage());
-            return loggedIn(creating ? ok->account : account, creating, ok->head);
-        }
-        const QString code = ServerConnection::errorCode(reply);
-        if (code == QLatin1String(errors::kUnknownAccount)) {
-            Q_EMIT q->warning(SyncEngine::tr("The server does not know this account ID; a new account is created."));
-            qCWarning(lcEngine) << "unknown account: creating a new one";
-            // Versions in the journal belong to the lost account: start from scratch.
-            journal->setValue(kAccountKey, QString());
-            journal->setCursor(0);
-            journal->clearEntries();
-            account.clear();
-            return onConnectionReady();
-        }
-        if (code == QLatin1String(ServerConnection::kDisconnected))
-            return; // onConnectionClosed handles it
-        error = ServerConnection::errorText(reply);
-        setState(EngineState::Offline);
-        Q_EMIT q->warning(error);
-        connection->close();
-        scheduleReconnect();
-    };
     if (account.isEmpty())
-        connection->request(MessageType::CreateAccount, CreateAccount { config.sessionName },
-                            [onReply](const Envelope &r) { onReply(r, true); });
+        connection->createAccount(config.sessionName, [this](const Reply<LoginOk> &r) { onLogin(r, true); });
     else
-        connection->request(MessageType::Login, Login { account, config.sessionName },
-                            [onReply](const Envelope &r) { onReply(r, false); });
+        connection->login(account, config.sessionName, [this](const Reply<LoginOk> &r) { onLogin(r, false); });
+}
+
+void SyncEnginePrivate::onLogin(const Reply<LoginOk> &reply, bool creating)
+{
+    if (reply)
+        return loggedIn(creating ? reply->account : account, creating, reply->head);
+    if (reply.code == QLatin1String(errors::kUnknownAccount)) {
+        // The assignment's rule: an ID the server does not know gets a new account.
+        warn(SyncEngine::tr("The server does not know this account ID; a new account is created."));
+        // Versions in the journal belong to the lost account: start over, as a union.
+        journal->removeValue(kAccountKey);
+        journal->setCursor(0);
+        journal->clearEntries();
+        account.clear();
+        return onConnectionReady();
+    }
+    if (reply.code == QLatin1String(ServerConnection::kDisconnected))
+        return; // onConnectionClosed handles it
+    error = reply.message;
+    warn(error);
+    connection->close(); // no closed() for our own close: go offline here
+    onConnectionClosed(reply.message);
 }
 
 void SyncEnginePrivate::loggedIn(const QString &id, bool created, quint64 head)
 {
+    if (!AccountId::parse(id))
+        return fatal(SyncEngine::tr("The server sent an invalid account ID."));
     account = id;
     journal->setValue(kAccountKey, id);
     journal->setValue(kServerKey, QStringLiteral("%1:%2").arg(config.host).arg(config.port));
-    journal->setValue(QStringLiteral("session"), config.sessionName);
+    journal->setValue(kSessionKey, config.sessionName);
+    if (journal->hasFailed())
+        return fatal(SyncEngine::tr("Cannot write the sync journal (%1); syncing stopped.").arg(journal->lastError()));
     loggedInNow = true;
     backoffMs = config.reconnectMinMs;
-    serverHead = head;
     error.clear();
+    qCInfo(lcEngine) << "logged in; server head" << head << "cursor" << journal->cursor();
     Q_EMIT q->accountReady(id, created);
     setState(paused ? EngineState::Paused : EngineState::Idle);
+    followUps = 0;
     requestCycle();
 }
 
 void SyncEnginePrivate::requestCycle()
 {
-    if (cycleRunning) {
+    if (cycleRunning()) {
         cycleRequested = true;
         return;
     }
     followUps = 0;
+    followUpTimer.stop();
     startCycle();
 }
 
 void SyncEnginePrivate::startCycle()
 {
-    if (paused || !loggedInNow || !journal || cycleRunning)
+    if (paused || !loggedInNow || !journal || !cycle || cycle->isRunning())
         return;
+    // A folder that was synced keeps its journal; without it every file would look new
+    // and every server file missing. Stop instead of guessing.
     if (!QFileInfo::exists(Journal::path(config.folder)))
         return fatal(SyncEngine::tr("The folder's FileSync data (%1) disappeared; syncing stopped so nothing is "
                                     "deleted.")
                          .arg(Journal::metadataDir(config.folder)));
-    cycleRunning = true;
     cycleRequested = false;
-    cycleTimer.start();
     setState(EngineState::Syncing);
-    cycleJournal = journal->load();
-    const QString root = config.folder;
-    const JournalState snapshot = cycleJournal;
-    scanWatcher.setFuture(QtConcurrent::run([root, snapshot] { return Scanner::scan(root, snapshot); }));
+    cycle->start();
 }
 
-void SyncEnginePrivate::onScanned(const Scanner::Result &scan)
+void SyncEnginePrivate::onScanned(const QList<RelativePath> &dirs, const QStringList &warnings)
 {
-    if (!scan.fatal.isEmpty())
-        return fatal(scan.fatal);
-    for (const QString &w : scan.warnings)
-        qCInfo(lcEngine) << w;
-    cycleScanned = int(scan.snapshot.size());
-    cycleHashed = scan.hashedFiles;
-    QList<RelativePath> dirs;
-    for (auto it = scan.snapshot.cbegin(); it != scan.snapshot.cend(); ++it) {
-        if (it->isDir() && !it->unreadable)
-            dirs << it.key();
-    }
-    aggregator->setDirectories(dirs);
-    fetchChanges(journal->cursor(), std::make_shared<RemoteChanges>(), scan);
-}
-
-void SyncEnginePrivate::fetchChanges(quint64 since, std::shared_ptr<RemoteChanges> changes, const Scanner::Result &scan)
-{
-    const int id = cycleId;
-    connection->request(MessageType::GetChanges, GetChanges { since, kMaxEntriesPerChanges },
-                        [this, id, changes, scan](const Envelope &reply) {
-                            if (id != cycleId)
-                                return;
-                            auto page = Changes::fromCbor(reply.body);
-                            if (reply.type != MessageType::Changes || !page) {
-                                cycleRunning = false;
-                                return; // a server error never causes a delete: try later
-                            }
-                            for (const FileEntry &e : page->entries)
-                                changes->insert(e.path, e);
-                            if (page->more)
-                                return fetchChanges(page->next, changes, scan);
-                            cycleHead = page->head;
-                            const SyncPlan plan = Reconciler::reconcile(scan.snapshot, cycleJournal, *changes,
-                                                                        config.sessionName, QDateTime::currentDateTime());
-                            cycleActions = int(plan.actions.size());
-                            if (!plan.isEmpty())
-                                qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
-                            propagator->run(plan, cycleJournal);
-                        });
-}
-
-void SyncEnginePrivate::onPropagated(bool complete, bool followUp)
-{
-    if (journal && journal->hasFailed())
-        return fatal(SyncEngine::tr("Cannot write the sync journal (%1); syncing stopped.").arg(journal->lastError()));
-    // Only a cycle that applied everything may move the cursor past what it saw.
-    if (complete && journal)
-        journal->setCursor(cycleHead);
-    endCycle(followUp || !complete);
+    for (const QString &w : warnings)
+        warn(w);
+    // Folders created since the last scan get their watch only now: what happened in
+    // them meanwhile is only seen by one more scan.
+    if (aggregator && aggregator->setDirectories(dirs) > 0 && lastSync.isValid())
+        cycleRequested = true;
 }
 
 void SyncEnginePrivate::endCycle(bool followUp)
 {
-    cycleRunning = false;
+    const SyncCycle::Stats &s = cycle->stats();
     // One line per cycle: what a user or a benchmark needs to see where time goes.
-    qCInfo(lcEngine).nospace() << "cycle done in " << cycleTimer.elapsed() << " ms: " << cycleScanned
-                               << " entries scanned, " << cycleHashed << " hashed, " << cycleActions << " actions";
+    qCInfo(lcEngine).nospace() << "cycle done in " << s.elapsedMs << " ms: " << s.scanned << " entries scanned, "
+                               << s.hashed << " hashed, " << s.actions << " actions";
     lastSync = QDateTime::currentDateTime();
     Q_EMIT q->cycleFinished();
-    if (!loggedInNow)
+    if (!loggedInNow || !cycle)
         return;
-    if (cycleRequested || (followUp && followUps < kMaxFollowUps)) {
-        if (!cycleRequested)
-            ++followUps;
-        else
-            followUps = 0;
-        QTimer::singleShot(followUp && !cycleRequested ? 20 * followUps : 0, this, &SyncEnginePrivate::startCycle);
+    if (cycleRequested) {
+        followUps = 0;
+        followUpTimer.start(0);
+    } else if (followUp && followUps < kMaxFollowUps) {
+        ++followUps; // a little later each time: whatever is busy gets a moment
+        followUpTimer.start(20 * followUps);
+    } else {
+        setState(paused ? EngineState::Paused : EngineState::Idle);
         return;
     }
-    setState(paused ? EngineState::Paused : EngineState::Idle);
+    setState(paused ? EngineState::Paused : EngineState::Syncing);
 }
 
 // ---- SyncEngine ----
@@ -376,23 +343,50 @@ SyncEngine::~SyncEngine()
     d->stop();
 }
 
-const EngineConfig &SyncEngine::config() const { return d->config; }
-EngineState SyncEngine::state() const { return d->state; }
-QString SyncEngine::errorMessage() const { return d->error; }
-QString SyncEngine::accountId() const { return d->account; }
-QDateTime SyncEngine::lastSyncTime() const { return d->lastSync; }
-SyncProgress SyncEngine::progress() const { return d->propagator ? d->propagator->progress() : SyncProgress(); }
-int SyncEngine::reconnectInSeconds() const { return (d->reconnectTimer.remainingTime() + 999) / 1000; }
+const EngineConfig &SyncEngine::config() const
+{
+    return d->config;
+}
+EngineState SyncEngine::state() const
+{
+    return d->state;
+}
+QString SyncEngine::errorMessage() const
+{
+    return d->error;
+}
+QString SyncEngine::accountId() const
+{
+    return d->account;
+}
+QDateTime SyncEngine::lastSyncTime() const
+{
+    return d->lastSync;
+}
+SyncProgress SyncEngine::progress() const
+{
+    return d->cycle ? d->cycle->progress() : SyncProgress();
+}
+int SyncEngine::reconnectInSeconds() const
+{
+    return d->reconnectTimer.isActive() ? (d->reconnectTimer.remainingTime() + 999) / 1000 : 0;
+}
 
 QString SyncEngine::statusText() const
 {
     switch (d->state) {
-    case EngineState::Stopped: return tr("Stopped");
-    case EngineState::Connecting: return tr("Connecting to %1…").arg(d->config.host);
-    case EngineState::Idle: return tr("Up to date");
-    case EngineState::Paused: return tr("Paused");
-    case EngineState::Offline: return tr("Offline, retrying in %1 s").arg(qMax(1, reconnectInSeconds()));
-    case EngineState::Error: return tr("Stopped: %1").arg(d->error);
+    case EngineState::Stopped:
+        return tr("Stopped");
+    case EngineState::Connecting:
+        return tr("Connecting to %1…").arg(d->config.host);
+    case EngineState::Idle:
+        return tr("Up to date");
+    case EngineState::Paused:
+        return tr("Paused");
+    case EngineState::Offline:
+        return tr("Offline, retrying in %1 s").arg(qMax(1, reconnectInSeconds()));
+    case EngineState::Error:
+        return tr("Stopped: %1").arg(d->error);
     case EngineState::Syncing: {
         const SyncProgress p = progress();
         const int left = p.filesTotal - p.filesDone;
@@ -405,13 +399,28 @@ QString SyncEngine::statusText() const
     return QString();
 }
 
-void SyncEngine::start() { d->start(); }
-void SyncEngine::stop() { d->stop(); }
+void SyncEngine::start()
+{
+    d->start();
+}
+void SyncEngine::stop()
+{
+    d->stop();
+}
 
 void SyncEngine::pause()
 {
+    if (d->paused)
+        return;
     d->paused = true;
-    if (!d->cycleRunning && d->state != EngineState::Stopped && d->state != EngineState::Error)
+    // From now on nothing is committed and nothing written here: the cycle under way is
+    // voided (the journal stays true; what it did not finish is redone after resume()).
+    d->followUpTimer.stop();
+    if (d->cycle && d->cycle->isRunning()) {
+        d->cycle->abort();
+        d->cycleRequested = true;
+    }
+    if (d->state != EngineState::Stopped && d->state != EngineState::Error)
         d->setState(EngineState::Paused);
 }
 
@@ -420,11 +429,13 @@ void SyncEngine::resume()
     if (!d->paused)
         return;
     d->paused = false;
+    if (d->state != EngineState::Paused)
+        return;
     if (d->loggedInNow) {
         d->setState(EngineState::Idle);
         d->requestCycle();
-    } else if (d->state == EngineState::Paused) {
-        d->setState(EngineState::Offline);
+    } else {
+        d->setState(d->reconnectTimer.isActive() ? EngineState::Offline : EngineState::Connecting);
     }
 }
 

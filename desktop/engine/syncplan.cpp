@@ -5,15 +5,24 @@ namespace filesync {
 QString actionName(ActionType type)
 {
     switch (type) {
-    case ActionType::MoveRemote: return QStringLiteral("move-remote");
-    case ActionType::DeleteRemote: return QStringLiteral("delete-remote");
-    case ActionType::Upload: return QStringLiteral("upload");
-    case ActionType::MoveLocal: return QStringLiteral("move-local");
-    case ActionType::ConflictCopy: return QStringLiteral("conflict-copy");
-    case ActionType::DeleteLocal: return QStringLiteral("delete-local");
-    case ActionType::Download: return QStringLiteral("download");
-    case ActionType::Record: return QStringLiteral("record");
-    case ActionType::Forget: return QStringLiteral("forget");
+    case ActionType::MoveRemote:
+        return QStringLiteral("move-remote");
+    case ActionType::DeleteRemote:
+        return QStringLiteral("delete-remote");
+    case ActionType::Upload:
+        return QStringLiteral("upload");
+    case ActionType::MoveLocal:
+        return QStringLiteral("move-local");
+    case ActionType::ConflictCopy:
+        return QStringLiteral("conflict-copy");
+    case ActionType::DeleteLocal:
+        return QStringLiteral("delete-local");
+    case ActionType::Download:
+        return QStringLiteral("download");
+    case ActionType::Record:
+        return QStringLiteral("record");
+    case ActionType::Forget:
+        return QStringLiteral("forget");
     }
     return QString();
 }

@@ -41,6 +41,9 @@ struct SyncPlan
 {
     QList<SyncAction> actions;
     bool needsFollowUp = false; // e.g. after conflict copies: rescan and sync again
+    // A path the server changed was left alone (unreadable here, or busy): the feed
+    // cursor must not move past it, or that change would never be seen again.
+    bool holdCursor = false;
 
     bool isEmpty() const { return actions.isEmpty(); }
     int count(ActionType type) const;

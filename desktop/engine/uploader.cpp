@@ -14,8 +14,7 @@ Uploader::Uploader(const QString &root, ServerConnection &connection, QObject *p
     : QObject(parent)
     , m_root(root)
     , m_connection(connection)
-{
-}
+{ }
 
 void Uploader::abort()
 {
@@ -43,7 +42,7 @@ void Uploader::run(const QList<SyncAction> &ops)
         qint64 offset = 0;
         for (const BlockRef &b : a.local->blocks) {
             if (!m_where.contains(b.hash)) {
-                m_where.insert(b.hash, { i, offset });
+                m_where.insert(b.hash, Source { i, offset, b.size });
                 m_toQuery.append(b.hash);
             }
             offset += b.size;
@@ -55,6 +54,7 @@ void Uploader::run(const QList<SyncAction> &ops)
 void Uploader::fail(const QString &reason)
 {
     qCInfo(lcEngine) << "upload stopped:" << reason;
+    ++m_generation; // the replies still under way belong to this failed run
     m_running = false;
     Q_EMIT finished(false);
 }
@@ -63,37 +63,26 @@ void Uploader::queryNext()
 {
     if (m_toQuery.isEmpty())
         return pumpBlocks();
-    QueryBlocks query;
-    query.hashes = m_toQuery.mid(0, kMaxHashesPerQuery);
-    m_toQuery.remove(0, query.hashes.size());
+    const QList<ContentHash> hashes = m_toQuery.mid(0, kMaxHashesPerQuery);
+    m_toQuery.remove(0, hashes.size());
     const int generation = m_generation;
-    m_connection.request(MessageType::QueryBlocks, query, [this, generation](const Envelope &reply) {
+    m_connection.queryBlocks(hashes, [this, generation](const Reply<QueryBlocksReply> &reply) {
         if (generation != m_generation)
             return;
-        auto missing = QueryBlocksReply::fromCbor(reply.body);
-        if (reply.type != MessageType::QueryBlocksReply || !missing)
-            return fail(ServerConnection::errorText(reply));
-        m_toSend += missing->missing;
+        if (!reply)
+            return fail(reply.message);
+        m_toSend += reply->missing;
         queryNext();
     });
 }
 
-bool Uploader::readBlock(const ContentHash &hash, QByteArray &out)
+bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArray &out) const
 {
-    const auto [index, offset] = m_where.value(hash);
-    const SyncAction &a = m_ops.at(index);
-    QFile in(m_root + u'/' + a.path.toString());
-    qint64 size = 0;
-    for (const BlockRef &b : a.local->blocks) {
-        if (b.hash == hash) {
-            size = b.size;
-            break;
-        }
-    }
-    if (!in.open(QIODevice::ReadOnly) || !in.seek(offset))
+    QFile in(m_root + u'/' + m_ops.at(source.op).path.toString());
+    if (!in.open(QIODevice::ReadOnly) || !in.seek(source.offset))
         return false;
-    out = in.read(size);
-    return out.size() == size && ContentHash::of(out) == hash;
+    out = in.read(source.size);
+    return out.size() == source.size && ContentHash::of(out) == hash;
 }
 
 void Uploader::pumpBlocks()
@@ -101,9 +90,10 @@ void Uploader::pumpBlocks()
     while (!m_toSend.isEmpty() && m_inFlight < kWindowBytes) {
         const ContentHash hash = m_toSend.takeFirst();
         QByteArray raw;
-        if (!readBlock(hash, raw)) {
+        const Source source = m_where.value(hash);
+        if (!readBlock(source, hash, raw)) {
             // Changed since the scan: that file waits for the next cycle, the rest goes on.
-            m_broken.insert(m_where.value(hash).first);
+            m_broken.insert(source.op);
             m_complete = false;
             continue;
         }
@@ -112,17 +102,17 @@ void Uploader::pumpBlocks()
         ++m_putsPending;
         const qint64 size = raw.size();
         const int generation = m_generation;
-        m_connection.request(MessageType::PutBlock, BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
-                             [this, generation, size](const Envelope &reply) {
-                                 if (generation != m_generation)
-                                     return;
-                                 m_inFlight -= size;
-                                 --m_putsPending;
-                                 if (reply.type != MessageType::Ok)
-                                     return fail(ServerConnection::errorText(reply));
-                                 Q_EMIT bytesDone(size);
-                                 pumpBlocks();
-                             });
+        m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
+            [this, generation, size](const Reply<Done> &reply) {
+                if (generation != m_generation)
+                    return;
+                m_inFlight -= size;
+                --m_putsPending;
+                if (!reply)
+                    return fail(reply.message);
+                Q_EMIT bytesDone(size);
+                pumpBlocks();
+            });
     }
     if (m_toSend.isEmpty() && m_putsPending == 0 && m_running)
         commitNext();
@@ -130,10 +120,10 @@ void Uploader::pumpBlocks()
 
 void Uploader::commitNext()
 {
-    Commit commit;
+    QList<CommitOp> batch;
     QList<int> indexes;
     qint64 bytes = 0;
-    while (m_commitAt < m_ops.size() && commit.ops.size() < kMaxOpsPerCommit) {
+    while (m_commitAt < m_ops.size() && batch.size() < kMaxOpsPerCommit) {
         const int i = m_commitAt;
         const SyncAction &a = m_ops.at(i);
         if (m_broken.contains(i)) {
@@ -157,36 +147,41 @@ void Uploader::commitNext()
             op.blocks = a.local->blocks;
         }
         const qint64 opBytes = 200 + a.path.toString().size() * 3 + op.blocks.size() * 40;
-        if (!commit.ops.isEmpty() && bytes + opBytes > kMetadataBudget)
+        if (!batch.isEmpty() && bytes + opBytes > kMetadataBudget)
             break;
         bytes += opBytes;
-        commit.ops.append(op);
+        batch.append(op);
         indexes.append(i);
         ++m_commitAt;
     }
-    if (commit.ops.isEmpty()) {
+    if (batch.isEmpty()) {
         m_running = false;
         Q_EMIT finished(m_complete);
         return;
     }
     const int generation = m_generation;
-    m_connection.request(MessageType::Commit, commit, [this, generation, indexes](const Envelope &reply) {
+    m_connection.commit(batch, [this, generation, indexes](const Reply<CommitReply> &result) {
         if (generation != m_generation)
             return;
-        auto result = CommitReply::fromCbor(reply.body);
-        if (reply.type != MessageType::CommitReply || !result || result->results.size() != indexes.size())
-            return fail(ServerConnection::errorText(reply));
+        if (!result)
+            return fail(result.message);
+        if (result->results.size() != indexes.size())
+            return fail(
+                QStringLiteral("the server answered %1 of %2 ops").arg(result->results.size()).arg(indexes.size()));
         for (int k = 0; k < indexes.size(); ++k) {
             const SyncAction &a = m_ops.at(indexes.at(k));
             const CommitResult &r = result->results.at(k);
             switch (r.status) {
-            case CommitStatus::Applied: Q_EMIT opApplied(a, r.version); break;
+            case CommitStatus::Applied:
+                Q_EMIT opApplied(a, r.version);
+                break;
             case CommitStatus::Conflict:
-                m_complete = false;
-                Q_EMIT opConflict(a);
+                m_complete = false; // our view is stale: the cursor stays for a re-fetch
+                Q_EMIT opConflict(a, r.currentVersion);
                 break;
             case CommitStatus::Rejected:
-                m_complete = false;
+                // Invalid whatever the timing, so no remote change hides behind it: the
+                // cursor may move on; the op is retried (and reported) next cycle.
                 Q_EMIT opRejected(a, r.reason);
                 break;
             }

@@ -27,24 +27,32 @@ public:
 
 Q_SIGNALS:
     void opApplied(const filesync::SyncAction &action, quint64 version);
-    void opConflict(const filesync::SyncAction &action);
+    // The server holds `current` at the path, not our base: nothing was changed.
+    void opConflict(const filesync::SyncAction &action, quint64 current);
     void opRejected(const filesync::SyncAction &action, const QString &reason);
     void bytesDone(qint64 bytes);
     void finished(bool complete);
 
 private:
+    struct Source
+    {
+        int op; // index in m_ops
+        qint64 offset;
+        qint64 size;
+    };
+
     void queryNext();
     void pumpBlocks();
     void commitNext();
     void fail(const QString &reason);
-    bool readBlock(const ContentHash &hash, QByteArray &out);
+    bool readBlock(const Source &source, const ContentHash &hash, QByteArray &out) const;
 
     QString m_root;
     ServerConnection &m_connection;
     QList<SyncAction> m_ops;
     QList<ContentHash> m_toQuery;
     QList<ContentHash> m_toSend;
-    QHash<ContentHash, QPair<int, qint64>> m_where; // hash -> (op index, offset)
+    QHash<ContentHash, Source> m_where; // where each block to upload is on disk
     QSet<int> m_broken; // ops whose file changed since the scan: not committed now
     int m_commitAt = 0;
     qint64 m_inFlight = 0;

@@ -1,5 +1,6 @@
 #include "chunker.h"
 
+#include <QBuffer>
 #include <QRandomGenerator>
 #include <QSet>
 #include <QTemporaryFile>
@@ -38,6 +39,8 @@ private Q_SLOTS:
     void insertInTheMiddleChangesFewBlocks();
     void overwriteInTheMiddleChangesFewBlocks();
     void parametersScaleWithSize();
+    void tooBigIsAClearError();
+    void cancelStopsHashing();
     void fileMatchesBytes();
 };
 
@@ -98,12 +101,35 @@ void tst_Chunker::parametersScaleWithSize()
 {
     QCOMPARE(Chunker::paramsFor(100).avgSize, Chunker::kDefaultAverage);
     QCOMPARE(Chunker::paramsFor(qint64(1) << 30).avgSize, Chunker::kDefaultAverage);
-    const auto big = Chunker::paramsFor(qint64(40) << 30);
-    QVERIFY(big.avgSize > Chunker::kDefaultAverage);
-    QVERIFY(big.maxSize <= kMaxBlockSize);
-    // Even all-minimum blocks stay under the protocol's cap.
-    QVERIFY((qint64(40) << 30) / big.minSize < kMaxBlocksPerEntry);
-    QVERIFY(Chunker::maxFileSize() >= (qint64(60) << 30));
+    // Above 1 GiB: the next power of two of size / 4096.
+    QCOMPARE(Chunker::paramsFor((qint64(1) << 30) + 1).avgSize, 512 * 1024);
+    QCOMPARE(Chunker::paramsFor(qint64(3) << 30).avgSize, 1024 * 1024);
+    const auto big = Chunker::paramsFor(qint64(12) << 30);
+    QCOMPARE(big.avgSize, 4 * 1024 * 1024);
+    QCOMPARE(big.minSize, big.avgSize / 4);
+    QCOMPARE(big.maxSize, kMaxBlockSize);
+    // Every block but the last is longer than the minimum: the largest file fits the cap.
+    QCOMPARE(Chunker::maxFileSize(), qint64(16) << 30);
+    const auto top = Chunker::paramsFor(Chunker::maxFileSize());
+    QVERIFY(Chunker::maxFileSize() / (top.minSize + 1) + 1 <= kMaxBlocksPerEntry);
+}
+
+void tst_Chunker::tooBigIsAClearError()
+{
+    QBuffer empty;
+    QVERIFY(empty.open(QIODevice::ReadOnly));
+    const auto blocks = Chunker::chunk(empty, Chunker::maxFileSize() + 1);
+    QVERIFY(!blocks.ok());
+    QVERIFY2(blocks.errorMessage().contains(QStringLiteral("16 GiB")), qPrintable(blocks.errorMessage()));
+}
+
+void tst_Chunker::cancelStopsHashing()
+{
+    QByteArray data = random(4 * 1024 * 1024, 9);
+    QBuffer buffer(&data);
+    QVERIFY(buffer.open(QIODevice::ReadOnly));
+    const std::atomic_bool cancel { true };
+    QVERIFY(!Chunker::chunk(buffer, data.size(), &cancel).ok());
 }
 
 void tst_Chunker::fileMatchesBytes()

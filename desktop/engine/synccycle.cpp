@@ -1,0 +1,146 @@
+#include "synccycle.h"
+
+#include "journal.h"
+#include "reconciler.h"
+#include "serverconnection.h"
+
+#include <QtConcurrent>
+
+namespace filesync {
+
+SyncCycle::SyncCycle(
+    const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection, QObject *parent)
+    : QObject(parent)
+    , m_root(root)
+    , m_session(sessionName)
+    , m_journal(journal)
+    , m_connection(connection)
+    , m_propagator(new Propagator(root, journal, connection, this))
+{
+    connect(m_propagator, &Propagator::itemCompleted, this, &SyncCycle::itemCompleted);
+    connect(m_propagator, &Propagator::conflictKept, this, &SyncCycle::conflict);
+    connect(m_propagator, &Propagator::warning, this, &SyncCycle::warning);
+    connect(m_propagator, &Propagator::progressChanged, this, &SyncCycle::progressChanged);
+    connect(m_propagator, &Propagator::finished, this, &SyncCycle::onPropagated);
+    connect(&m_scanWatcher, &QFutureWatcher<Scanner::Result>::finished, this, [this] {
+        if (m_running && m_scanWatcher.property("generation").toInt() == m_generation)
+            onScanned(m_scanWatcher.result());
+    });
+}
+
+SyncCycle::~SyncCycle()
+{
+    abort();
+}
+
+void SyncCycle::start()
+{
+    Q_ASSERT(!m_running);
+    m_running = true;
+    m_timer.start();
+    m_stats = {};
+    m_changes.clear();
+    m_journalAtStart = m_journal.load();
+    m_cancel = std::make_shared<std::atomic_bool>(false);
+    // The scan gets copies (and its own cancel flag): it may outlive this cycle.
+    const QString root = m_root;
+    const JournalState journal = m_journalAtStart;
+    const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
+    m_scanWatcher.setProperty("generation", m_generation);
+    m_scanWatcher.setFuture(
+        QtConcurrent::run([root, journal, cancel] { return Scanner::scan(root, journal, cancel.get()); }));
+}
+
+void SyncCycle::abort()
+{
+    ++m_generation;
+    if (m_cancel)
+        m_cancel->store(true);
+    m_scanWatcher.waitForFinished();
+    m_propagator->abort();
+    m_running = false;
+}
+
+void SyncCycle::onScanned(const Scanner::Result &scan)
+{
+    if (scan.cancelled)
+        return end(false);
+    if (!scan.fatal.isEmpty()) {
+        m_running = false;
+        Q_EMIT fatal(scan.fatal);
+        return;
+    }
+    m_snapshot = scan.snapshot;
+    m_stats.scanned = int(scan.snapshot.size());
+    m_stats.hashed = scan.hashedFiles;
+    m_stats.hashedBytes = scan.hashedBytes;
+    QList<RelativePath> dirs;
+    for (auto it = scan.snapshot.cbegin(); it != scan.snapshot.cend(); ++it) {
+        if (it->isDir() && !it->unreadable)
+            dirs << it.key();
+    }
+    Q_EMIT scanned(dirs, scan.warnings);
+    fetchChanges(m_journal.cursor());
+}
+
+void SyncCycle::fetchChanges(quint64 since)
+{
+    const int generation = m_generation;
+    m_connection.getChanges(since, [this, generation, since](const Reply<protocol::Changes> &page) {
+        if (generation != m_generation)
+            return;
+        if (!page) {
+            // Half a picture is no picture: nothing is decided on it (and nothing deleted).
+            if (page.code != QLatin1String(ServerConnection::kDisconnected))
+                Q_EMIT warning(tr("The server could not list the changes: %1").arg(page.message));
+            return end(false);
+        }
+        for (const protocol::FileEntry &e : page->entries)
+            m_changes.insert(e.path, e);
+        if (page->more) {
+            if (page->next > since)
+                return fetchChanges(page->next);
+            Q_EMIT warning(tr("The server's list of changes does not advance; trying again later."));
+            return end(false);
+        }
+        m_head = page->head;
+        const SyncPlan plan
+            = Reconciler::reconcile(m_snapshot, m_journalAtStart, m_changes, m_session, QDateTime::currentDateTime());
+        m_stats.actions = int(plan.actions.size());
+        if (!plan.isEmpty())
+            qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
+        m_snapshot.clear();
+        m_changes.clear();
+        m_propagator->run(plan, m_journalAtStart);
+    });
+}
+
+void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
+{
+    if (!m_running)
+        return;
+    if (m_journal.hasFailed()) {
+        m_running = false;
+        Q_EMIT fatal(tr("Cannot write the sync journal (%1); syncing stopped.").arg(m_journal.lastError()));
+        return;
+    }
+    // Only a cycle that applied everything may move the cursor past what it saw.
+    const quint64 cursor = m_journal.cursor();
+    if (outcome.complete && m_head > cursor)
+        m_journal.setCursor(m_head);
+    if (outcome.rewindTo && *outcome.rewindTo < m_journal.cursor()) {
+        qCInfo(lcEngine) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
+        m_journal.setCursor(*outcome.rewindTo);
+    }
+    end(outcome.followUp || !outcome.complete);
+}
+
+void SyncCycle::end(bool followUp)
+{
+    m_running = false;
+    m_stats.elapsedMs = m_timer.elapsed();
+    // A lost connection is the engine's business (it reconnects); this cycle just ends.
+    Q_EMIT finished(followUp && m_connection.isReady());
+}
+
+} // namespace filesync

@@ -1,0 +1,84 @@
+#pragma once
+
+#include "propagator.h"
+#include "scanner.h"
+#include "syncengine.h"
+
+#include <QElapsedTimer>
+#include <QFutureWatcher>
+#include <QObject>
+
+#include <atomic>
+#include <memory>
+
+namespace filesync {
+
+class Journal;
+class ServerConnection;
+
+// One pass of the sync: scan the folder (thread pool) → GetChanges since the journal's
+// cursor, every page → reconcile (pure) → propagate → move the cursor to the head the
+// changes were read at, only if everything was applied (a conflict may move it back, so
+// the path is read again). One cycle at a time; start() again for the next one. A server
+// error or a lost connection ends the cycle without acting on half a picture.
+// Engine thread; owned by SyncEngine, one per connection.
+class SyncCycle : public QObject
+{
+    Q_OBJECT
+public:
+    struct Stats
+    {
+        int scanned = 0;
+        int hashed = 0;
+        qint64 hashedBytes = 0;
+        int actions = 0;
+        qint64 elapsedMs = 0;
+    };
+
+    SyncCycle(const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection,
+        QObject *parent = nullptr);
+    ~SyncCycle() override;
+
+    void start();
+    // Voids the cycle under way: no further signals from it; the journal stays true.
+    // Waits for the scan to notice (it checks between files and between 1 MiB reads).
+    void abort();
+    bool isRunning() const { return m_running; }
+    SyncProgress progress() const { return m_propagator->progress(); }
+    const Stats &stats() const { return m_stats; }
+
+Q_SIGNALS:
+    void scanned(const QList<filesync::RelativePath> &directories, const QStringList &warnings);
+    void itemCompleted(const filesync::SyncItem &item);
+    void conflict(const filesync::RelativePath &path, const filesync::RelativePath &conflictCopy);
+    void warning(const QString &message);
+    void progressChanged(const filesync::SyncProgress &progress);
+    // The cycle ended; `followUp`: run another one soon (conflict copies, postponed paths).
+    void finished(bool followUp);
+    // The folder must stop: its root or journal is gone or cannot be written.
+    void fatal(const QString &message);
+
+private:
+    void onScanned(const Scanner::Result &scan);
+    void fetchChanges(quint64 since);
+    void onPropagated(const Propagator::Outcome &outcome);
+    void end(bool followUp);
+
+    QString m_root;
+    QString m_session;
+    Journal &m_journal;
+    ServerConnection &m_connection;
+    Propagator *m_propagator;
+    QFutureWatcher<Scanner::Result> m_scanWatcher;
+    std::shared_ptr<std::atomic_bool> m_cancel;
+    bool m_running = false;
+    int m_generation = 0;
+    JournalState m_journalAtStart;
+    LocalSnapshot m_snapshot;
+    RemoteChanges m_changes;
+    quint64 m_head = 0;
+    QElapsedTimer m_timer;
+    Stats m_stats;
+};
+
+} // namespace filesync

@@ -1,19 +1,43 @@
 #!/usr/bin/env bash
-# One command for the whole benchmark: installs the peers (rsync, syncthing) from
-# Debian when missing, builds FileSync in Release, runs every workload on FileSync,
-# rsync and Syncthing in the same run, prints the table and writes docs/benchmarks.md.
-#   tests/bench/run.sh [--quick] [--runs N] [--workloads W1,W2,...] [--peers FileSync,rsync,Syncthing]
-# FILESYNC_BIN_DIR=path/to/build skips the build. Traffic stays on 127.0.0.1.
+# FileSync beside rsync and Syncthing, in one command (see tests/bench/README.md):
+#   tests/bench/run.sh [--quick] [--runs N] [--workloads W1,W2,W3,W3b,W4,W5,W6]
+#                      [--peers FileSync,rsync,Syncthing] [--out FILE]
+# Installs the peers (rsync, syncthing) from Debian when missing, builds FileSync in
+# Release into build-bench/ unless FILESYNC_BIN_DIR names a build that has
+# server/filesync-server and desktop/filesync, then runs every workload on every system
+# on 127.0.0.1 and writes docs/benchmarks.md (with --quick: tests/bench/results/quick.md).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-tools/install-deps.sh --bench
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+for p in rsync syncthing python3 procps util-linux; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bench: installing ${missing[*]} from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update
+    as_root apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
 bindir=${FILESYNC_BIN_DIR:-}
 if [ -z "$bindir" ]; then
-    bindir=build-bench
-    cmake -S . -B "$bindir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFILESYNC_BUILD_GUI=OFF -DFILESYNC_BUILD_TESTS=OFF >/dev/null
+    bindir=$repo/build-bench
+    if [ -x tools/install-deps.sh ]; then
+        tools/install-deps.sh          # the build's own Debian packages (skips what is there)
+    fi
+    command -v ninja >/dev/null || as_root apt-get install -y --no-install-recommends ninja-build
+    cmake -S "$repo" -B "$bindir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFILESYNC_BUILD_GUI=OFF \
+        -DFILESYNC_BUILD_TESTS=OFF >/dev/null
     cmake --build "$bindir" -j2 --target filesync-server filesync
 fi
-out=docs/benchmarks.md
-for arg in "$@"; do [ "$arg" = "--quick" ] && out=docs/benchmarks-quick.md; done
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-exec python3 tests/bench/bench.py --bindir "$bindir" --out "$out" "$@"
+bindir=$(cd "$bindir" && pwd)
+for b in server/filesync-server desktop/filesync; do
+    [ -x "$bindir/$b" ] || { echo "bench: $bindir/$b is missing (FILESYNC_BIN_DIR?)" >&2; exit 1; }
+done
+
+# 1,000 load sessions plus the server's own descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+exec python3 "$repo/tests/bench/bench.py" --bindir "$bindir" "$@"

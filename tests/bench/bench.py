@@ -410,6 +410,8 @@ def machine(base):
 
 
 def filesync_version(bindir, fs_version):
+    if os.environ.get("FILESYNC_SOURCE"):
+        return f"{fs_version}, {os.environ['FILESYNC_SOURCE']}"
     head = sh(f"git -C {REPO} rev-parse --short HEAD")
     dirty = sh(f"git -C {REPO} status --porcelain -- shared server desktop CMakeLists.txt cmake")
     note = f"{fs_version}, git {head}"
@@ -628,7 +630,10 @@ def main():
 
     def cleanup():
         peers.stop_all()
-        shutil.rmtree(base, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_TEMP"):
+            print(f"BENCH_KEEP_TEMP: left {base} in place", flush=True)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
     atexit.register(cleanup)
 
     def on_signal(signum, _frame):

@@ -118,6 +118,36 @@ def proc_cpu_seconds(pid, children=False):
     return ticks / CLK_TCK
 
 
+def descendants(pid):
+    """pid and every process below it (Syncthing runs a monitor with the real worker as its child)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def tree_cpu_seconds(pid):
+    return sum(proc_cpu_seconds(p, children=True) for p in descendants(pid))
+
+
+def tree_rss_kib(pid):
+    """The largest VmHWM / VmRSS of any single process in the tree."""
+    procs = descendants(pid)
+    return {"hwm": max(proc_status_kib(p, "VmHWM") for p in procs),
+            "rss": max(proc_status_kib(p, "VmRSS") for p in procs)}
+
+
 def tail(path, lines=8):
     try:
         with open(path, errors="replace") as f:
@@ -469,7 +499,7 @@ class Syncthing:
         return {"hop": n, "total": n}
 
     def cpu(self):
-        return sum(proc_cpu_seconds(p.pid) for p in self.procs if p.poll() is None)
+        return sum(tree_cpu_seconds(p.pid) for p in self.procs if p.poll() is None)
 
     def after_change(self):
         pass
@@ -480,8 +510,8 @@ class Syncthing:
         return time.monotonic() - t0, None
 
     def rss_kib(self):
-        return {f"instance {n}": {"hwm": proc_status_kib(p.pid, "VmHWM"), "rss": proc_status_kib(p.pid, "VmRSS")}
-                for n, p in (("A", self.proc_a), ("B", self.proc_b)) if p is not None}
+        return {f"instance {n}": tree_rss_kib(p.pid) for n, p in (("A", self.proc_a), ("B", self.proc_b))
+                if p is not None}
 
     def check_alive(self):
         for n, p in (("A", self.proc_a), ("B", self.proc_b)):

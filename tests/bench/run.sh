@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # FileSync beside rsync and Syncthing, in one command (see tests/bench/README.md):
 #   tests/bench/run.sh [--quick] [--runs N] [--workloads W1,W2,W3,W3b,W4,W5,W6]
-#                      [--peers FileSync,rsync,Syncthing] [--out FILE]
+#                      [--peers FileSync,rsync,Syncthing] [--out FILE] [--rev GIT-REV]
 # Installs the peers (rsync, syncthing) from Debian when missing, builds FileSync in
 # Release into build-bench/ unless FILESYNC_BIN_DIR names a build that has
-# server/filesync-server and desktop/filesync, then runs every workload on every system
+# server/filesync-server and desktop/filesync (--rev builds that commit from a clean
+# export instead of the working tree, for figures that others can reproduce), then runs every workload on every system
 # on 127.0.0.1 and writes docs/benchmarks.md (with --quick: tests/bench/results/quick.md).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,8 +23,31 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+rev=""
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rev) rev=$2; shift 2 ;;
+        --rev=*) rev=${1#--rev=}; shift ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+
 bindir=${FILESYNC_BIN_DIR:-}
-if [ -z "$bindir" ]; then
+if [ -n "$rev" ] && [ -z "$bindir" ]; then
+    sha=$(git rev-parse --short=10 "$rev^{commit}")
+    src=$repo/build-bench/src-$sha
+    bindir=$repo/build-bench/rev-$sha
+    if [ ! -f "$src/CMakeLists.txt" ]; then
+        mkdir -p "$src"
+        git archive "$sha" | tar -x -C "$src"
+    fi
+    [ -x tools/install-deps.sh ] && tools/install-deps.sh
+    cmake -S "$src" -B "$bindir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFILESYNC_BUILD_GUI=OFF \
+        -DFILESYNC_BUILD_TESTS=OFF >/dev/null
+    cmake --build "$bindir" -j2 --target filesync-server filesync
+    export FILESYNC_SOURCE="git $sha (clean export, Release)"
+elif [ -z "$bindir" ]; then
     bindir=$repo/build-bench
     if [ -x tools/install-deps.sh ]; then
         tools/install-deps.sh          # the build's own Debian packages (skips what is there)
@@ -40,4 +64,4 @@ done
 
 # 1,000 load sessions plus the server's own descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null || true
-exec python3 "$repo/tests/bench/bench.py" --bindir "$bindir" "$@"
+exec python3 "$repo/tests/bench/bench.py" --bindir "$bindir" ${args[@]+"${args[@]}"}

@@ -2,6 +2,8 @@
 
 #include <QTest>
 
+#include <tuple>
+
 using namespace filesync;
 using namespace filesync::protocol;
 
@@ -47,6 +49,11 @@ private Q_SLOTS:
     void unreadablePathsAreLeftAlone();
     void ordering();
     void conflictNames();
+    void folderBecameAFileThere();
+    void folderBecameAFileThereKeepsNewWorkHere();
+    void unreadablePathWithARemoteChangeHoldsTheCursor();
+    void folderMoveNextToSimilarNames();
+    void remoteFolderMoveBeforeItsContent();
 };
 
 void tst_Reconciler::truthTable_data()
@@ -55,6 +62,8 @@ void tst_Reconciler::truthTable_data()
     QTest::addColumn<QString>("local");
     QTest::addColumn<QString>("remote");
     QTest::addColumn<QString>("expected"); // plan.describe() for path "f"
+
+    // clang-format off: one row per line reads as a table
 
     // local unchanged
     QTest::newRow("in sync") << "A" << "A" << "" << "";
@@ -87,6 +96,12 @@ void tst_Reconciler::truthTable_data()
     QTest::newRow("new folder on both") << "" << "dir" << "dir" << "record f";
     QTest::newRow("folder here, file there -> conflict") << "" << "dir" << "C"
                                                          << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
+    QTest::newRow("unchanged file became a folder there -> replace") << "A" << "A" << "dir" << "download f";
+    QTest::newRow("edited file, folder there -> conflict") << "A" << "B*" << "dir"
+                                                           << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
+    QTest::newRow("file here became a folder -> upload it") << "A" << "dir" << "" << "upload f";
+    QTest::newRow("deleted here, folder there -> download") << "A" << "" << "dir" << "download f";
+    // clang-format on
 }
 
 void tst_Reconciler::truthTable()
@@ -268,6 +283,144 @@ void tst_Reconciler::conflictNames()
              QStringLiteral("x (conflict from pc 2026-01-02 030405 2).txt"));
     QCOMPARE(Reconciler::conflictName(P("y"), QStringLiteral("a/b"), now, none).toString(),
              QStringLiteral("y (conflict from a_b 2026-01-02 030405)"));
+}
+
+namespace {
+LocalEntry localDir(quint64 inode)
+{
+    LocalEntry d;
+    d.kind = EntryKind::Directory;
+    d.inode = inode;
+    return d;
+}
+
+FileEntry remoteFile(const char *path, char c, quint64 version)
+{
+    FileEntry e;
+    e.path = P(path);
+    e.size = 10;
+    e.blocks = content(c);
+    e.version = version;
+    return e;
+}
+
+FileEntry tombstone(const char *path, EntryKind kind, quint64 version)
+{
+    FileEntry e;
+    e.path = P(path);
+    e.kind = kind;
+    e.deleted = true;
+    e.version = version;
+    return e;
+}
+} // namespace
+
+void tst_Reconciler::folderBecameAFileThere()
+{
+    // Elsewhere: d/x deleted, then the folder d replaced by a file d.
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("d/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(50));
+    l.insert(P("d/x"), localFile('A', false));
+    RemoteChanges r;
+    r.insert(P("d/x"), tombstone("d/x", EntryKind::File, 3));
+    r.insert(P("d"), remoteFile("d", 'F', 4));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    // The unchanged content goes first; the downloader then replaces the empty folder.
+    QCOMPARE(plan.describe(), QStringLiteral("delete-local d/x\ndownload d"));
+    QVERIFY(!plan.holdCursor);
+}
+
+void tst_Reconciler::folderBecameAFileThereKeepsNewWorkHere()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("d/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(50));
+    l.insert(P("d/x"), localFile('A', false));
+    LocalEntry fresh = localFile('N', true);
+    fresh.inode = 77;
+    l.insert(P("d/new"), fresh);
+    RemoteChanges r;
+    r.insert(P("d/x"), tombstone("d/x", EntryKind::File, 3));
+    r.insert(P("d"), remoteFile("d", 'F', 4));
+    const QDateTime now(QDate(2026, 11, 24), QTime(10, 15, 0));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    // The folder with the new file moves aside, whole; the server's file takes the path.
+    QCOMPARE(plan.describe(), QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d"));
+}
+
+void tst_Reconciler::unreadablePathWithARemoteChangeHoldsTheCursor()
+{
+    JournalState j;
+    j.insert(P("busy.bin"), JournalEntry { EntryKind::File, 10, 1000, 8, 0644, 3, content('B') });
+    j.insert(P("calm.txt"), JournalEntry { EntryKind::File, 10, 1000, 9, 0644, 3, content('C') });
+    LocalSnapshot l;
+    LocalEntry busy = localFile('Z', true);
+    busy.unreadable = true;
+    l.insert(P("busy.bin"), busy);
+    LocalEntry calm = localFile('C', false);
+    calm.inode = 9;
+    l.insert(P("calm.txt"), calm);
+    RemoteChanges r;
+    r.insert(P("busy.bin"), remoteFile("busy.bin", 'R', 5));
+    SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    // Nothing is decided for it this cycle, and the cursor must not pass its change.
+    QVERIFY2(plan.isEmpty(), qPrintable(plan.describe()));
+    QVERIFY(plan.holdCursor);
+
+    // A server change elsewhere does not hold the cursor.
+    r.clear();
+    r.insert(P("calm.txt"), remoteFile("calm.txt", 'D', 6));
+    plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("download calm.txt"));
+    QVERIFY(!plan.holdCursor);
+}
+
+void tst_Reconciler::folderMoveNextToSimilarNames()
+{
+    // "a.txt" and "a b" sort between "a" and "a/x": the move must still carry a/x.
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a b"), JournalEntry { EntryKind::File, 10, 1000, 60, 0644, 2, content('S') });
+    j.insert(P("a.txt"), JournalEntry { EntryKind::File, 10, 1000, 61, 0644, 3, content('T') });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 4, content('A') });
+    LocalSnapshot l;
+    l.insert(P("b"), localDir(50));
+    l.insert(P("b/x"), localFile('A', false));
+    for (const auto &[path, inode, c] : { std::tuple { "a b", 60, 'S' }, std::tuple { "a.txt", 61, 'T' } }) {
+        LocalEntry f = localFile(c, false);
+        f.inode = quint64(inode);
+        l.insert(P(path), f);
+    }
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote b from a"));
+}
+
+void tst_Reconciler::remoteFolderMoveBeforeItsContent()
+{
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("a"), localDir(50));
+    l.insert(P("a/x"), localFile('A', false));
+    RemoteChanges r;
+    // The content's entry has the lower version: the folder must still be renamed first.
+    FileEntry newX = remoteFile("b/x", 'A', 4);
+    newX.movedFrom = P("a/x");
+    FileEntry newB;
+    newB.path = P("b");
+    newB.kind = EntryKind::Directory;
+    newB.version = 6;
+    newB.movedFrom = P("a");
+    for (const FileEntry &e : { tombstone("a/x", EntryKind::File, 3), newX, tombstone("a", EntryKind::Directory, 5), newB })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-local b from a\nrecord b\nrecord b/x"));
 }
 
 QTEST_GUILESS_MAIN(tst_Reconciler)

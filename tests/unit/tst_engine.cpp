@@ -1,0 +1,294 @@
+// The engine against the real server core: in-process SyncServer on 127.0.0.1 port 0,
+// real engines on temporary folders. Focused on the engine's own rules; the full
+// scenarios live in tests/integration.
+#include "chunker.h"
+#include "syncengine.h"
+#include "syncserver.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+#include <unistd.h>
+
+using namespace filesync;
+
+namespace {
+
+void writeFile(const QString &root, const QString &rel, const QByteArray &data)
+{
+    const QString path = root + u'/' + rel;
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(f.write(data), data.size());
+}
+
+QByteArray readFile(const QString &root, const QString &rel)
+{
+    QFile f(root + u'/' + rel);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("<missing>");
+}
+
+// Every path under `root` (but the metadata dir) with its content, "/" for folders.
+QMap<QString, QByteArray> tree(const QString &root)
+{
+    QMap<QString, QByteArray> out;
+    QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        const QString rel = QDir(root).relativeFilePath(path);
+        if (rel == RelativePath::kMetadataDirName || rel.startsWith(RelativePath::kMetadataDirName + u'/'))
+            continue;
+        out.insert(rel, it.fileInfo().isDir() ? QByteArray("/") : readFile(root, rel));
+    }
+    return out;
+}
+
+QByteArray randomBytes(qsizetype size, quint32 seed)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    QRandomGenerator rng(seed);
+    for (qsizetype i = 0; i < size; ++i)
+        data[i] = char(rng.generate() & 0xff);
+    return data;
+}
+
+// One computer: an engine on its own folder, with what it reported.
+struct Computer
+{
+    explicit Computer(const QString &name, quint16 port)
+    {
+        config.host = QStringLiteral("127.0.0.1");
+        config.port = port;
+        config.folder = dir.path();
+        config.sessionName = name;
+        config.intervalSeconds = 3600; // only the watcher and the push explain fast changes
+        config.debounceMs = 20;
+        config.reconnectMinMs = 50;
+        config.reconnectMaxMs = 200;
+    }
+
+    bool start(const QString &account = QString())
+    {
+        config.accountId = account;
+        engine = std::make_unique<SyncEngine>(config);
+        QObject::connect(engine.get(), &SyncEngine::itemCompleted, engine.get(),
+            [this](const SyncItem &item) { items << item.action + u' ' + item.path.toString(); });
+        QObject::connect(
+            engine.get(), &SyncEngine::warning, engine.get(), [this](const QString &message) { warnings << message; });
+        QObject::connect(
+            engine.get(), &SyncEngine::fatalError, engine.get(), [this](const QString &message) { fatal = message; });
+        QSignalSpy ready(engine.get(), &SyncEngine::accountReady);
+        engine->start();
+        if (!ready.wait(10000) && ready.isEmpty())
+            return false;
+        created = ready.first().at(1).toBool();
+        return true;
+    }
+    QString root() const { return dir.path(); }
+    bool did(const QString &what) const { return items.contains(what); }
+
+    QTemporaryDir dir;
+    EngineConfig config;
+    std::unique_ptr<SyncEngine> engine;
+    QStringList items;
+    QStringList warnings;
+    QString fatal;
+    bool created = false;
+};
+
+} // namespace
+
+class tst_Engine : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void fileCreatedOnAAppearsOnB();
+    void typeChangesBothWays();
+    void folderMoveIsOneRename();
+    void pauseWritesNothingUntilResume();
+    void tooBigFileIsSkippedAndItsServerChangeIsKept();
+    void missingMetadataStopsTheFolder();
+    void folderOfAnotherAccountIsRefused();
+
+private:
+    void pair(Computer &a, Computer &b);
+
+    QTemporaryDir m_serverDir;
+    std::unique_ptr<SyncServer> m_server;
+};
+
+void tst_Engine::init()
+{
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, 0, {} });
+    QVERIFY(m_server->start().ok());
+}
+
+void tst_Engine::cleanup()
+{
+    m_server.reset();
+}
+
+void tst_Engine::pair(Computer &a, Computer &b)
+{
+    QVERIFY(a.start());
+    QVERIFY(a.created);
+    QVERIFY(b.start(a.engine->accountId()));
+    QVERIFY(!b.created);
+}
+
+void tst_Engine::fileCreatedOnAAppearsOnB()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    pair(a, b);
+    const QByteArray big = randomBytes(3 * 1024 * 1024 + 11, 7);
+    writeFile(a.root(), QStringLiteral("docs/report.bin"), big);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("docs/report.bin")), big, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    // The download did not echo back as a change made on B.
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    QVERIFY(!b.items.contains(QStringLiteral("uploaded docs/report.bin")));
+    QVERIFY(b.warnings.isEmpty());
+}
+
+void tst_Engine::typeChangesBothWays()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("t"), "a file");
+    writeFile(a.root(), QStringLiteral("d/x.txt"), "in a folder");
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+
+    // On A: the file t becomes a folder, the folder d becomes a file.
+    QVERIFY(QFile::remove(a.root() + QStringLiteral("/t")));
+    writeFile(a.root(), QStringLiteral("t/inner.txt"), "now a folder");
+    QVERIFY(QDir(a.root() + QStringLiteral("/d")).removeRecursively());
+    writeFile(a.root(), QStringLiteral("d"), "now a file");
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    QCOMPARE(readFile(b.root(), QStringLiteral("t/inner.txt")), QByteArray("now a folder"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("d")), QByteArray("now a file"));
+    QCOMPARE(a.fatal + b.fatal, QString());
+}
+
+void tst_Engine::folderMoveIsOneRename()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("a/x.bin"), randomBytes(600 * 1024, 3));
+    writeFile(a.root(), QStringLiteral("a.txt"), "beside"); // sorts between "a" and "a/x.bin"
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+
+    QVERIFY(QDir().rename(a.root() + QStringLiteral("/a"), a.root() + QStringLiteral("/b")));
+    QTRY_VERIFY_WITH_TIMEOUT(b.did(QStringLiteral("moved b")), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    // One server op on A, one rename on B: nothing uploaded or downloaded again.
+    QVERIFY(a.did(QStringLiteral("moved b")));
+    QVERIFY(!a.did(QStringLiteral("uploaded b/x.bin")));
+    QVERIFY(!b.did(QStringLiteral("downloaded b/x.bin")));
+}
+
+void tst_Engine::pauseWritesNothingUntilResume()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    b.engine->pause();
+    QCOMPARE(b.engine->state(), EngineState::Paused);
+
+    writeFile(a.root(), QStringLiteral("while-paused.txt"), "later");
+    writeFile(b.root(), QStringLiteral("local-while-paused.txt"), "mine");
+    QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded while-paused.txt")), 10000);
+    // Triggers (the push, the watcher, a request) start nothing while paused.
+    b.engine->syncNow();
+    QCOMPARE(b.engine->state(), EngineState::Paused);
+    QVERIFY(!QFile::exists(b.root() + QStringLiteral("/while-paused.txt")));
+    QVERIFY(b.items.isEmpty());
+
+    b.engine->resume();
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("while-paused.txt")), QByteArray("later"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(a.root(), QStringLiteral("local-while-paused.txt")), QByteArray("mine"), 10000);
+}
+
+void tst_Engine::tooBigFileIsSkippedAndItsServerChangeIsKept()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("f.txt"), "one");
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("f.txt")), QByteArray("one"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+
+    // On B the file grows past what FileSync supports (sparse: no disk used). It is
+    // skipped with a warning, never uploaded, never treated as deleted.
+    QCOMPARE(
+        ::truncate(QFile::encodeName(b.root() + QStringLiteral("/f.txt")).constData(), Chunker::maxFileSize() + 1), 0);
+    b.engine->syncNow();
+    QTRY_VERIFY_WITH_TIMEOUT(!b.warnings.isEmpty(), 10000);
+    QVERIFY2(b.warnings.join(u'\n').contains(QStringLiteral("16 GiB")), qPrintable(b.warnings.join(u'\n')));
+
+    // Meanwhile A edits it. B must not move past that change while it cannot act on it.
+    writeFile(a.root(), QStringLiteral("f.txt"), "two");
+    QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded f.txt")), 10000);
+    b.engine->syncNow();
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    QCOMPARE(QFileInfo(b.root() + QStringLiteral("/f.txt")).size(), Chunker::maxFileSize() + 1);
+
+    // B's file becomes small again: both edits survive, A's at the path.
+    writeFile(b.root(), QStringLiteral("f.txt"), "three");
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()).size(), 2, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(a.root()), tree(b.root()), 10000);
+    const auto files = tree(a.root());
+    QCOMPARE(files.value(QStringLiteral("f.txt")), QByteArray("two"));
+    QVERIFY2(files.values().contains(QByteArray("three")), qPrintable(QStringList(files.keys()).join(u',')));
+}
+
+void tst_Engine::missingMetadataStopsTheFolder()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("keep/me.txt"), "precious");
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
+
+    QSignalSpy fatal(a.engine.get(), &SyncEngine::fatalError);
+    QVERIFY(QDir(a.root() + QStringLiteral("/.filesync")).removeRecursively());
+    QVERIFY(fatal.wait(10000));
+    QCOMPARE(a.engine->state(), EngineState::Error);
+    QVERIFY(a.engine->errorMessage().contains(QStringLiteral(".filesync")));
+    // Nothing was deleted anywhere.
+    QCOMPARE(readFile(a.root(), QStringLiteral("keep/me.txt")), QByteArray("precious"));
+    b.engine->syncNow();
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    QCOMPARE(readFile(b.root(), QStringLiteral("keep/me.txt")), QByteArray("precious"));
+}
+
+void tst_Engine::folderOfAnotherAccountIsRefused()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), other(QStringLiteral("other"), m_server->port());
+    QVERIFY(a.start());
+    QVERIFY(other.start());
+    const QString otherId = other.engine->accountId();
+    a.engine->stop();
+    a.engine.reset();
+    // Restarting the folder with another account's ID is refused before anything syncs.
+    a.config.accountId = otherId;
+    SyncEngine engine(a.config);
+    QSignalSpy fatal(&engine, &SyncEngine::fatalError);
+    engine.start();
+    QCOMPARE(fatal.size(), 1);
+    QVERIFY2(fatal.first().first().toString().contains(QStringLiteral("belongs to another account")),
+        qPrintable(fatal.first().first().toString()));
+    QCOMPARE(engine.state(), EngineState::Error);
+}
+
+QTEST_GUILESS_MAIN(tst_Engine)
+#include "tst_engine.moc"

@@ -63,7 +63,8 @@ void tst_Reconciler::truthTable_data()
     QTest::addColumn<QString>("remote");
     QTest::addColumn<QString>("expected"); // plan.describe() for path "f"
 
-    // clang-format off: one row per line reads as a table
+    // One row per line reads as a table.
+    // clang-format off
 
     // local unchanged
     QTest::newRow("in sync") << "A" << "A" << "" << "";
@@ -200,7 +201,8 @@ void tst_Reconciler::remoteMoveRenamesLocally()
     FileEntry tombA { P("a"), EntryKind::Directory, true, 0, 0, 0, {}, 3, QStringLiteral("other"), std::nullopt };
     FileEntry newB { P("b"), EntryKind::Directory, false, 0, 0, 0755, {}, 4, QStringLiteral("other"), P("a") };
     FileEntry tombX { P("a/x"), EntryKind::File, true, 0, 0, 0, {}, 5, QStringLiteral("other"), std::nullopt };
-    FileEntry newX { P("b/x"), EntryKind::File, false, 10, 1, 0644, content('A'), 6, QStringLiteral("other"), P("a/x") };
+    FileEntry newX { P("b/x"), EntryKind::File, false, 10, 1, 0644, content('A'), 6, QStringLiteral("other"),
+        P("a/x") };
     for (const FileEntry &e : { tombA, newB, tombX, newX })
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
@@ -272,17 +274,18 @@ void tst_Reconciler::conflictNames()
     const QDateTime now(QDate(2026, 1, 2), QTime(3, 4, 5));
     auto none = [](const RelativePath &) { return false; };
     QCOMPARE(Reconciler::conflictName(P("a/report.final.pdf"), QStringLiteral("laptop"), now, none).toString(),
-             QStringLiteral("a/report.final (conflict from laptop 2026-01-02 030405).pdf"));
+        QStringLiteral("a/report.final (conflict from laptop 2026-01-02 030405).pdf"));
     QCOMPARE(Reconciler::conflictName(P("Makefile"), QStringLiteral("pc"), now, none).toString(),
-             QStringLiteral("Makefile (conflict from pc 2026-01-02 030405)"));
+        QStringLiteral("Makefile (conflict from pc 2026-01-02 030405)"));
     QCOMPARE(Reconciler::conflictName(P(".bashrc"), QStringLiteral("pc"), now, none).toString(),
-             QStringLiteral(".bashrc (conflict from pc 2026-01-02 030405)"));
+        QStringLiteral(".bashrc (conflict from pc 2026-01-02 030405)"));
     const RelativePath first = P("x (conflict from pc 2026-01-02 030405).txt");
-    QCOMPARE(Reconciler::conflictName(P("x.txt"), QStringLiteral("pc"), now, [&](const RelativePath &p) { return p == first; })
+    QCOMPARE(Reconciler::conflictName(
+                 P("x.txt"), QStringLiteral("pc"), now, [&](const RelativePath &p) { return p == first; })
                  .toString(),
-             QStringLiteral("x (conflict from pc 2026-01-02 030405 2).txt"));
+        QStringLiteral("x (conflict from pc 2026-01-02 030405 2).txt"));
     QCOMPARE(Reconciler::conflictName(P("y"), QStringLiteral("a/b"), now, none).toString(),
-             QStringLiteral("y (conflict from a_b 2026-01-02 030405)"));
+        QStringLiteral("y (conflict from a_b 2026-01-02 030405)"));
 }
 
 namespace {
@@ -417,7 +420,8 @@ void tst_Reconciler::remoteFolderMoveBeforeItsContent()
     newB.kind = EntryKind::Directory;
     newB.version = 6;
     newB.movedFrom = P("a");
-    for (const FileEntry &e : { tombstone("a/x", EntryKind::File, 3), newX, tombstone("a", EntryKind::Directory, 5), newB })
+    for (const FileEntry &e :
+        { tombstone("a/x", EntryKind::File, 3), newX, tombstone("a", EntryKind::Directory, 5), newB })
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local b from a\nrecord b\nrecord b/x"));

@@ -1,6 +1,6 @@
 // filesync-server: the headless server. Thin: arguments, then SyncServer.
-#include "logging.h"
 #include "clientsession.h"
+#include "logging.h"
 #include "signalwatcher.h"
 #include "syncserver.h"
 
@@ -33,16 +33,13 @@ int main(int argc, char **argv)
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption portOption(QStringLiteral("port"), QStringLiteral("TCP port (0: pick a free one)."),
-                                        QStringLiteral("PORT"), QStringLiteral("7070"));
-    const QCommandLineOption dataOption(QStringLiteral("data"),
-                                        QStringLiteral("Data directory (SQLite metadata and blocks)."),
-                                        QStringLiteral("DIR"));
+        QStringLiteral("PORT"), QStringLiteral("7070"));
+    const QCommandLineOption dataOption(
+        QStringLiteral("data"), QStringLiteral("Data directory (SQLite metadata and blocks)."), QStringLiteral("DIR"));
     const QCommandLineOption listenOption(QStringLiteral("listen"),
-                                          QStringLiteral("Address to listen on (default: all addresses)."),
-                                          QStringLiteral("ADDR"));
+        QStringLiteral("Address to listen on (default: all addresses)."), QStringLiteral("ADDR"));
     const QCommandLineOption metricsOption(QStringLiteral("metrics"),
-                                           QStringLiteral("Serve Prometheus metrics on ADDR:PORT."),
-                                           QStringLiteral("ADDR:PORT"));
+        QStringLiteral("Serve Prometheus metrics on ADDR:PORT."), QStringLiteral("ADDR:PORT"));
     parser.addOptions({ portOption, dataOption, listenOption, metricsOption });
     if (!parser.parse(QCoreApplication::arguments()))
         return usageError(parser, parser.errorText());
@@ -63,9 +60,8 @@ int main(int argc, char **argv)
     if (!ok || port > 65535)
         return usageError(parser, QStringLiteral("--port wants a number from 0 to 65535"));
     config.port = quint16(port);
-    config.dataDir = parser.isSet(dataOption)
-        ? QDir(parser.value(dataOption)).absolutePath()
-        : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    config.dataDir = parser.isSet(dataOption) ? QDir(parser.value(dataOption)).absolutePath()
+                                              : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     if (parser.isSet(listenOption)) {
         config.listenAddress = QHostAddress(parser.value(listenOption));
         if (config.listenAddress.isNull())

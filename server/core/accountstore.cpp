@@ -6,8 +6,7 @@ namespace filesync {
 
 AccountStore::AccountStore(MetadataStore &metadata)
     : m_metadata(metadata)
-{
-}
+{ }
 
 Result<AccountStore::Created> AccountStore::create()
 {

@@ -9,8 +9,7 @@ namespace filesync {
 
 LocalBlockStore::LocalBlockStore(const QString &root)
     : m_root(root)
-{
-}
+{ }
 
 Result<void> LocalBlockStore::open()
 {

@@ -93,16 +93,22 @@ void ClientSession::onMessage(const Envelope &envelope)
         return;
     }
     switch (type) {
-    case MessageType::GetChanges: return onGetChanges(envelope);
-    case MessageType::QueryBlocks: return onQueryBlocks(envelope);
-    case MessageType::PutBlock: return onPutBlock(envelope);
-    case MessageType::GetBlock: return onGetBlock(envelope);
-    case MessageType::Commit: return onCommit(envelope);
-    case MessageType::GetStats: return onGetStats(envelope);
-    case MessageType::Pong: return;
+    case MessageType::GetChanges:
+        return onGetChanges(envelope);
+    case MessageType::QueryBlocks:
+        return onQueryBlocks(envelope);
+    case MessageType::PutBlock:
+        return onPutBlock(envelope);
+    case MessageType::GetBlock:
+        return onGetBlock(envelope);
+    case MessageType::Commit:
+        return onCommit(envelope);
+    case MessageType::GetStats:
+        return onGetStats(envelope);
+    case MessageType::Pong:
+        return;
     default:
-        return fail(envelope.id, errors::kBadRequest,
-                    QStringLiteral("unexpected message %1").arg(typeName(type)));
+        return fail(envelope.id, errors::kBadRequest, QStringLiteral("unexpected message %1").arg(typeName(type)));
     }
 }
 
@@ -113,11 +119,11 @@ void ClientSession::onHello(const Envelope &envelope)
         return fail(envelope.id, errors::kBadRequest, hello.errorMessage());
     if (hello->major != kMajorVersion) {
         return fail(envelope.id, errors::kProtocolVersion,
-                    QStringLiteral("this server speaks protocol %1.%2, the client %3.%4: update the older one")
-                        .arg(kMajorVersion)
-                        .arg(kMinorVersion)
-                        .arg(hello->major)
-                        .arg(hello->minor));
+            QStringLiteral("this server speaks protocol %1.%2, the client %3.%4: update the older one")
+                .arg(kMajorVersion)
+                .arg(kMinorVersion)
+                .arg(hello->major)
+                .arg(hello->minor));
     }
     m_stage = Stage::AwaitLogin;
     m_channel->send(MessageType::Welcome, envelope.id, Welcome { kMajorVersion, kMinorVersion, softwareName() });
@@ -131,12 +137,14 @@ void ClientSession::onLogin(const Envelope &envelope)
     m_sessionName = login->session;
     const auto verification = m_context.accounts.verify(login->account, m_channel->socket()->peerAddress());
     switch (verification.verdict) {
-    case AccountStore::Verdict::Ok: return loggedIn(envelope.id, verification.key, QString());
+    case AccountStore::Verdict::Ok:
+        return loggedIn(envelope.id, verification.key, QString());
     case AccountStore::Verdict::Unknown:
         return reply(envelope.id, errors::kUnknownAccount, QStringLiteral("this server has no such account"));
     case AccountStore::Verdict::RateLimited:
         return fail(envelope.id, errors::kRateLimited, QStringLiteral("too many failed logins; try again in a minute"));
-    case AccountStore::Verdict::Failed: return fail(envelope.id, errors::kInternal, verification.error);
+    case AccountStore::Verdict::Failed:
+        return fail(envelope.id, errors::kInternal, verification.error);
     }
 }
 
@@ -227,8 +235,8 @@ void ClientSession::onGetBlock(const Envelope &envelope)
     auto block = m_context.blocks.read(request->hash);
     if (!block)
         return reply(envelope.id, errors::kNotFound, block.errorMessage());
-    m_channel->send(MessageType::BlockData, envelope.id,
-                    BlockPayload { request->hash, block->codec, block->rawSize, block->data });
+    m_channel->send(
+        MessageType::BlockData, envelope.id, BlockPayload { request->hash, block->codec, block->rawSize, block->data });
 }
 
 void ClientSession::onCommit(const Envelope &envelope)

@@ -42,8 +42,9 @@ public:
 
     // Applies the ops in order, each on its own (optimistic: a stale base is a conflict),
     // in one transaction. `origin` is the committing session's name.
-    virtual Result<protocol::CommitReply> commit(AccountKey account, const QString &origin,
-                                                 const QList<protocol::CommitOp> &ops) = 0;
+    virtual Result<protocol::CommitReply> commit(
+        AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops)
+        = 0;
 };
 
 } // namespace filesync

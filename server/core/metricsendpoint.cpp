@@ -25,7 +25,8 @@ Result<void> MetricsEndpoint::listen(const QString &addressAndPort)
     if (!portOk || port > 65535 || address.isNull())
         return makeError(QStringLiteral("--metrics wants ADDRESS:PORT, e.g. 127.0.0.1:9090"));
     if (!m_server->listen(address, quint16(port)))
-        return makeError(QStringLiteral("cannot listen for metrics on %1: %2").arg(addressAndPort, m_server->errorString()));
+        return makeError(
+            QStringLiteral("cannot listen for metrics on %1: %2").arg(addressAndPort, m_server->errorString()));
     return {};
 }
 

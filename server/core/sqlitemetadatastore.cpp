@@ -130,8 +130,7 @@ public:
     explicit Transaction(QSqlDatabase &db)
         : m_db(db)
         , m_open(db.transaction())
-    {
-    }
+    { }
     ~Transaction()
     {
         if (m_open)
@@ -152,8 +151,7 @@ private:
 SqliteMetadataStore::SqliteMetadataStore(const QString &databasePath)
     : m_path(databasePath)
     , m_connectionName(QStringLiteral("filesync-meta-") + QUuid::createUuid().toString(QUuid::WithoutBraces))
-{
-}
+{ }
 
 SqliteMetadataStore::~SqliteMetadataStore()
 {
@@ -165,10 +163,11 @@ Result<void> SqliteMetadataStore::open()
     m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connectionName);
     m_db.setDatabaseName(m_path);
     if (!m_db.open())
-        return makeError(QStringLiteral("cannot open the metadata database %1: %2").arg(m_path, m_db.lastError().text()));
+        return makeError(
+            QStringLiteral("cannot open the metadata database %1: %2").arg(m_path, m_db.lastError().text()));
     QSqlQuery q(m_db);
     for (const char *pragma : { "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                                "PRAGMA busy_timeout=5000" }) {
+             "PRAGMA busy_timeout=5000" }) {
         if (!q.exec(QLatin1String(pragma)))
             return sqlError(q);
     }
@@ -299,8 +298,8 @@ std::optional<FileRow> readRow(const QSqlQuery &q)
 }
 } // namespace
 
-Result<protocol::Changes> SqliteMetadataStore::changesSince(AccountKey account, quint64 since, int limit,
-                                                             qint64 byteBudget)
+Result<protocol::Changes> SqliteMetadataStore::changesSince(
+    AccountKey account, quint64 since, int limit, qint64 byteBudget)
 {
     auto currentHead = head(account);
     if (!currentHead)
@@ -425,8 +424,8 @@ Result<void> SqliteMetadataStore::writeRow(AccountKey account, const FileRow &r)
     return {};
 }
 
-Result<protocol::CommitReply> SqliteMetadataStore::commit(AccountKey account, const QString &origin,
-                                                          const QList<protocol::CommitOp> &ops)
+Result<protocol::CommitReply> SqliteMetadataStore::commit(
+    AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops)
 {
     Transaction tx(m_db);
     if (!tx.isOpen())
@@ -456,19 +455,22 @@ Result<protocol::CommitReply> SqliteMetadataStore::commit(AccountKey account, co
     return reply;
 }
 
-Result<protocol::CommitResult> SqliteMetadataStore::applyOp(AccountKey account, const QString &origin,
-                                                            const protocol::CommitOp &op, quint64 &head)
+Result<protocol::CommitResult> SqliteMetadataStore::applyOp(
+    AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head)
 {
     switch (op.op) {
-    case CommitOpKind::Put: return applyPut(account, origin, op, head);
-    case CommitOpKind::Delete: return applyDelete(account, origin, op, head);
-    case CommitOpKind::Move: return applyMove(account, origin, op, head);
+    case CommitOpKind::Put:
+        return applyPut(account, origin, op, head);
+    case CommitOpKind::Delete:
+        return applyDelete(account, origin, op, head);
+    case CommitOpKind::Move:
+        return applyMove(account, origin, op, head);
     }
     return rejected(QStringLiteral("unknown operation"));
 }
 
-Result<QString> SqliteMetadataStore::ensureParents(AccountKey account, const QString &origin,
-                                                   const RelativePath &path, quint64 &head)
+Result<QString> SqliteMetadataStore::ensureParents(
+    AccountKey account, const QString &origin, const RelativePath &path, quint64 &head)
 {
     QList<RelativePath> missing;
     for (RelativePath p = path.parent(); !p.isRoot(); p = p.parent()) {
@@ -495,8 +497,8 @@ Result<QString> SqliteMetadataStore::ensureParents(AccountKey account, const QSt
     return QString();
 }
 
-Result<protocol::CommitResult> SqliteMetadataStore::applyPut(AccountKey account, const QString &origin,
-                                                             const protocol::CommitOp &op, quint64 &head)
+Result<protocol::CommitResult> SqliteMetadataStore::applyPut(
+    AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head)
 {
     auto existing = row(account, op.path);
     if (!existing)
@@ -542,8 +544,8 @@ Result<protocol::CommitResult> SqliteMetadataStore::applyPut(AccountKey account,
     return applied(r.version);
 }
 
-Result<protocol::CommitResult> SqliteMetadataStore::applyDelete(AccountKey account, const QString &origin,
-                                                                const protocol::CommitOp &op, quint64 &head)
+Result<protocol::CommitResult> SqliteMetadataStore::applyDelete(
+    AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head)
 {
     auto existing = row(account, op.path);
     if (!existing)
@@ -572,8 +574,8 @@ Result<protocol::CommitResult> SqliteMetadataStore::applyDelete(AccountKey accou
     return applied(r.version);
 }
 
-Result<protocol::CommitResult> SqliteMetadataStore::applyMove(AccountKey account, const QString &origin,
-                                                              const protocol::CommitOp &op, quint64 &head)
+Result<protocol::CommitResult> SqliteMetadataStore::applyMove(
+    AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head)
 {
     Q_ASSERT(op.from);
     const RelativePath &from = *op.from;

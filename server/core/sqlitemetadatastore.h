@@ -29,8 +29,8 @@ public:
     Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) override;
     Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) override;
     Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) override;
-    Result<protocol::CommitReply> commit(AccountKey account, const QString &origin,
-                                         const QList<protocol::CommitOp> &ops) override;
+    Result<protocol::CommitReply> commit(
+        AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops) override;
 
 private:
     class Transaction;
@@ -38,14 +38,14 @@ private:
     Result<std::optional<FileRow>> row(AccountKey account, const RelativePath &path);
     Result<QList<FileRow>> liveDescendants(AccountKey account, const RelativePath &dir);
     Result<void> writeRow(AccountKey account, const FileRow &row);
-    Result<protocol::CommitResult> applyOp(AccountKey account, const QString &origin, const protocol::CommitOp &op,
-                                           quint64 &head);
-    Result<protocol::CommitResult> applyPut(AccountKey account, const QString &origin, const protocol::CommitOp &op,
-                                            quint64 &head);
-    Result<protocol::CommitResult> applyDelete(AccountKey account, const QString &origin,
-                                               const protocol::CommitOp &op, quint64 &head);
-    Result<protocol::CommitResult> applyMove(AccountKey account, const QString &origin, const protocol::CommitOp &op,
-                                             quint64 &head);
+    Result<protocol::CommitResult> applyOp(
+        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
+    Result<protocol::CommitResult> applyPut(
+        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
+    Result<protocol::CommitResult> applyDelete(
+        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
+    Result<protocol::CommitResult> applyMove(
+        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
     // Creates missing parent directories; Rejected (as a reason) when a parent is a file.
     Result<QString> ensureParents(AccountKey account, const QString &origin, const RelativePath &path, quint64 &head);
 

@@ -15,8 +15,7 @@ namespace filesync {
 SyncServer::SyncServer(const ServerConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
-{
-}
+{ }
 
 SyncServer::~SyncServer()
 {
@@ -147,9 +146,9 @@ QByteArray SyncServer::metricsText() const
     if (!m_context)
         return out;
     metric("filesync_bytes_received_total", "counter", "Bytes received from all sessions since start.",
-           m_context->closedBytesIn + m_context->liveBytesIn());
+        m_context->closedBytesIn + m_context->liveBytesIn());
     metric("filesync_bytes_sent_total", "counter", "Bytes sent to all sessions since start.",
-           m_context->closedBytesOut + m_context->liveBytesOut());
+        m_context->closedBytesOut + m_context->liveBytesOut());
     metric("filesync_sessions_connected", "gauge", "Sessions connected now.", quint64(m_sessions.size()));
     metric("filesync_commits_total", "counter", "Commit requests served since start.", m_context->commits);
     auto accounts = m_metadata->accountCount();

@@ -1,5 +1,5 @@
-#include "blockcodec.h"
 #include "accountstore.h"
+#include "blockcodec.h"
 #include "blockstore.h"
 #include "messagechannel.h"
 #include "sqlitemetadatastore.h"
@@ -31,7 +31,7 @@ public:
         socket->connectToHost(QHostAddress::LocalHost, port);
         m_channel = std::make_unique<MessageChannel>(socket);
         QObject::connect(m_channel.get(), &MessageChannel::messageReceived, m_channel.get(),
-                         [this](const Envelope &e) { m_inbox << e; });
+            [this](const Envelope &e) { m_inbox << e; });
         socket->waitForConnected(5000);
     }
 
@@ -40,13 +40,10 @@ public:
     {
         const quint64 id = m_nextId++;
         m_channel->send(type, id, body);
-        return waitFor([id](const Envelope &e) { return e.id == id || (e.id == 0 && e.type == MessageType::ErrorReply); });
+        return waitFor(
+            [id](const Envelope &e) { return e.id == id || (e.id == 0 && e.type == MessageType::ErrorReply); });
     }
-    template<typename B>
-    Envelope call(MessageType type, const B &body)
-    {
-        return call(type, body.toCbor());
-    }
+    template<typename B> Envelope call(MessageType type, const B &body) { return call(type, body.toCbor()); }
 
     Envelope waitFor(const std::function<bool(const Envelope &)> &match, int timeoutMs = 5000)
     {
@@ -62,23 +59,29 @@ public:
     }
     bool sawAdvanced(quint64 head, int timeoutMs = 2000)
     {
-        return waitFor([head](const Envelope &e) { return e.type == MessageType::Advanced && Advanced::fromCbor(e.body)->head == head; },
-                       timeoutMs)
+        return waitFor(
+                   [head](const Envelope &e) {
+                       return e.type == MessageType::Advanced && Advanced::fromCbor(e.body)->head == head;
+                   },
+                   timeoutMs)
                    .type
             == MessageType::Advanced;
     }
     QString login(const QString &account = QString())
     {
         call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, QStringLiteral("test") });
-        const Envelope reply = account.isEmpty() ? call(MessageType::CreateAccount, CreateAccount { QStringLiteral("t") })
-                                                 : call(MessageType::Login, Login { account, QStringLiteral("t") });
+        const Envelope reply = account.isEmpty()
+            ? call(MessageType::CreateAccount, CreateAccount { QStringLiteral("t") })
+            : call(MessageType::Login, Login { account, QStringLiteral("t") });
         if (reply.type != MessageType::LoginOk)
             return {};
         return account.isEmpty() ? LoginOk::fromCbor(reply.body)->account : account;
     }
     bool putBlock(const QByteArray &data)
     {
-        return call(MessageType::PutBlock, BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data }).type
+        return call(MessageType::PutBlock,
+                   BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data })
+                   .type
             == MessageType::Ok;
     }
     CommitReply commit(const QList<CommitOp> &ops)
@@ -172,7 +175,8 @@ private:
 void tst_Server::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, QStringLiteral("127.0.0.1:0") });
+    m_server = std::make_unique<SyncServer>(
+        ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, QStringLiteral("127.0.0.1:0") });
     QVERIFY(m_server->start().ok());
 }
 
@@ -187,11 +191,14 @@ void tst_Server::handshakeErrors_data()
     QTest::addColumn<int>("type");
     QTest::addColumn<QCborMap>("body");
     QTest::addColumn<QString>("code");
-    QTest::newRow("request before hello") << int(MessageType::GetChanges) << GetChanges { 0, 10 }.toCbor() << QStringLiteral("not-authenticated");
+    QTest::newRow("request before hello")
+        << int(MessageType::GetChanges) << GetChanges { 0, 10 }.toCbor() << QStringLiteral("not-authenticated");
     QTest::newRow("wrong magic") << int(MessageType::Hello)
-                                 << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") }, { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } }
+                                 << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") },
+                                        { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } }
                                  << QStringLiteral("bad-request");
-    QTest::newRow("other major version") << int(MessageType::Hello) << Hello { 2, 0, QStringLiteral("future") }.toCbor() << QStringLiteral("protocol-version");
+    QTest::newRow("other major version") << int(MessageType::Hello) << Hello { 2, 0, QStringLiteral("future") }.toCbor()
+                                         << QStringLiteral("protocol-version");
 }
 
 void tst_Server::handshakeErrors()
@@ -265,7 +272,9 @@ void tst_Server::optimisticCommits()
     QStringList paths;
     for (const FileEntry &e : all.entries)
         paths << e.path.toString();
-    QCOMPARE(paths, (QStringList { QStringLiteral("a.txt"), QStringLiteral("deep"), QStringLiteral("deep/er"), QStringLiteral("deep/er/b.txt") }));
+    QCOMPARE(paths,
+        (QStringList { QStringLiteral("a.txt"), QStringLiteral("deep"), QStringLiteral("deep/er"),
+            QStringLiteral("deep/er/b.txt") }));
 
     // A file cannot be a parent; an unknown block is refused.
     r = c.commit({ put("a.txt/inside", "one"), put("c.txt", "never uploaded") });
@@ -351,7 +360,8 @@ void tst_Server::blocksCannotBeClaimedByHash()
     const Envelope data = owner.call(MessageType::GetBlock, GetBlock { h });
     QCOMPARE(*decodeAndVerify(*BlockPayload::fromCbor(data.body)), QByteArray("secret payroll"));
     // A block whose bytes do not match its hash is refused and the connection closed.
-    const Envelope bad = thief.call(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" });
+    const Envelope bad
+        = thief.call(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" });
     QCOMPARE(bad.type, MessageType::ErrorReply);
     QTRY_VERIFY(!thief.isConnected());
 }
@@ -428,8 +438,10 @@ void tst_Server::hostileFramesChangeNothing()
         QByteArray("\xff\xff\xff\xff", 4), // 4 GiB announced
         QByteArray("\x00\x00\x00\x03\xff\xff\xff", 7), // not CBOR
         encodeFrame({ MessageType::Commit, 9,
-                      QCborMap { { QStringLiteral("ops"),
-                                   QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral("../../etc/passwd") }, { QStringLiteral("base"), 0 } } } } } }),
+            QCborMap { { QStringLiteral("ops"),
+                QCborArray { QCborMap { { QStringLiteral("op"), 1 },
+                    { QStringLiteral("path"), QStringLiteral("../../etc/passwd") },
+                    { QStringLiteral("base"), 0 } } } } } }),
     };
     for (const QByteArray &attack : attacks) {
         RawClient evil(m_server->port());

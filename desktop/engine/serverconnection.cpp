@@ -160,11 +160,28 @@ void ServerConnection::onMessage(const Envelope &envelope)
     if (!m_ready) {
         if (envelope.type == MessageType::Welcome) {
             auto welcome = Welcome::fromCbor(envelope.body);
-            if (!welcome || welcome->major != kMajorVersion)
-                return fail(QStringLiteral("the server speaks another protocol version"));
+            if (!welcome)
+                return fail(welcome.errorMessage());
+            if (welcome->major != kMajorVersion) {
+                const QString reason = QStringLiteral("the server speaks protocol %1.%2, this client %3.%4")
+                                           .arg(welcome->major)
+                                           .arg(welcome->minor)
+                                           .arg(kMajorVersion)
+                                           .arg(kMinorVersion);
+                close();
+                Q_EMIT incompatible(reason);
+                return;
+            }
             m_ready = true;
             m_connectTimeout.stop();
             Q_EMIT ready();
+            return;
+        }
+        if (envelope.type == MessageType::ErrorReply
+            && errorCode(envelope) == QLatin1String(errors::kProtocolVersion)) {
+            const QString reason = errorText(envelope);
+            close();
+            Q_EMIT incompatible(reason);
             return;
         }
         if (envelope.type == MessageType::ErrorReply)

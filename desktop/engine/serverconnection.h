@@ -77,6 +77,8 @@ public:
 Q_SIGNALS:
     void ready(); // handshake done: log in next
     void closed(const QString &reason);
+    // The server speaks another major protocol version: retrying will not help.
+    void incompatible(const QString &reason);
     void advanced(quint64 head);
     void writeQueueDrained();
 

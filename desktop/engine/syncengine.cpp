@@ -22,6 +22,9 @@ namespace {
 const QString kAccountKey = QStringLiteral("account");
 const QString kServerKey = QStringLiteral("server");
 const QString kSessionKey = QStringLiteral("session");
+// An ID the server did not know, replaced by a new account: the same command line again
+// resumes the new account instead of being refused as "another account".
+const QString kReplacedKey = QStringLiteral("replaced-account");
 constexpr int kMaxFollowUps = 8; // consecutive cycles without a new trigger
 } // namespace
 
@@ -55,6 +58,7 @@ public:
     EngineState state = EngineState::Stopped;
     QString error;
     QString account;
+    QString announced; // the account accountReady() last named
     QDateTime lastSync;
     std::unique_ptr<Journal> journal;
     ServerConnection *connection = nullptr;
@@ -114,6 +118,7 @@ void SyncEnginePrivate::start()
         return;
     error.clear();
     warned.clear();
+    announced.clear();
     if (!QFileInfo(config.folder).isDir())
         return fatal(SyncEngine::tr("The folder %1 does not exist.").arg(config.folder));
     journal = std::make_unique<Journal>(config.folder);
@@ -125,6 +130,11 @@ void SyncEnginePrivate::start()
         if (!given)
             return fatal(given.errorMessage());
         // A folder is one account's copy; mixing two would upload one into the other.
+        if (!stored.isEmpty() && stored != given->toString() && journal->value(kReplacedKey) == given->toString()) {
+            warn(SyncEngine::tr("The server did not know the account ID given for this folder, so it got a new "
+                                "account earlier; it keeps syncing with that one."));
+            given = AccountId::parse(stored);
+        }
         if (!stored.isEmpty() && stored != given->toString())
             return fatal(SyncEngine::tr("The folder %1 belongs to another account; choose an empty folder for this "
                                         "one.")
@@ -185,6 +195,9 @@ void SyncEnginePrivate::connectNow()
     connection = new ServerConnection(config.host, config.port, this);
     connect(connection, &ServerConnection::ready, this, &SyncEnginePrivate::onConnectionReady);
     connect(connection, &ServerConnection::closed, this, &SyncEnginePrivate::onConnectionClosed);
+    connect(connection, &ServerConnection::incompatible, this, [this](const QString &reason) {
+        fatal(SyncEngine::tr("The server cannot be used with this version of FileSync: %1.").arg(reason));
+    });
     connect(connection, &ServerConnection::advanced, this, [this](quint64 head) {
         if (journal && head > journal->cursor())
             requestCycle();
@@ -235,6 +248,7 @@ void SyncEnginePrivate::onLogin(const Reply<LoginOk> &reply, bool creating)
         warn(SyncEngine::tr("The server does not know this account ID; a new account is created."));
         // Versions in the journal belong to the lost account: start over, as a union.
         journal->removeValue(kAccountKey);
+        journal->setValue(kReplacedKey, account);
         journal->setCursor(0);
         journal->clearEntries();
         account.clear();
@@ -262,7 +276,10 @@ void SyncEnginePrivate::loggedIn(const QString &id, bool created, quint64 head)
     backoffMs = config.reconnectMinMs;
     error.clear();
     qCInfo(lcEngine) << "logged in; server head" << head << "cursor" << journal->cursor();
-    Q_EMIT q->accountReady(id, created);
+    if (announced != id) { // once per start (and again only if the account changed)
+        announced = id;
+        Q_EMIT q->accountReady(id, created);
+    }
     setState(paused ? EngineState::Paused : EngineState::Idle);
     followUps = 0;
     requestCycle();

@@ -1,6 +1,7 @@
 // The engine against the real server core: in-process SyncServer on 127.0.0.1 port 0,
 // real engines on temporary folders. Focused on the engine's own rules; the full
 // scenarios live in tests/integration.
+#include "accountid.h"
 #include "chunker.h"
 #include "syncengine.h"
 #include "syncserver.h"
@@ -119,6 +120,7 @@ private Q_SLOTS:
     void tooBigFileIsSkippedAndItsServerChangeIsKept();
     void missingMetadataStopsTheFolder();
     void folderOfAnotherAccountIsRefused();
+    void unknownIdGetsANewAccountOnce();
 
 private:
     void pair(Computer &a, Computer &b);
@@ -288,6 +290,37 @@ void tst_Engine::folderOfAnotherAccountIsRefused()
     QVERIFY2(fatal.first().first().toString().contains(QStringLiteral("belongs to another account")),
         qPrintable(fatal.first().first().toString()));
     QCOMPARE(engine.state(), EngineState::Error);
+}
+
+void tst_Engine::unknownIdGetsANewAccountOnce()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("mine.txt"), "kept");
+    const QString unknown = AccountId::generate().toString();
+    QVERIFY(a.start(unknown));
+    QVERIFY(a.created);
+    const QString fresh = a.engine->accountId();
+    QVERIFY(fresh != unknown);
+    QCOMPARE(a.warnings.size(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded mine.txt")), 10000);
+
+    // The same command line again resumes the new account; nothing is created twice.
+    a.engine.reset();
+    a.warnings.clear();
+    QVERIFY(a.start(unknown));
+    QVERIFY(!a.created);
+    QCOMPARE(a.engine->accountId(), fresh);
+    QCOMPARE(a.warnings.size(), 1);
+
+    // accountReady is said once per start, not on every reconnect.
+    QSignalSpy ready(a.engine.get(), &SyncEngine::accountReady);
+    m_server.reset();
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Offline, 10000);
+    m_server
+        = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, a.config.port, {} });
+    QVERIFY(m_server->start().ok());
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
+    QCOMPARE(ready.size(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Engine)

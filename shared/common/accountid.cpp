@@ -45,7 +45,8 @@ Result<AccountId> AccountId::parse(const QString &input)
         text.append(l);
     }
     if (text.size() != kChars)
-        return makeError(QStringLiteral("an account ID has %1 characters, this one has %2").arg(kChars).arg(text.size()));
+        return makeError(
+            QStringLiteral("an account ID has %1 characters, this one has %2").arg(kChars).arg(text.size()));
     AccountId id;
     id.m_text = text;
     return id;

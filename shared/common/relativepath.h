@@ -41,8 +41,7 @@ public:
 private:
     explicit RelativePath(QString path)
         : m_path(std::move(path))
-    {
-    }
+    { }
     static Result<void> validateComponent(const QString &name);
 
     QString m_path;

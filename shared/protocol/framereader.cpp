@@ -38,7 +38,9 @@ bool FrameReader::parse()
             break;
         const quint8 type = quint8(m_buffer.at(offset + 5));
         if (qint64(length) > kMaxMetadataFrame && !isBlockFrameType(type)) {
-            m_error = QStringLiteral("frame of %1 bytes exceeds the %2-byte metadata cap").arg(length).arg(kMaxMetadataFrame);
+            m_error = QStringLiteral("frame of %1 bytes exceeds the %2-byte metadata cap")
+                          .arg(length)
+                          .arg(kMaxMetadataFrame);
             break;
         }
         if (m_buffer.size() - offset - 4 < qsizetype(length))

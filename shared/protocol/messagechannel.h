@@ -23,8 +23,7 @@ public:
     explicit MessageChannel(QTcpSocket *socket, QObject *parent = nullptr);
     ~MessageChannel() override;
 
-    template<typename Body>
-    void send(MessageType type, quint64 id, const Body &body)
+    template<typename Body> void send(MessageType type, quint64 id, const Body &body)
     {
         sendEnvelope(Envelope { type, id, body.toCbor() });
     }

@@ -186,34 +186,56 @@ bool isBlockFrameType(quint64 type)
 QString typeName(MessageType type)
 {
     switch (type) {
-    case MessageType::Hello: return QStringLiteral("Hello");
-    case MessageType::Welcome: return QStringLiteral("Welcome");
-    case MessageType::Login: return QStringLiteral("Login");
-    case MessageType::CreateAccount: return QStringLiteral("CreateAccount");
-    case MessageType::LoginOk: return QStringLiteral("LoginOk");
-    case MessageType::GetChanges: return QStringLiteral("GetChanges");
-    case MessageType::Changes: return QStringLiteral("Changes");
-    case MessageType::QueryBlocks: return QStringLiteral("QueryBlocks");
-    case MessageType::QueryBlocksReply: return QStringLiteral("QueryBlocksReply");
-    case MessageType::PutBlock: return QStringLiteral("PutBlock");
-    case MessageType::GetBlock: return QStringLiteral("GetBlock");
-    case MessageType::BlockData: return QStringLiteral("BlockData");
-    case MessageType::Commit: return QStringLiteral("Commit");
-    case MessageType::CommitReply: return QStringLiteral("CommitReply");
-    case MessageType::Advanced: return QStringLiteral("Advanced");
-    case MessageType::GetStats: return QStringLiteral("GetStats");
-    case MessageType::Stats: return QStringLiteral("Stats");
-    case MessageType::Ok: return QStringLiteral("Ok");
-    case MessageType::ErrorReply: return QStringLiteral("Error");
-    case MessageType::Ping: return QStringLiteral("Ping");
-    case MessageType::Pong: return QStringLiteral("Pong");
+    case MessageType::Hello:
+        return QStringLiteral("Hello");
+    case MessageType::Welcome:
+        return QStringLiteral("Welcome");
+    case MessageType::Login:
+        return QStringLiteral("Login");
+    case MessageType::CreateAccount:
+        return QStringLiteral("CreateAccount");
+    case MessageType::LoginOk:
+        return QStringLiteral("LoginOk");
+    case MessageType::GetChanges:
+        return QStringLiteral("GetChanges");
+    case MessageType::Changes:
+        return QStringLiteral("Changes");
+    case MessageType::QueryBlocks:
+        return QStringLiteral("QueryBlocks");
+    case MessageType::QueryBlocksReply:
+        return QStringLiteral("QueryBlocksReply");
+    case MessageType::PutBlock:
+        return QStringLiteral("PutBlock");
+    case MessageType::GetBlock:
+        return QStringLiteral("GetBlock");
+    case MessageType::BlockData:
+        return QStringLiteral("BlockData");
+    case MessageType::Commit:
+        return QStringLiteral("Commit");
+    case MessageType::CommitReply:
+        return QStringLiteral("CommitReply");
+    case MessageType::Advanced:
+        return QStringLiteral("Advanced");
+    case MessageType::GetStats:
+        return QStringLiteral("GetStats");
+    case MessageType::Stats:
+        return QStringLiteral("Stats");
+    case MessageType::Ok:
+        return QStringLiteral("Ok");
+    case MessageType::ErrorReply:
+        return QStringLiteral("Error");
+    case MessageType::Ping:
+        return QStringLiteral("Ping");
+    case MessageType::Pong:
+        return QStringLiteral("Pong");
     }
     return QStringLiteral("Unknown");
 }
 
 QByteArray encodeFrame(const Envelope &envelope)
 {
-    const QByteArray payload = QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor();
+    const QByteArray payload
+        = QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor();
     QByteArray frame(4, Qt::Uninitialized);
     qToBigEndian(quint32(payload.size()), frame.data());
     frame.append(payload);
@@ -394,10 +416,8 @@ Result<CommitResult> CommitResult::fromCbor(const QCborMap &m)
 
 QCborMap Hello::toCbor() const
 {
-    return QCborMap { { QLatin1String("magic"), QLatin1String(kMagic) },
-                      { QLatin1String("major"), qint64(major) },
-                      { QLatin1String("minor"), qint64(minor) },
-                      { QLatin1String("software"), software } };
+    return QCborMap { { QLatin1String("magic"), QLatin1String(kMagic) }, { QLatin1String("major"), qint64(major) },
+        { QLatin1String("minor"), qint64(minor) }, { QLatin1String("software"), software } };
 }
 
 Result<Hello> Hello::fromCbor(const QCborMap &m)
@@ -413,9 +433,8 @@ Result<Hello> Hello::fromCbor(const QCborMap &m)
 
 QCborMap Welcome::toCbor() const
 {
-    return QCborMap { { QLatin1String("major"), qint64(major) },
-                      { QLatin1String("minor"), qint64(minor) },
-                      { QLatin1String("software"), software } };
+    return QCborMap { { QLatin1String("major"), qint64(major) }, { QLatin1String("minor"), qint64(minor) },
+        { QLatin1String("software"), software } };
 }
 
 Result<Welcome> Welcome::fromCbor(const QCborMap &m)
@@ -484,10 +503,8 @@ QCborMap Changes::toCbor() const
     QCborArray a;
     for (const FileEntry &e : entries)
         a.append(e.toCbor());
-    return QCborMap { { QLatin1String("entries"), a },
-                      { QLatin1String("head"), u(head) },
-                      { QLatin1String("next"), u(next) },
-                      { QLatin1String("more"), more } };
+    return QCborMap { { QLatin1String("entries"), a }, { QLatin1String("head"), u(head) },
+        { QLatin1String("next"), u(next) }, { QLatin1String("more"), more } };
 }
 
 Result<Changes> Changes::fromCbor(const QCborMap &m)
@@ -559,10 +576,8 @@ Result<QueryBlocksReply> QueryBlocksReply::fromCbor(const QCborMap &m)
 
 QCborMap BlockPayload::toCbor() const
 {
-    return QCborMap { { QLatin1String("hash"), hash.bytes() },
-                      { QLatin1String("codec"), qint64(codec) },
-                      { QLatin1String("size"), qint64(rawSize) },
-                      { QLatin1String("data"), data } };
+    return QCborMap { { QLatin1String("hash"), hash.bytes() }, { QLatin1String("codec"), qint64(codec) },
+        { QLatin1String("size"), qint64(rawSize) }, { QLatin1String("data"), data } };
 }
 
 Result<BlockPayload> BlockPayload::fromCbor(const QCborMap &m)
@@ -650,11 +665,9 @@ Result<Advanced> Advanced::fromCbor(const QCborMap &m)
 
 QCborMap Stats::toCbor() const
 {
-    return QCborMap { { QLatin1String("in"), u(bytesIn) },
-                      { QLatin1String("out"), u(bytesOut) },
-                      { QLatin1String("serverIn"), u(serverBytesIn) },
-                      { QLatin1String("serverOut"), u(serverBytesOut) },
-                      { QLatin1String("sessions"), u(sessions) } };
+    return QCborMap { { QLatin1String("in"), u(bytesIn) }, { QLatin1String("out"), u(bytesOut) },
+        { QLatin1String("serverIn"), u(serverBytesIn) }, { QLatin1String("serverOut"), u(serverBytesOut) },
+        { QLatin1String("sessions"), u(sessions) } };
 }
 
 Result<Stats> Stats::fromCbor(const QCborMap &m)

@@ -17,30 +17,61 @@ namespace {
 void decodeBody(const Envelope &e)
 {
     switch (e.type) {
-    case MessageType::Hello: (void)Hello::fromCbor(e.body); break;
-    case MessageType::Welcome: (void)Welcome::fromCbor(e.body); break;
-    case MessageType::Login: (void)Login::fromCbor(e.body); break;
-    case MessageType::CreateAccount: (void)CreateAccount::fromCbor(e.body); break;
-    case MessageType::LoginOk: (void)LoginOk::fromCbor(e.body); break;
-    case MessageType::GetChanges: (void)GetChanges::fromCbor(e.body); break;
-    case MessageType::Changes: (void)Changes::fromCbor(e.body); break;
-    case MessageType::QueryBlocks: (void)QueryBlocks::fromCbor(e.body); break;
-    case MessageType::QueryBlocksReply: (void)QueryBlocksReply::fromCbor(e.body); break;
+    case MessageType::Hello:
+        (void)Hello::fromCbor(e.body);
+        break;
+    case MessageType::Welcome:
+        (void)Welcome::fromCbor(e.body);
+        break;
+    case MessageType::Login:
+        (void)Login::fromCbor(e.body);
+        break;
+    case MessageType::CreateAccount:
+        (void)CreateAccount::fromCbor(e.body);
+        break;
+    case MessageType::LoginOk:
+        (void)LoginOk::fromCbor(e.body);
+        break;
+    case MessageType::GetChanges:
+        (void)GetChanges::fromCbor(e.body);
+        break;
+    case MessageType::Changes:
+        (void)Changes::fromCbor(e.body);
+        break;
+    case MessageType::QueryBlocks:
+        (void)QueryBlocks::fromCbor(e.body);
+        break;
+    case MessageType::QueryBlocksReply:
+        (void)QueryBlocksReply::fromCbor(e.body);
+        break;
     case MessageType::PutBlock:
     case MessageType::BlockData:
         if (auto p = BlockPayload::fromCbor(e.body))
             (void)decodeAndVerify(*p);
         break;
-    case MessageType::GetBlock: (void)GetBlock::fromCbor(e.body); break;
-    case MessageType::Commit: (void)Commit::fromCbor(e.body); break;
-    case MessageType::CommitReply: (void)CommitReply::fromCbor(e.body); break;
-    case MessageType::Advanced: (void)Advanced::fromCbor(e.body); break;
-    case MessageType::Stats: (void)Stats::fromCbor(e.body); break;
-    case MessageType::ErrorReply: (void)ErrorReply::fromCbor(e.body); break;
+    case MessageType::GetBlock:
+        (void)GetBlock::fromCbor(e.body);
+        break;
+    case MessageType::Commit:
+        (void)Commit::fromCbor(e.body);
+        break;
+    case MessageType::CommitReply:
+        (void)CommitReply::fromCbor(e.body);
+        break;
+    case MessageType::Advanced:
+        (void)Advanced::fromCbor(e.body);
+        break;
+    case MessageType::Stats:
+        (void)Stats::fromCbor(e.body);
+        break;
+    case MessageType::ErrorReply:
+        (void)ErrorReply::fromCbor(e.body);
+        break;
     case MessageType::GetStats:
     case MessageType::Ok:
     case MessageType::Ping:
-    case MessageType::Pong: break;
+    case MessageType::Pong:
+        break;
     }
 }
 } // namespace

@@ -38,8 +38,10 @@ QList<QByteArray> seeds()
         encodeFrame({ MessageType::Login, 2, Login { QStringLiteral("a"), QStringLiteral("b") }.toCbor() }),
         encodeFrame({ MessageType::Changes, 3, changes.toCbor() }),
         encodeFrame({ MessageType::Commit, 4, commit.toCbor() }),
-        encodeFrame({ MessageType::PutBlock, 5, BlockPayload { ContentHash::of("abc"), BlockCodec::Raw, 3, "abc" }.toCbor() }),
-        encodeFrame({ MessageType::QueryBlocks, 6, QueryBlocks { { ContentHash::of("a"), ContentHash::of("b") } }.toCbor() }),
+        encodeFrame(
+            { MessageType::PutBlock, 5, BlockPayload { ContentHash::of("abc"), BlockCodec::Raw, 3, "abc" }.toCbor() }),
+        encodeFrame(
+            { MessageType::QueryBlocks, 6, QueryBlocks { { ContentHash::of("a"), ContentHash::of("b") } }.toCbor() }),
         encodeFrame({ MessageType::ErrorReply, 7, ErrorReply { QStringLiteral("c"), QStringLiteral("m") }.toCbor() }),
     };
 }
@@ -50,10 +52,18 @@ QByteArray mutate(QByteArray input, QRandomGenerator &rng)
     for (int r = 0; r < rounds && !input.isEmpty(); ++r) {
         const qsizetype at = qsizetype(rng.bounded(quint32(input.size())));
         switch (rng.bounded(5)) {
-        case 0: input[at] = char(input.at(at) ^ char(1u << rng.bounded(8))); break;
-        case 1: input.truncate(at); break;
-        case 2: input.insert(at, char(rng.bounded(256))); break;
-        case 3: input[at] = char(rng.bounded(256)); break;
+        case 0:
+            input[at] = char(input.at(at) ^ char(1u << rng.bounded(8)));
+            break;
+        case 1:
+            input.truncate(at);
+            break;
+        case 2:
+            input.insert(at, char(rng.bounded(256)));
+            break;
+        case 3:
+            input[at] = char(rng.bounded(256));
+            break;
         case 4:
             if (input.size() >= 4)
                 qToBigEndian(quint32(rng.bounded(quint32(1) << 25)), input.data());
@@ -78,6 +88,7 @@ int main(int argc, char **argv)
         input = mutate(input, rng);
         LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(input.constData()), size_t(input.size()));
     }
-    std::printf("%d mutated inputs (%ld decoded as messages) in %lld ms, no crash\n", iterations, g_decoded, timer.elapsed());
+    std::printf(
+        "%d mutated inputs (%ld decoded as messages) in %lld ms, no crash\n", iterations, g_decoded, timer.elapsed());
     return 0;
 }

@@ -380,9 +380,9 @@ def w6(factories, wanted, sizes, base, report, failures):
                         s.close()
             report[name] = entry
             print(f"W6: {name}: {json.dumps(entry)}", flush=True)
-        except BenchFailure as e:
-            print(f"W6: {name} FAILED: {e}", flush=True)
-            failures.append({"system": name, "run": "W6", "workload": "W6", "error": str(e),
+        except Exception as e:  # noqa: BLE001 - recorded; the other systems go on
+            print(f"W6: {name} FAILED: {type(e).__name__}: {e}", flush=True)
+            failures.append({"system": name, "run": "W6", "workload": "W6", "error": f"{type(e).__name__}: {e}",
                              "logs": {os.path.basename(p): peers.tail(p) for p in getattr(peer, "logs", lambda: [])()}})
         finally:
             peer.stop()
@@ -413,10 +413,11 @@ def filesync_version(bindir, fs_version):
     if os.environ.get("FILESYNC_SOURCE"):
         return f"{fs_version}, {os.environ['FILESYNC_SOURCE']}"
     head = sh(f"git -C {REPO} rev-parse --short HEAD")
-    dirty = sh(f"git -C {REPO} status --porcelain -- shared server desktop CMakeLists.txt cmake")
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "shared", "server", "desktop",
+                            "CMakeLists.txt", "cmake"], capture_output=True, text=True, timeout=30).stdout
     note = f"{fs_version}, git {head}"
-    if dirty:
-        files = [l[3:] for l in dirty.splitlines()]
+    if dirty.strip():
+        files = [l[3:] for l in dirty.splitlines() if l.strip()]
         note += f" plus uncommitted changes in {len(files)} product file(s) ({', '.join(files[:6])}" + \
                 (", …" if len(files) > 6 else "") + ")"
     binary = os.path.join(bindir, "desktop", "filesync")
@@ -682,7 +683,9 @@ def main():
                 try:
                     peer.start()
                     run_workloads(peer, sizes, run, only, stage, record, lambda w: current.update(w=w))
-                except BenchFailure as e:
+                except Exception as e:  # noqa: BLE001 - recorded; the other systems go on
+                    if not isinstance(e, BenchFailure):
+                        e = BenchFailure(f"{type(e).__name__}: {e}")
                     failed_w = current["w"]
                     print(f"  {name} FAILED in run {run} ({failed_w}): {e}", flush=True)
                     logs = {os.path.basename(p): peers.tail(p) for p in peer.logs()}
@@ -713,7 +716,8 @@ def main():
         if results or report6 or FAILURES:
             table = write_report(out, args, sizes, info, versions, results, report6, wanted, workloads, started,
                                  elapsed)
-            print(table)
+            if workloads:
+                print(table)
             print(f"wrote {os.path.relpath(out, REPO)} and {os.path.relpath(raw, REPO)}")
         print("cleaning up the temp folders", flush=True)
 

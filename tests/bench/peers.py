@@ -19,7 +19,6 @@ import ctypes
 import json
 import os
 import re
-import resource
 import signal
 import socket
 import subprocess
@@ -337,24 +336,36 @@ class Rsync:
         wait_until(lambda: port_open(self.port), 10, "the rsync daemon to listen")
 
     def run(self, src, dst, timeout=900):
-        """One rsync run; returns (wall seconds, bytes sent + received, max RSS KiB of the client)."""
+        """One rsync run; returns (wall seconds, bytes sent + received, max RSS KiB of the
+        client). Reaped with wait4 so that its own CPU and peak RSS are known."""
         args = ["rsync", "-a", "--delete", "--stats", src, dst]
         if self.fsync:
             args.insert(1, "--fsync")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.monotonic()
-        try:
-            out = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise BenchFailure(f"rsync {src} -> {dst} took over {timeout} s")
-        wall = time.monotonic() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        self.client_cpu += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if out.returncode != 0:
-            raise BenchFailure(f"rsync {src} -> {dst} failed ({out.returncode}): {out.stderr.strip()[-300:]}")
-        sent = int(re.search(r"Total bytes sent: ([\d,]+)", out.stdout).group(1).replace(",", ""))
-        received = int(re.search(r"Total bytes received: ([\d,]+)", out.stdout).group(1).replace(",", ""))
-        return wall, sent + received, after.ru_maxrss
+        import tempfile
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            t0 = time.monotonic()
+            p = subprocess.Popen(args, stdout=out, stderr=err, preexec_fn=_die_with_parent)
+            while True:
+                pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() - t0 > timeout:
+                    p.kill()
+                    os.wait4(p.pid, 0)
+                    p.returncode = -9
+                    raise BenchFailure(f"rsync {src} -> {dst} took over {timeout} s")
+                time.sleep(0.002)
+            wall = time.monotonic() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        self.client_cpu += usage.ru_utime + usage.ru_stime
+        if p.returncode != 0:
+            raise BenchFailure(f"rsync {src} -> {dst} failed ({p.returncode}): {stderr.strip()[-300:]}")
+        sent = int(re.search(r"Total bytes sent: ([\d,]+)", stdout).group(1).replace(",", ""))
+        received = int(re.search(r"Total bytes received: ([\d,]+)", stdout).group(1).replace(",", ""))
+        return wall, sent + received, usage.ru_maxrss
 
     def sync(self):
         url = f"rsync://{LOOPBACK}:{self.port}/m/"
@@ -522,7 +533,7 @@ class Syncthing:
         stop(self.procs)
 
 
-def open_sessions(port, account, count, timeout=120):
+def open_sessions(port, account, count, timeout=300):
     """Opens `count` FileSync sessions on 127.0.0.1:port, each doing the handshake
     (Hello -> Welcome) and logging in to `account` (Login -> LoginOk). Returns the open
     sockets of the sessions that got LoginOk and a list of problems."""

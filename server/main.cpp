@@ -1,6 +1,6 @@
 // filesync-server: the headless server. Thin: arguments, then SyncServer.
-#include "clientsession.h"
 #include "logging.h"
+#include "serverlogging.h"
 #include "signalwatcher.h"
 #include "syncserver.h"
 

@@ -33,11 +33,13 @@ AccountStore::Verification AccountStore::verify(const QString &idText, const QHo
     auto found = m_metadata.findAccount(hash);
     if (!found)
         return { Verdict::Failed, 0, found.errorMessage() };
-    if (!*found) {
+    // The lookup is by the hash of a 160-bit secret, so its timing reveals nothing
+    // usable; the final comparison is constant-time all the same.
+    if (!*found || !constantTimeEquals((*found)->idHash, hash)) {
         recordFailure(peer);
         return { Verdict::Unknown, 0, {} };
     }
-    return { Verdict::Ok, **found, {} };
+    return { Verdict::Ok, (*found)->key, {} };
 }
 
 void AccountStore::recordFailure(const QHostAddress &peer)

@@ -4,7 +4,7 @@
 #include "blockstore.h"
 #include "changefeed.h"
 
-Q_LOGGING_CATEGORY(lcServer, "filesync.server")
+#include <QTimer>
 
 namespace filesync {
 
@@ -15,6 +15,14 @@ QString softwareName()
 {
     return QStringLiteral("filesync-server " FILESYNC_VERSION);
 }
+
+// What a waiting request holds in memory: a block upload its data, anything else little.
+qint64 queuedSize(const Envelope &envelope)
+{
+    if (envelope.type == MessageType::PutBlock)
+        return 512 + envelope.body.value(QLatin1String("data")).toByteArray().size();
+    return 512;
+}
 } // namespace
 
 ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent)
@@ -24,7 +32,16 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
 {
     connect(m_channel, &MessageChannel::messageReceived, this, &ClientSession::onMessage);
     connect(m_channel, &MessageChannel::disconnected, this, &ClientSession::onDisconnected);
+    connect(m_channel, &MessageChannel::bytesWritten, this, [this](qint64 pending) {
+        if (!m_queue.isEmpty() && pending < kOutputLowWater)
+            drainQueue();
+    });
     qCDebug(lcServer) << "connection from" << m_channel->peerDescription();
+    // A connection that does not log in soon only holds a file descriptor.
+    QTimer::singleShot(kLoginTimeoutMs, this, [this] {
+        if (m_stage == Stage::AwaitHello || m_stage == Stage::AwaitLogin)
+            fail(0, errors::kNotAuthenticated, QStringLiteral("no login within %1 s").arg(kLoginTimeoutMs / 1000));
+    });
 }
 
 ClientSession::~ClientSession()
@@ -37,6 +54,8 @@ void ClientSession::close()
 {
     m_stage = Stage::Closing;
     m_channel->closeGracefully();
+    // A peer that never reads would keep a graceful close pending forever.
+    QTimer::singleShot(kCloseTimeoutMs, this, [this] { m_channel->abort(); });
 }
 
 void ClientSession::onDisconnected()
@@ -68,6 +87,32 @@ void ClientSession::reply(quint64 id, const char *code, const QString &message)
 }
 
 void ClientSession::onMessage(const Envelope &envelope)
+{
+    if (m_stage == Stage::Closing)
+        return;
+    if (m_queue.isEmpty() && m_channel->bytesToWrite() < kOutputHighWater)
+        return dispatch(envelope);
+    // The peer does not read its replies as fast as it asks: hold further requests (in
+    // order) until the output drains, within bounds.
+    m_queue.enqueue(envelope);
+    m_queuedBytes += queuedSize(envelope);
+    if (m_queue.size() > kMaxQueuedRequests || m_queuedBytes > kMaxQueuedBytes) {
+        m_queue.clear();
+        m_queuedBytes = 0;
+        fail(0, errors::kBadRequest, QStringLiteral("too many requests without reading the replies"));
+    }
+}
+
+void ClientSession::drainQueue()
+{
+    while (!m_queue.isEmpty() && m_stage != Stage::Closing && m_channel->bytesToWrite() < kOutputHighWater) {
+        const Envelope next = m_queue.dequeue();
+        m_queuedBytes -= queuedSize(next);
+        dispatch(next);
+    }
+}
+
+void ClientSession::dispatch(const Envelope &envelope)
 {
     if (m_stage == Stage::Closing)
         return;
@@ -210,11 +255,14 @@ void ClientSession::onPutBlock(const Envelope &envelope)
     auto payload = BlockPayload::fromCbor(envelope.body);
     if (!payload)
         return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
+    // Verified here whether or not the server already holds the block: only the bytes
+    // prove that this account has the content.
     auto raw = decodeAndVerify(*payload);
     if (!raw)
         return fail(envelope.id, errors::kBadRequest, raw.errorMessage());
     if (!m_context.blocks.has(payload->hash)) {
-        if (auto stored = m_context.blocks.put(payload->hash, *raw); !stored)
+        if (auto stored = m_context.blocks.put(payload->hash, *raw, EncodedBlock { payload->codec, payload->data });
+            !stored)
             return reply(envelope.id, errors::kInternal, stored.errorMessage());
     }
     if (auto recorded = m_context.metadata.recordProvenBlock(m_account, payload->hash); !recorded)
@@ -232,7 +280,7 @@ void ClientSession::onGetBlock(const Envelope &envelope)
         return reply(envelope.id, errors::kInternal, allowed.errorMessage());
     if (!*allowed)
         return reply(envelope.id, errors::kNotFound, QStringLiteral("no such block in this account"));
-    auto block = m_context.blocks.read(request->hash);
+    auto block = m_context.blocks.get(request->hash);
     if (!block)
         return reply(envelope.id, errors::kNotFound, block.errorMessage());
     m_channel->send(

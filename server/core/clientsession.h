@@ -2,10 +2,12 @@
 
 #include "messagechannel.h"
 #include "metadatastore.h"
+#include "serverlogging.h"
 
 #include <QObject>
+#include <QQueue>
 
-Q_DECLARE_LOGGING_CATEGORY(lcServer)
+#include <functional>
 
 namespace filesync {
 
@@ -22,20 +24,29 @@ struct ServerContext
     ChangeFeed &feed;
     quint64 closedBytesIn = 0; // bytes of sessions that have ended
     quint64 closedBytesOut = 0;
-    quint64 commits = 0;
+    quint64 commits = 0; // Commit requests served since start
     std::function<quint64()> liveBytesIn; // sums over connected sessions
     std::function<quint64()> liveBytesOut;
     std::function<int()> sessionCount;
 };
 
-// One connected computer: the handshake, then its requests, each verb a method. Nothing
-// but Hello, Login, CreateAccount and Ping is accepted before login; any malformed or
-// unexpected message closes the connection with an Error, having changed nothing. Lives
-// on the server's event thread; owned by SyncServer (deleted after it disconnects).
+// One connected computer: the handshake, then its requests, each verb a method, answered
+// in order. Nothing but Hello, Login, CreateAccount and Ping is accepted before login; a
+// malformed or unexpected message gets an Error and closes the connection, having
+// changed nothing. When replies pile up unread (more than kOutputHighWater queued), later
+// requests wait in a bounded queue; a peer that overfills it is disconnected. Lives on
+// the server's event thread; owned by SyncServer (deleted after it disconnects).
 class ClientSession : public QObject
 {
     Q_OBJECT
 public:
+    static constexpr qint64 kOutputHighWater = 48 * 1024 * 1024;
+    static constexpr qint64 kOutputLowWater = 16 * 1024 * 1024;
+    static constexpr qint64 kMaxQueuedBytes = 128 * 1024 * 1024;
+    static constexpr qsizetype kMaxQueuedRequests = 20000;
+    static constexpr int kLoginTimeoutMs = 30 * 1000;
+    static constexpr int kCloseTimeoutMs = 10 * 1000;
+
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);
     ~ClientSession() override;
 
@@ -43,7 +54,8 @@ public:
     void close();
     quint64 bytesIn() const { return m_channel->bytesIn(); }
     quint64 bytesOut() const { return m_channel->bytesOut(); }
-    qint64 sessionId() const { return m_sessionId; }
+    qint64 sessionId() const { return m_sessionId; } // 0 until logged in
+    bool isLoggedIn() const { return m_stage == Stage::Ready; }
 
 Q_SIGNALS:
     void finished(); // disconnected; safe to deleteLater()
@@ -52,6 +64,8 @@ private:
     enum class Stage { AwaitHello, AwaitLogin, Ready, Closing };
 
     void onMessage(const protocol::Envelope &envelope);
+    void drainQueue();
+    void dispatch(const protocol::Envelope &envelope);
     void onHello(const protocol::Envelope &envelope);
     void onLogin(const protocol::Envelope &envelope);
     void onCreateAccount(const protocol::Envelope &envelope);
@@ -73,6 +87,8 @@ private:
     qint64 m_sessionId = 0;
     QString m_sessionName;
     bool m_subscribed = false;
+    QQueue<protocol::Envelope> m_queue; // requests waiting for the output to drain
+    qint64 m_queuedBytes = 0;
 };
 
 } // namespace filesync

@@ -25,8 +25,13 @@ public:
     virtual Result<void> open() = 0;
     virtual void close() = 0;
 
+    struct AccountRecord
+    {
+        AccountKey key = 0;
+        QByteArray idHash; // as stored, for a constant-time comparison by the caller
+    };
     virtual Result<AccountKey> createAccount(const QByteArray &idHash) = 0;
-    virtual Result<std::optional<AccountKey>> findAccount(const QByteArray &idHash) = 0;
+    virtual Result<std::optional<AccountRecord>> findAccount(const QByteArray &idHash) = 0;
     virtual Result<qint64> accountCount() = 0;
     virtual Result<qint64> createSession(AccountKey account, const QString &name) = 0;
     virtual Result<quint64> head(AccountKey account) = 0;

@@ -2,6 +2,7 @@
 
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
 
 namespace filesync {
 
@@ -40,6 +41,8 @@ void MetricsEndpoint::onConnection()
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadable(socket); });
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        // A scraper that connects and never asks must not hold the socket forever.
+        QTimer::singleShot(kRequestTimeoutMs, socket, [socket] { socket->abort(); });
     }
 }
 

@@ -18,6 +18,8 @@ class MetricsEndpoint : public QObject
 {
     Q_OBJECT
 public:
+    static constexpr int kRequestTimeoutMs = 10 * 1000;
+
     MetricsEndpoint(std::function<QByteArray()> render, QObject *parent = nullptr);
     Result<void> listen(const QString &addressAndPort); // "127.0.0.1:9090"
     quint16 port() const;

@@ -4,16 +4,23 @@
 
 #include <QSqlDatabase>
 
+#include <memory>
+
 namespace filesync {
 
-struct FileRow;
+class FileTable;
 
 // MetadataStore on SQLite through QtSql: DATA/metadata.db, WAL, synchronous=NORMAL
 // (a crash may lose the last commits, never corrupt the database), schema versioned
-// with PRAGMA user_version. One connection, on the server's event thread.
+// with PRAGMA user_version. Tables: accounts (hash of the ID, head sequence), sessions,
+// files (one row per path and account: its latest state, tombstones kept; UNIQUE
+// (account, path), indexed by (account, version)), account_blocks (blocks an account has
+// proven). One connection, on the server's event thread; owned by SyncServer.
 class SqliteMetadataStore : public MetadataStore
 {
 public:
+    static constexpr int kSchemaVersion = 1;
+
     explicit SqliteMetadataStore(const QString &databasePath);
     ~SqliteMetadataStore() override;
 
@@ -21,7 +28,7 @@ public:
     void close() override;
 
     Result<AccountKey> createAccount(const QByteArray &idHash) override;
-    Result<std::optional<AccountKey>> findAccount(const QByteArray &idHash) override;
+    Result<std::optional<AccountRecord>> findAccount(const QByteArray &idHash) override;
     Result<qint64> accountCount() override;
     Result<qint64> createSession(AccountKey account, const QString &name) override;
     Result<quint64> head(AccountKey account) override;
@@ -35,23 +42,11 @@ public:
 private:
     class Transaction;
     Result<void> migrate();
-    Result<std::optional<FileRow>> row(AccountKey account, const RelativePath &path);
-    Result<QList<FileRow>> liveDescendants(AccountKey account, const RelativePath &dir);
-    Result<void> writeRow(AccountKey account, const FileRow &row);
-    Result<protocol::CommitResult> applyOp(
-        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
-    Result<protocol::CommitResult> applyPut(
-        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
-    Result<protocol::CommitResult> applyDelete(
-        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
-    Result<protocol::CommitResult> applyMove(
-        AccountKey account, const QString &origin, const protocol::CommitOp &op, quint64 &head);
-    // Creates missing parent directories; Rejected (as a reason) when a parent is a file.
-    Result<QString> ensureParents(AccountKey account, const QString &origin, const RelativePath &path, quint64 &head);
 
     QString m_path;
     QString m_connectionName;
     QSqlDatabase m_db;
+    std::unique_ptr<FileTable> m_files;
 };
 
 } // namespace filesync

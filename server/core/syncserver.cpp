@@ -156,14 +156,16 @@ QByteArray SyncServer::metricsText() const
     out += "# HELP filesync_session_bytes_received_total Bytes received per connected session.\n"
            "# TYPE filesync_session_bytes_received_total counter\n";
     for (ClientSession *s : m_sessions) {
-        out += "filesync_session_bytes_received_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
-            + QByteArray::number(s->bytesIn()) + '\n';
+        if (s->isLoggedIn()) // a label per session id; connections not logged in count in the totals only
+            out += "filesync_session_bytes_received_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
+                + QByteArray::number(s->bytesIn()) + '\n';
     }
     out += "# HELP filesync_session_bytes_sent_total Bytes sent per connected session.\n"
            "# TYPE filesync_session_bytes_sent_total counter\n";
     for (ClientSession *s : m_sessions) {
-        out += "filesync_session_bytes_sent_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
-            + QByteArray::number(s->bytesOut()) + '\n';
+        if (s->isLoggedIn())
+            out += "filesync_session_bytes_sent_total{session=\"" + QByteArray::number(s->sessionId()) + "\"} "
+                + QByteArray::number(s->bytesOut()) + '\n';
     }
     return out;
 }

@@ -1,0 +1,247 @@
+#include "commitapplier.h"
+
+namespace filesync {
+
+using namespace protocol;
+
+namespace {
+
+CommitResult conflict(quint64 current)
+{
+    CommitResult r;
+    r.status = CommitStatus::Conflict;
+    r.currentVersion = current;
+    return r;
+}
+
+CommitResult rejected(const QString &reason)
+{
+    CommitResult r;
+    r.status = CommitStatus::Rejected;
+    r.reason = reason;
+    return r;
+}
+
+CommitResult applied(quint64 version)
+{
+    CommitResult r;
+    r.status = CommitStatus::Applied;
+    r.version = version;
+    return r;
+}
+
+// The base rule: a live entry must be at `base`; where no live entry is (never existed
+// or a tombstone), `base` is 0 or the tombstone's version.
+bool baseMatches(const std::optional<FileRow> &current, quint64 base)
+{
+    if (current && current->live())
+        return current->version == base;
+    return base == 0 || (current && current->version == base);
+}
+
+quint64 versionOf(const std::optional<FileRow> &row)
+{
+    return row ? row->version : 0;
+}
+
+} // namespace
+
+CommitApplier::CommitApplier(
+    FileTable &files, AccountKey account, const QString &origin, quint64 head, ProofCheck isProven)
+    : m_files(files)
+    , m_account(account)
+    , m_origin(origin)
+    , m_head(head)
+    , m_isProven(std::move(isProven))
+{ }
+
+Result<CommitResult> CommitApplier::apply(const CommitOp &op)
+{
+    switch (op.op) {
+    case CommitOpKind::Put:
+        return put(op);
+    case CommitOpKind::Delete:
+        return remove(op);
+    case CommitOpKind::Move:
+        return move(op);
+    }
+    return rejected(QStringLiteral("unknown operation"));
+}
+
+Result<void> CommitApplier::write(FileRow row)
+{
+    row.version = ++m_head;
+    row.origin = m_origin;
+    return m_files.write(m_account, row);
+}
+
+Result<QString> CommitApplier::checkBlocks(const QList<BlockRef> &blocks)
+{
+    for (const BlockRef &b : blocks) {
+        if (m_proven.contains(b.hash))
+            continue;
+        auto proven = m_isProven(b.hash);
+        if (!proven)
+            return proven.error();
+        if (!*proven)
+            return QStringLiteral("missing block %1: upload it first").arg(b.hash.toString());
+        m_proven.insert(b.hash);
+    }
+    return QString();
+}
+
+Result<QString> CommitApplier::ensureParents(const RelativePath &path)
+{
+    QList<RelativePath> missing;
+    for (RelativePath p = path.parent(); !p.isRoot(); p = p.parent()) {
+        auto found = m_files.find(m_account, p);
+        if (!found)
+            return found.error();
+        if (*found && (*found)->live()) {
+            if (!(*found)->isDirectory())
+                return QStringLiteral("%1 is a file, so %2 cannot be inside it").arg(p.toString(), path.toString());
+            break;
+        }
+        missing.prepend(p);
+    }
+    for (const RelativePath &p : std::as_const(missing)) {
+        FileRow dir;
+        dir.path = p;
+        dir.kind = EntryKind::Directory;
+        dir.mode = 0755;
+        if (auto w = write(dir); !w)
+            return w.error();
+    }
+    return QString();
+}
+
+Result<CommitResult> CommitApplier::put(const CommitOp &op)
+{
+    auto found = m_files.find(m_account, op.path);
+    if (!found)
+        return found.error();
+    const std::optional<FileRow> &current = *found;
+    const bool live = current && current->live();
+    if (op.kind == EntryKind::Directory && live && current->isDirectory())
+        return applied(current->version); // already there: a folder put is idempotent
+    if (!baseMatches(current, op.baseVersion))
+        return conflict(versionOf(current));
+    if (live && current->isDirectory()) { // a file replaces an empty folder only
+        auto occupied = m_files.hasLiveDescendants(m_account, op.path);
+        if (!occupied)
+            return occupied.error();
+        if (*occupied)
+            return conflict(current->version);
+    }
+    auto blockProblem = checkBlocks(op.blocks);
+    if (!blockProblem)
+        return blockProblem.error();
+    if (!blockProblem->isEmpty())
+        return rejected(*blockProblem);
+    auto parentProblem = ensureParents(op.path);
+    if (!parentProblem)
+        return parentProblem.error();
+    if (!parentProblem->isEmpty())
+        return rejected(*parentProblem);
+    FileRow row;
+    row.path = op.path;
+    row.kind = op.kind;
+    row.size = op.size;
+    row.mtimeMs = op.mtimeMs;
+    row.mode = op.mode;
+    row.blocks = op.blocks;
+    if (auto w = write(row); !w)
+        return w.error();
+    return applied(lastWritten());
+}
+
+Result<CommitResult> CommitApplier::remove(const CommitOp &op)
+{
+    auto found = m_files.find(m_account, op.path);
+    if (!found)
+        return found.error();
+    const std::optional<FileRow> &current = *found;
+    if (!baseMatches(current, op.baseVersion))
+        return conflict(versionOf(current));
+    if (!current || !current->live())
+        return applied(versionOf(current)); // already gone: nothing to do, no new version
+    if (current->isDirectory()) {
+        auto occupied = m_files.hasLiveDescendants(m_account, op.path);
+        if (!occupied)
+            return occupied.error();
+        if (*occupied)
+            return conflict(current->version); // somebody added something: an edit wins over a delete
+    }
+    FileRow tombstone = *current;
+    tombstone.deleted = true;
+    tombstone.blocks.clear();
+    tombstone.movedFrom.clear();
+    if (auto w = write(tombstone); !w)
+        return w.error();
+    return applied(lastWritten());
+}
+
+Result<CommitResult> CommitApplier::move(const CommitOp &op)
+{
+    if (!op.from || *op.from == op.path)
+        return rejected(QStringLiteral("a move needs a source different from its target"));
+    const RelativePath &from = *op.from;
+    if (from.isAncestorOf(op.path))
+        return rejected(QStringLiteral("%1 cannot move into itself").arg(from.toString()));
+    auto source = m_files.find(m_account, from);
+    if (!source)
+        return source.error();
+    if (!*source || !(*source)->live() || (*source)->version != op.baseVersion)
+        return conflict(versionOf(*source));
+    const FileRow root = **source;
+    auto target = m_files.find(m_account, op.path);
+    if (!target)
+        return target.error();
+    if (*target && (*target)->live())
+        return conflict((*target)->version);
+
+    QList<FileRow> moving { root };
+    if (root.isDirectory()) {
+        auto children = m_files.liveDescendants(m_account, from);
+        if (!children)
+            return children.error();
+        moving += *children; // path order: every folder before its content
+    }
+    // Every new path must be valid (a deeper target can exceed the length caps) before
+    // anything is written.
+    QList<RelativePath> targets;
+    targets.reserve(moving.size());
+    for (const FileRow &old : std::as_const(moving)) {
+        auto rebased = RelativePath::fromString(old.path.rebased(from, op.path).toString());
+        if (!rebased)
+            return rejected(QStringLiteral("moving %1 to %2 would give an invalid path: %3")
+                                .arg(from.toString(), op.path.toString(), rebased.errorMessage()));
+        targets.append(*rebased);
+    }
+    auto parentProblem = ensureParents(op.path);
+    if (!parentProblem)
+        return parentProblem.error();
+    if (!parentProblem->isEmpty())
+        return rejected(*parentProblem);
+
+    quint64 rootVersion = 0;
+    for (qsizetype i = 0; i < moving.size(); ++i) {
+        const FileRow &old = moving.at(i);
+        FileRow tombstone = old;
+        tombstone.deleted = true;
+        tombstone.blocks.clear();
+        tombstone.movedFrom.clear();
+        if (auto w = write(tombstone); !w)
+            return w.error();
+        FileRow moved = old;
+        moved.path = targets.at(i);
+        moved.movedFrom = old.path.toString();
+        if (auto w = write(moved); !w)
+            return w.error();
+        if (i == 0)
+            rootVersion = lastWritten();
+    }
+    return applied(rootVersion);
+}
+
+} // namespace filesync

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "filetable.h"
+
+#include <QSet>
+
+#include <functional>
+
+namespace filesync {
+
+// The optimistic commit rules of docs/protocol.md, one op at a time, on top of a
+// FileTable: a stale base is a Conflict and changes nothing; an op that can never apply
+// (a parent that is a file, a block the account has not proven) is Rejected. Every row
+// it writes takes the next sequence number of the account. The caller wraps all ops of
+// one Commit in a transaction and stores head() afterwards. Server event thread; a
+// short-lived object owned by SqliteMetadataStore::commit().
+class CommitApplier
+{
+public:
+    using ProofCheck = std::function<Result<bool>(const ContentHash &)>;
+
+    CommitApplier(FileTable &files, AccountKey account, const QString &origin, quint64 head, ProofCheck isProven);
+
+    // An Error only for a storage failure (the caller rolls everything back).
+    Result<protocol::CommitResult> apply(const protocol::CommitOp &op);
+    quint64 head() const { return m_head; }
+
+private:
+    Result<protocol::CommitResult> put(const protocol::CommitOp &op);
+    Result<protocol::CommitResult> remove(const protocol::CommitOp &op);
+    Result<protocol::CommitResult> move(const protocol::CommitOp &op);
+    // Creates the missing parent directories of `path`; a reason when one is a file.
+    Result<QString> ensureParents(const RelativePath &path);
+    // A reason when a block is not proven by the account, else an empty string.
+    Result<QString> checkBlocks(const QList<protocol::BlockRef> &blocks);
+    Result<void> write(FileRow row); // stamps the next version and the origin
+    quint64 lastWritten() const { return m_head; }
+
+    FileTable &m_files;
+    const AccountKey m_account;
+    const QString m_origin;
+    quint64 m_head;
+    ProofCheck m_isProven;
+    QSet<ContentHash> m_proven; // cache for the ops of this commit
+};
+
+} // namespace filesync

@@ -121,6 +121,8 @@ private Q_SLOTS:
     void missingMetadataStopsTheFolder();
     void folderOfAnotherAccountIsRefused();
     void unknownIdGetsANewAccountOnce();
+    void concurrentEditsAreBothKept();
+    void folderDeletedThereKeepsNewWorkHere();
 
 private:
     void pair(Computer &a, Computer &b);
@@ -190,6 +192,7 @@ void tst_Engine::folderMoveIsOneRename()
     QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
 
+    a.items.clear();
     QVERIFY(QDir().rename(a.root() + QStringLiteral("/a"), a.root() + QStringLiteral("/b")));
     QTRY_VERIFY_WITH_TIMEOUT(b.did(QStringLiteral("moved b")), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
@@ -207,6 +210,7 @@ void tst_Engine::pauseWritesNothingUntilResume()
     b.engine->pause();
     QCOMPARE(b.engine->state(), EngineState::Paused);
 
+    a.items.clear();
     writeFile(a.root(), QStringLiteral("while-paused.txt"), "later");
     writeFile(b.root(), QStringLiteral("local-while-paused.txt"), "mine");
     QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded while-paused.txt")), 10000);
@@ -238,6 +242,7 @@ void tst_Engine::tooBigFileIsSkippedAndItsServerChangeIsKept()
     QVERIFY2(b.warnings.join(u'\n').contains(QStringLiteral("16 GiB")), qPrintable(b.warnings.join(u'\n')));
 
     // Meanwhile A edits it. B must not move past that change while it cannot act on it.
+    a.items.clear();
     writeFile(a.root(), QStringLiteral("f.txt"), "two");
     QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded f.txt")), 10000);
     b.engine->syncNow();
@@ -321,6 +326,49 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
     QVERIFY(m_server->start().ok());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
     QCOMPARE(ready.size(), 0);
+}
+
+void tst_Engine::concurrentEditsAreBothKept()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("notes.txt"), "base");
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("notes.txt")), QByteArray("base"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    b.engine->pause();
+    a.items.clear();
+    writeFile(b.root(), QStringLiteral("notes.txt"), "edited on beta");
+    writeFile(a.root(), QStringLiteral("notes.txt"), "edited on alpha");
+    QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("uploaded notes.txt")), 10000);
+    QSignalSpy conflicts(b.engine.get(), &SyncEngine::conflict);
+    b.engine->resume();
+    QTRY_COMPARE_WITH_TIMEOUT(conflicts.size(), 1, 10000);
+    const QString copy = conflicts.first().at(1).value<RelativePath>().toString();
+    QVERIFY2(copy.startsWith(QStringLiteral("notes (conflict from beta ")) && copy.endsWith(QStringLiteral(").txt")),
+        qPrintable(copy));
+    QTRY_COMPARE_WITH_TIMEOUT(tree(a.root()), tree(b.root()), 10000);
+    QCOMPARE(readFile(a.root(), QStringLiteral("notes.txt")), QByteArray("edited on alpha"));
+    QCOMPARE(readFile(a.root(), copy), QByteArray("edited on beta"));
+}
+
+void tst_Engine::folderDeletedThereKeepsNewWorkHere()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("d/old.txt"), "old");
+    writeFile(a.root(), QStringLiteral("d/sub/older.txt"), "older");
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    b.engine->pause();
+    writeFile(b.root(), QStringLiteral("d/sub/new.txt"), "new on beta");
+    QVERIFY(QDir(a.root() + QStringLiteral("/d")).removeRecursively());
+    QTRY_VERIFY_WITH_TIMEOUT(a.did(QStringLiteral("deleted d")), 10000);
+    b.engine->resume();
+    // What was unchanged goes; the new file stays with its folders, and reaches A.
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(a.root(), QStringLiteral("d/sub/new.txt")), QByteArray("new on beta"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
+    QCOMPARE(tree(b.root()).keys(),
+        (QStringList { QStringLiteral("d"), QStringLiteral("d/sub"), QStringLiteral("d/sub/new.txt") }));
 }
 
 QTEST_GUILESS_MAIN(tst_Engine)

@@ -3,7 +3,7 @@
 <context>
     <name>QGuiApplication</name>
     <message>
-        <location filename="../desktop/ui/trayapplication.cpp" line="17" />
+        <location filename="../desktop/ui/localization.cpp" line="14" />
         <source>QT_LAYOUT_DIRECTION</source>
         <comment>Translate this string to the string 'LTR' in left-to-right languages or to 'RTL' in right-to-left languages (such as Hebrew and Arabic) to get proper widget layout.</comment>
         <translation>LTR</translation>
@@ -12,38 +12,38 @@
 <context>
     <name>filesync::AppActions</name>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="14" />
+        <location filename="../desktop/ui/appactions.cpp" line="12" />
         <source>Open folder</source>
         <translation>Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="15" />
+        <location filename="../desktop/ui/appactions.cpp" line="13" />
         <source>Sync now</source>
         <translation>Jetzt synchronisieren</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="16" />
-        <location filename="../desktop/ui/appactions.cpp" line="57" />
+        <location filename="../desktop/ui/appactions.cpp" line="14" />
+        <location filename="../desktop/ui/appactions.cpp" line="55" />
         <source>Pause syncing</source>
         <translation>Synchronisation anhalten</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="17" />
+        <location filename="../desktop/ui/appactions.cpp" line="15" />
         <source>Settings…</source>
         <translation>Einstellungen…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="18" />
+        <location filename="../desktop/ui/appactions.cpp" line="16" />
         <source>Quit FileSync</source>
         <translation>FileSync beenden</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="19" />
+        <location filename="../desktop/ui/appactions.cpp" line="17" />
         <source>Recent changes</source>
         <translation>Letzte Änderungen</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/appactions.cpp" line="57" />
+        <location filename="../desktop/ui/appactions.cpp" line="55" />
         <source>Resume syncing</source>
         <translation>Synchronisation fortsetzen</translation>
     </message>
@@ -56,7 +56,7 @@
         <translation>Die sofortige Erkennung von Änderungen ist nicht verfügbar (%1); Änderungen werden bei der regelmäßigen Prüfung gefunden.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/changeaggregator.cpp" line="91" />
+        <location filename="../desktop/engine/changeaggregator.cpp" line="93" />
         <source>The system allows no more folder watches (fs.inotify.max_user_watches); some changes will only be found by the periodic scan.</source>
         <translation>Das System erlaubt keine weiteren Ordnerüberwachungen (fs.inotify.max_user_watches); manche Änderungen werden erst bei der regelmäßigen Prüfung gefunden.</translation>
     </message>
@@ -64,7 +64,7 @@
 <context>
     <name>filesync::Propagator</name>
     <message>
-        <location filename="../desktop/engine/propagator.cpp" line="58" />
+        <location filename="../desktop/engine/propagator.cpp" line="63" />
         <source>The server refused %1: %2</source>
         <translation>Der Server hat %1 abgelehnt: %2</translation>
     </message>
@@ -97,27 +97,27 @@
         <translation>FileSync bei der Anmeldung starten</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="42" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="43" />
         <source>FileSync Settings</source>
         <translation>FileSync-Einstellungen</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="44" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="45" />
         <source>server name or address</source>
         <translation>Servername oder -adresse</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="50" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="51" />
         <source>32 letters and digits</source>
         <translation>32 Buchstaben und Ziffern</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="60" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="61" />
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="69" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="70" />
         <source>Choose…</source>
         <translation>Auswählen…</translation>
     </message>
@@ -147,57 +147,57 @@
         <translation>Vollständige Prüfung alle:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="123" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="125" />
         <source>Folder to keep in sync</source>
         <translation>Zu synchronisierender Ordner</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="154" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="156" />
         <source>Enter the server's name or address.</source>
         <translation>Geben Sie den Namen oder die Adresse des Servers ein.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="156" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="158" />
         <source>The server name cannot contain spaces or slashes.</source>
         <translation>Der Servername darf keine Leerzeichen oder Schrägstriche enthalten.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="160" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
         <source>Choose the folder to keep in sync.</source>
         <translation>Wählen Sie den Ordner, der synchron gehalten werden soll.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
         <source>The folder %1 is not a writable folder.</source>
         <translation>Der Ordner %1 ist kein beschreibbarer Ordner.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="166" />
         <source>The folder %1 does not exist and cannot be created.</source>
         <translation>Der Ordner %1 existiert nicht und kann nicht angelegt werden.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="170" />
-        <source>The account ID is not valid: %1.</source>
-        <translation>Die Konto-ID ist ungültig: %1.</translation>
+        <location filename="../desktop/ui/settingsdialog.cpp" line="172" />
+        <source>The account ID is not valid: it has %1 letters a–z and digits 2–7 (dashes and spaces are ignored).</source>
+        <translation>Die Konto-ID ist ungültig: Sie besteht aus %1 Buchstaben a–z und Ziffern 2–7 (Bindestriche und Leerzeichen werden ignoriert).</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="200" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="208" />
         <source>Checking %1:%2…</source>
         <translation>Prüfe %1:%2…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="208" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="218" />
         <source>The server answers.</source>
         <translation>Der Server antwortet.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="209" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="219" />
         <source>The server %1 does not answer (%2); FileSync will keep trying.</source>
         <translation>Der Server %1 antwortet nicht (%2); FileSync versucht es weiter.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="216" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="227" />
         <source>no answer in %1 s</source>
         <translation>keine Antwort in %1 s</translation>
     </message>
@@ -205,93 +205,172 @@
 <context>
     <name>filesync::StatusModel</name>
     <message>
-        <location filename="../desktop/ui/statusmodel.cpp" line="60" />
+        <location filename="../desktop/ui/statusmodel.cpp" line="37" />
+        <source>Conflict: %1 was changed on two computers; this computer's version is kept as %2.</source>
+        <translation>Konflikt: %1 wurde auf zwei Rechnern geändert; die Fassung dieses Rechners bleibt als %2 erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="55" />
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="73" />
         <source>Not set up yet</source>
         <translation>Noch nicht eingerichtet</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/statusmodel.cpp" line="68" />
+        <location filename="../desktop/ui/statusmodel.cpp" line="79" />
+        <source>FileSync: %1</source>
+        <translation>FileSync: %1</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="86" />
         <source>Last sync: %1</source>
         <translation>Letzte Synchronisation: %1</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="117" />
+        <source>uploaded</source>
+        <translation>hochgeladen</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="119" />
+        <source>downloaded</source>
+        <translation>heruntergeladen</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="121" />
+        <source>deleted</source>
+        <translation>gelöscht</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="123" />
+        <source>moved</source>
+        <translation>verschoben</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="125" />
+        <source>conflict copy</source>
+        <translation>Konfliktkopie</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/statusmodel.cpp" line="139" />
+        <source>%1 %2  (%3, %4)</source>
+        <extracomment>A recent change: arrow (up = to the server, down = from it), file, what happened, when</extracomment>
+        <translation>%1 %2  (%3, %4)</translation>
     </message>
 </context>
 <context>
     <name>filesync::StatusWindow</name>
     <message>
-        <location filename="../desktop/ui/statuswindow.cpp" line="22" />
+        <location filename="../desktop/ui/statuswindow.cpp" line="23" />
         <source>FileSync</source>
         <translation>FileSync</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/statuswindow.cpp" line="29" />
+        <location filename="../desktop/ui/statuswindow.cpp" line="31" />
         <source>Recent changes</source>
         <translation>Letzte Änderungen</translation>
     </message>
 </context>
 <context>
+    <name>filesync::SyncCycle</name>
+    <message>
+        <location filename="../desktop/engine/synccycle.cpp" line="95" />
+        <source>The server could not list the changes: %1</source>
+        <translation>Der Server konnte die Änderungen nicht auflisten: %1</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/synccycle.cpp" line="103" />
+        <source>The server's list of changes does not advance; trying again later.</source>
+        <translation>Die Änderungsliste des Servers rückt nicht vor; FileSync versucht es später erneut.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/synccycle.cpp" line="124" />
+        <source>Cannot write the sync journal (%1); syncing stopped.</source>
+        <translation>Das Synchronisationsjournal kann nicht geschrieben werden (%1); die Synchronisation wurde angehalten.</translation>
+    </message>
+</context>
+<context>
     <name>filesync::SyncEngine</name>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="113" />
+        <location filename="../desktop/engine/syncengine.cpp" line="123" />
         <source>The folder %1 does not exist.</source>
         <translation>Der Ordner %1 existiert nicht.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="123" />
-        <source>The folder %1 is already synced with another account; choose an empty folder for this one.</source>
-        <translation>Der Ordner %1 wird bereits mit einem anderen Konto synchronisiert; wählen Sie für dieses einen leeren Ordner.</translation>
-    </message>
-    <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="216" />
+        <location filename="../desktop/engine/syncengine.cpp" line="248" />
         <source>The server does not know this account ID; a new account is created.</source>
         <translation>Der Server kennt diese Konto-ID nicht; ein neues Konto wird angelegt.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="271" />
+        <location filename="../desktop/engine/syncengine.cpp" line="306" />
         <source>The folder's FileSync data (%1) disappeared; syncing stopped so nothing is deleted.</source>
         <translation>Die FileSync-Daten des Ordners (%1) sind verschwunden; die Synchronisation wurde angehalten, damit nichts gelöscht wird.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="326" />
+        <location filename="../desktop/engine/syncengine.cpp" line="274" />
         <source>Cannot write the sync journal (%1); syncing stopped.</source>
         <translation>Das Synchronisationsjournal kann nicht geschrieben werden (%1); die Synchronisation wurde angehalten.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="378" />
+        <location filename="../desktop/engine/syncengine.cpp" line="134" />
+        <source>The server did not know the account ID given for this folder, so it got a new account earlier; it keeps syncing with that one.</source>
+        <translation>Der Server kannte die für diesen Ordner angegebene Konto-ID nicht, daher wurde früher ein neues Konto angelegt; der Ordner wird weiter mit diesem synchronisiert.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/syncengine.cpp" line="139" />
+        <source>The folder %1 belongs to another account; choose an empty folder for this one.</source>
+        <translation>Der Ordner %1 gehört zu einem anderen Konto; wählen Sie für dieses einen leeren Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/syncengine.cpp" line="199" />
+        <source>The server cannot be used with this version of FileSync: %1.</source>
+        <translation>Der Server kann mit dieser Version von FileSync nicht verwendet werden: %1.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/syncengine.cpp" line="268" />
+        <source>The server sent an invalid account ID.</source>
+        <translation>Der Server hat eine ungültige Konto-ID gesendet.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/syncengine.cpp" line="396" />
         <source>Stopped</source>
         <translation>Angehalten</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="379" />
+        <location filename="../desktop/engine/syncengine.cpp" line="398" />
         <source>Connecting to %1…</source>
         <translation>Verbinde mit %1…</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="380" />
+        <location filename="../desktop/engine/syncengine.cpp" line="400" />
         <source>Up to date</source>
         <translation>Aktuell</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="381" />
+        <location filename="../desktop/engine/syncengine.cpp" line="402" />
         <source>Paused</source>
         <translation>Pausiert</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="382" />
+        <location filename="../desktop/engine/syncengine.cpp" line="404" />
         <source>Offline, retrying in %1 s</source>
         <translation>Offline, neuer Versuch in %1 s</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="383" />
+        <location filename="../desktop/engine/syncengine.cpp" line="406" />
         <source>Stopped: %1</source>
         <translation>Angehalten: %1</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/syncengine.cpp" line="388" />
+        <location filename="../desktop/engine/syncengine.cpp" line="411" />
         <source>Syncing…</source>
         <translation>Synchronisiere…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../desktop/engine/syncengine.cpp" line="389" />
+        <location filename="../desktop/engine/syncengine.cpp" line="412" />
         <source>Syncing %n file(s), %1 left</source>
         <translation><numerusform>Synchronisiere %n Datei, %1 übrig</numerusform><numerusform>Synchronisiere %n Dateien, %1 übrig</numerusform></translation>
     </message>
@@ -310,6 +389,11 @@
     </message>
     <message>
         <location filename="../desktop/ui/trayicon.cpp" line="29" />
+        <source>FileSync</source>
+        <translation>FileSync</translation>
+    </message>
+    <message>
+        <location filename="../desktop/ui/trayicon.cpp" line="31" />
         <source>FileSync needs your attention</source>
         <translation>FileSync braucht Ihre Aufmerksamkeit</translation>
     </message>

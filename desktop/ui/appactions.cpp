@@ -2,9 +2,7 @@
 
 #include "statusmodel.h"
 
-#include <QDir>
 #include <QFileInfo>
-#include <QLocale>
 
 namespace filesync {
 
@@ -51,7 +49,7 @@ void AppActions::update()
     const bool configured = !m_model.folder().isEmpty();
     const bool paused = m_model.state() == EngineState::Paused;
     openFolder->setEnabled(configured);
-    syncNow->setEnabled(configured && !paused && m_model.state() != EngineState::Error);
+    syncNow->setEnabled(configured && !paused); // after an error: try again
     pause->setEnabled(configured && m_model.state() != EngineState::Error);
     pause->setChecked(paused);
     pause->setText(paused ? tr("Resume syncing") : tr("Pause syncing"));
@@ -62,19 +60,16 @@ void AppActions::rebuildRecent()
     recentMenu->clear();
     const QList<SyncItem> &items = m_model.recent();
     recentMenu->setEnabled(!items.isEmpty());
+    const QString root = m_model.folder();
     for (const SyncItem &item : items) {
-        const QString arrow = item.direction == ItemDirection::Up ? QStringLiteral("↑")
-            : item.direction == ItemDirection::Down               ? QStringLiteral("↓")
-                                                                  : QStringLiteral("•");
-        const QString text = QStringLiteral("%1 %2  (%3, %4)")
-                                 .arg(arrow, item.path.toString(), item.action,
-                                      QLocale().toString(item.when.time(), QLocale::ShortFormat));
-        QAction *action = recentMenu->addAction(text);
-        const QString path = m_model.folder() + u'/' + item.path.toString();
-        connect(action, &QAction::triggered, this, [this, path] {
-            // Open the folder that holds it (the item itself may be gone).
-            const QFileInfo info(path);
-            Q_EMIT openPath(info.isDir() ? path : info.absolutePath());
+        QAction *action = recentMenu->addAction(StatusModel::describe(item));
+        const QString path = root + u'/' + item.path.toString();
+        connect(action, &QAction::triggered, this, [this, root, path] {
+            // The folder that holds it; the item, or even its folder, may be gone by now.
+            QString dir = QFileInfo(path).isDir() ? path : QFileInfo(path).absolutePath();
+            while (dir.size() > root.size() && !QFileInfo(dir).isDir())
+                dir = QFileInfo(dir).absolutePath();
+            Q_EMIT openPath(dir);
         });
     }
 }

@@ -37,15 +37,16 @@ AppController::AppController(QSettings &settings, Shell shell, QObject *parent)
     else
         m_window = new StatusWindow(*m_model, *m_actions);
 
-    connect(m_actions->openFolder, &QAction::triggered, this,
-            [this] { Q_EMIT openPathRequested(m_current.folder); });
+    connect(m_actions->openFolder, &QAction::triggered, this, [this] { Q_EMIT openPathRequested(m_current.folder); });
     connect(m_actions, &AppActions::openPath, this, &AppController::openPathRequested);
     connect(this, &AppController::openPathRequested, this, [](const QString &path) {
         if (!qEnvironmentVariableIsSet("FILESYNC_NO_DESKTOP_SERVICES"))
             QDesktopServices::openUrl(QUrl::fromLocalFile(path));
     });
     connect(m_actions->syncNow, &QAction::triggered, this, [this] {
-        if (m_engine)
+        if (m_engine && m_engine->state() == EngineState::Error)
+            restartEngine(); // the user fixed what stopped the folder, or wants to see it again
+        else if (m_engine)
             m_engine->syncNow();
     });
     connect(m_actions->pause, &QAction::triggered, this, [this](bool paused) {
@@ -108,13 +109,17 @@ void AppController::showSettings()
 
 void AppController::applySettings(const AppSettings &settings)
 {
-    const bool changed = !(settings == m_current) || !m_engine;
+    const bool changed = !(settings == m_current) || !m_engine || m_engine->state() == EngineState::Error;
     m_current = settings;
     m_current.save(m_settings);
-    if (changed && m_current.isComplete()) {
-        stopEngine();
-        startEngine();
-    }
+    if (changed && m_current.isComplete())
+        restartEngine();
+}
+
+void AppController::restartEngine()
+{
+    stopEngine();
+    startEngine();
 }
 
 void AppController::startEngine()

@@ -51,6 +51,7 @@ Q_SIGNALS:
 private:
     void startEngine();
     void stopEngine();
+    void restartEngine();
 
     QSettings &m_settings;
     AppSettings m_current;

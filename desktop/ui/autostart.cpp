@@ -7,6 +7,30 @@
 
 namespace filesync {
 
+namespace {
+// An Exec= argument as the Desktop Entry Specification wants it: quoted when it holds
+// a reserved character, with the characters ", `, $ and backslash escaped inside the
+// quotes, and every backslash doubled once more (the value itself is an escaped string).
+QString execArgument(const QString &argument)
+{
+    static const QString reserved = QStringLiteral(" \t\n\"'\\><~|&;$*?#()`");
+    bool plain = !argument.isEmpty();
+    for (QChar c : argument)
+        plain = plain && !reserved.contains(c);
+    if (plain)
+        return argument;
+    QString quoted = QStringLiteral("\"");
+    for (QChar c : argument) {
+        if (c == u'"' || c == u'`' || c == u'$')
+            quoted += QStringLiteral("\\\\");
+        else if (c == u'\\')
+            quoted += QStringLiteral("\\\\\\");
+        quoted += c;
+    }
+    return quoted + u'"';
+}
+} // namespace
+
 QString Autostart::entryPath()
 {
     return QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation)
@@ -26,9 +50,10 @@ bool Autostart::setEnabled(bool enabled, const QString &executable)
     QFile file(entryPath());
     if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
         return false;
-    file.write("[Desktop Entry]\nType=Application\nName=FileSync\nExec=" + QFile::encodeName(executable)
-               + "\nIcon=filesync\nTerminal=false\nX-GNOME-Autostart-enabled=true\n");
-    return true;
+    const QString entry = QStringLiteral("[Desktop Entry]\nType=Application\nName=FileSync\nExec=%1\nIcon=filesync\n"
+                                         "Terminal=false\nX-GNOME-Autostart-enabled=true\n")
+                              .arg(execArgument(executable));
+    return file.write(entry.toUtf8()) > 0 && file.flush();
 }
 
 } // namespace filesync

@@ -37,6 +37,7 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, bool autostart, QWid
     , m_autostart(new QCheckBox(tr("Start FileSync when I log in"), this))
     , m_problems(new QLabel(this))
     , m_reachability(new QLabel(this))
+    , m_form(new QFormLayout)
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
 {
     setWindowTitle(tr("FileSync Settings"));
@@ -80,16 +81,16 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, bool autostart, QWid
     accountBox->addWidget(m_existingAccount);
     accountBox->addWidget(m_accountEdit);
 
-    auto *form = new QFormLayout;
-    form->addRow(tr("Server:"), m_host);
-    form->addRow(tr("Port:"), m_port);
-    form->addRow(QString(), m_reachability);
-    form->addRow(tr("Folder:"), folderRow);
-    form->addRow(tr("Account:"), accountBox);
-    form->addRow(tr("Full rescan every:"), m_interval);
-    form->addRow(QString(), m_autostart);
+    m_form->addRow(tr("Server:"), m_host);
+    m_form->addRow(tr("Port:"), m_port);
+    m_form->addRow(QString(), m_reachability);
+    m_form->addRow(tr("Folder:"), folderRow);
+    m_form->addRow(tr("Account:"), accountBox);
+    m_form->addRow(tr("Full rescan every:"), m_interval);
+    m_form->addRow(QString(), m_autostart);
+    m_form->setRowVisible(m_reachability, false); // until a probe has something to say
     auto *layout = new QVBoxLayout(this);
-    layout->addLayout(form);
+    layout->addLayout(m_form);
     layout->addWidget(m_problems);
     layout->addWidget(m_buttons);
 
@@ -98,14 +99,15 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, bool autostart, QWid
     m_copy->setVisible(known);
     m_changeAccount->setVisible(known);
     m_newAccount->setChecked(!known);
-    connect(m_copy, &QPushButton::clicked, this,
-            [this] { QGuiApplication::clipboard()->setText(m_knownAccount->text()); });
+    connect(
+        m_copy, &QPushButton::clicked, this, [this] { QGuiApplication::clipboard()->setText(m_knownAccount->text()); });
     connect(browse, &QPushButton::clicked, this, &SettingsDialog::chooseFolder);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     for (QLineEdit *edit : { m_host, m_folder, m_accountEdit })
         connect(edit, &QLineEdit::textChanged, this, &SettingsDialog::validate);
-    for (QAbstractButton *b : std::initializer_list<QAbstractButton *> { m_newAccount, m_existingAccount, m_changeAccount })
+    for (QAbstractButton *b :
+        std::initializer_list<QAbstractButton *> { m_newAccount, m_existingAccount, m_changeAccount })
         connect(b, &QAbstractButton::toggled, this, &SettingsDialog::validate);
     connect(m_port, &QSpinBox::valueChanged, this, &SettingsDialog::validate);
     m_probeDelay.setSingleShot(true);
@@ -165,9 +167,11 @@ QStringList SettingsDialog::problems() const
     }
     const bool choosing = m_initial.accountId.isEmpty() || m_changeAccount->isChecked();
     if (choosing && m_existingAccount->isChecked()) {
-        const auto id = AccountId::parse(m_accountEdit->text());
-        if (!id)
-            problems << tr("The account ID is not valid: %1.").arg(id.errorMessage());
+        // AccountId decides; its reason is for logs, the user gets the rule in their language.
+        if (!AccountId::parse(m_accountEdit->text()))
+            problems << tr("The account ID is not valid: it has %1 letters a–z and digits 2–7 (dashes and spaces "
+                           "are ignored).")
+                            .arg(AccountId::kChars);
     }
     return problems;
 }
@@ -195,9 +199,14 @@ void SettingsDialog::startProbe()
     delete m_probe;
     m_probe = nullptr;
     const QString host = m_host->text().trimmed();
-    if (host.isEmpty())
+    m_reachability->setStyleSheet(QString());
+    if (host.isEmpty() || host.contains(u' ') || host.contains(u'/')) {
+        m_reachability->clear();
+        m_form->setRowVisible(m_reachability, false);
         return;
+    }
     m_reachability->setText(tr("Checking %1:%2…").arg(host).arg(m_port->value()));
+    m_form->setRowVisible(m_reachability, true);
     m_probe = new QTcpSocket(this);
     QTcpSocket *probe = m_probe;
     auto *timeout = new QTimer(probe);
@@ -205,15 +214,20 @@ void SettingsDialog::startProbe()
     auto verdict = [this, probe, host](bool ok, const QString &why) {
         if (probe != m_probe)
             return;
-        m_reachability->setText(ok ? tr("The server answers.")
-                                   : tr("The server %1 does not answer (%2); FileSync will keep trying.").arg(host, why));
+        m_reachability->setText(ok
+                ? tr("The server answers.")
+                : tr("The server %1 does not answer (%2); FileSync will keep trying.").arg(host, why));
         m_reachability->setStyleSheet(ok ? QStringLiteral("color: #2e9d4f") : QStringLiteral("color: #b36b00"));
+        // One verdict per probe: whatever the socket or the timer says later is ignored.
+        m_probe = nullptr;
         probe->abort();
+        probe->deleteLater();
         Q_EMIT probed(ok);
     };
     connect(probe, &QTcpSocket::connected, this, [verdict] { verdict(true, QString()); });
     connect(probe, &QTcpSocket::errorOccurred, this, [verdict, probe] { verdict(false, probe->errorString()); });
-    connect(timeout, &QTimer::timeout, this, [verdict, this] { verdict(false, tr("no answer in %1 s").arg(m_probeTimeoutMs / 1000)); });
+    connect(timeout, &QTimer::timeout, this,
+        [verdict, this] { verdict(false, tr("no answer in %1 s").arg(m_probeTimeoutMs / 1000)); });
     timeout->start(m_probeTimeoutMs);
     probe->connectToHost(host, quint16(m_port->value()));
 }

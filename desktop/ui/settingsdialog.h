@@ -7,6 +7,7 @@
 
 class QCheckBox;
 class QDialogButtonBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -55,6 +56,7 @@ private:
     QCheckBox *m_autostart;
     QLabel *m_problems;
     QLabel *m_reachability;
+    QFormLayout *m_form;
     QDialogButtonBox *m_buttons;
     QTimer m_probeDelay;
     QTcpSocket *m_probe = nullptr;

@@ -17,6 +17,7 @@ StatusWindow::StatusWindow(StatusModel &model, AppActions &actions, QWidget *par
     , m_model(model)
     , m_icon(new QLabel(this))
     , m_status(new QLabel(this))
+    , m_notice(new QLabel(this))
     , m_recent(new QListWidget(this))
 {
     setWindowTitle(tr("FileSync"));
@@ -26,6 +27,7 @@ StatusWindow::StatusWindow(StatusModel &model, AppActions &actions, QWidget *par
     top->addWidget(m_icon);
     top->addWidget(m_status, 1);
     layout->addLayout(top);
+    layout->addWidget(m_notice);
     layout->addWidget(new QLabel(tr("Recent changes"), this));
     layout->addWidget(m_recent, 1);
     auto *buttons = new QHBoxLayout;
@@ -35,7 +37,13 @@ StatusWindow::StatusWindow(StatusModel &model, AppActions &actions, QWidget *par
         buttons->addWidget(button);
     }
     layout->addLayout(buttons);
+    m_status->setObjectName(QStringLiteral("status"));
     m_status->setWordWrap(true);
+    m_notice->setObjectName(QStringLiteral("notice"));
+    m_notice->setWordWrap(true);
+    m_notice->setStyleSheet(QStringLiteral("color: #b36b00"));
+    m_notice->hide();
+    m_recent->setObjectName(QStringLiteral("recent"));
     connect(&model, &StatusModel::changed, this, &StatusWindow::update);
     connect(&model, &StatusModel::recentChanged, this, &StatusWindow::rebuildRecent);
     resize(460, 320);
@@ -48,17 +56,26 @@ QString StatusWindow::statusText() const
     return m_status->text();
 }
 
+QString StatusWindow::noticeText() const
+{
+    return m_notice->text();
+}
+
 void StatusWindow::update()
 {
     m_icon->setPixmap(TrayIcon::iconFor(m_model.iconName()).pixmap(32, 32));
     m_status->setText(m_model.tooltip());
+    // Without a tray there are no notifications: the last conflict, warning or error
+    // stays visible here instead.
+    m_notice->setText(m_model.lastNotice());
+    m_notice->setVisible(!m_model.lastNotice().isEmpty());
 }
 
 void StatusWindow::rebuildRecent()
 {
     m_recent->clear();
     for (const SyncItem &item : m_model.recent())
-        m_recent->addItem(QStringLiteral("%1  %2").arg(item.action, item.path.toString()));
+        m_recent->addItem(StatusModel::describe(item));
 }
 
 } // namespace filesync

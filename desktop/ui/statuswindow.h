@@ -19,6 +19,7 @@ class StatusWindow : public QWidget
 public:
     StatusWindow(StatusModel &model, AppActions &actions, QWidget *parent = nullptr);
     QString statusText() const;
+    QString noticeText() const; // the last conflict, warning or error, if any
 
 private:
     void update();
@@ -27,6 +28,7 @@ private:
     StatusModel &m_model;
     QLabel *m_icon;
     QLabel *m_status;
+    QLabel *m_notice;
     QListWidget *m_recent;
 };
 

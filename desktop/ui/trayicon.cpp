@@ -20,11 +20,13 @@ TrayIcon::TrayIcon(StatusModel &model, AppActions &actions, QObject *parent)
     connect(&model, &StatusModel::changed, this, &TrayIcon::update);
     connect(&model, &StatusModel::conflictNoticed, this, [this](const QString &path, const QString &copy) {
         notify(tr("Conflict in %1").arg(path),
-               tr("%1 was changed on two computers. Both versions are kept: the other computer's at %1, this "
-                  "computer's as %2.")
-                   .arg(path, copy),
-               QSystemTrayIcon::Warning);
+            tr("%1 was changed on two computers. Both versions are kept: the other computer's at %1, this "
+               "computer's as %2.")
+                .arg(path, copy),
+            QSystemTrayIcon::Warning);
     });
+    connect(&model, &StatusModel::warningNoticed, this,
+        [this](const QString &message) { notify(tr("FileSync"), message, QSystemTrayIcon::Information); });
     connect(&model, &StatusModel::attentionNeeded, this, [this](const QString &message) {
         notify(tr("FileSync needs your attention"), message, QSystemTrayIcon::Critical);
     });
@@ -64,6 +66,7 @@ void TrayIcon::update()
 void TrayIcon::notify(const QString &title, const QString &message, QSystemTrayIcon::MessageIcon icon)
 {
     m_lastNotification = title + QStringLiteral(": ") + message;
+    ++m_notifications;
     if (QSystemTrayIcon::supportsMessages() && m_tray->isVisible())
         m_tray->showMessage(title, message, icon, 10000);
 }

@@ -23,6 +23,7 @@ public:
     QString iconName() const { return m_iconName; }
     QMenu *menu() const;
     QString lastNotification() const { return m_lastNotification; }
+    int notificationCount() const { return m_notifications; }
 
     static QIcon iconFor(const QString &state);
 
@@ -34,6 +35,7 @@ private:
     QSystemTrayIcon *m_tray;
     QString m_iconName;
     QString m_lastNotification;
+    int m_notifications = 0;
 };
 
 } // namespace filesync

@@ -1,13 +1,20 @@
 #include "../integration/synctestmacros.h"
 #include "appactions.h"
 #include "appcontroller.h"
+#include "journal.h"
+#include "localization.h"
 #include "statusmodel.h"
 #include "statuswindow.h"
 #include "testcluster.h"
 #include "testtree.h"
 #include "trayicon.h"
 
+#include <QDir>
+#include <QLineEdit>
+#include <QListWidget>
 #include <QMenu>
+#include <QPointer>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -29,20 +36,28 @@ private Q_SLOTS:
     void pauseStopsSyncingAndResumeCatchesUp();
     void syncNowRunsACycle();
     void statusAndIconFollowTheEngine();
+    void syncingShowsProgress();
+    void errorsAreShownAndNotifiedOnce();
     void recentChangesFillFromRealSyncs();
     void conflictsAreNotified();
+    void unknownAccountIdIsReplacedAndTold();
     void changingTheFolderRestartsTheEngine();
+    void settingsDialogAppliesItsChanges();
     void withoutATrayAStatusWindowAppears();
 
 private:
     std::unique_ptr<AppController> makeController(AppController::Shell shell = AppController::Shell::Tray);
     std::unique_ptr<TestServer> m_server;
     std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<QTemporaryDir> m_config;
     std::unique_ptr<QSettings> m_settings;
 };
 
 void tst_TrayApp::init()
 {
+    // Nothing here may touch the real user's configuration (the autostart entry).
+    m_config = std::make_unique<QTemporaryDir>();
+    qputenv("XDG_CONFIG_HOME", QFile::encodeName(m_config->path()));
     m_server = std::make_unique<TestServer>();
     QVERIFY(m_server->start());
     m_dir = std::make_unique<QTemporaryDir>();
@@ -60,6 +75,7 @@ void tst_TrayApp::cleanup()
     m_settings.reset();
     m_dir.reset();
     m_server.reset();
+    m_config.reset();
 }
 
 std::unique_ptr<AppController> tst_TrayApp::makeController(AppController::Shell shell)
@@ -87,8 +103,9 @@ void tst_TrayApp::menuOffersEveryCommand()
         if (!a->isSeparator())
             texts << a->text();
     }
-    QCOMPARE(texts.mid(1), (QStringList { QStringLiteral("Open folder"), QStringLiteral("Sync now"), QStringLiteral("Pause syncing"),
-                                          QStringLiteral("Recent changes"), QStringLiteral("Settings…"), QStringLiteral("Quit FileSync") }));
+    QCOMPARE(texts.mid(1),
+        (QStringList { QStringLiteral("Open folder"), QStringLiteral("Sync now"), QStringLiteral("Pause syncing"),
+            QStringLiteral("Recent changes"), QStringLiteral("Settings…"), QStringLiteral("Quit FileSync") }));
     QVERIFY(!controller->tray()->menu()->actions().first()->isEnabled()); // the status line
     QSignalSpy open(controller.get(), &AppController::openPathRequested);
     controller->actions().openFolder->trigger();
@@ -106,6 +123,7 @@ void tst_TrayApp::pauseStopsSyncingAndResumeCatchesUp()
     const QString account = controller->currentSettings().accountId;
     QCOMPARE(account.size(), 32); // remembered in the settings
     QCOMPARE(AppSettings::load(*m_settings).accountId, account);
+    const QString folder = controller->currentSettings().folder;
     TestClient other(QStringLiteral("other"), m_server->port());
     QVERIFY(other.start(account));
 
@@ -113,15 +131,25 @@ void tst_TrayApp::pauseStopsSyncingAndResumeCatchesUp()
     QCOMPARE(controller->model().state(), EngineState::Paused);
     QCOMPARE(controller->tray()->iconName(), QStringLiteral("paused"));
     QCOMPARE(controller->actions().pause->text(), QStringLiteral("Resume syncing"));
+    QCOMPARE(controller->actions().status->text(), QStringLiteral("Paused"));
     QVERIFY(!controller->actions().syncNow->isEnabled());
-    writeFile(controller->currentSettings().folder, QStringLiteral("while-paused.txt"), "held back");
-    // A negative check needs a bounded wait: well past the watcher's debounce.
-    QTest::qWait(800);
+
+    QSignalSpy moved(controller->engine(), &SyncEngine::itemCompleted);
+    writeFile(folder, QStringLiteral("while-paused.txt"), "held back");
+    writeFile(other.root(), QStringLiteral("from-other.txt"), "waits on the server");
+    // The server has the other computer's file and pushes the news to us...
+    QTRY_VERIFY_WITH_TIMEOUT(other.completed(QStringLiteral("from-other.txt"), QStringLiteral("uploaded")), 10000);
+    // ...and nothing moves either way while paused (a negative check needs a bound).
+    QVERIFY(!moved.wait(1000));
     QVERIFY(!exists(other.root(), QStringLiteral("while-paused.txt")));
+    QVERIFY(!exists(folder, QStringLiteral("from-other.txt")));
+    QCOMPARE(controller->model().state(), EngineState::Paused);
 
     controller->actions().pause->trigger();
-    QTRY_VERIFY_WITH_TIMEOUT(exists(other.root(), QStringLiteral("while-paused.txt")), 10000);
     QCOMPARE(controller->actions().pause->text(), QStringLiteral("Pause syncing"));
+    QTRY_VERIFY_WITH_TIMEOUT(exists(other.root(), QStringLiteral("while-paused.txt")), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(exists(folder, QStringLiteral("from-other.txt")), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
 }
 
 void tst_TrayApp::syncNowRunsACycle()
@@ -152,6 +180,53 @@ void tst_TrayApp::statusAndIconFollowTheEngine()
     QCOMPARE(controller->tray()->iconName(), QStringLiteral("idle"));
     QVERIFY(TrayIcon::iconFor(QStringLiteral("error")).availableSizes().size() + 1 > 0);
     QVERIFY(!TrayIcon::iconFor(QStringLiteral("syncing")).pixmap(22, 22).isNull());
+}
+
+void tst_TrayApp::syncingShowsProgress()
+{
+    QStringList icons, texts; // before the controller: it still reports while it shuts down
+    Localization english; // the plural forms ("3 files")
+    english.install(QLocale(QLocale::English, QLocale::UnitedStates));
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    connect(&controller->model(), &StatusModel::changed, this, [&] {
+        icons << controller->tray()->iconName();
+        texts << controller->actions().status->text();
+    });
+    const QString folder = controller->currentSettings().folder;
+    for (const char *name : { "a.bin", "b.bin", "c.bin" })
+        writeFile(folder, QString::fromLatin1(name), QByteArray(200 * 1024, 'x'));
+    QTRY_VERIFY_WITH_TIMEOUT(controller->model().recent().size() == 3, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QVERIFY2(icons.contains(QStringLiteral("syncing")), qPrintable(icons.join(u',')));
+    QCOMPARE(icons.last(), QStringLiteral("idle"));
+    const QRegularExpression progress(QStringLiteral("^Syncing [1-3] files?, .+ left$"));
+    QVERIFY2(texts.indexOf(progress) >= 0, qPrintable(texts.join(u'|')));
+    QCOMPARE(texts.last(), QStringLiteral("Up to date"));
+    QCOMPARE(controller->tray()->notificationCount(), 0); // routine syncs are not notified
+}
+
+void tst_TrayApp::errorsAreShownAndNotifiedOnce()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    const QString folder = controller->currentSettings().folder;
+    // The folder's FileSync data vanishes (a careless cleanup): the engine must stop
+    // rather than guess, and the user must hear about it.
+    QVERIFY(QDir(Journal::metadataDir(folder)).removeRecursively());
+    controller->actions().syncNow->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Error, 10000);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("error"));
+    QVERIFY(controller->actions().status->text().startsWith(QStringLiteral("Stopped: ")));
+    QCOMPARE(controller->tray()->notificationCount(), 1);
+    QVERIFY(controller->tray()->lastNotification().startsWith(QStringLiteral("FileSync needs your attention")));
+    QVERIFY(controller->tray()->lastNotification().contains(QStringLiteral("disappeared")));
+
+    // "Sync now" after an error starts the folder again.
+    QVERIFY(controller->actions().syncNow->isEnabled());
+    controller->actions().syncNow->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QCOMPARE(controller->tray()->iconName(), QStringLiteral("idle"));
 }
 
 void tst_TrayApp::recentChangesFillFromRealSyncs()
@@ -193,6 +268,22 @@ void tst_TrayApp::conflictsAreNotified()
     QCOMPARE(readFile(folder, QStringLiteral("plan.txt")), QByteArray("theirs, longer"));
 }
 
+void tst_TrayApp::unknownAccountIdIsReplacedAndTold()
+{
+    // An ID the server never issued: the engine creates a new account (the assignment's
+    // rule), the tray says so, and the settings keep the new ID.
+    AppSettings s = AppSettings::load(*m_settings);
+    s.accountId = QStringLiteral("abcdefghijklmnopqrstuvwxyz234567");
+    s.save(*m_settings);
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    QVERIFY(controller->tray()->lastNotification().contains(QStringLiteral("does not know this account ID")));
+    const QString created = controller->currentSettings().accountId;
+    QCOMPARE(created.size(), 32);
+    QVERIFY(created != s.accountId);
+    QCOMPARE(AppSettings::load(*m_settings).accountId, created);
+}
+
 void tst_TrayApp::changingTheFolderRestartsTheEngine()
 {
     auto controller = makeController();
@@ -209,6 +300,33 @@ void tst_TrayApp::changingTheFolderRestartsTheEngine()
     QCOMPARE(AppSettings::load(*m_settings).folder, s.folder);
 }
 
+void tst_TrayApp::settingsDialogAppliesItsChanges()
+{
+    auto controller = makeController();
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+    SyncEngine *before = controller->engine();
+    QPointer<SyncEngine> watch(before);
+
+    // Cancel changes nothing.
+    controller->actions().settings->trigger();
+    QVERIFY(controller->settingsDialog());
+    controller->settingsDialog()->findChild<QLineEdit *>(QStringLiteral("host"))->setText(QStringLiteral("elsewhere"));
+    controller->settingsDialog()->reject();
+    QTRY_VERIFY(!controller->settingsDialog());
+    QCOMPARE(controller->engine(), before);
+    QCOMPARE(controller->currentSettings().host, QStringLiteral("127.0.0.1"));
+
+    // OK with another folder restarts the engine on it; the old one is gone.
+    controller->actions().settings->trigger();
+    const QString second = m_dir->path() + QStringLiteral("/Second");
+    controller->settingsDialog()->findChild<QLineEdit *>(QStringLiteral("folder"))->setText(second);
+    controller->settingsDialog()->accept();
+    QVERIFY(watch.isNull());
+    QCOMPARE(controller->engine()->config().folder, second);
+    QCOMPARE(AppSettings::load(*m_settings).folder, second);
+    QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+}
+
 void tst_TrayApp::withoutATrayAStatusWindowAppears()
 {
     auto controller = makeController(AppController::Shell::Window);
@@ -216,6 +334,17 @@ void tst_TrayApp::withoutATrayAStatusWindowAppears()
     QVERIFY(controller->window());
     QVERIFY(controller->window()->isVisible());
     QTRY_VERIFY_WITH_TIMEOUT(controller->window()->statusText().contains(QStringLiteral("Up to date")), 10000);
+    const QString folder = controller->currentSettings().folder;
+    writeFile(folder, QStringLiteral("shown.txt"), "x");
+    auto *recent = controller->window()->findChild<QListWidget *>(QStringLiteral("recent"));
+    QVERIFY(recent);
+    QTRY_COMPARE_WITH_TIMEOUT(recent->count(), 1, 10000);
+    QVERIFY(recent->item(0)->text().startsWith(QStringLiteral("↑ shown.txt  (uploaded, ")));
+    // No notifications without a tray: what needs attention stays in the window.
+    QVERIFY(controller->window()->noticeText().isEmpty());
+    QVERIFY(QDir(Journal::metadataDir(folder)).removeRecursively());
+    controller->actions().syncNow->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(controller->window()->noticeText().contains(QStringLiteral("disappeared")), 10000);
 }
 
 QTEST_MAIN(tst_TrayApp)

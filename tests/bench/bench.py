@@ -345,7 +345,7 @@ def w6(factories, wanted, sizes, base, report, failures):
                 _, _, rss_up = peer.run(peer.a + "/", url, timeout=3600)
                 _, _, rss_down = peer.run(url, peer.b + "/", timeout=3600)
                 entry["seconds"] = time.monotonic() - t0
-                entry["rss_mib"] = {"rsync client (largest run)": max(rss_up, rss_down) / 1024}
+                entry["rss_mib"] = {"largest rsync process (client or daemon's, either run)": max(rss_up, rss_down) / 1024}
                 wall, _ = peer.rescan()
                 entry["rescan_seconds"] = wall
             else:
@@ -565,6 +565,11 @@ def write_report(path, args, sizes, info, versions, results, report6, names, wor
     if own:
         notes.append(f"W5: FileSync's own log put the rescan cycle at {fmt_s(own['median'])} (median); the table "
                      "has the time from SIGUSR1 to that log line.")
+    loads = [s["load1"] for w in results.values() for ss in w.values() for s in ss if "load1" in s]
+    if loads:
+        notes.append(f"The machine's 1-minute load average when samples ended: median {statistics.median(loads):.1f}, "
+                     f"max {max(loads):.1f} on {os.cpu_count()} cores (other work on the machine shows up here; "
+                     "the benchmark itself adds about 1).")
     if notes:
         L += ["Notes on these figures:", ""] + [f"- {n}" for n in notes] + [""]
     L += ["## Targets", "", targets_table(results, medians, report6, sizes), ""]
@@ -674,6 +679,7 @@ def main():
 
                 def record(w, sample, name=name, run=run):
                     sample["run"] = run
+                    sample["load1"] = os.getloadavg()[0]
                     results.setdefault(w, {}).setdefault(name, []).append(sample)
                     extra = f", {fmt_b(sample['hop'])} on A's link, {fmt_b(sample['total'])} in all" \
                         if sample.get("hop") is not None else ""

@@ -147,6 +147,11 @@ def tree_rss_kib(pid):
             "rss": max(proc_status_kib(p, "VmRSS") for p in procs)}
 
 
+def max_child_hwm(pid):
+    """The largest VmHWM among the processes below pid (the rsync daemon's per-connection ones)."""
+    return max([proc_status_kib(p, "VmHWM") for p in descendants(pid)[1:]], default=0)
+
+
 def tail(path, lines=8):
     try:
         with open(path, errors="replace") as f:
@@ -345,10 +350,14 @@ class Rsync:
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             t0 = time.monotonic()
             p = subprocess.Popen(args, stdout=out, stderr=err, preexec_fn=_die_with_parent)
+            peak, next_sample = 0, 0.0
             while True:
                 pid, status, usage = os.wait4(p.pid, os.WNOHANG)
                 if pid:
                     break
+                if time.monotonic() >= next_sample:  # ru_maxrss would count this script's pages at fork
+                    peak = max(peak, tree_rss_kib(p.pid)["hwm"], max_child_hwm(self.daemon.pid))
+                    next_sample = time.monotonic() + 0.02
                 if time.monotonic() - t0 > timeout:
                     p.kill()
                     os.wait4(p.pid, 0)
@@ -365,7 +374,7 @@ class Rsync:
             raise BenchFailure(f"rsync {src} -> {dst} failed ({p.returncode}): {stderr.strip()[-300:]}")
         sent = int(re.search(r"Total bytes sent: ([\d,]+)", stdout).group(1).replace(",", ""))
         received = int(re.search(r"Total bytes received: ([\d,]+)", stdout).group(1).replace(",", ""))
-        return wall, sent + received, usage.ru_maxrss
+        return wall, sent + received, peak
 
     def sync(self):
         url = f"rsync://{LOOPBACK}:{self.port}/m/"

@@ -38,9 +38,9 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
     });
     qCDebug(lcServer) << "connection from" << m_channel->peerDescription();
     // A connection that does not log in soon only holds a file descriptor.
-    QTimer::singleShot(kLoginTimeoutMs, this, [this] {
+    QTimer::singleShot(m_context.loginTimeoutMs, this, [this] {
         if (m_stage == Stage::AwaitHello || m_stage == Stage::AwaitLogin)
-            fail(0, errors::kNotAuthenticated, QStringLiteral("no login within %1 s").arg(kLoginTimeoutMs / 1000));
+            fail(0, errors::kNotAuthenticated, QStringLiteral("no login within %1 ms").arg(m_context.loginTimeoutMs));
     });
 }
 

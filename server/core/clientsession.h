@@ -28,6 +28,7 @@ struct ServerContext
     std::function<quint64()> liveBytesIn; // sums over connected sessions
     std::function<quint64()> liveBytesOut;
     std::function<int()> sessionCount;
+    int loginTimeoutMs = 30 * 1000; // a connection must log in within this time
 };
 
 // One connected computer: the handshake, then its requests, each verb a method, answered
@@ -44,7 +45,6 @@ public:
     static constexpr qint64 kOutputLowWater = 16 * 1024 * 1024;
     static constexpr qint64 kMaxQueuedBytes = 128 * 1024 * 1024;
     static constexpr qsizetype kMaxQueuedRequests = 20000;
-    static constexpr int kLoginTimeoutMs = 30 * 1000;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
 
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);

@@ -36,7 +36,7 @@ Result<void> SyncServer::start()
     m_accounts = std::make_unique<AccountStore>(*m_metadata);
     m_feed = std::make_unique<ChangeFeed>();
     m_context = std::make_unique<ServerContext>(
-        ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, 0, 0, 0, {}, {}, {} });
+        ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs });
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
         for (ClientSession *s : std::as_const(m_sessions))
@@ -106,6 +106,13 @@ quint16 SyncServer::port() const
 QHostAddress SyncServer::address() const
 {
     return m_listener ? m_listener->serverAddress() : QHostAddress();
+}
+
+void SyncServer::setLoginTimeout(int milliseconds)
+{
+    m_loginTimeoutMs = milliseconds;
+    if (m_context)
+        m_context->loginTimeoutMs = milliseconds;
 }
 
 int SyncServer::sessionCount() const

@@ -44,6 +44,8 @@ public:
     QHostAddress address() const;
     int sessionCount() const;
     quint16 metricsPort() const;
+    // How long a connection may take to log in (default 30 s); for tests, before start().
+    void setLoginTimeout(int milliseconds);
     QByteArray metricsText() const; // Prometheus text format
 
 Q_SIGNALS:
@@ -61,6 +63,7 @@ private:
     QTcpServer *m_listener = nullptr;
     MetricsEndpoint *m_metrics = nullptr;
     QSet<ClientSession *> m_sessions;
+    int m_loginTimeoutMs = 30 * 1000;
 };
 
 } // namespace filesync

@@ -1,1 +1,4 @@
-filesync_add_test(NAME tst_server SOURCES tst_server.cpp LIBS filesync_server_core LABELS unit)
+# Server tests: the real SyncServer over real sockets, and its stores on their own.
+filesync_add_test(NAME tst_server SOURCES tst_server.cpp tst_server_client.h LIBS filesync_server_core LABELS unit)
+filesync_add_test(NAME tst_server_commits SOURCES tst_server_commits.cpp tst_server_client.h
+    LIBS filesync_server_core LABELS unit)

@@ -1,11 +1,15 @@
+// The real SyncServer over real sockets on 127.0.0.1: handshake, accounts, push, stats,
+// restarts and hostile peers. Commit rules are in tst_server_commits.cpp.
 #include "accountstore.h"
-#include "blockcodec.h"
-#include "blockstore.h"
-#include "messagechannel.h"
-#include "sqlitemetadatastore.h"
+#include "clientsession.h"
+#include "framereader.h"
 #include "syncserver.h"
+#include "tst_server_client.h"
 
 #include <QCborArray>
+#include <QDir>
+#include <QDirIterator>
+#include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -13,135 +17,32 @@
 
 using namespace filesync;
 using namespace filesync::protocol;
+using namespace filesync::servertest;
 
 namespace {
 
-RelativePath P(const char *p)
+QStringList g_logLines;
+void collectLog(QtMsgType, const QMessageLogContext &, const QString &message)
 {
-    return *RelativePath::fromString(QString::fromUtf8(p));
+    g_logLines << message;
 }
 
-// A hand-driven client over a real socket: every message explicit, to probe the server.
-class RawClient
+QByteArray lengthPrefix(quint32 length)
 {
-public:
-    explicit RawClient(quint16 port)
-    {
-        auto *socket = new QTcpSocket;
-        socket->connectToHost(QHostAddress::LocalHost, port);
-        m_channel = std::make_unique<MessageChannel>(socket);
-        QObject::connect(m_channel.get(), &MessageChannel::messageReceived, m_channel.get(),
-            [this](const Envelope &e) { m_inbox << e; });
-        socket->waitForConnected(5000);
-    }
-
-    // Sends and waits (bounded) for the reply with the same id.
-    Envelope call(MessageType type, const QCborMap &body)
-    {
-        const quint64 id = m_nextId++;
-        m_channel->send(type, id, body);
-        return waitFor(
-            [id](const Envelope &e) { return e.id == id || (e.id == 0 && e.type == MessageType::ErrorReply); });
-    }
-    template<typename B> Envelope call(MessageType type, const B &body) { return call(type, body.toCbor()); }
-
-    Envelope waitFor(const std::function<bool(const Envelope &)> &match, int timeoutMs = 5000)
-    {
-        QDeadlineTimer deadline(timeoutMs);
-        while (!deadline.hasExpired()) {
-            for (int i = 0; i < m_inbox.size(); ++i) {
-                if (match(m_inbox.at(i)))
-                    return m_inbox.takeAt(i);
-            }
-            QTest::qWait(5);
-        }
-        return Envelope { MessageType::Ok, quint64(-1), {} };
-    }
-    bool sawAdvanced(quint64 head, int timeoutMs = 2000)
-    {
-        return waitFor(
-                   [head](const Envelope &e) {
-                       return e.type == MessageType::Advanced && Advanced::fromCbor(e.body)->head == head;
-                   },
-                   timeoutMs)
-                   .type
-            == MessageType::Advanced;
-    }
-    QString login(const QString &account = QString())
-    {
-        call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, QStringLiteral("test") });
-        const Envelope reply = account.isEmpty()
-            ? call(MessageType::CreateAccount, CreateAccount { QStringLiteral("t") })
-            : call(MessageType::Login, Login { account, QStringLiteral("t") });
-        if (reply.type != MessageType::LoginOk)
-            return {};
-        return account.isEmpty() ? LoginOk::fromCbor(reply.body)->account : account;
-    }
-    bool putBlock(const QByteArray &data)
-    {
-        return call(MessageType::PutBlock,
-                   BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data })
-                   .type
-            == MessageType::Ok;
-    }
-    CommitReply commit(const QList<CommitOp> &ops)
-    {
-        const Envelope e = call(MessageType::Commit, Commit { ops });
-        auto reply = CommitReply::fromCbor(e.body);
-        return reply ? *reply : CommitReply {};
-    }
-    Changes changes(quint64 since, quint32 limit = kMaxEntriesPerChanges)
-    {
-        return *Changes::fromCbor(call(MessageType::GetChanges, GetChanges { since, limit }).body);
-    }
-    bool isConnected() const { return m_channel->isConnected(); }
-    MessageChannel &channel() { return *m_channel; }
-
-private:
-    std::unique_ptr<MessageChannel> m_channel;
-    QList<Envelope> m_inbox;
-    quint64 m_nextId = 1;
-};
-
-CommitOp put(const char *path, const QByteArray &data, quint64 base = 0)
-{
-    CommitOp op;
-    op.path = P(path);
-    op.baseVersion = base;
-    op.size = data.size();
-    if (!data.isEmpty())
-        op.blocks = { BlockRef { ContentHash::of(data), quint32(data.size()) } };
-    return op;
+    QByteArray bytes(4, Qt::Uninitialized);
+    qToBigEndian(length, bytes.data());
+    return bytes;
 }
 
-CommitOp dirOp(CommitOpKind kind, const char *path, quint64 base = 0)
+int blockFiles(const QString &dataDir)
 {
-    CommitOp op;
-    op.op = kind;
-    op.kind = EntryKind::Directory;
-    op.path = P(path);
-    op.baseVersion = base;
-    return op;
-}
-
-CommitOp del(const char *path, quint64 base)
-{
-    CommitOp op;
-    op.op = CommitOpKind::Delete;
-    op.path = P(path);
-    op.baseVersion = base;
-    return op;
-}
-
-CommitOp move(const char *from, const char *to, quint64 base, EntryKind kind = EntryKind::File)
-{
-    CommitOp op;
-    op.op = CommitOpKind::Move;
-    op.from = P(from);
-    op.path = P(to);
-    op.kind = kind;
-    op.baseVersion = base;
-    return op;
+    int count = 0;
+    QDirIterator it(dataDir + QStringLiteral("/blocks"), QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        ++count;
+    }
+    return count;
 }
 
 } // namespace
@@ -155,16 +56,17 @@ private Q_SLOTS:
 
     void handshakeErrors_data();
     void handshakeErrors();
+    void pingBeforeLogin();
+    void loginTimeout();
     void accountsAndLogin();
-    void failedLoginsAreRateLimited();
-    void optimisticCommits();
-    void directoriesDeleteOnlyWhenEmpty();
-    void movesAreOneOperation();
-    void blocksCannotBeClaimedByHash();
-    void changesCollapseAndPage();
+    void idsNeverLogged();
+    void failedLoginsAreRateLimitedPerAddress();
     void advancedGoesToTheAccountOnly();
+    void sessionCountFollowsConnections();
     void restartKeepsEverything();
+    void hostileFramesChangeNothing_data();
     void hostileFramesChangeNothing();
+    void unreadRepliesAreBounded();
     void statsAndMetrics();
 
 private:
@@ -188,209 +90,152 @@ void tst_Server::cleanup()
 
 void tst_Server::handshakeErrors_data()
 {
+    QTest::addColumn<bool>("hello"); // send a good Hello first
     QTest::addColumn<int>("type");
     QTest::addColumn<QCborMap>("body");
     QTest::addColumn<QString>("code");
-    QTest::newRow("request before hello")
-        << int(MessageType::GetChanges) << GetChanges { 0, 10 }.toCbor() << QStringLiteral("not-authenticated");
-    QTest::newRow("wrong magic") << int(MessageType::Hello)
-                                 << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") },
-                                        { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } }
-                                 << QStringLiteral("bad-request");
-    QTest::newRow("other major version") << int(MessageType::Hello) << Hello { 2, 0, QStringLiteral("future") }.toCbor()
+    const QCborMap wrongMagic { { QStringLiteral("magic"), QStringLiteral("HTTP") }, { QStringLiteral("major"), 1 },
+        { QStringLiteral("minor"), 0 } };
+    QTest::newRow("request before hello") << false << int(MessageType::GetChanges) << GetChanges { 0, 10 }.toCbor()
+                                          << QStringLiteral("not-authenticated");
+    QTest::newRow("login before hello") << false << int(MessageType::Login) << Login { QString(32, u'a'), {} }.toCbor()
+                                        << QStringLiteral("not-authenticated");
+    QTest::newRow("wrong magic") << false << int(MessageType::Hello) << wrongMagic << QStringLiteral("bad-request");
+    QTest::newRow("other major version") << false << int(MessageType::Hello)
+                                         << Hello { 2, 0, QStringLiteral("future") }.toCbor()
                                          << QStringLiteral("protocol-version");
+    QTest::newRow("commit before login") << true << int(MessageType::Commit) << Commit {}.toCbor()
+                                         << QStringLiteral("not-authenticated");
+    QTest::newRow("second hello") << true << int(MessageType::Hello)
+                                  << Hello { kMajorVersion, kMinorVersion, {} }.toCbor()
+                                  << QStringLiteral("not-authenticated");
+    QTest::newRow("server message from a client")
+        << true << int(MessageType::Welcome) << Welcome { 1, 0, {} }.toCbor() << QStringLiteral("not-authenticated");
 }
 
 void tst_Server::handshakeErrors()
 {
+    QFETCH(bool, hello);
     QFETCH(int, type);
     QFETCH(QCborMap, body);
     QFETCH(QString, code);
     RawClient c(m_server->port());
+    if (hello)
+        QCOMPARE(c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} }).type, MessageType::Welcome);
     const Envelope reply = c.call(MessageType(type), body);
-    QCOMPARE(reply.type, MessageType::ErrorReply);
-    const auto error = *ErrorReply::fromCbor(reply.body);
-    QCOMPARE(error.code, code);
-    QVERIFY(!error.message.isEmpty());
+    QCOMPARE(c.errorCode(reply), code);
+    const QString message = ErrorReply::fromCbor(reply.body)->message;
+    QVERIFY(message.size() > 10);
+    if (code == QLatin1String("protocol-version")) // names both versions
+        QVERIFY2(
+            message.contains(QStringLiteral("1.0")) && message.contains(QStringLiteral("2.0")), qPrintable(message));
     QTRY_VERIFY(!c.isConnected());
+}
+
+void tst_Server::pingBeforeLogin()
+{
+    RawClient c(m_server->port());
+    QCOMPARE(c.call(MessageType::Ping, QCborMap()).type, MessageType::Pong);
+    QCOMPARE(c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} }).type, MessageType::Welcome);
+    QCOMPARE(c.call(MessageType::Ping, QCborMap()).type, MessageType::Pong);
+    QVERIFY(c.isConnected());
+}
+
+void tst_Server::loginTimeout()
+{
+    m_server->setLoginTimeout(200);
+    RawClient idle(m_server->port());
+    RawClient active(m_server->port());
+    QVERIFY(!active.login().isEmpty());
+    const Envelope e = idle.waitFor([](const Envelope &e) { return e.type == MessageType::ErrorReply; });
+    QCOMPARE(idle.errorCode(e), QStringLiteral("not-authenticated"));
+    QTRY_VERIFY(!idle.isConnected());
+    QVERIFY(active.isConnected());
+    QCOMPARE(active.call(MessageType::Ping, QCborMap()).type, MessageType::Pong);
 }
 
 void tst_Server::accountsAndLogin()
 {
     RawClient a(m_server->port());
     const QString id = a.login();
-    QCOMPARE(id.size(), 32);
+    QCOMPARE(id.size(), AccountId::kChars);
+    QVERIFY(AccountId::parse(id).ok());
     RawClient b(m_server->port());
-    QCOMPARE(b.login(id), id);
+    QCOMPARE(b.login(id.toUpper()), id.toUpper()); // parsing forgives case, as users type it
+    QVERIFY(b.sessionId() != a.sessionId());
+
     RawClient c(m_server->port());
     c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
-    const Envelope wrong = c.call(MessageType::Login, Login { QString(32, u'a'), QStringLiteral("x") });
-    QCOMPARE(ErrorReply::fromCbor(wrong.body)->code, QStringLiteral("unknown-account"));
+    const QString unknown = AccountId::generate().toString();
+    QCOMPARE(c.errorCode(c.call(MessageType::Login, Login { unknown, QStringLiteral("x") })),
+        QStringLiteral("unknown-account"));
+    QCOMPARE(c.errorCode(c.call(MessageType::Login, Login { QStringLiteral("not an id!"), {} })),
+        QStringLiteral("unknown-account"));
     QVERIFY(c.isConnected()); // it may still create an account
-    const Envelope created = c.call(MessageType::CreateAccount, CreateAccount {});
-    QCOMPARE(created.type, MessageType::LoginOk);
+    QCOMPARE(c.call(MessageType::CreateAccount, CreateAccount {}).type, MessageType::LoginOk);
+
     // Only a hash of the ID is stored.
+    m_server->stop();
     QFile db(m_dir->path() + QStringLiteral("/metadata.db"));
     QVERIFY(db.open(QIODevice::ReadOnly));
-    QVERIFY(!db.readAll().contains(id.toLatin1()));
+    const QByteArray bytes = db.readAll();
+    QVERIFY(!bytes.contains(id.toLatin1()));
+    QVERIFY(bytes.contains(AccountId::parse(id)->hash()));
 }
 
-void tst_Server::failedLoginsAreRateLimited()
+void tst_Server::idsNeverLogged()
 {
-    QString code;
-    for (int i = 0; i < AccountStore::kMaxFailures + 1; ++i) {
+    QLoggingCategory::setFilterRules(QStringLiteral("filesync.*=true"));
+    g_logLines.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(collectLog);
+    QString id;
+    {
+        RawClient a(m_server->port());
+        id = a.login();
+        RawClient b(m_server->port());
+        b.login(id);
         RawClient c(m_server->port());
+        c.login(AccountId::generate().toString()); // unknown
+        QVERIFY(a.putBlock("x"));
+        a.commit({ put("f", "x") });
+    }
+    QTRY_COMPARE(m_server->sessionCount(), 0);
+    qInstallMessageHandler(previous);
+    QLoggingCategory::setFilterRules(QString());
+    QVERIFY(!g_logLines.isEmpty());
+    for (const QString &line : std::as_const(g_logLines))
+        QVERIFY2(!line.contains(id, Qt::CaseInsensitive), qPrintable(line));
+}
+
+void tst_Server::failedLoginsAreRateLimitedPerAddress()
+{
+    // Listen on all IPv4 loopback addresses, so that a second peer address exists.
+    SyncServer server(ServerConfig { m_dir->path() + QStringLiteral("/rl"), QHostAddress::AnyIPv4, 0, {} });
+    QVERIFY(server.start().ok());
+    QString id;
+    {
+        RawClient owner(server.port());
+        id = owner.login();
+    }
+    const QString wrong = AccountId::generate().toString();
+    QStringList codes;
+    for (int i = 0; i < AccountStore::kMaxFailures + 1; ++i) {
+        RawClient c(server.port());
         c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
-        code = ErrorReply::fromCbor(c.call(MessageType::Login, Login { QString(32, u'b'), {} }).body)->code;
+        codes << c.errorCode(c.call(MessageType::Login, Login { wrong, {} }));
     }
-    QCOMPARE(code, QStringLiteral("rate-limited"));
-}
+    QCOMPARE(codes.count(QStringLiteral("unknown-account")), AccountStore::kMaxFailures);
+    QCOMPARE(codes.last(), QStringLiteral("rate-limited"));
 
-void tst_Server::optimisticCommits()
-{
-    RawClient c(m_server->port());
-    QVERIFY(!c.login().isEmpty());
-    QVERIFY(c.putBlock("one"));
-    QVERIFY(c.putBlock("two"));
-    CommitReply r = c.commit({ put("a.txt", "one") });
-    QCOMPARE(r.results.first().status, CommitStatus::Applied);
-    const quint64 v1 = r.results.first().version;
-    QCOMPARE(r.head, v1);
+    // Locked out: even the right ID is refused (no lookup), and the connection closed.
+    RawClient locked(server.port());
+    locked.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
+    QCOMPARE(locked.errorCode(locked.call(MessageType::Login, Login { id, {} })), QStringLiteral("rate-limited"));
+    QTRY_VERIFY(!locked.isConnected());
 
-    // Creating again (base 0) or editing with a stale base: conflict, nothing overwritten.
-    r = c.commit({ put("a.txt", "two", 0), put("a.txt", "two", v1 + 100) });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Conflict);
-    QCOMPARE(r.results.at(0).currentVersion, v1);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Conflict);
-    QCOMPARE(c.changes(0).entries.first().blocks.first().hash, ContentHash::of("one"));
-
-    // With the right base it applies; parents are created implicitly.
-    r = c.commit({ put("a.txt", "two", v1), put("deep/er/b.txt", "one") });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
-    const Changes all = c.changes(0);
-    QStringList paths;
-    for (const FileEntry &e : all.entries)
-        paths << e.path.toString();
-    QCOMPARE(paths,
-        (QStringList { QStringLiteral("a.txt"), QStringLiteral("deep"), QStringLiteral("deep/er"),
-            QStringLiteral("deep/er/b.txt") }));
-
-    // A file cannot be a parent; an unknown block is refused.
-    r = c.commit({ put("a.txt/inside", "one"), put("c.txt", "never uploaded") });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Rejected);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Rejected);
-    QVERIFY(r.results.at(1).reason.contains(QStringLiteral("missing block")));
-
-    // Delete, then re-create over the tombstone with its version or 0.
-    const quint64 v2 = c.changes(0).entries.first().version;
-    r = c.commit({ del("a.txt", v2) });
-    QCOMPARE(r.results.first().status, CommitStatus::Applied);
-    const quint64 tomb = r.results.first().version;
-    QVERIFY(c.changes(tomb - 1).entries.first().deleted);
-    r = c.commit({ put("a.txt", "one", tomb) });
-    QCOMPARE(r.results.first().status, CommitStatus::Applied);
-}
-
-void tst_Server::directoriesDeleteOnlyWhenEmpty()
-{
-    RawClient c(m_server->port());
-    c.login();
-    QVERIFY(c.putBlock("x"));
-    CommitReply r = c.commit({ dirOp(CommitOpKind::Put, "d"), put("d/f", "x") });
-    const quint64 dirVersion = r.results.at(0).version;
-    const quint64 fileVersion = r.results.at(1).version;
-    r = c.commit({ dirOp(CommitOpKind::Delete, "d", dirVersion) });
-    QCOMPARE(r.results.first().status, CommitStatus::Conflict); // not empty: an edit wins
-    r = c.commit({ del("d/f", fileVersion), dirOp(CommitOpKind::Delete, "d", dirVersion) });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
-}
-
-void tst_Server::movesAreOneOperation()
-{
-    RawClient c(m_server->port());
-    c.login();
-    QVERIFY(c.putBlock("x"));
-    CommitReply r = c.commit({ put("a/1", "x"), put("a/sub/2", "x"), put("file", "x") });
-    const quint64 head = r.head;
-    const Changes before = c.changes(0);
-    quint64 aVersion = 0, fileVersion = 0;
-    for (const FileEntry &e : before.entries) {
-        if (e.path == P("a"))
-            aVersion = e.version;
-        if (e.path == P("file"))
-            fileVersion = e.version;
-    }
-    r = c.commit({ move("a", "b/renamed", aVersion, EntryKind::Directory), move("file", "b/renamed/1", fileVersion) });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Conflict); // the target is live now
-    QMap<QString, FileEntry> after;
-    for (const FileEntry &e : c.changes(head).entries)
-        after.insert(e.path.toString(), e);
-    QVERIFY(after.value(QStringLiteral("a")).deleted);
-    QVERIFY(after.value(QStringLiteral("a/sub/2")).deleted);
-    QCOMPARE(after.value(QStringLiteral("b/renamed/sub/2")).movedFrom, P("a/sub/2"));
-    QCOMPARE(after.value(QStringLiteral("b/renamed")).movedFrom, P("a"));
-    QVERIFY(!after.value(QStringLiteral("b")).deleted);
-    // A stale move is a conflict.
-    r = c.commit({ move("b/renamed/1", "elsewhere", 1) });
-    QCOMPARE(r.results.first().status, CommitStatus::Conflict);
-}
-
-void tst_Server::blocksCannotBeClaimedByHash()
-{
-    RawClient owner(m_server->port());
-    owner.login();
-    QVERIFY(owner.putBlock("secret payroll"));
-    QCOMPARE(owner.commit({ put("pay.txt", "secret payroll") }).results.first().status, CommitStatus::Applied);
-
-    RawClient thief(m_server->port());
-    thief.login(); // another account
-    const ContentHash h = ContentHash::of("secret payroll");
-    const auto missing = QueryBlocksReply::fromCbor(thief.call(MessageType::QueryBlocks, QueryBlocks { { h } }).body);
-    QCOMPARE(missing->missing, QList<ContentHash> { h }); // must upload the bytes to use it
-    QCOMPARE(thief.commit({ put("stolen.txt", "secret payroll") }).results.first().status, CommitStatus::Rejected);
-    const Envelope got = thief.call(MessageType::GetBlock, GetBlock { h });
-    QCOMPARE(ErrorReply::fromCbor(got.body)->code, QStringLiteral("not-found"));
-
-    // Whoever really has the bytes may use them (stored once, deduplicated).
-    QVERIFY(thief.putBlock("secret payroll"));
-    QCOMPARE(thief.commit({ put("mine.txt", "secret payroll") }).results.first().status, CommitStatus::Applied);
-    const Envelope data = owner.call(MessageType::GetBlock, GetBlock { h });
-    QCOMPARE(*decodeAndVerify(*BlockPayload::fromCbor(data.body)), QByteArray("secret payroll"));
-    // A block whose bytes do not match its hash is refused and the connection closed.
-    const Envelope bad
-        = thief.call(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" });
-    QCOMPARE(bad.type, MessageType::ErrorReply);
-    QTRY_VERIFY(!thief.isConnected());
-}
-
-void tst_Server::changesCollapseAndPage()
-{
-    RawClient c(m_server->port());
-    c.login();
-    QVERIFY(c.putBlock("v"));
-    quint64 version = 0;
-    for (int i = 0; i < 5; ++i) // one path changed five times appears once
-        version = c.commit({ put("same", i % 2 ? "" : "v", version) }).results.first().version;
-    for (int i = 0; i < 30; ++i)
-        c.commit({ put(qPrintable(QStringLiteral("f%1").arg(i)), "v") });
-    const Changes all = c.changes(0);
-    QCOMPARE(all.entries.size(), 31);
-    QVERIFY(!all.more);
-    quint64 since = 0;
-    int pages = 0, total = 0;
-    for (;;) {
-        const Changes page = c.changes(since, 7);
-        total += int(page.entries.size());
-        ++pages;
-        if (!page.more)
-            break;
-        since = page.next;
-    }
-    QCOMPARE(total, 31);
-    QCOMPARE(pages, 5);
+    // Another address is not affected.
+    RawClient neighbour(server.port(), QHostAddress(QStringLiteral("127.0.0.2")));
+    QCOMPARE(neighbour.login(id), id);
 }
 
 void tst_Server::advancedGoesToTheAccountOnly()
@@ -403,78 +248,204 @@ void tst_Server::advancedGoesToTheAccountOnly()
     other.login();
     QVERIFY(a.putBlock("p"));
     const CommitReply r = a.commit({ put("p", "p") });
+    QVERIFY(r.head > 0);
     QVERIFY(a2.sawAdvanced(r.head));
-    QVERIFY(a.sawAdvanced(r.head));
-    QVERIFY(!other.sawAdvanced(r.head, 300));
+    QVERIFY(a.sawAdvanced(r.head)); // the committer too
+    // A commit that changes nothing (a conflict) does not advance anybody.
+    const CommitReply stale = a.commit({ put("p", "p", 0) });
+    QCOMPARE(stale.results.first().status, CommitStatus::Conflict);
+    QCOMPARE(stale.head, r.head);
+    // The other account hears nothing; its own commit reaches it, not the first account.
+    QVERIFY(other.putBlock("q"));
+    const CommitReply mine = other.commit({ put("q", "q") });
+    QVERIFY(other.sawAdvanced(mine.head));
+    QCOMPARE(a2.waitFor([](const Envelope &e) { return e.type == MessageType::Advanced; }, 200).id, quint64(-1));
+}
+
+void tst_Server::sessionCountFollowsConnections()
+{
+    QSignalSpy spy(m_server.get(), &SyncServer::sessionCountChanged);
+    auto a = std::make_unique<RawClient>(m_server->port());
+    auto b = std::make_unique<RawClient>(m_server->port());
+    QTRY_COMPARE(m_server->sessionCount(), 2);
+    a.reset();
+    QTRY_COMPARE(m_server->sessionCount(), 1);
+    QCOMPARE(spy.last().first().toInt(), 1);
+    b.reset();
+    QTRY_COMPARE(m_server->sessionCount(), 0);
 }
 
 void tst_Server::restartKeepsEverything()
 {
     QString id;
+    quint64 head = 0;
     {
         RawClient c(m_server->port());
         id = c.login();
         QVERIFY(c.putBlock("kept"));
-        c.commit({ put("kept.txt", "kept") });
+        QVERIFY(c.putBlock(QByteArray(100000, 'k'))); // stored compressed
+        head = c.commit({ put("kept.txt", "kept"), put("dir/big", QByteArray(100000, 'k')) }).head;
     }
     const quint16 port = m_server->port();
     m_server->stop();
+    QCOMPARE(m_server->port(), quint16(0));
     m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, port, {} });
     QVERIFY(m_server->start().ok());
     RawClient c(m_server->port());
     QCOMPARE(c.login(id), id);
     const Changes all = c.changes(0);
-    QCOMPARE(all.entries.size(), 1);
-    const Envelope data = c.call(MessageType::GetBlock, GetBlock { all.entries.first().blocks.first().hash });
-    QCOMPARE(*decodeAndVerify(*BlockPayload::fromCbor(data.body)), QByteArray("kept"));
+    QCOMPARE(all.head, head);
+    QCOMPARE(all.entries.size(), 3);
+    for (const FileEntry &e : all.entries) {
+        if (e.kind == EntryKind::Directory)
+            continue;
+        const Envelope data = c.call(MessageType::GetBlock, GetBlock { e.blocks.first().hash });
+        QCOMPARE(decodeAndVerify(*BlockPayload::fromCbor(data.body))->size(), e.size);
+    }
+    // The sequence goes on from where it was.
+    QVERIFY(c.putBlock("more"));
+    QCOMPARE(c.commit({ put("more", "more") }).head, head + 1);
+}
+
+void tst_Server::hostileFramesChangeNothing_data()
+{
+    QTest::addColumn<QByteArray>("attack");
+    auto commitOf = [](const QCborArray &ops) {
+        return encodeFrame({ MessageType::Commit, 9, QCborMap { { QStringLiteral("ops"), ops } } });
+    };
+    auto putOp = [](const QString &path) {
+        return QCborMap { { QStringLiteral("op"), 0 }, { QStringLiteral("path"), path }, { QStringLiteral("kind"), 1 },
+            { QStringLiteral("base"), 0 }, { QStringLiteral("size"), 0 }, { QStringLiteral("mtime"), 0 },
+            { QStringLiteral("mode"), 0 } };
+    };
+    QTest::newRow("4 GiB announced") << lengthPrefix(0xffffffffu);
+    QTest::newRow("over the block cap") << lengthPrefix(quint32(kMaxBlockFrame + 1)) + QByteArray(64, '\0');
+    QTest::newRow("metadata over 1 MiB") << lengthPrefix(2 * 1024 * 1024) + QByteArray("\x83\x0d", 2);
+    QTest::newRow("empty frame") << lengthPrefix(0);
+    QTest::newRow("not CBOR") << lengthPrefix(3) + QByteArray("\xff\xff\xff", 3);
+    QTest::newRow("unknown type") << lengthPrefix(4) + QByteArray("\x83\x17\x01\xa0", 4);
+    QTest::newRow("wrong shape") << lengthPrefix(2) + QByteArray("\x81\x01", 2);
+    QTest::newRow("dot-dot path") << commitOf({ putOp(QStringLiteral("../../etc/passwd")) });
+    QTest::newRow("absolute path") << commitOf({ putOp(QStringLiteral("/etc/passwd")) });
+    QTest::newRow("our metadata dir") << commitOf({ putOp(QStringLiteral(".filesync/journal.db")) });
+    QTest::newRow("a good op, then a bad one")
+        << commitOf({ putOp(QStringLiteral("fine")), putOp(QStringLiteral("a/\u0001")) });
+    QCborMap moveIntoItself = putOp(QStringLiteral("a/b"));
+    moveIntoItself.insert(QStringLiteral("op"), 2);
+    moveIntoItself.insert(QStringLiteral("from"), QStringLiteral("a"));
+    QTest::newRow("move into itself") << commitOf({ moveIntoItself });
+    QTest::newRow("text where a number belongs")
+        << encodeFrame({ MessageType::GetChanges, 9, QCborMap { { QStringLiteral("since"), QStringLiteral("0") } } });
+    QTest::newRow("block with a wrong hash") << encodeFrame(
+        { MessageType::PutBlock, 9, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor() });
+    QTest::newRow("zstd garbage") << encodeFrame(
+        { MessageType::PutBlock, 9, BlockPayload { ContentHash::of("aaaa"), BlockCodec::Zstd, 4, "zzzz" }.toCbor() });
 }
 
 void tst_Server::hostileFramesChangeNothing()
 {
+    QFETCH(QByteArray, attack);
     RawClient good(m_server->port());
     const QString id = good.login();
     const quint64 head = good.changes(0).head;
-    const QList<QByteArray> attacks = {
-        QByteArray("\xff\xff\xff\xff", 4), // 4 GiB announced
-        QByteArray("\x00\x00\x00\x03\xff\xff\xff", 7), // not CBOR
-        encodeFrame({ MessageType::Commit, 9,
-            QCborMap { { QStringLiteral("ops"),
-                QCborArray { QCborMap { { QStringLiteral("op"), 1 },
-                    { QStringLiteral("path"), QStringLiteral("../../etc/passwd") },
-                    { QStringLiteral("base"), 0 } } } } } }),
-    };
-    for (const QByteArray &attack : attacks) {
-        RawClient evil(m_server->port());
-        QVERIFY(!evil.login(id).isEmpty());
-        evil.channel().socket()->write(attack);
-        const Envelope reply = evil.waitFor([](const Envelope &e) { return e.type == MessageType::ErrorReply; });
-        QCOMPARE(ErrorReply::fromCbor(reply.body)->code, QStringLiteral("bad-request"));
-        QTRY_VERIFY(!evil.isConnected());
+    RawClient evil(m_server->port());
+    QVERIFY(!evil.login(id).isEmpty());
+    evil.channel().socket()->write(attack);
+    const Envelope reply = evil.waitFor([](const Envelope &e) { return e.type == MessageType::ErrorReply; });
+    QCOMPARE(evil.errorCode(reply), QStringLiteral("bad-request"));
+    QTRY_VERIFY(!evil.isConnected());
+    const Changes after = good.changes(0);
+    QCOMPARE(after.head, head);
+    QVERIFY(after.entries.isEmpty());
+    QCOMPARE(blockFiles(m_dir->path()), 0);
+    QCOMPARE(good.call(MessageType::Ping, QCborMap()).type, MessageType::Pong); // the server lives on
+}
+
+void tst_Server::unreadRepliesAreBounded()
+{
+    RawClient owner(m_server->port());
+    const QString id = owner.login();
+    QByteArray big(int(kMaxBlockSize), Qt::Uninitialized); // incompressible: stored and sent raw
+    QRandomGenerator(7).fillRange(reinterpret_cast<quint32 *>(big.data()), big.size() / 4);
+    QVERIFY(owner.putBlock(big));
+
+    // A peer of the same account asks for far more than it reads.
+    QTcpSocket greedy;
+    greedy.setReadBufferSize(64 * 1024);
+    greedy.connectToHost(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(greedy.waitForConnected(5000));
+    quint64 nextId = 1;
+    greedy.write(encodeFrame({ MessageType::Hello, nextId++, Hello {}.toCbor() }));
+    greedy.write(encodeFrame({ MessageType::Login, nextId++, Login { id, {} }.toCbor() }));
+    for (int i = 0; i < 8; ++i) // 128 MiB of replies
+        greedy.write(encodeFrame({ MessageType::GetBlock, nextId++, GetBlock { ContentHash::of(big) }.toCbor() }));
+    for (qsizetype i = 0; i <= ClientSession::kMaxQueuedRequests; ++i)
+        greedy.write(encodeFrame({ MessageType::Ping, nextId++, QCborMap() }));
+    QTRY_COMPARE_WITH_TIMEOUT(greedy.bytesToWrite(), 0, 20000);
+
+    // It is cut off with a reason; everything it got before is well-formed.
+    greedy.setReadBufferSize(0);
+    QByteArray received;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (received += greedy.readAll(), greedy.state() == QAbstractSocket::UnconnectedState), 30000);
+    received += greedy.readAll();
+    FrameReader reader;
+    QVERIFY(reader.feed(received));
+    int blocks = 0;
+    std::optional<ErrorReply> error;
+    while (auto e = reader.take()) {
+        if (e->type == MessageType::BlockData)
+            ++blocks;
+        if (e->type == MessageType::ErrorReply)
+            error = *ErrorReply::fromCbor(e->body);
     }
-    QCOMPARE(good.changes(0).head, head);
-    QVERIFY(good.changes(0).entries.isEmpty());
+    QVERIFY(error);
+    QCOMPARE(error->code, QStringLiteral("bad-request"));
+    QVERIFY2(error->message.contains(QStringLiteral("too many")), qPrintable(error->message));
+    QVERIFY2(blocks < 8, qPrintable(QString::number(blocks))); // the rest was never produced
+    QCOMPARE(owner.call(MessageType::Ping, QCborMap()).type, MessageType::Pong);
 }
 
 void tst_Server::statsAndMetrics()
 {
     RawClient c(m_server->port());
     c.login();
+    RawClient anonymous(m_server->port()); // connected, not logged in
     QVERIFY(c.putBlock(QByteArray(5000, 'z')));
+    QTRY_COMPARE(m_server->sessionCount(), 2);
     const auto stats = Stats::fromCbor(c.call(MessageType::GetStats, QCborMap()).body);
     QVERIFY(stats.ok());
-    QVERIFY(stats->bytesIn > 100); // the block was compressed, still over 100 bytes of frames
-    QCOMPARE(stats->sessions, 1u);
-    const QByteArray text = m_server->metricsText();
-    QVERIFY(text.contains("filesync_sessions_connected 1\n"));
-    QVERIFY(text.contains("filesync_accounts_total 1\n"));
+    QVERIFY(stats->bytesIn > 100);
+    QVERIFY(stats->bytesOut > 0);
+    QVERIFY(stats->serverBytesIn >= stats->bytesIn);
+    QCOMPARE(stats->sessions, 2u);
+
     QVERIFY(m_server->metricsPort() != 0);
-    QTcpSocket http;
-    http.connectToHost(QHostAddress::LocalHost, m_server->metricsPort());
-    QVERIFY(http.waitForConnected(5000));
-    http.write("GET /metrics HTTP/1.0\r\n\r\n");
-    QByteArray response;
-    QTRY_VERIFY((response += http.readAll()).contains("filesync_bytes_received_total"));
-    QVERIFY(response.startsWith("HTTP/1.0 200 OK"));
+    auto scrape = [this](const QByteArray &request) {
+        QTcpSocket http;
+        http.connectToHost(QHostAddress::LocalHost, m_server->metricsPort());
+        http.waitForConnected(5000);
+        http.write(request);
+        QByteArray response;
+        (void)QTest::qWaitFor([&] {
+            response += http.readAll();
+            return http.state() == QAbstractSocket::UnconnectedState;
+        });
+        return response + http.readAll();
+    };
+    const QByteArray text = scrape("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    QVERIFY(text.startsWith("HTTP/1.0 200 OK"));
+    QVERIFY(text.contains("filesync_sessions_connected 2\n"));
+    QVERIFY(text.contains("filesync_accounts_total 1\n"));
+    QVERIFY(text.contains("filesync_commits_total 0\n"));
+    QVERIFY(text.contains("\nfilesync_bytes_received_total "));
+    QVERIFY(text.contains("\nfilesync_bytes_sent_total "));
+    const QByteArray label = "{session=\"" + QByteArray::number(c.sessionId()) + "\"} ";
+    QVERIFY(text.contains("filesync_session_bytes_received_total" + label));
+    QVERIFY(text.contains("filesync_session_bytes_sent_total" + label));
+    QVERIFY(!text.contains("{session=\"0\"}")); // connections not logged in have no series
+    QVERIFY(scrape("GET / HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 404"));
+    QVERIFY(scrape("POST /metrics HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 404"));
 }
 
 QTEST_GUILESS_MAIN(tst_Server)

@@ -1,0 +1,305 @@
+// Commits, blocks and the change feed through the real SyncServer over real sockets:
+// the optimistic rules as a client meets them. The rule table itself is tested against
+// the store in tst_server_metadatastore.cpp.
+#include "syncserver.h"
+#include "tst_server_client.h"
+
+#include <QMap>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::protocol;
+using namespace filesync::servertest;
+
+namespace {
+
+QMap<QString, FileEntry> byPath(const Changes &changes)
+{
+    QMap<QString, FileEntry> map;
+    for (const FileEntry &e : changes.entries)
+        map.insert(e.path.toString(), e);
+    return map;
+}
+
+} // namespace
+
+class tst_ServerCommits : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void optimisticCommits();
+    void directoriesDeleteOnlyWhenEmpty();
+    void movesAreOneOperation();
+    void invalidMovesChangeNothing();
+    void blocksCannotBeClaimedByHash();
+    void blocksAreStoredOnce();
+    void changesCollapseAndPage();
+    void changesStayUnderTheBudget();
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<SyncServer> m_server;
+};
+
+void tst_ServerCommits::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    QVERIFY(m_server->start().ok());
+}
+
+void tst_ServerCommits::cleanup()
+{
+    m_server.reset();
+    m_dir.reset();
+}
+
+void tst_ServerCommits::optimisticCommits()
+{
+    RawClient c(m_server->port());
+    QVERIFY(!c.login().isEmpty());
+    QVERIFY(c.putBlock("one"));
+    QVERIFY(c.putBlock("two"));
+    CommitReply r = c.commit({ put("a.txt", "one") });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const quint64 v1 = r.results.first().version;
+    QCOMPARE(r.head, v1);
+
+    // Creating again (base 0) or editing with a stale base: conflict, nothing overwritten.
+    r = c.commit({ put("a.txt", "two", 0), put("a.txt", "two", v1 + 100) });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Conflict);
+    QCOMPARE(r.results.at(0).currentVersion, v1);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Conflict);
+    QCOMPARE(r.head, v1);
+    QCOMPARE(c.changes(0).entries.first().blocks.first().hash, ContentHash::of("one"));
+
+    // With the right base it applies; parents are created implicitly.
+    r = c.commit({ put("a.txt", "two", v1), put("deep/er/b.txt", "one") });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+    QCOMPARE(r.head, v1 + 4); // a.txt, deep, deep/er, deep/er/b.txt: each takes a number
+    const Changes all = c.changes(0);
+    QStringList paths;
+    for (const FileEntry &e : all.entries)
+        paths << e.path.toString();
+    QCOMPARE(paths,
+        (QStringList { QStringLiteral("a.txt"), QStringLiteral("deep"), QStringLiteral("deep/er"),
+            QStringLiteral("deep/er/b.txt") }));
+    QCOMPARE(all.entries.at(1).kind, EntryKind::Directory);
+    QCOMPARE(all.entries.first().origin, QStringLiteral("t"));
+
+    // A file cannot be a parent; an unknown block is refused; the others still apply.
+    r = c.commit({ put("a.txt/inside", "one"), put("c.txt", "never uploaded"), put("d.txt", "two") });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Rejected);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Rejected);
+    QVERIFY(r.results.at(1).reason.contains(QStringLiteral("missing block")));
+    QCOMPARE(r.results.at(2).status, CommitStatus::Applied);
+
+    // Delete, then re-create over the tombstone with its version or 0.
+    const quint64 v2 = c.changes(0).entries.first().version;
+    r = c.commit({ del("a.txt", v2) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const quint64 tomb = r.results.first().version;
+    const FileEntry gone = c.changes(tomb - 1).entries.first();
+    QVERIFY(gone.deleted);
+    QVERIFY(gone.blocks.isEmpty());
+    r = c.commit({ put("a.txt", "one", tomb) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+}
+
+void tst_ServerCommits::directoriesDeleteOnlyWhenEmpty()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    CommitReply r = c.commit({ dirOp(CommitOpKind::Put, "d"), put("d/f", "x"), dirOp(CommitOpKind::Put, "d") });
+    const quint64 dirVersion = r.results.at(0).version;
+    const quint64 fileVersion = r.results.at(1).version;
+    QCOMPARE(r.results.at(2).status, CommitStatus::Applied); // a folder that exists: nothing to do
+    QCOMPARE(r.results.at(2).version, dirVersion);
+    r = c.commit({ dirOp(CommitOpKind::Delete, "d", dirVersion) });
+    QCOMPARE(r.results.first().status, CommitStatus::Conflict); // not empty: an edit wins
+    r = c.commit({ del("d/f", fileVersion), dirOp(CommitOpKind::Delete, "d", dirVersion) });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+}
+
+void tst_ServerCommits::movesAreOneOperation()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    CommitReply r = c.commit({ put("a/1", "x"), put("a/sub/2", "x"), put("file", "x"), put("a b", "x") });
+    const quint64 head = r.head;
+    const auto before = byPath(c.changes(0));
+    r = c.commit({ move("a", "b/renamed", before[QStringLiteral("a")].version, EntryKind::Directory),
+        move("file", "b/renamed/1", before[QStringLiteral("file")].version),
+        move("file", "file2", before[QStringLiteral("file")].version) });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Conflict); // the target is live now
+    QCOMPARE(r.results.at(2).status, CommitStatus::Applied);
+    // a, a/1, a/sub, a/sub/2 each: a tombstone and a new entry; b; file: tombstone and new entry.
+    QCOMPARE(r.head, head + 8 + 1 + 2);
+    const auto after = byPath(c.changes(head));
+    QVERIFY(after.value(QStringLiteral("a")).deleted);
+    QVERIFY(after.value(QStringLiteral("a/sub/2")).deleted);
+    QVERIFY(!after.contains(QStringLiteral("a b"))); // a sibling with a similar name stays
+    QCOMPARE(after.value(QStringLiteral("b/renamed/sub/2")).movedFrom, P("a/sub/2"));
+    QCOMPARE(after.value(QStringLiteral("b/renamed/sub/2")).blocks.first().hash, ContentHash::of("x"));
+    QCOMPARE(after.value(QStringLiteral("b/renamed")).movedFrom, P("a"));
+    QCOMPARE(after.value(QStringLiteral("b/renamed")).version, r.results.at(0).version);
+    QVERIFY(!after.value(QStringLiteral("b")).deleted);
+    QVERIFY(!after.value(QStringLiteral("b")).movedFrom);
+    QCOMPARE(after.value(QStringLiteral("file2")).movedFrom, P("file"));
+    // A stale move is a conflict.
+    r = c.commit({ move("b/renamed/1", "elsewhere", 1) });
+    QCOMPARE(r.results.first().status, CommitStatus::Conflict);
+    QCOMPARE(r.results.first().currentVersion, after.value(QStringLiteral("b/renamed/1")).version);
+}
+
+void tst_ServerCommits::invalidMovesChangeNothing()
+{
+    // (A move into itself never gets here: the schema refuses it as a bad request.)
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    const CommitReply r = c.commit({ put("d/f", "x"), put("file", "x") });
+    const auto state = byPath(c.changes(0));
+    const quint64 d = state[QStringLiteral("d")].version;
+    const QByteArray longName = QByteArray(250, 'n') + '/' + QByteArray(250, 'm');
+    const CommitReply bad = c.commit({ move("file", "d/f/x", state[QStringLiteral("file")].version),
+        move("gone", "there", 1), move("d", longName.constData(), d, EntryKind::Directory) });
+    QCOMPARE(bad.results.size(), 3);
+    QCOMPARE(bad.results.at(0).status, CommitStatus::Rejected); // d/f is a file
+    QCOMPARE(bad.results.at(1).status, CommitStatus::Conflict); // no such source
+    QCOMPARE(bad.results.at(1).currentVersion, 0u);
+    QCOMPARE(bad.results.at(2).status, CommitStatus::Applied); // long, yet within the caps
+    QCOMPARE(bad.head, r.head + 1 + 4); // one parent created, then d and d/f moved
+    QVERIFY(byPath(c.changes(0)).value(QString::fromLatin1(longName + "/f")).movedFrom == P("d/f"));
+}
+
+void tst_ServerCommits::blocksCannotBeClaimedByHash()
+{
+    RawClient owner(m_server->port());
+    owner.login();
+    QVERIFY(owner.putBlock("secret payroll"));
+    QCOMPARE(owner.commit({ put("pay.txt", "secret payroll") }).results.first().status, CommitStatus::Applied);
+    const ContentHash h = ContentHash::of("secret payroll");
+    auto query = [](RawClient &c, const QList<ContentHash> &hashes) {
+        return QueryBlocksReply::fromCbor(c.call(MessageType::QueryBlocks, QueryBlocks { hashes }).body)->missing;
+    };
+    QVERIFY(query(owner, { h }).isEmpty());
+
+    RawClient thief(m_server->port());
+    thief.login(); // another account
+    QCOMPARE(query(thief, { h }), QList<ContentHash> { h }); // must upload the bytes to use it
+    QCOMPARE(thief.commit({ put("stolen.txt", "secret payroll") }).results.first().status, CommitStatus::Rejected);
+    QCOMPARE(thief.errorCode(thief.call(MessageType::GetBlock, GetBlock { h })), QStringLiteral("not-found"));
+    QCOMPARE(owner.errorCode(owner.call(MessageType::GetBlock, GetBlock { ContentHash::of("nothing") })),
+        QStringLiteral("not-found"));
+    QVERIFY(thief.isConnected()); // not-found is an answer, not a protocol error
+
+    // Whoever really has the bytes may use them (stored once, deduplicated).
+    QVERIFY(thief.putBlock("secret payroll"));
+    QVERIFY(query(thief, { h }).isEmpty());
+    QCOMPARE(thief.commit({ put("mine.txt", "secret payroll") }).results.first().status, CommitStatus::Applied);
+    const Envelope data = owner.call(MessageType::GetBlock, GetBlock { h });
+    QCOMPARE(*decodeAndVerify(*BlockPayload::fromCbor(data.body)), QByteArray("secret payroll"));
+    // A block whose bytes do not match its hash is refused and the connection closed.
+    const Envelope bad
+        = thief.call(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" });
+    QCOMPARE(thief.errorCode(bad), QStringLiteral("bad-request"));
+    QTRY_VERIFY(!thief.isConnected());
+}
+
+void tst_ServerCommits::blocksAreStoredOnce()
+{
+    RawClient a(m_server->port());
+    a.login();
+    RawClient b(m_server->port());
+    b.login();
+    const QByteArray text = QByteArray("compressible text, ").repeated(1000);
+    QVERIFY(a.putBlock(text, BlockCodec::Zstd));
+    QVERIFY(b.putBlock(text, BlockCodec::Raw));
+    QVERIFY(a.putBlock(text, BlockCodec::Raw));
+    const QString hex = ContentHash::of(text).toString();
+    const QFileInfo stored(QStringLiteral("%1/blocks/%2/%3/%4").arg(m_dir->path(), hex.left(2), hex.mid(2, 2), hex));
+    QVERIFY(stored.exists());
+    QVERIFY(stored.size() < text.size() / 10); // kept compressed
+    const Envelope data = b.call(MessageType::GetBlock, GetBlock { ContentHash::of(text) });
+    const auto payload = BlockPayload::fromCbor(data.body);
+    QCOMPARE(payload->codec, BlockCodec::Zstd); // and sent as stored
+    QCOMPARE(*decodeAndVerify(*payload), text);
+}
+
+void tst_ServerCommits::changesCollapseAndPage()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("v"));
+    quint64 version = 0;
+    for (int i = 0; i < 5; ++i) // one path changed five times appears once
+        version = c.commit({ put("same", i % 2 ? "" : "v", version) }).results.first().version;
+    for (int i = 0; i < 30; ++i)
+        c.commit({ put(qPrintable(QStringLiteral("f%1").arg(i)), "v") });
+    const Changes all = c.changes(0);
+    QCOMPARE(all.entries.size(), 31);
+    QVERIFY(!all.more);
+    QCOMPARE(all.next, all.head);
+    quint64 last = 0;
+    for (const FileEntry &e : all.entries) { // ascending versions
+        QVERIFY(e.version > last);
+        last = e.version;
+    }
+    quint64 since = 0;
+    int pages = 0;
+    QSet<QString> seen;
+    for (;;) {
+        const Changes page = c.changes(since, 7);
+        for (const FileEntry &e : page.entries)
+            seen.insert(e.path.toString());
+        ++pages;
+        if (!page.more)
+            break;
+        QCOMPARE(page.next, page.entries.last().version);
+        since = page.next;
+    }
+    QCOMPARE(seen.size(), 31);
+    QCOMPARE(pages, 5);
+    QVERIFY(c.changes(all.head).entries.isEmpty());
+}
+
+void tst_ServerCommits::changesStayUnderTheBudget()
+{
+    // Files with the largest block lists allowed: a page must split by size, not count.
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("b"));
+    for (int f = 0; f < 4; ++f) {
+        CommitOp op = put(qPrintable(QStringLiteral("huge%1").arg(f)), "b");
+        op.blocks = QList<BlockRef>(kMaxBlocksPerEntry, BlockRef { ContentHash::of("b"), 1 });
+        op.size = kMaxBlocksPerEntry;
+        QCOMPARE(c.commit({ op }).results.first().status, CommitStatus::Applied);
+    }
+    quint64 since = 0;
+    int entries = 0;
+    for (int pages = 1;; ++pages) {
+        const Changes page = c.changes(since);
+        QVERIFY(page.toCbor().toCborValue().toCbor().size() < kMetadataBudget);
+        QVERIFY(!page.entries.isEmpty());
+        entries += int(page.entries.size());
+        if (!page.more) {
+            QVERIFY(pages > 1);
+            break;
+        }
+        since = page.next;
+    }
+    QCOMPARE(entries, 4);
+}
+
+QTEST_GUILESS_MAIN(tst_ServerCommits)
+#include "tst_server_commits.moc"

@@ -532,7 +532,7 @@ def write_report(path, args, sizes, info, versions, results, report6, names, wor
         (f" --workloads {args.workloads}" if args.workloads != ",".join(ALL_WORKLOADS) else "") + \
         (f" --peers {args.peers}" if args.peers != "FileSync,rsync,Syncthing" else "")
     L = ["# Benchmarks", "",
-         f"Measured {started} UTC by `{cmd}` ({elapsed / 60:.0f} min in all)"
+         f"Measured {started} UTC by `{cmd}`" + (f" ({elapsed / 60:.0f} min in all)" if elapsed else "")
          + (" — **quick mode: sizes scaled down, not comparable with the targets**" if args.quick else "") + ".", "",
          "## Machine and versions", "",
          f"- CPU: {info['cpu']}, {info['cores']} cores; RAM {info['ram_gib']} GiB; disk {info['disk']}",
@@ -599,6 +599,9 @@ def write_report(path, args, sizes, info, versions, results, report6, names, wor
     else:
         L.append("None: every system finished every workload it ran.")
     L.append("")
+    profile = os.path.join(HERE, "profile.md")  # hand-written: where the time goes (tests/bench/profile.py)
+    if os.path.exists(profile):
+        L += open(profile).read().splitlines() + [""]
     L += open(os.path.join(HERE, "method.md")).read().splitlines()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
@@ -618,7 +621,11 @@ def main():
                     help="any of FileSync, rsync, Syncthing, 'rsync --fsync'")
     ap.add_argument("--out", default=None, help="the report (default docs/benchmarks.md; with --quick "
                                                 "tests/bench/results/quick.md)")
+    ap.add_argument("--report-from", metavar="RAW_JSON", help="write the report again from a raw-*.json of an "
+                    "earlier run (after editing method.md or profile.md), without measuring")
     args = ap.parse_args()
+    if args.report_from:
+        return report_from(args.report_from, args.out)
     only = set(args.workloads.split(","))
     unknown = only - set(ALL_WORKLOADS)
     if unknown or args.runs < 1:
@@ -718,7 +725,8 @@ def main():
         os.makedirs(os.path.dirname(raw), exist_ok=True)
         with open(raw, "w") as f:
             json.dump({"args": vars(args), "machine": info, "versions": versions, "results": results,
-                       "w6": report6, "failures": FAILURES}, f, indent=1)
+                       "w6": report6, "failures": FAILURES, "started": started, "elapsed": elapsed,
+                       "w6_sessions": sizes.w6_sessions}, f, indent=1)
         if results or report6 or FAILURES:
             table = write_report(out, args, sizes, info, versions, results, report6, wanted, workloads, started,
                                  elapsed)
@@ -726,6 +734,24 @@ def main():
                 print(table)
             print(f"wrote {os.path.relpath(out, REPO)} and {os.path.relpath(raw, REPO)}")
         print("cleaning up the temp folders", flush=True)
+
+
+def report_from(raw_path, out):
+    with open(raw_path) as f:
+        raw = json.load(f)
+    args = argparse.Namespace(**raw["args"])
+    sizes = Sizes(args.quick)
+    sizes.w6_sessions = raw.get("w6_sessions", sizes.w6_sessions)
+    FAILURES[:] = raw["failures"]
+    started = raw.get("started") or os.path.basename(raw_path)[4:-5].replace("T", " ")
+    if len(started) == 15 and ":" not in started:  # raw-YYYY-MM-DDTHHMM.json
+        started = started[:13] + ":" + started[13:]
+    out = out or args.out or os.path.join(REPO, "tests/bench/results/quick.md" if args.quick else "docs/benchmarks.md")
+    only = set(args.workloads.split(","))
+    workloads = [w for w in TIMED if w in only]
+    write_report(out, args, sizes, raw["machine"], raw["versions"], raw["results"], raw["w6"],
+                 args.peers.split(","), workloads, started, raw.get("elapsed"))
+    print(f"wrote {out} from {raw_path}")
 
 
 if __name__ == "__main__":

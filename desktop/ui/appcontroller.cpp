@@ -98,7 +98,10 @@ void AppController::showSettings()
         m_dialog->activateWindow();
         return;
     }
-    m_dialog = new SettingsDialog(m_current, Autostart::isEnabled());
+    AppSettings proposal = m_current;
+    if (proposal.folder.isEmpty()) // first start: suggest the usual place
+        proposal.folder = QDir::home().filePath(QStringLiteral("FileSync"));
+    m_dialog = new SettingsDialog(proposal, Autostart::isEnabled());
     m_dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(m_dialog, &QDialog::accepted, this, [this] {
         Autostart::setEnabled(m_dialog->autostart(), QCoreApplication::applicationFilePath());

@@ -67,6 +67,12 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, bool autostart, QWid
     m_reachability->setObjectName(QStringLiteral("reachability"));
     m_reachability->setWordWrap(true);
 
+    // Wide enough for a whole account ID and a usual folder path.
+    const int wide = m_knownAccount->fontMetrics().horizontalAdvance(QStringLiteral("abcdefghijklmnopqrstuvwxyz234567"))
+        + 4 * m_knownAccount->fontMetrics().averageCharWidth();
+    for (QLineEdit *edit : { m_host, m_folder, m_accountEdit, m_knownAccount })
+        edit->setMinimumWidth(wide);
+
     auto *browse = new QPushButton(tr("Choose…"), this);
     auto *folderRow = new QHBoxLayout;
     folderRow->addWidget(m_folder, 1);

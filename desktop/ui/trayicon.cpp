@@ -14,8 +14,11 @@ TrayIcon::TrayIcon(StatusModel &model, AppActions &actions, QObject *parent)
 {
     m_tray->setContextMenu(actions.buildMenu());
     connect(m_tray, &QSystemTrayIcon::activated, this, [this](QSystemTrayIcon::ActivationReason reason) {
-        if (reason == QSystemTrayIcon::Trigger && m_tray->contextMenu())
-            m_tray->contextMenu()->popup(QCursor::pos());
+        if (reason != QSystemTrayIcon::Trigger || !m_tray->contextMenu())
+            return;
+        // Under the icon where the tray tells where it is (the menu keeps it in view).
+        const QRect icon = m_tray->geometry();
+        m_tray->contextMenu()->popup(icon.isValid() ? icon.bottomLeft() + QPoint(0, 1) : QCursor::pos());
     });
     connect(&model, &StatusModel::changed, this, &TrayIcon::update);
     connect(&model, &StatusModel::conflictNoticed, this, [this](const QString &path, const QString &copy) {

@@ -72,7 +72,13 @@ if ! wait_for 10 menu_open; then
     echo "clicking the icon did not open its menu"; cat "$work/client.err"; exit 1
 fi
 echo "menu opened"
-if [ -n "${FILESYNC_SHOT:-}" ]; then
-    import -window root "$FILESYNC_SHOT"
-fi
+xdotool key Escape
+
+# A second start asks the running one to come forward (it opens the settings) and exits.
+first=${pids[-1]}
+timeout 20 "$client" > "$work/second.out" 2> "$work/second.err" || { echo "the second start did not exit cleanly"; cat "$work/second.err"; exit 1; }
+kill -0 "$first" || { echo "the first instance is gone"; exit 1; }
+settings_open() { xdotool search --onlyvisible --name '^FileSync Settings$'; }
+wait_for 10 settings_open || { echo "the running instance did not come forward"; cat "$work/client.err"; exit 1; }
+echo "second start brought the running one forward"
 exit 0

@@ -91,6 +91,7 @@ void tst_TrayApp::firstStartOpensTheDialog()
     auto controller = makeController();
     QVERIFY(controller->settingsDialog());
     QVERIFY(controller->settingsDialog()->isVisible());
+    QCOMPARE(controller->settingsDialog()->settings().folder, QDir::home().filePath(QStringLiteral("FileSync")));
     QVERIFY(!controller->engine());
     QCOMPARE(controller->model().statusText(), QStringLiteral("Not set up yet"));
 }

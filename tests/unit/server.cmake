@@ -2,3 +2,6 @@
 filesync_add_test(NAME tst_server SOURCES tst_server.cpp tst_server_client.h LIBS filesync_server_core LABELS unit)
 filesync_add_test(NAME tst_server_commits SOURCES tst_server_commits.cpp tst_server_client.h
     LIBS filesync_server_core LABELS unit)
+filesync_add_test(NAME tst_server_metadatastore SOURCES tst_server_metadatastore.cpp
+    LIBS filesync_server_core LABELS unit)
+filesync_add_test(NAME tst_server_blockstore SOURCES tst_server_blockstore.cpp LIBS filesync_server_core LABELS unit)

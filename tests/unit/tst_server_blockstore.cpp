@@ -1,0 +1,193 @@
+// LocalBlockStore on its own: layout, codecs, verification, dedup, crash leftovers.
+#include "blockstore.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <unistd.h>
+
+using namespace filesync;
+using namespace filesync::protocol;
+
+namespace {
+
+QByteArray randomBytes(qsizetype size, quint32 seed)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    QRandomGenerator generator(seed);
+    for (qsizetype i = 0; i < size; ++i)
+        bytes[i] = char(generator.generate());
+    return bytes;
+}
+
+QStringList filesUnder(const QString &dir)
+{
+    QStringList files;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        files << it.next();
+    return files;
+}
+
+} // namespace
+
+class tst_ServerBlockStore : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void roundTrip_data();
+    void roundTrip();
+    void wrongHashStoresNothing();
+    void storedOnce();
+    void sendersZstdIsKept();
+    void leftoversAreRemoved();
+    void corruptBlocksAreRefused_data();
+    void corruptBlocksAreRefused();
+    void unwritableStoreFailsToOpen();
+
+private:
+    QString root() const { return m_dir->path() + QStringLiteral("/blocks"); }
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<LocalBlockStore> m_store;
+};
+
+void tst_ServerBlockStore::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_store = std::make_unique<LocalBlockStore>(root());
+    QVERIFY(m_store->open().ok());
+}
+
+void tst_ServerBlockStore::cleanup()
+{
+    m_store.reset();
+    m_dir.reset();
+}
+
+void tst_ServerBlockStore::roundTrip_data()
+{
+    QTest::addColumn<QByteArray>("raw");
+    QTest::addColumn<int>("codec");
+    QTest::newRow("one byte") << QByteArray("x") << int(BlockCodec::Raw);
+    QTest::newRow("random") << randomBytes(100000, 1) << int(BlockCodec::Raw);
+    QTest::newRow("text") << QByteArray("int main() { return 0; }\n").repeated(4000) << int(BlockCodec::Zstd);
+    QTest::newRow("largest, zeros") << QByteArray(int(kMaxBlockSize), '\0') << int(BlockCodec::Zstd);
+}
+
+void tst_ServerBlockStore::roundTrip()
+{
+    QFETCH(QByteArray, raw);
+    QFETCH(int, codec);
+    const ContentHash hash = ContentHash::of(raw);
+    QVERIFY(!m_store->has(hash));
+    QVERIFY(m_store->put(hash, raw).ok());
+    QVERIFY(m_store->has(hash));
+    const QString hex = hash.toString();
+    QCOMPARE(m_store->pathFor(hash), QStringLiteral("%1/%2/%3/%4").arg(root(), hex.left(2), hex.mid(2, 2), hex));
+    QVERIFY(QFile::exists(m_store->pathFor(hash)));
+    const auto stored = m_store->get(hash);
+    QVERIFY(stored.ok());
+    QCOMPARE(int(stored->codec), codec);
+    QCOMPARE(stored->rawSize, quint32(raw.size()));
+    QCOMPARE(*decodeAndVerify(BlockPayload { hash, stored->codec, stored->rawSize, stored->data }), raw);
+    QVERIFY(filesUnder(root() + QStringLiteral("/tmp")).isEmpty());
+}
+
+void tst_ServerBlockStore::wrongHashStoresNothing()
+{
+    const auto put = m_store->put(ContentHash::of("claimed"), QByteArray("actual"));
+    QVERIFY(!put.ok());
+    QVERIFY(!m_store->has(ContentHash::of("claimed")));
+    QVERIFY(!m_store->has(ContentHash::of("actual")));
+    QVERIFY(filesUnder(root()).isEmpty());
+    QVERIFY(!m_store->get(ContentHash::of("claimed")).ok());
+    QVERIFY(!m_store->put(ContentHash::of(""), QByteArray()).ok()); // no empty blocks
+}
+
+void tst_ServerBlockStore::storedOnce()
+{
+    const QByteArray raw = randomBytes(5000, 2);
+    const ContentHash hash = ContentHash::of(raw);
+    QVERIFY(m_store->put(hash, raw).ok());
+    const QDateTime written = QFileInfo(m_store->pathFor(hash)).lastModified();
+    QVERIFY(m_store->put(hash, raw).ok());
+    QCOMPARE(filesUnder(root()).size(), 1);
+    QCOMPARE(QFileInfo(m_store->pathFor(hash)).lastModified(), written);
+}
+
+void tst_ServerBlockStore::sendersZstdIsKept()
+{
+    const QByteArray raw = QByteArray("abcdefgh").repeated(10000);
+    const EncodedBlock wire = encodeBlock(raw, 19); // not what the store would produce itself
+    QCOMPARE(wire.codec, BlockCodec::Zstd);
+    const ContentHash hash = ContentHash::of(raw);
+    QVERIFY(m_store->put(hash, raw, wire).ok());
+    const auto stored = m_store->get(hash);
+    QCOMPARE(stored->codec, BlockCodec::Zstd);
+    QCOMPARE(stored->data, wire.data);
+}
+
+void tst_ServerBlockStore::leftoversAreRemoved()
+{
+    const QString tmp = root() + QStringLiteral("/tmp");
+    for (const char *name : { "abc.123", ".hidden" }) {
+        QFile f(tmp + u'/' + QLatin1String(name));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("partial");
+    }
+    QVERIFY(m_store->put(ContentHash::of("kept"), QByteArray("kept")).ok());
+    LocalBlockStore reopened(root());
+    QVERIFY(reopened.open().ok());
+    QVERIFY(filesUnder(tmp).isEmpty());
+    QCOMPARE(reopened.get(ContentHash::of("kept"))->data, QByteArray("kept"));
+}
+
+void tst_ServerBlockStore::corruptBlocksAreRefused_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::newRow("empty file") << QByteArray();
+    QTest::newRow("header only") << QByteArray("\x00\x00\x00\x00\x04", 5);
+    QTest::newRow("unknown codec") << QByteArray("\x07\x00\x00\x00\x04"
+                                                 "data",
+        9);
+    QTest::newRow("raw size mismatch") << QByteArray("\x00\x00\x00\x00\x09"
+                                                     "data",
+        9);
+    QTest::newRow("over the block cap") << QByteArray("\x01\x7f\x00\x00\x00"
+                                                      "data",
+        9);
+}
+
+void tst_ServerBlockStore::corruptBlocksAreRefused()
+{
+    QFETCH(QByteArray, content);
+    const ContentHash hash = ContentHash::of("data");
+    QVERIFY(m_store->put(hash, QByteArray("data")).ok());
+    QFile f(m_store->pathFor(hash));
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(content);
+    f.close();
+    QVERIFY(!m_store->get(hash).ok());
+}
+
+void tst_ServerBlockStore::unwritableStoreFailsToOpen()
+{
+    if (::geteuid() == 0)
+        QSKIP("root writes into read-only directories");
+    QVERIFY(QFile::setPermissions(root() + QStringLiteral("/tmp"), QFile::ReadOwner | QFile::ExeOwner));
+    LocalBlockStore store(root());
+    const auto opened = store.open();
+    QFile::setPermissions(root() + QStringLiteral("/tmp"), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.errorMessage().contains(QStringLiteral("not writable")), qPrintable(opened.errorMessage()));
+}
+
+QTEST_GUILESS_MAIN(tst_ServerBlockStore)
+#include "tst_server_blockstore.moc"

@@ -1,5 +1,6 @@
 // filesync-server: the headless server. Thin: arguments, then SyncServer.
 #include "logging.h"
+#include "metricsendpoint.h"
 #include "serverlogging.h"
 #include "signalwatcher.h"
 #include "syncserver.h"
@@ -68,7 +69,13 @@ int main(int argc, char **argv)
             return usageError(parser, QStringLiteral("--listen wants an IP address"));
     }
     config.metricsListen = parser.value(metricsOption);
+    if (parser.isSet(metricsOption)) {
+        if (auto metrics = MetricsEndpoint::parseAddress(config.metricsListen); !metrics)
+            return usageError(parser, metrics.errorMessage());
+    }
 
+    // Before listening, so that a signal in between still stops the server gracefully.
+    SignalWatcher signals;
     SyncServer server(config);
     if (auto started = server.start(); !started) {
         std::fprintf(stderr, "filesync-server: %s\n", qPrintable(started.errorMessage()));
@@ -80,7 +87,6 @@ int main(int argc, char **argv)
     std::printf("listening on %s:%u\n", qPrintable(shown), unsigned(server.port()));
     std::fflush(stdout);
 
-    SignalWatcher signals;
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &app, [&server](int) {
         qCInfo(lcServer) << "stopping";
         server.stop();

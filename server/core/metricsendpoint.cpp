@@ -14,7 +14,7 @@ MetricsEndpoint::MetricsEndpoint(std::function<QByteArray()> render, QObject *pa
     connect(m_server, &QTcpServer::newConnection, this, &MetricsEndpoint::onConnection);
 }
 
-Result<void> MetricsEndpoint::listen(const QString &addressAndPort)
+Result<std::pair<QHostAddress, quint16>> MetricsEndpoint::parseAddress(const QString &addressAndPort)
 {
     const qsizetype colon = addressAndPort.lastIndexOf(u':');
     bool portOk = false;
@@ -25,7 +25,15 @@ Result<void> MetricsEndpoint::listen(const QString &addressAndPort)
     const QHostAddress address(host);
     if (!portOk || port > 65535 || address.isNull())
         return makeError(QStringLiteral("--metrics wants ADDRESS:PORT, e.g. 127.0.0.1:9090"));
-    if (!m_server->listen(address, quint16(port)))
+    return std::pair { address, quint16(port) };
+}
+
+Result<void> MetricsEndpoint::listen(const QString &addressAndPort)
+{
+    const auto parsed = parseAddress(addressAndPort);
+    if (!parsed)
+        return parsed.error();
+    if (!m_server->listen(parsed->first, parsed->second))
         return makeError(
             QStringLiteral("cannot listen for metrics on %1: %2").arg(addressAndPort, m_server->errorString()));
     return {};

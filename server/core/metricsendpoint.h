@@ -2,9 +2,11 @@
 
 #include "result.h"
 
+#include <QHostAddress>
 #include <QObject>
 
 #include <functional>
+#include <utility>
 
 class QTcpServer;
 class QTcpSocket;
@@ -21,7 +23,9 @@ public:
     static constexpr int kRequestTimeoutMs = 10 * 1000;
 
     MetricsEndpoint(std::function<QByteArray()> render, QObject *parent = nullptr);
-    Result<void> listen(const QString &addressAndPort); // "127.0.0.1:9090"
+    // "127.0.0.1:9090", "[::1]:9090": the address and port, or an Error saying the form.
+    static Result<std::pair<QHostAddress, quint16>> parseAddress(const QString &addressAndPort);
+    Result<void> listen(const QString &addressAndPort);
     quint16 port() const;
 
 private:

@@ -8,7 +8,5 @@
 // difference if they never do.
 #define QTRY_TREES_EQUAL_WITH_TIMEOUT(a, b, timeout)                                                                   \
     QTRY_VERIFY2_WITH_TIMEOUT(filesync::test::treeState(a) == filesync::test::treeState(b),                            \
-                              qPrintable(filesync::test::treeDiff(filesync::test::treeState(a),                        \
-                                                                  filesync::test::treeState(b))),                      \
-                              timeout)
+        qPrintable(filesync::test::treeDiff(filesync::test::treeState(a), filesync::test::treeState(b))), timeout)
 #define QTRY_TREES_EQUAL(a, b) QTRY_TREES_EQUAL_WITH_TIMEOUT(a, b, 15000)

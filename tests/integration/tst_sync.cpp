@@ -132,9 +132,15 @@ void tst_Sync::liveChangesReachEveryComputer()
         { "modify", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), "version two"); } },
         { "truncate", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), QByteArray()); } },
         { "grow", [](const QString &r) { writeFile(r, QStringLiteral("notes.txt"), randomBytes(700000, 3)); } },
-        { "rename", [](const QString &r) { QVERIFY(QDir(r).rename(QStringLiteral("notes.txt"), QStringLiteral("renamed.txt"))); } },
+        { "rename",
+            [](const QString &r) {
+                QVERIFY(QDir(r).rename(QStringLiteral("notes.txt"), QStringLiteral("renamed.txt")));
+            } },
         { "mkdir", [](const QString &r) { makeDir(r, QStringLiteral("archive/2026")); } },
-        { "move into folder", [](const QString &r) { QVERIFY(QDir(r).rename(QStringLiteral("renamed.txt"), QStringLiteral("archive/2026/renamed.txt"))); } },
+        { "move into folder",
+            [](const QString &r) {
+                QVERIFY(QDir(r).rename(QStringLiteral("renamed.txt"), QStringLiteral("archive/2026/renamed.txt")));
+            } },
         { "create more", [](const QString &r) { writeFile(r, QStringLiteral("archive/readme.md"), "hello"); } },
         { "delete", [](const QString &r) { QVERIFY(QFile::remove(r + QStringLiteral("/archive/readme.md"))); } },
     };

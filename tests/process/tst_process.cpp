@@ -18,7 +18,8 @@ namespace {
 class Proc
 {
 public:
-    Proc(const QString &program, const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
+    Proc(const QString &program, const QStringList &args,
+        const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
     {
         m_process.setProgram(program);
         m_process.setArguments(args);
@@ -110,15 +111,29 @@ void tst_Process::badArguments_data()
     QTest::addColumn<QString>("program");
     QTest::addColumn<QStringList>("args");
     const QString dir = QDir::tempPath();
-    QTest::newRow("server: port not a number") << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("x"), QStringLiteral("--data"), dir };
-    QTest::newRow("server: port out of range") << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("70000"), QStringLiteral("--data"), dir };
+    QTest::newRow("server: port not a number")
+        << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("x"), QStringLiteral("--data"), dir };
+    QTest::newRow("server: port out of range")
+        << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("70000"), QStringLiteral("--data"), dir };
     QTest::newRow("server: unknown option") << kServer << QStringList { QStringLiteral("--bogus") };
     QTest::newRow("client: no arguments after --headless") << kClient << QStringList { QStringLiteral("--headless") };
-    QTest::newRow("client: too few") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070") };
-    QTest::newRow("client: bad port") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("port"), dir, QStringLiteral("10") };
-    QTest::newRow("client: zero interval") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("0") };
-    QTest::newRow("client: malformed ID") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("10"), QStringLiteral("not-an-id!") };
-    QTest::newRow("client: too many") << kClient << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir, QStringLiteral("10"), QStringLiteral("a"), QStringLiteral("b") };
+    QTest::newRow("client: too few") << kClient
+                                     << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"),
+                                            QStringLiteral("7070") };
+    QTest::newRow("client: bad port") << kClient
+                                      << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"),
+                                             QStringLiteral("port"), dir, QStringLiteral("10") };
+    QTest::newRow("client: zero interval") << kClient
+                                           << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"),
+                                                  QStringLiteral("7070"), dir, QStringLiteral("0") };
+    QTest::newRow("client: malformed ID")
+        << kClient
+        << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QStringLiteral("7070"), dir,
+               QStringLiteral("10"), QStringLiteral("not-an-id!") };
+    QTest::newRow("client: too many") << kClient
+                                      << QStringList { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"),
+                                             QStringLiteral("7070"), dir, QStringLiteral("10"), QStringLiteral("a"),
+                                             QStringLiteral("b") };
 }
 
 void tst_Process::badArguments()
@@ -148,7 +163,9 @@ void tst_Process::twoComputersThroughTheRealBinaries()
     writeFile(dirA.path(), QStringLiteral("photos/big.jpg"), randomBytes(3 * 1024 * 1024, 5));
     makeDir(dirA.path(), QStringLiteral("empty"));
 
-    Proc server(kServer, { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(), QStringLiteral("--listen"), QStringLiteral("127.0.0.1") });
+    Proc server(kServer,
+        { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--listen"), QStringLiteral("127.0.0.1") });
     const QString port = server.waitForLine(kListening);
     QVERIFY(!port.isEmpty());
 
@@ -190,14 +207,19 @@ void tst_Process::serverKilledHardAndRestarted()
 {
     QTemporaryDir data, dirA, dirB;
     writeFile(dirA.path(), QStringLiteral("one.txt"), "1");
-    const QStringList serverArgs { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(), QStringLiteral("--listen"), QStringLiteral("127.0.0.1") };
+    const QStringList serverArgs { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(),
+        QStringLiteral("--listen"), QStringLiteral("127.0.0.1") };
     auto server = std::make_unique<Proc>(kServer, serverArgs);
     const QString port = server->waitForLine(kListening);
     QVERIFY(!port.isEmpty());
-    Proc a(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirA.path(), QStringLiteral("60") }, sessionEnv(QStringLiteral("A")));
+    Proc a(kClient,
+        { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirA.path(), QStringLiteral("60") },
+        sessionEnv(QStringLiteral("A")));
     const QString id = a.waitForLine(kAccount);
     QVERIFY(!id.isEmpty());
-    Proc b(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirB.path(), QStringLiteral("60"), id }, sessionEnv(QStringLiteral("B")));
+    Proc b(kClient,
+        { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dirB.path(), QStringLiteral("60"), id },
+        sessionEnv(QStringLiteral("B")));
     QCOMPARE(b.waitForLine(kAccount), id);
     QTRY_TREES_EQUAL(dirA.path(), dirB.path());
 
@@ -220,7 +242,9 @@ void tst_Process::serverKilledHardAndRestarted()
 void tst_Process::unreachableServerIsRetriedNotFatal()
 {
     QTemporaryDir dir;
-    Proc client(kClient, { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QString::number(unusedPort()), dir.path(), QStringLiteral("5") });
+    Proc client(kClient,
+        { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), QString::number(unusedPort()), dir.path(),
+            QStringLiteral("5") });
     // It keeps trying (and says so) instead of exiting.
     QByteArray err;
     QDeadlineTimer deadline(10000);

@@ -82,9 +82,8 @@ bool TestClient::start(const QString &accountId)
 
 bool TestClient::completed(const QString &path, const QString &action) const
 {
-    return std::any_of(m_items.cbegin(), m_items.cend(), [&](const SyncItem &item) {
-        return item.path.toString() == path && item.action == action;
-    });
+    return std::any_of(m_items.cbegin(), m_items.cend(),
+        [&](const SyncItem &item) { return item.path.toString() == path && item.action == action; });
 }
 
 void TestClient::stop()

@@ -54,8 +54,8 @@ TreeState treeState(const QString &root)
 {
     TreeState state;
     const QString metadata = root + u'/' + QStringLiteral(".filesync");
-    QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
-                    QDirIterator::Subdirectories);
+    QDirIterator it(
+        root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
     while (it.hasNext()) {
         const QString path = it.next();
         if (path == metadata || path.startsWith(metadata + u'/'))

@@ -145,15 +145,21 @@ void tst_Protocol::malformedFrames_data()
     QTest::addColumn<QString>("expected");
 
     QTest::newRow("not CBOR") << rawFrame("\xff\xff\xff") << QStringLiteral("malformed CBOR");
-    QTest::newRow("truncated CBOR") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }).left(3)) << QStringLiteral("malformed CBOR");
+    QTest::newRow("truncated CBOR") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }).left(3))
+                                    << QStringLiteral("malformed CBOR");
     QTest::newRow("a map, not an array") << rawFrame(cbor(QCborMap { { 1, 2 } })) << QStringLiteral("[type, id, body]");
     QTest::newRow("two items") << rawFrame(cbor(QCborArray { 1, 2 })) << QStringLiteral("[type, id, body]");
-    QTest::newRow("type is text") << rawFrame(cbor(QCborArray { QStringLiteral("x"), 2, QCborMap() })) << QStringLiteral("[type, id, body]");
+    QTest::newRow("type is text") << rawFrame(cbor(QCborArray { QStringLiteral("x"), 2, QCborMap() }))
+                                  << QStringLiteral("[type, id, body]");
     QTest::newRow("body not a map") << rawFrame(cbor(QCborArray { 1, 2, 3 })) << QStringLiteral("[type, id, body]");
-    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 23, 2, QCborMap() })) << QStringLiteral("unknown message type 23");
-    QTest::newRow("type zero") << rawFrame(cbor(QCborArray { 0, 2, QCborMap() })) << QStringLiteral("unknown message type 0");
-    QTest::newRow("negative id") << rawFrame(cbor(QCborArray { 1, -2, QCborMap() })) << QStringLiteral("negative request id");
-    QTest::newRow("trailing bytes") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }) + "x") << QStringLiteral("trailing");
+    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 23, 2, QCborMap() }))
+                                  << QStringLiteral("unknown message type 23");
+    QTest::newRow("type zero") << rawFrame(cbor(QCborArray { 0, 2, QCborMap() }))
+                               << QStringLiteral("unknown message type 0");
+    QTest::newRow("negative id") << rawFrame(cbor(QCborArray { 1, -2, QCborMap() }))
+                                 << QStringLiteral("negative request id");
+    QTest::newRow("trailing bytes") << rawFrame(cbor(QCborArray { 1, 2, QCborMap() }) + "x")
+                                    << QStringLiteral("trailing");
     QTest::newRow("zero length") << QByteArray(4, '\0') << QStringLiteral("too short");
     QByteArray big(4, Qt::Uninitialized);
     qToBigEndian(quint32(kMaxBlockFrame + 1), big.data());
@@ -181,22 +187,48 @@ void tst_Protocol::malformedBodies_data()
     QTest::addColumn<QCborMap>("body");
 
     QTest::newRow("hello bad magic") << int(MessageType::Hello)
-                                     << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") }, { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } };
-    QTest::newRow("hello missing major") << int(MessageType::Hello) << QCborMap { { QStringLiteral("magic"), QStringLiteral("FSYN") } };
-    QTest::newRow("entry hostile path") << int(MessageType::Changes)
-                                        << QCborMap { { QStringLiteral("entries"), QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("../../etc/passwd") }, { QStringLiteral("size"), 0 }, { QStringLiteral("mtime"), 0 }, { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } }, { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
-    QTest::newRow("entry size mismatch") << int(MessageType::Changes)
-                                         << QCborMap { { QStringLiteral("entries"), QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("a") }, { QStringLiteral("size"), 5 }, { QStringLiteral("mtime"), 0 }, { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } }, { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
-    QTest::newRow("commit absolute path") << int(MessageType::Commit)
-                                          << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral("/x") }, { QStringLiteral("base"), 1 } } } } };
-    QTest::newRow("commit into metadata dir") << int(MessageType::Commit)
-                                              << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral(".filesync/journal.db") }, { QStringLiteral("base"), 1 } } } } };
+                                     << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") },
+                                            { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } };
+    QTest::newRow("hello missing major") << int(MessageType::Hello)
+                                         << QCborMap { { QStringLiteral("magic"), QStringLiteral("FSYN") } };
+    QTest::newRow("entry hostile path")
+        << int(MessageType::Changes)
+        << QCborMap { { QStringLiteral("entries"),
+                          QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("../../etc/passwd") },
+                              { QStringLiteral("size"), 0 }, { QStringLiteral("mtime"), 0 },
+                              { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } },
+               { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
+    QTest::newRow("entry size mismatch")
+        << int(MessageType::Changes)
+        << QCborMap { { QStringLiteral("entries"),
+                          QCborArray { QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
+                              { QStringLiteral("size"), 5 }, { QStringLiteral("mtime"), 0 },
+                              { QStringLiteral("mode"), 0 }, { QStringLiteral("ver"), 1 } } } },
+               { QStringLiteral("head"), 1 }, { QStringLiteral("next"), 1 } };
+    QTest::newRow("commit absolute path")
+        << int(MessageType::Commit)
+        << QCborMap { { QStringLiteral("ops"),
+               QCborArray { QCborMap { { QStringLiteral("op"), 1 }, { QStringLiteral("path"), QStringLiteral("/x") },
+                   { QStringLiteral("base"), 1 } } } } };
+    QTest::newRow("commit into metadata dir")
+        << int(MessageType::Commit)
+        << QCborMap { { QStringLiteral("ops"),
+               QCborArray { QCborMap { { QStringLiteral("op"), 1 },
+                   { QStringLiteral("path"), QStringLiteral(".filesync/journal.db") },
+                   { QStringLiteral("base"), 1 } } } } };
     QTest::newRow("commit wrong op") << int(MessageType::Commit)
-                                     << QCborMap { { QStringLiteral("ops"), QCborArray { QCborMap { { QStringLiteral("op"), 9 }, { QStringLiteral("path"), QStringLiteral("x") }, { QStringLiteral("base"), 1 } } } } };
-    QTest::newRow("block hash wrong length") << int(MessageType::GetBlock) << QCborMap { { QStringLiteral("hash"), QByteArray("abc") } };
-    QTest::newRow("block hash is text") << int(MessageType::GetBlock) << QCborMap { { QStringLiteral("hash"), QStringLiteral("abc") } };
+                                     << QCborMap { { QStringLiteral("ops"),
+                                            QCborArray { QCborMap { { QStringLiteral("op"), 9 },
+                                                { QStringLiteral("path"), QStringLiteral("x") },
+                                                { QStringLiteral("base"), 1 } } } } };
+    QTest::newRow("block hash wrong length")
+        << int(MessageType::GetBlock) << QCborMap { { QStringLiteral("hash"), QByteArray("abc") } };
+    QTest::newRow("block hash is text") << int(MessageType::GetBlock)
+                                        << QCborMap { { QStringLiteral("hash"), QStringLiteral("abc") } };
     QTest::newRow("put block size lies") << int(MessageType::PutBlock)
-                                         << QCborMap { { QStringLiteral("hash"), ContentHash::of("abc").bytes() }, { QStringLiteral("codec"), 0 }, { QStringLiteral("size"), 4 }, { QStringLiteral("data"), QByteArray("abc") } };
+                                         << QCborMap { { QStringLiteral("hash"), ContentHash::of("abc").bytes() },
+                                                { QStringLiteral("codec"), 0 }, { QStringLiteral("size"), 4 },
+                                                { QStringLiteral("data"), QByteArray("abc") } };
     QTest::newRow("since negative") << int(MessageType::GetChanges) << QCborMap { { QStringLiteral("since"), -1 } };
 }
 
@@ -206,13 +238,26 @@ void tst_Protocol::malformedBodies()
     QFETCH(QCborMap, body);
     bool failed = false;
     switch (MessageType(type)) {
-    case MessageType::Hello: failed = !Hello::fromCbor(body).ok(); break;
-    case MessageType::Changes: failed = !Changes::fromCbor(body).ok(); break;
-    case MessageType::Commit: failed = !Commit::fromCbor(body).ok(); break;
-    case MessageType::GetBlock: failed = !GetBlock::fromCbor(body).ok(); break;
-    case MessageType::PutBlock: failed = !BlockPayload::fromCbor(body).ok(); break;
-    case MessageType::GetChanges: failed = !GetChanges::fromCbor(body).ok(); break;
-    default: QFAIL("untested type");
+    case MessageType::Hello:
+        failed = !Hello::fromCbor(body).ok();
+        break;
+    case MessageType::Changes:
+        failed = !Changes::fromCbor(body).ok();
+        break;
+    case MessageType::Commit:
+        failed = !Commit::fromCbor(body).ok();
+        break;
+    case MessageType::GetBlock:
+        failed = !GetBlock::fromCbor(body).ok();
+        break;
+    case MessageType::PutBlock:
+        failed = !BlockPayload::fromCbor(body).ok();
+        break;
+    case MessageType::GetChanges:
+        failed = !GetChanges::fromCbor(body).ok();
+        break;
+    default:
+        QFAIL("untested type");
     }
     QVERIFY(failed);
 }

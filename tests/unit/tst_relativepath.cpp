@@ -80,7 +80,8 @@ void tst_RelativePath::navigation()
     QVERIFY(p.parent().isAncestorOf(p));
     QVERIFY(!p.isAncestorOf(p));
     QVERIFY(!RelativePath::fromString(QStringLiteral("a/bb"))->isAncestorOf(p));
-    QVERIFY(!RelativePath::fromString(QStringLiteral("a/b"))->isAncestorOf(*RelativePath::fromString(QStringLiteral("a/bc"))));
+    QVERIFY(!RelativePath::fromString(QStringLiteral("a/b"))
+                 ->isAncestorOf(*RelativePath::fromString(QStringLiteral("a/bc"))));
     QVERIFY(RelativePath().isAncestorOf(p));
     QCOMPARE(RelativePath().child(QStringLiteral("x")).toString(), QStringLiteral("x"));
 }
@@ -97,8 +98,8 @@ void tst_RelativePath::rebase()
 void tst_RelativePath::hashes()
 {
     // FIPS 180-2 test vector.
-    QCOMPARE(ContentHash::of("abc").toHex(),
-             QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    QCOMPARE(
+        ContentHash::of("abc").toHex(), QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
     Sha256 incremental;
     incremental.addData("a");
     incremental.addData("bc");

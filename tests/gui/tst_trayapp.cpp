@@ -1,6 +1,7 @@
 #include "../integration/synctestmacros.h"
 #include "appactions.h"
 #include "appcontroller.h"
+#include "autostart.h"
 #include "journal.h"
 #include "localization.h"
 #include "statusmodel.h"
@@ -9,6 +10,7 @@
 #include "testtree.h"
 #include "trayicon.h"
 
+#include <QCheckBox>
 #include <QDir>
 #include <QLineEdit>
 #include <QListWidget>
@@ -321,11 +323,24 @@ void tst_TrayApp::settingsDialogAppliesItsChanges()
     controller->actions().settings->trigger();
     const QString second = m_dir->path() + QStringLiteral("/Second");
     controller->settingsDialog()->findChild<QLineEdit *>(QStringLiteral("folder"))->setText(second);
+    QVERIFY(!Autostart::isEnabled());
+    controller->settingsDialog()->findChild<QCheckBox *>(QStringLiteral("autostart"))->setChecked(true);
     controller->settingsDialog()->accept();
     QVERIFY(watch.isNull());
     QCOMPARE(controller->engine()->config().folder, second);
     QCOMPARE(AppSettings::load(*m_settings).folder, second);
+    QVERIFY(Autostart::isEnabled()); // in this test's own XDG_CONFIG_HOME
     QTRY_COMPARE_WITH_TIMEOUT(controller->model().state(), EngineState::Idle, 10000);
+
+    // Only autostart changes: the engine keeps running.
+    QTRY_VERIFY(!controller->settingsDialog());
+    watch = controller->engine();
+    controller->actions().settings->trigger();
+    QVERIFY(controller->settingsDialog()->findChild<QCheckBox *>(QStringLiteral("autostart"))->isChecked());
+    controller->settingsDialog()->findChild<QCheckBox *>(QStringLiteral("autostart"))->setChecked(false);
+    controller->settingsDialog()->accept();
+    QCOMPARE(controller->engine(), watch.data()); // nothing the engine uses changed
+    QVERIFY(!Autostart::isEnabled());
 }
 
 void tst_TrayApp::withoutATrayAStatusWindowAppears()

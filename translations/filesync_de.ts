@@ -64,7 +64,7 @@
 <context>
     <name>filesync::Propagator</name>
     <message>
-        <location filename="../desktop/engine/propagator.cpp" line="63" />
+        <location filename="../desktop/engine/propagator.cpp" line="64" />
         <source>The server refused %1: %2</source>
         <translation>Der Server hat %1 abgelehnt: %2</translation>
     </message>
@@ -117,87 +117,87 @@
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="70" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="76" />
         <source>Choose…</source>
         <translation>Auswählen…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="84" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="90" />
         <source>Server:</source>
         <translation>Server:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="85" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="91" />
         <source>Port:</source>
         <translation>Port:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="87" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="93" />
         <source>Folder:</source>
         <translation>Ordner:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="88" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="94" />
         <source>Account:</source>
         <translation>Konto:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="89" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="95" />
         <source>Full rescan every:</source>
         <translation>Vollständige Prüfung alle:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="125" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="131" />
         <source>Folder to keep in sync</source>
         <translation>Zu synchronisierender Ordner</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="156" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
         <source>Enter the server's name or address.</source>
         <translation>Geben Sie den Namen oder die Adresse des Servers ein.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="158" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
         <source>The server name cannot contain spaces or slashes.</source>
         <translation>Der Servername darf keine Leerzeichen oder Schrägstriche enthalten.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="168" />
         <source>Choose the folder to keep in sync.</source>
         <translation>Wählen Sie den Ordner, der synchron gehalten werden soll.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="170" />
         <source>The folder %1 is not a writable folder.</source>
         <translation>Der Ordner %1 ist kein beschreibbarer Ordner.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="166" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="172" />
         <source>The folder %1 does not exist and cannot be created.</source>
         <translation>Der Ordner %1 existiert nicht und kann nicht angelegt werden.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="172" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="178" />
         <source>The account ID is not valid: it has %1 letters a–z and digits 2–7 (dashes and spaces are ignored).</source>
         <translation>Die Konto-ID ist ungültig: Sie besteht aus %1 Buchstaben a–z und Ziffern 2–7 (Bindestriche und Leerzeichen werden ignoriert).</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="208" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="214" />
         <source>Checking %1:%2…</source>
         <translation>Prüfe %1:%2…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="218" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="224" />
         <source>The server answers.</source>
         <translation>Der Server antwortet.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="219" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="225" />
         <source>The server %1 does not answer (%2); FileSync will keep trying.</source>
         <translation>Der Server %1 antwortet nicht (%2); FileSync versucht es weiter.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="227" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="236" />
         <source>no answer in %1 s</source>
         <translation>keine Antwort in %1 s</translation>
     </message>
@@ -277,17 +277,22 @@
 <context>
     <name>filesync::SyncCycle</name>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="95" />
+        <location filename="../desktop/engine/synccycle.cpp" line="77" />
+        <source>The folder's FileSync data (%1) disappeared; syncing stopped so nothing is deleted.</source>
+        <translation>Die FileSync-Daten des Ordners (%1) sind verschwunden; die Synchronisation wurde angehalten, damit nichts gelöscht wird.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/synccycle.cpp" line="103" />
         <source>The server could not list the changes: %1</source>
         <translation>Der Server konnte die Änderungen nicht auflisten: %1</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="103" />
+        <location filename="../desktop/engine/synccycle.cpp" line="111" />
         <source>The server's list of changes does not advance; trying again later.</source>
         <translation>Die Änderungsliste des Servers rückt nicht vor; FileSync versucht es später erneut.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="124" />
+        <location filename="../desktop/engine/synccycle.cpp" line="132" />
         <source>Cannot write the sync journal (%1); syncing stopped.</source>
         <translation>Das Synchronisationsjournal kann nicht geschrieben werden (%1); die Synchronisation wurde angehalten.</translation>
     </message>
@@ -378,22 +383,22 @@
 <context>
     <name>filesync::TrayIcon</name>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="22" />
+        <location filename="../desktop/ui/trayicon.cpp" line="25" />
         <source>Conflict in %1</source>
         <translation>Konflikt bei %1</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="23" />
+        <location filename="../desktop/ui/trayicon.cpp" line="26" />
         <source>%1 was changed on two computers. Both versions are kept: the other computer's at %1, this computer's as %2.</source>
         <translation>%1 wurde auf zwei Rechnern geändert. Beide Fassungen bleiben erhalten: die des anderen Rechners unter %1, die dieses Rechners als %2.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="29" />
+        <location filename="../desktop/ui/trayicon.cpp" line="32" />
         <source>FileSync</source>
         <translation>FileSync</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="31" />
+        <location filename="../desktop/ui/trayicon.cpp" line="34" />
         <source>FileSync needs your attention</source>
         <translation>FileSync braucht Ihre Aufmerksamkeit</translation>
     </message>

@@ -64,7 +64,7 @@
 <context>
     <name>filesync::Propagator</name>
     <message>
-        <location filename="../desktop/engine/propagator.cpp" line="63" />
+        <location filename="../desktop/engine/propagator.cpp" line="64" />
         <source>The server refused %1: %2</source>
         <translation>השרת דחה את %1: %2</translation>
     </message>
@@ -117,87 +117,87 @@
         <translation> שנ׳</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="70" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="76" />
         <source>Choose…</source>
         <translation>בחר…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="84" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="90" />
         <source>Server:</source>
         <translation>שרת:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="85" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="91" />
         <source>Port:</source>
         <translation>פורט:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="87" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="93" />
         <source>Folder:</source>
         <translation>תיקייה:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="88" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="94" />
         <source>Account:</source>
         <translation>חשבון:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="89" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="95" />
         <source>Full rescan every:</source>
         <translation>סריקה מלאה כל:</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="125" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="131" />
         <source>Folder to keep in sync</source>
         <translation>התיקייה לסנכרון</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="156" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
         <source>Enter the server's name or address.</source>
         <translation>הזן את שם השרת או את כתובתו.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="158" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
         <source>The server name cannot contain spaces or slashes.</source>
         <translation>שם השרת אינו יכול להכיל רווחים או לוכסנים.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="162" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="168" />
         <source>Choose the folder to keep in sync.</source>
         <translation>בחר את התיקייה לסנכרון.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="164" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="170" />
         <source>The folder %1 is not a writable folder.</source>
         <translation>התיקייה %1 אינה תיקייה שניתן לכתוב בה.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="166" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="172" />
         <source>The folder %1 does not exist and cannot be created.</source>
         <translation>התיקייה %1 אינה קיימת ולא ניתן ליצור אותה.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="172" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="178" />
         <source>The account ID is not valid: it has %1 letters a–z and digits 2–7 (dashes and spaces are ignored).</source>
         <translation>מזהה החשבון אינו תקין: הוא מורכב מ-%1 אותיות a–z וספרות 2–7 (מקפים ורווחים אינם נחשבים).</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="208" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="214" />
         <source>Checking %1:%2…</source>
         <translation>בודק את %1:%2…</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="218" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="224" />
         <source>The server answers.</source>
         <translation>השרת עונה.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="219" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="225" />
         <source>The server %1 does not answer (%2); FileSync will keep trying.</source>
         <translation>השרת %1 אינו עונה (%2); FileSync ימשיך לנסות.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/settingsdialog.cpp" line="227" />
+        <location filename="../desktop/ui/settingsdialog.cpp" line="236" />
         <source>no answer in %1 s</source>
         <translation>אין תשובה תוך %1 שנ׳</translation>
     </message>
@@ -277,17 +277,22 @@
 <context>
     <name>filesync::SyncCycle</name>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="95" />
+        <location filename="../desktop/engine/synccycle.cpp" line="77" />
+        <source>The folder's FileSync data (%1) disappeared; syncing stopped so nothing is deleted.</source>
+        <translation>נתוני FileSync של התיקייה (%1) נעלמו; הסנכרון נעצר כדי ששום דבר לא יימחק.</translation>
+    </message>
+    <message>
+        <location filename="../desktop/engine/synccycle.cpp" line="103" />
         <source>The server could not list the changes: %1</source>
         <translation>השרת לא הצליח לפרט את השינויים: %1</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="103" />
+        <location filename="../desktop/engine/synccycle.cpp" line="111" />
         <source>The server's list of changes does not advance; trying again later.</source>
         <translation>רשימת השינויים של השרת אינה מתקדמת; ננסה שוב מאוחר יותר.</translation>
     </message>
     <message>
-        <location filename="../desktop/engine/synccycle.cpp" line="124" />
+        <location filename="../desktop/engine/synccycle.cpp" line="132" />
         <source>Cannot write the sync journal (%1); syncing stopped.</source>
         <translation>לא ניתן לכתוב את יומן הסנכרון (%1); הסנכרון נעצר.</translation>
     </message>
@@ -378,22 +383,22 @@
 <context>
     <name>filesync::TrayIcon</name>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="22" />
+        <location filename="../desktop/ui/trayicon.cpp" line="25" />
         <source>Conflict in %1</source>
         <translation>התנגשות ב-%1</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="23" />
+        <location filename="../desktop/ui/trayicon.cpp" line="26" />
         <source>%1 was changed on two computers. Both versions are kept: the other computer's at %1, this computer's as %2.</source>
         <translation>%1 שונה בשני מחשבים. שתי הגרסאות נשמרו: זו של המחשב האחר ב-%1, וזו של מחשב זה בשם %2.</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="29" />
+        <location filename="../desktop/ui/trayicon.cpp" line="32" />
         <source>FileSync</source>
         <translation>FileSync</translation>
     </message>
     <message>
-        <location filename="../desktop/ui/trayicon.cpp" line="31" />
+        <location filename="../desktop/ui/trayicon.cpp" line="34" />
         <source>FileSync needs your attention</source>
         <translation>FileSync זקוק לתשומת לבך</translation>
     </message>

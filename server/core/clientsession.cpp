@@ -292,6 +292,9 @@ void ClientSession::onCommit(const Envelope &envelope)
     auto request = Commit::fromCbor(envelope.body);
     if (!request)
         return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    // Blocks the ops reference must be on disk before the commit that names them is.
+    if (auto synced = m_context.blocks.sync(); !synced)
+        return reply(envelope.id, errors::kInternal, synced.errorMessage());
     auto before = m_context.metadata.head(m_account);
     if (!before)
         return reply(envelope.id, errors::kInternal, before.errorMessage());

@@ -92,6 +92,10 @@ void SyncServer::stop()
     m_context.reset();
     m_feed.reset();
     m_accounts.reset();
+    if (m_blocks) {
+        if (auto synced = m_blocks->sync(); !synced)
+            qCWarning(lcServer) << synced.errorMessage();
+    }
     m_blocks.reset();
     if (m_metadata)
         m_metadata->close();

@@ -33,6 +33,17 @@ QStringList filesUnder(const QString &dir)
     return files;
 }
 
+// Stored blocks only: files named by a SHA-256, not the journal or temporary files.
+QStringList blocksUnder(const QString &root)
+{
+    QStringList blocks;
+    for (const QString &path : filesUnder(root)) {
+        if (QFileInfo(path).fileName().size() == 64) // temporary files have a suffix
+            blocks << path;
+    }
+    return blocks;
+}
+
 } // namespace
 
 class tst_ServerBlockStore : public QObject
@@ -48,6 +59,9 @@ private Q_SLOTS:
     void storedOnce();
     void sendersZstdIsKept();
     void leftoversAreRemoved();
+    void syncMakesBatchesDurable_data();
+    void syncMakesBatchesDurable();
+    void damagedRecentBlocksAreDropped();
     void corruptBlocksAreRefused_data();
     void corruptBlocksAreRefused();
     void unwritableStoreFailsToOpen();
@@ -106,7 +120,7 @@ void tst_ServerBlockStore::wrongHashStoresNothing()
     QVERIFY(!put.ok());
     QVERIFY(!m_store->has(ContentHash::of("claimed")));
     QVERIFY(!m_store->has(ContentHash::of("actual")));
-    QVERIFY(filesUnder(root()).isEmpty());
+    QVERIFY(blocksUnder(root()).isEmpty());
     QVERIFY(!m_store->get(ContentHash::of("claimed")).ok());
     QVERIFY(!m_store->put(ContentHash::of(""), QByteArray()).ok()); // no empty blocks
 }
@@ -118,7 +132,7 @@ void tst_ServerBlockStore::storedOnce()
     QVERIFY(m_store->put(hash, raw).ok());
     const QDateTime written = QFileInfo(m_store->pathFor(hash)).lastModified();
     QVERIFY(m_store->put(hash, raw).ok());
-    QCOMPARE(filesUnder(root()).size(), 1);
+    QCOMPARE(blocksUnder(root()).size(), 1);
     QCOMPARE(QFileInfo(m_store->pathFor(hash)).lastModified(), written);
 }
 
@@ -147,6 +161,56 @@ void tst_ServerBlockStore::leftoversAreRemoved()
     QVERIFY(reopened.open().ok());
     QVERIFY(filesUnder(tmp).isEmpty());
     QCOMPARE(reopened.get(ContentHash::of("kept"))->data, QByteArray("kept"));
+}
+
+void tst_ServerBlockStore::syncMakesBatchesDurable_data()
+{
+    QTest::addColumn<int>("blocks");
+    QTest::newRow("one, fdatasync") << 1;
+    QTest::newRow("a batch, syncfs") << LocalBlockStore::kSyncEachUpTo + 10;
+}
+
+void tst_ServerBlockStore::syncMakesBatchesDurable()
+{
+    QFETCH(int, blocks);
+    for (int i = 0; i < blocks; ++i) {
+        const QByteArray raw = randomBytes(1000, quint32(i));
+        QVERIFY(m_store->put(ContentHash::of(raw), raw).ok());
+    }
+    QCOMPARE(m_store->pendingCount(), blocks);
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), qint64(blocks) * 65);
+    QVERIFY(m_store->sync().ok());
+    QCOMPARE(m_store->pendingCount(), 0);
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), 0);
+    QVERIFY(m_store->sync().ok()); // nothing pending: nothing to do
+}
+
+void tst_ServerBlockStore::damagedRecentBlocksAreDropped()
+{
+    // Two blocks written, the server "crashes" before sync(): one of them lost its data.
+    const QByteArray intact = randomBytes(3000, 3);
+    const QByteArray damaged = randomBytes(3000, 4);
+    QVERIFY(m_store->put(ContentHash::of(intact), intact).ok());
+    QVERIFY(m_store->put(ContentHash::of(damaged), damaged).ok());
+    QFile journal(root() + QStringLiteral("/unsynced"));
+    QVERIFY(journal.open(QIODevice::ReadOnly));
+    const QByteArray listed = journal.readAll();
+    journal.close();
+    QFile file(m_store->pathFor(ContentHash::of(damaged)));
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QVERIFY(file.seek(100));
+    file.write(QByteArray(100, '\0'));
+    file.close();
+    m_store.reset(); // a clean stop would empty the journal: put back what a crash leaves
+    QVERIFY(journal.open(QIODevice::WriteOnly));
+    journal.write(listed);
+    journal.close();
+
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QVERIFY(restarted.has(ContentHash::of(intact)));
+    QVERIFY(!restarted.has(ContentHash::of(damaged))); // clients will be asked to upload it again
+    QCOMPARE(QFileInfo(journal.fileName()).size(), 0);
 }
 
 void tst_ServerBlockStore::corruptBlocksAreRefused_data()

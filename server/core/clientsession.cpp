@@ -298,7 +298,8 @@ void ClientSession::onCommit(const Envelope &envelope)
     auto before = m_context.metadata.head(m_account);
     if (!before)
         return reply(envelope.id, errors::kInternal, before.errorMessage());
-    auto result = m_context.metadata.commit(m_account, m_sessionName, request->ops);
+    auto result = m_context.metadata.commit(
+        m_account, m_sessionName, request->ops, [this](const ContentHash &h) { return m_context.blocks.has(h); });
     if (!result)
         return reply(envelope.id, errors::kInternal, result.errorMessage());
     ++m_context.commits;

@@ -17,6 +17,7 @@ namespace filesync {
 class CommitApplier
 {
 public:
+    // Whether the account may reference a block: it proved the bytes, and they are stored.
     using ProofCheck = std::function<Result<bool>(const ContentHash &)>;
 
     CommitApplier(FileTable &files, AccountKey account, const QString &origin, quint64 head, ProofCheck isProven);

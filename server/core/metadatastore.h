@@ -7,6 +7,7 @@
 #include <QList>
 #include <QString>
 
+#include <functional>
 #include <optional>
 
 namespace filesync {
@@ -45,10 +46,13 @@ public:
     virtual Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) = 0;
     virtual Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) = 0;
 
+    // Tells whether the server holds a block's bytes (the BlockStore's business).
+    using BlockExists = std::function<bool(const ContentHash &)>;
     // Applies the ops in order, each on its own (optimistic: a stale base is a conflict),
-    // in one transaction. `origin` is the committing session's name.
+    // in one transaction. `origin` is the committing session's name. A put may reference
+    // a block only if the account has proven it and `blockExists` says it is stored.
     virtual Result<protocol::CommitReply> commit(
-        AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops)
+        AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops, const BlockExists &blockExists)
         = 0;
 };
 

@@ -256,7 +256,8 @@ Result<bool> SqliteMetadataStore::isProvenBlock(AccountKey account, const Conten
     return missing->isEmpty();
 }
 
-Result<CommitReply> SqliteMetadataStore::commit(AccountKey account, const QString &origin, const QList<CommitOp> &ops)
+Result<CommitReply> SqliteMetadataStore::commit(
+    AccountKey account, const QString &origin, const QList<CommitOp> &ops, const BlockExists &blockExists)
 {
     Transaction tx(m_db);
     if (!tx.isOpen())
@@ -264,8 +265,13 @@ Result<CommitReply> SqliteMetadataStore::commit(AccountKey account, const QStrin
     auto startHead = head(account);
     if (!startHead)
         return startHead.error();
-    CommitApplier applier(*m_files, account, origin, *startHead,
-        [this, account](const ContentHash &h) { return isProvenBlock(account, h); });
+    CommitApplier applier(
+        *m_files, account, origin, *startHead, [this, account, &blockExists](const ContentHash &h) -> Result<bool> {
+            auto proven = isProvenBlock(account, h);
+            if (!proven || !*proven)
+                return proven;
+            return blockExists(h);
+        });
     CommitReply reply;
     reply.results.reserve(ops.size());
     for (const CommitOp &op : ops) {

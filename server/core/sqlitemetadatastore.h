@@ -36,8 +36,8 @@ public:
     Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) override;
     Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) override;
     Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) override;
-    Result<protocol::CommitReply> commit(
-        AccountKey account, const QString &origin, const QList<protocol::CommitOp> &ops) override;
+    Result<protocol::CommitReply> commit(AccountKey account, const QString &origin,
+        const QList<protocol::CommitOp> &ops, const BlockExists &blockExists) override;
 
 private:
     class Transaction;

@@ -2,6 +2,7 @@
 // feed, accounts, proven blocks and the schema.
 #include "sqlitemetadatastore.h"
 
+#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -70,6 +71,7 @@ private Q_SLOTS:
 
     void commitRules_data();
     void commitRules();
+    void lostBlocksCannotBeReferenced();
     void everyChangeTakesTheNextNumber();
     void changesCollapsePerPath();
     void changesPageByCountAndBudget();
@@ -82,13 +84,15 @@ private:
     QString dbPath() const { return m_dir->path() + QStringLiteral("/metadata.db"); }
     CommitResult apply(const CommitOp &o)
     {
-        auto reply = m_store->commit(m_account, QStringLiteral("tester"), { o });
+        auto reply = m_store->commit(m_account, QStringLiteral("tester"), { o }, m_stored);
         return reply && reply->results.size() == 1 ? reply->results.first() : CommitResult {};
     }
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<SqliteMetadataStore> m_store;
     AccountKey m_account = 0;
+    QSet<ContentHash> m_lost; // blocks the block store no longer has
+    MetadataStore::BlockExists m_stored = [this](const ContentHash &h) { return !m_lost.contains(h); };
 };
 
 void tst_ServerMetadataStore::init()
@@ -105,7 +109,7 @@ void tst_ServerMetadataStore::init()
         op(CommitOpKind::Put, QStringLiteral("d/x"), 0, EntryKind::File, "x"),
         op(CommitOpKind::Put, QStringLiteral("t"), 0), op(CommitOpKind::Delete, QStringLiteral("t"), 4),
         op(CommitOpKind::Put, QStringLiteral("e"), 0, EntryKind::Directory) };
-    auto reply = m_store->commit(m_account, QStringLiteral("setup"), setup);
+    auto reply = m_store->commit(m_account, QStringLiteral("setup"), setup, m_stored);
     QVERIFY(reply.ok());
     QCOMPARE(reply->head, 6u);
     for (const CommitResult &r : reply->results)
@@ -189,12 +193,25 @@ void tst_ServerMetadataStore::commitRules()
     }
 }
 
+void tst_ServerMetadataStore::lostBlocksCannotBeReferenced()
+{
+    // Proven once, but gone from the block store (e.g. dropped after a crash).
+    m_lost.insert(ContentHash::of("x"));
+    const CommitResult r = apply(op(CommitOpKind::Put, QStringLiteral("again"), 0, EntryKind::File, "x"));
+    QCOMPARE(r.status, CommitStatus::Rejected);
+    QVERIFY(r.reason.contains(QStringLiteral("missing block")));
+    m_lost.clear();
+    QCOMPARE(
+        apply(op(CommitOpKind::Put, QStringLiteral("again"), 0, EntryKind::File, "x")).status, CommitStatus::Applied);
+}
+
 void tst_ServerMetadataStore::everyChangeTakesTheNextNumber()
 {
     // A folder tree move: each old path a tombstone, each new one a copy with `from`.
     auto reply = m_store->commit(m_account, QStringLiteral("mover"),
         { moveOp(QStringLiteral("d"), QStringLiteral("m/n"), 2, EntryKind::Directory),
-            op(CommitOpKind::Put, QStringLiteral("f"), 0), op(CommitOpKind::Put, QStringLiteral("new"), 0) });
+            op(CommitOpKind::Put, QStringLiteral("f"), 0), op(CommitOpKind::Put, QStringLiteral("new"), 0) },
+        m_stored);
     QVERIFY(reply.ok());
     QCOMPARE(reply->head, 12u); // m, d, m/n, d/x, m/n/x, then new (f conflicts)
     const auto changes = m_store->changesSince(m_account, 6, 100, kMetadataBudget);
@@ -268,7 +285,8 @@ void tst_ServerMetadataStore::accountsAreIsolated()
     QCOMPARE(*m_store->unprovenBlocks(*other, { ContentHash::of("x") }), QList<ContentHash> { ContentHash::of("x") });
     QVERIFY(m_store->unprovenBlocks(m_account, { ContentHash::of("x") })->isEmpty());
     QVERIFY(!*m_store->isProvenBlock(*other, ContentHash::of("x")));
-    auto reply = m_store->commit(*other, QStringLiteral("o"), { op(CommitOpKind::Put, QStringLiteral("f"), 0) });
+    auto reply
+        = m_store->commit(*other, QStringLiteral("o"), { op(CommitOpKind::Put, QStringLiteral("f"), 0) }, m_stored);
     QCOMPARE(reply->results.first().version, 1u); // its own sequence
     QCOMPARE(*m_store->head(m_account), 6u);
 }

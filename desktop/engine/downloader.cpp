@@ -69,8 +69,10 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
             offset += b.size;
         }
     }
+    // The metadata dir is never re-created here: without it the folder is stopping.
     const QString tmpDir = Journal::metadataDir(m_root) + QStringLiteral("/tmp");
-    QDir().mkpath(tmpDir);
+    if (!files.isEmpty() && !QFileInfo(tmpDir).isDir())
+        QDir(Journal::metadataDir(m_root)).mkdir(QStringLiteral("tmp"));
     for (const SyncAction &action : files) {
         auto file = std::make_unique<File>();
         file->action = action;
@@ -211,7 +213,8 @@ void Downloader::finishFile(File &file)
             || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
     if (!unchanged)
         return skipFile(file, QStringLiteral("changed on this computer meanwhile"));
-    QDir().mkpath(QFileInfo(target).absolutePath());
+    if (!localfs::makeDirs(m_root, a.path.parent()))
+        return skipFile(file, QStringLiteral("cannot create its folder"));
     const QByteArray from = QFile::encodeName(file.tempPath), to = QFile::encodeName(target);
     // A file replaces a folder (changed into a file elsewhere) only once the folder is
     // empty: its unchanged content was deleted first, anything new in it stays.

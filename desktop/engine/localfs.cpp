@@ -2,6 +2,8 @@
 
 #include <QFile>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -21,6 +23,28 @@ bool renameNoReplace(const QString &from, const QString &to)
     if (::link(f.constData(), t.constData()) != 0)
         return false;
     ::unlink(f.constData());
+    return true;
+}
+
+namespace {
+bool isDirectory(const QByteArray &path)
+{
+    struct stat st;
+    return ::lstat(path.constData(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+} // namespace
+
+bool makeDirs(const QString &root, const RelativePath &dir)
+{
+    QByteArray path = QFile::encodeName(root);
+    if (!isDirectory(path))
+        return false;
+    const QStringList parts = dir.toString().split(u'/', Qt::SkipEmptyParts);
+    for (const QString &part : parts) {
+        path += '/' + QFile::encodeName(part);
+        if (::mkdir(path.constData(), 0755) != 0 && !(errno == EEXIST && isDirectory(path)))
+            return false;
+    }
     return true;
 }
 

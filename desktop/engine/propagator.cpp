@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 
 #include <cstdio>
 #include <unistd.h>
@@ -153,7 +154,10 @@ void Propagator::runLocal()
                 postpone(a, "the source changed");
                 break;
             }
-            QDir().mkpath(absolute(a.path.parent()));
+            if (!localfs::makeDirs(m_root, a.path.parent())) {
+                postpone(a, "cannot create the folder");
+                break;
+            }
             if (!localfs::renameNoReplace(absolute(a.from), absolute(a.path))) {
                 postpone(a, "the target is taken");
                 break;
@@ -223,7 +227,7 @@ void Propagator::createDirectory(const SyncAction &a)
             || ::unlink(QFile::encodeName(path).constData()) != 0)
             return postpone(a, "a file is in the way");
     }
-    if (!QDir().mkpath(path))
+    if (!localfs::makeDirs(m_root, a.path))
         return postpone(a, "cannot create the folder");
     if (auto landed = Scanner::stat(path))
         m_journal.put(a.path, journalEntryFor(*landed, a.remote.version));
@@ -244,6 +248,12 @@ void Propagator::runRemote()
 {
     if (!m_running)
         return;
+    // The folder vanishing under a running cycle (moved away, unmounted, being removed)
+    // makes its paths look deleted: nothing goes to the server then, the engine stops.
+    if (!QFileInfo::exists(Journal::path(m_root))) {
+        m_complete = false;
+        return finish();
+    }
     QList<SyncAction> ops;
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
         if (a.type == ActionType::MoveRemote || a.type == ActionType::DeleteRemote || a.type == ActionType::Upload)

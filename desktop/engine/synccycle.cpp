@@ -4,6 +4,7 @@
 #include "reconciler.h"
 #include "serverconnection.h"
 
+#include <QFileInfo>
 #include <QtConcurrent>
 
 namespace filesync {
@@ -68,6 +69,13 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
     if (!scan.fatal.isEmpty()) {
         m_running = false;
         Q_EMIT fatal(scan.fatal);
+        return;
+    }
+    // Gone while we walked: the snapshot may show a half-removed tree. Decide nothing.
+    if (!QFileInfo::exists(Journal::path(m_root))) {
+        m_running = false;
+        Q_EMIT fatal(tr("The folder's FileSync data (%1) disappeared; syncing stopped so nothing is deleted.")
+                         .arg(Journal::metadataDir(m_root)));
         return;
     }
     m_snapshot = scan.snapshot;

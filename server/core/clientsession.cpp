@@ -32,6 +32,8 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
 {
     connect(m_channel, &MessageChannel::messageReceived, this, &ClientSession::onMessage);
     connect(m_channel, &MessageChannel::disconnected, this, &ClientSession::onDisconnected);
+    // The channel has answered a malformed frame with an Error and is closing.
+    connect(m_channel, &MessageChannel::protocolError, this, &ClientSession::close);
     connect(m_channel, &MessageChannel::bytesWritten, this, [this](qint64 pending) {
         if (!m_queue.isEmpty() && pending < kOutputLowWater)
             drainQueue();

@@ -44,7 +44,7 @@ public:
     QHostAddress address() const;
     int sessionCount() const;
     quint16 metricsPort() const;
-    // How long a connection may take to log in (default 30 s); for tests, before start().
+    // How long a new connection may take to log in (default 30 s); short in tests.
     void setLoginTimeout(int milliseconds);
     QByteArray metricsText() const; // Prometheus text format
 

@@ -78,7 +78,7 @@ stop_app() {
 }
 # shoot_window NAME FILE: the named top-level window, moved off the screen's corner.
 shoot_window() {
-    wait_for 20 has_window "$1" || die "no window named '$1'"
+    wait_for 30 has_window "$1" || die "no window named '$1'"
     local id
     id=$(window_named "$1")
     xdotool windowmove "$id" 24 40
@@ -107,26 +107,30 @@ head -c 300000 /dev/urandom > "$main/home/FileSync/Photos/beach.jpg"
 echo "budget" > "$main/home/FileSync/budget.ods"
 run_app "$main"
 embedded() { xwininfo -tree -id "$tray" | grep -q '"filesync": ("filesync"'; }
-wait_for 20 embedded || die "the icon was not embedded in the tray"
+wait_for 30 embedded || die "the icon was not embedded in the tray"
 account() { sed -n 's/^id=\([a-z2-7]\{32\}\)$/\1/p' "$main/config/FileSync/filesync.conf"; }
-wait_for 20 test -n "$(account)" || die "the app got no account"
+wait_for 30 test -n "$(account)" || die "the app got no account"
 # Another computer of the same account adds a file: it shows as a download here.
 laptop=$work/laptop
 mkdir -p "$laptop"
 "$client" --headless 127.0.0.1 "$port" "$laptop" 60 "$(account)" > "$work/laptop.out" 2> "$work/laptop.err" &
 laptop_pid=$!
 pids+=($laptop_pid)
-wait_for 20 test -f "$laptop/Notes/monday.txt" -a -f "$laptop/budget.ods" || die "the other computer did not get the files"
+wait_for 30 test -f "$laptop/Notes/monday.txt" -a -f "$laptop/budget.ods" || die "the other computer did not get the files"
 echo "draft" > "$laptop/Notes/tuesday.txt"
-wait_for 20 test -f "$main/home/FileSync/Notes/tuesday.txt" || die "the download did not arrive"
+wait_for 30 test -f "$main/home/FileSync/Notes/tuesday.txt" || die "the download did not arrive"
 kill "$laptop_pid"
 
 icon=$(xwininfo -tree -id "$tray" | grep '"filesync": ("filesync"' | head -1 | awk '{print $1}')
-eval "$(xdotool getwindowgeometry --shell $((icon)))"
 before=$(visible_count)
-xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
 more_windows() { [ "$(visible_count)" -gt "$1" ]; }
-wait_for 10 more_windows "$before" || die "the menu did not open"
+# The icon may be in trayer's tree a moment before it takes clicks: click again if needed.
+for _ in 1 2 3 4 5; do
+    eval "$(xdotool getwindowgeometry --shell $((icon)))"
+    xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+    wait_for 3 more_windows "$before" && break
+done
+more_windows "$before" || die "the menu did not open"
 # Down to "Recent changes" (the status line is skipped: it is disabled), then open it.
 xdotool key Down Down Down Down Right
 wait_for 10 more_windows $((before + 1)) || die "the Recent changes submenu did not open"
@@ -147,7 +151,7 @@ xdotool key Escape Escape
 # A second start brings the running app forward: it opens its settings.
 env HOME="$main/home" XDG_CONFIG_HOME="$main/config" XDG_RUNTIME_DIR="$main/run" QT_QPA_PLATFORM=xcb \
     timeout 20 "$client" >> "$main/second.log" 2>&1 || die "the second start did not exit"
-wait_for 20 has_window 'FileSync Settings' || die "the running app did not open its settings"
+wait_for 30 has_window 'FileSync Settings' || die "the running app did not open its settings"
 sleep 1 # the reachability probe answers after a short delay
 shoot_window 'FileSync Settings' "$out/settings-dialog.png"
 stop_app
@@ -172,5 +176,5 @@ notray=$(profile notray)
 configure "$notray"
 echo "hello" > "$notray/home/FileSync/hello.txt"
 run_app "$notray"
-wait_for 20 grep -q 'cycle done.* [1-9][0-9]* actions' "$notray/app.log" || die "the status window's app did not sync"
+wait_for 30 grep -q 'cycle done.* [1-9][0-9]* actions' "$notray/app.log" || die "the status window's app did not sync"
 shoot_window 'FileSync' "$out/status-window.png"

@@ -55,30 +55,36 @@ pids+=($!)
 
 # Embedded: trayer's window gets a child that belongs to filesync.
 embedded() { xwininfo -tree -id "$tray" | grep -q '"filesync": ("filesync"'; }
-if ! wait_for 20 embedded; then
+if ! wait_for 30 embedded; then
     echo "the icon was not embedded in the tray"; xwininfo -tree -id "$tray"; cat "$work/client.err"; exit 1
 fi
 echo "icon embedded in trayer"
 icon=$(xwininfo -tree -id "$tray" | grep '"filesync": ("filesync"' | head -1 | awk '{print $1}')
 icon=$((icon)) # xdotool wants decimal ids
-eval "$(xdotool getwindowgeometry --shell "$icon")"
 
-# The menu: one more visible filesync window than before the click.
+# The menu: one more visible filesync window than before the click. The icon may be in
+# trayer's tree a moment before it takes clicks, so a click that changed nothing is
+# repeated (each try bounded, and all of them together).
 visible() { xdotool search --onlyvisible --class filesync 2>/dev/null | wc -l; }
 before=$(visible)
-xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
 menu_open() { [ "$(visible)" -gt "$before" ]; }
-if ! wait_for 10 menu_open; then
-    echo "clicking the icon did not open its menu"; cat "$work/client.err"; exit 1
-fi
+deadline=$((SECONDS + 30))
+until menu_open; do
+    if [ $SECONDS -ge $deadline ]; then
+        echo "clicking the icon did not open its menu"; cat "$work/client.err"; exit 1
+    fi
+    eval "$(xdotool getwindowgeometry --shell "$icon")"
+    xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+    wait_for 3 menu_open || true
+done
 echo "menu opened"
 xdotool key Escape
 
 # A second start asks the running one to come forward (it opens the settings) and exits.
 first=${pids[-1]}
-timeout 20 "$client" > "$work/second.out" 2> "$work/second.err" || { echo "the second start did not exit cleanly"; cat "$work/second.err"; exit 1; }
+timeout 30 "$client" > "$work/second.out" 2> "$work/second.err" || { echo "the second start did not exit cleanly"; cat "$work/second.err"; exit 1; }
 kill -0 "$first" || { echo "the first instance is gone"; exit 1; }
 settings_open() { xdotool search --onlyvisible --name '^FileSync Settings$'; }
-wait_for 10 settings_open || { echo "the running instance did not come forward"; cat "$work/client.err"; exit 1; }
+wait_for 30 settings_open || { echo "the running instance did not come forward"; cat "$work/client.err"; exit 1; }
 echo "second start brought the running one forward"
 exit 0

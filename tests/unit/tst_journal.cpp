@@ -22,13 +22,14 @@ private Q_SLOTS:
     void persistsAcrossReopen();
     void treesMoveAndGo();
     void failedWritesAreReported();
+    void valuesCanBeEmptyOrRemoved();
+    void leftoverDownloadsAreRemovedAtOpen();
 };
 
 void tst_Journal::persistsAcrossReopen()
 {
     QTemporaryDir dir;
-    const JournalEntry e { EntryKind::File, 3, 123456789, 42, 0640, 7,
-                           { BlockRef { ContentHash::of("abc"), 3 } } };
+    const JournalEntry e { EntryKind::File, 3, 123456789, 42, 0640, 7, { BlockRef { ContentHash::of("abc"), 3 } } };
     {
         Journal j(dir.path());
         QVERIFY(j.open().ok());
@@ -81,6 +82,36 @@ void tst_Journal::failedWritesAreReported()
     j.put(P("x"), JournalEntry());
     QVERIFY(j.hasFailed());
     QVERIFY(!j.lastError().isEmpty());
+}
+
+void tst_Journal::valuesCanBeEmptyOrRemoved()
+{
+    QTemporaryDir dir;
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    j.setValue(QStringLiteral("account"), QString()); // a null QString is not SQL NULL here
+    QVERIFY2(!j.hasFailed(), qPrintable(j.lastError()));
+    j.setValue(QStringLiteral("account"), QStringLiteral("x"));
+    j.removeValue(QStringLiteral("account"));
+    QCOMPARE(j.value(QStringLiteral("account")), QString());
+    QCOMPARE(j.cursor(), 0u);
+    QVERIFY(!j.hasFailed());
+}
+
+void tst_Journal::leftoverDownloadsAreRemovedAtOpen()
+{
+    QTemporaryDir dir;
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+    }
+    QFile leftover(dir.path() + QStringLiteral("/.filesync/tmp/partial-download"));
+    QVERIFY(leftover.open(QIODevice::WriteOnly));
+    leftover.write("half a file");
+    leftover.close();
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QVERIFY(!leftover.exists());
 }
 
 QTEST_GUILESS_MAIN(tst_Journal)

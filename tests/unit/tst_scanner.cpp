@@ -1,6 +1,7 @@
 #include "scanner.h"
 
 #include "chunker.h"
+#include "localfs.h"
 
 #include <QDir>
 #include <QFile>
@@ -44,6 +45,9 @@ private Q_SLOTS:
     void unchangedFilesAreNotRehashed();
     void skipsWhatCannotBeSynced();
     void missingRootIsFatal();
+    void specialFilesWarnOnce();
+    void cancelledScanSaysSo();
+    void makeDirsNeverRecreatesTheRoot();
 };
 
 void tst_Scanner::describesTheTree()
@@ -106,6 +110,46 @@ void tst_Scanner::missingRootIsFatal()
     const auto result = Scanner::scan(dir.path() + QStringLiteral("/missing"), {});
     QVERIFY(!result.fatal.isEmpty());
     QVERIFY(result.snapshot.isEmpty());
+}
+
+void tst_Scanner::specialFilesWarnOnce()
+{
+    QTemporaryDir dir;
+    write(dir.path() + QStringLiteral("/ok.txt"), "ok");
+    for (const char *name : { "/fifo1", "/fifo2" })
+        QCOMPARE(::mkfifo(QFile::encodeName(dir.path() + QLatin1String(name)).constData(), 0600), 0);
+    QVERIFY(QFile::link(dir.path() + QStringLiteral("/ok.txt"), dir.path() + QStringLiteral("/link")));
+    const auto result = Scanner::scan(dir.path(), {});
+    QCOMPARE(result.snapshot.keys(), (QList<RelativePath> { P("ok.txt") }));
+    QCOMPARE(result.warnings.size(), 1); // one line for all links and special files
+}
+
+void tst_Scanner::cancelledScanSaysSo()
+{
+    QTemporaryDir dir;
+    for (int i = 0; i < 20; ++i)
+        write(dir.path() + QStringLiteral("/d%1/f.txt").arg(i), "x");
+    const std::atomic_bool cancel { true };
+    const auto result = Scanner::scan(dir.path(), {}, &cancel);
+    QVERIFY(result.cancelled);
+    QVERIFY(result.snapshot.size() < 40);
+}
+
+void tst_Scanner::makeDirsNeverRecreatesTheRoot()
+{
+    QTemporaryDir dir;
+    const QString root = dir.path() + QStringLiteral("/root");
+    QVERIFY(QDir().mkdir(root));
+    QVERIFY(localfs::makeDirs(root, P("a/b/c")));
+    QVERIFY(QFileInfo(root + QStringLiteral("/a/b/c")).isDir());
+    QVERIFY(localfs::makeDirs(root, RelativePath()));
+    write(root + QStringLiteral("/file"), "f");
+    QVERIFY(!localfs::makeDirs(root, P("file/sub"))); // a file is in the way
+
+    // The root is gone (moved away, unmounted): nothing is created in its place.
+    QVERIFY(QDir().rename(root, root + QStringLiteral(".moved")));
+    QVERIFY(!localfs::makeDirs(root, P("a/x")));
+    QVERIFY(!QFileInfo::exists(root));
 }
 
 QTEST_GUILESS_MAIN(tst_Scanner)

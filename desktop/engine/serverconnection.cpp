@@ -8,7 +8,7 @@ namespace filesync {
 
 using namespace protocol;
 
-ServerConnection::ServerConnection(const QString &host, quint16 port, QObject *parent)
+ServerConnection::ServerConnection(const QString &host, quint16 port, int keepAliveMs, QObject *parent)
     : QObject(parent)
     , m_host(host)
     , m_port(port)
@@ -16,6 +16,24 @@ ServerConnection::ServerConnection(const QString &host, quint16 port, QObject *p
     m_connectTimeout.setSingleShot(true);
     m_connectTimeout.setInterval(10000);
     connect(&m_connectTimeout, &QTimer::timeout, this, [this] { fail(QStringLiteral("connection timed out")); });
+    m_keepAlive.setInterval(qMax(100, keepAliveMs));
+    connect(&m_keepAlive, &QTimer::timeout, this, &ServerConnection::onKeepAlive);
+}
+
+void ServerConnection::onKeepAlive()
+{
+    if (!m_channel)
+        return;
+    const quint64 in = m_channel->bytesIn();
+    if (in != m_bytesInAtLastTick) {
+        m_bytesInAtLastTick = in;
+        m_quietTicks = 0;
+        return;
+    }
+    if (++m_quietTicks >= 3)
+        return fail(QStringLiteral("the server stopped answering"));
+    // Asks for a few bytes back: its Pong (or anything else) proves the peer alive.
+    request(MessageType::Ping, QCborMap(), [](const Envelope &) {});
 }
 
 ServerConnection::~ServerConnection()
@@ -50,6 +68,7 @@ void ServerConnection::open()
 void ServerConnection::close()
 {
     m_connectTimeout.stop();
+    m_keepAlive.stop();
     if (!m_channel)
         return;
     MessageChannel *channel = std::exchange(m_channel, nullptr);
@@ -174,6 +193,9 @@ void ServerConnection::onMessage(const Envelope &envelope)
             }
             m_ready = true;
             m_connectTimeout.stop();
+            m_bytesInAtLastTick = m_channel->bytesIn();
+            m_quietTicks = 0;
+            m_keepAlive.start();
             Q_EMIT ready();
             return;
         }

@@ -41,7 +41,10 @@ public:
     using ReplyHandler = std::function<void(const protocol::Envelope &reply)>;
     static constexpr char kDisconnected[] = "disconnected";
 
-    ServerConnection(const QString &host, quint16 port, QObject *parent = nullptr);
+    // `keepAliveMs`: a quiet connection is pinged this often, and one that has said
+    // nothing for three such periods while we wait for it is given up (a half-open TCP
+    // connection would otherwise wait for the kernel's two-hour keepalive).
+    ServerConnection(const QString &host, quint16 port, int keepAliveMs = 15000, QObject *parent = nullptr);
     ~ServerConnection() override;
 
     void open(); // connect + Hello; emits ready() or closed()
@@ -104,6 +107,7 @@ private:
 
     void onMessage(const protocol::Envelope &envelope);
     void fail(const QString &reason);
+    void onKeepAlive();
 
     QString m_host;
     quint16 m_port;
@@ -112,6 +116,9 @@ private:
     quint64 m_nextId = 1;
     bool m_ready = false;
     QTimer m_connectTimeout;
+    QTimer m_keepAlive;
+    quint64 m_bytesInAtLastTick = 0;
+    int m_quietTicks = 0;
 };
 
 } // namespace filesync

@@ -192,7 +192,7 @@ void SyncEnginePrivate::connectNow()
 {
     setState(paused ? EngineState::Paused : EngineState::Connecting);
     dropConnection();
-    connection = new ServerConnection(config.host, config.port, this);
+    connection = new ServerConnection(config.host, config.port, config.keepAliveMs, this);
     connect(connection, &ServerConnection::ready, this, &SyncEnginePrivate::onConnectionReady);
     connect(connection, &ServerConnection::closed, this, &SyncEnginePrivate::onConnectionClosed);
     connect(connection, &ServerConnection::incompatible, this, [this](const QString &reason) {

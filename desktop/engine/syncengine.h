@@ -25,6 +25,7 @@ struct EngineConfig
     int debounceMs = 50; // watcher events are coalesced this long
     int reconnectMinMs = 500; // backoff on a lost connection grows from here ...
     int reconnectMaxMs = 30000; // ... up to here
+    int keepAliveMs = 15000; // a quiet connection is pinged this often; 3 silent periods = lost
 };
 
 enum class EngineState {

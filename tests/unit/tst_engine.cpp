@@ -3,6 +3,7 @@
 // scenarios live in tests/integration.
 #include "accountid.h"
 #include "chunker.h"
+#include "messagechannel.h"
 #include "syncengine.h"
 #include "syncserver.h"
 
@@ -11,6 +12,7 @@
 #include <QFile>
 #include <QRandomGenerator>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -123,6 +125,7 @@ private Q_SLOTS:
     void unknownIdGetsANewAccountOnce();
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
+    void silentServerIsGivenUp();
 
 private:
     void pair(Computer &a, Computer &b);
@@ -369,6 +372,37 @@ void tst_Engine::folderDeletedThereKeepsNewWorkHere()
     QTRY_COMPARE_WITH_TIMEOUT(tree(b.root()), tree(a.root()), 10000);
     QCOMPARE(tree(b.root()).keys(),
         (QStringList { QStringLiteral("d"), QStringLiteral("d/sub"), QStringLiteral("d/sub/new.txt") }));
+}
+
+void tst_Engine::silentServerIsGivenUp()
+{
+    // A server that shakes hands, logs us in, then never says another word (a half-open
+    // connection looks the same from here).
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost));
+    std::vector<std::unique_ptr<protocol::MessageChannel>> channels;
+    connect(&silent, &QTcpServer::newConnection, this, [&] {
+        auto channel = std::make_unique<protocol::MessageChannel>(silent.nextPendingConnection());
+        protocol::MessageChannel *c = channel.get();
+        connect(c, &protocol::MessageChannel::messageReceived, this, [c](const protocol::Envelope &e) {
+            if (e.type == protocol::MessageType::Hello)
+                c->send(protocol::MessageType::Welcome, e.id,
+                    protocol::Welcome { protocol::kMajorVersion, protocol::kMinorVersion, QStringLiteral("mute") });
+            else if (e.type == protocol::MessageType::CreateAccount)
+                c->send(
+                    protocol::MessageType::LoginOk, e.id, protocol::LoginOk { AccountId::generate().toString(), 1, 0 });
+        });
+        channels.push_back(std::move(channel));
+    });
+    Computer a(QStringLiteral("alpha"), silent.serverPort());
+    a.config.keepAliveMs = 100;
+    QVERIFY(a.start());
+    QString offlineBecause; // read when it happens: a reconnect follows at once
+    connect(a.engine.get(), &SyncEngine::stateChanged, this, [&](EngineState state) {
+        if (state == EngineState::Offline && offlineBecause.isEmpty())
+            offlineBecause = a.engine->errorMessage();
+    });
+    QTRY_COMPARE_WITH_TIMEOUT(offlineBecause, QStringLiteral("the server stopped answering"), 5000);
 }
 
 QTEST_GUILESS_MAIN(tst_Engine)

@@ -11,7 +11,9 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QUuid>
+#include <QtConcurrent>
 
 #include <cstdio>
 #include <fcntl.h>
@@ -40,11 +42,19 @@ Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &
     , m_connection(connection)
 { }
 
-Downloader::~Downloader() = default;
+Downloader::~Downloader()
+{
+    abort();
+}
 
 void Downloader::abort()
 {
     ++m_generation;
+    if (m_cancel)
+        m_cancel->store(true);
+    m_localCopy.waitForFinished(); // at most one block: it checks between blocks
+    m_localPending = false;
+    m_localCandidates.clear();
     for (auto &f : m_files) {
         f->out.close();
         QFile::remove(f->tempPath);
@@ -96,16 +106,39 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
             offset += b.size;
         }
     }
-    // Blocks found on this computer need no network; the rest are fetched in order.
+    // Blocks found on this computer need no network: they are copied on the pool (and
+    // fetched after all if their source changed); the rest are fetched meanwhile.
     QList<BlockRef> remote;
+    QList<LocalCopy> copies;
+    m_localCandidates.clear();
     for (const BlockRef &b : std::as_const(m_queue)) {
-        QByteArray raw;
-        if (readLocal(b, raw))
-            onBlock(b.hash, raw);
-        else
+        const auto source = m_localSources.constFind(b.hash);
+        if (source == m_localSources.cend()) {
             remote.append(b);
+            continue;
+        }
+        LocalCopy copy { b, source->first, source->second, {} };
+        for (const auto &[file, offset] : m_waiting.value(b.hash))
+            copy.targets.append({ file->tempPath, offset });
+        copies.append(copy);
+        m_localCandidates.append(b);
     }
     m_queue = remote;
+    if (!copies.isEmpty()) {
+        m_localPending = true;
+        m_cancel = std::make_shared<std::atomic_bool>(false);
+        const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
+        // One watcher per run: a late signal of an aborted run cannot reach this one.
+        auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
+        const int generation = m_generation;
+        connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation] {
+            watcher->deleteLater();
+            if (m_localPending && generation == m_generation)
+                onLocalCopied(watcher->result());
+        });
+        m_localCopy = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
+        watcher->setFuture(m_localCopy);
+    }
     for (auto &f : m_files) {
         if (f->remaining == 0 && !f->done && !f->failed)
             finishFile(*f);
@@ -114,16 +147,64 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     checkDone();
 }
 
-bool Downloader::readLocal(const BlockRef &block, QByteArray &out)
+QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel)
 {
-    const auto source = m_localSources.constFind(block.hash);
-    if (source == m_localSources.cend())
-        return false;
-    QFile in(source->first);
-    if (!in.open(QIODevice::ReadOnly) || !in.seek(source->second))
-        return false;
-    out = in.read(block.size);
-    return out.size() == qsizetype(block.size) && ContentHash::of(out) == block.hash;
+    QSet<ContentHash> written;
+    QHash<QString, int> targets; // open temp files, by path
+    for (const LocalCopy &copy : copies) {
+        if (cancel->load(std::memory_order_relaxed))
+            break;
+        // The source is re-read and re-hashed: it may have changed since the journal.
+        QFile in(copy.source);
+        if (!in.open(QIODevice::ReadOnly) || !in.seek(copy.sourceOffset))
+            continue;
+        const QByteArray raw = in.read(copy.block.size);
+        if (raw.size() != qsizetype(copy.block.size) || ContentHash::of(raw) != copy.block.hash)
+            continue;
+        bool ok = true;
+        for (const auto &[path, offset] : copy.targets) {
+            int fd = targets.value(path, -1);
+            if (fd < 0) {
+                // No O_CREAT: a temp file the engine already removed (abort) stays gone.
+                fd = ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CLOEXEC);
+                targets.insert(path, fd);
+            }
+            ok = ok && fd >= 0 && ::pwrite(fd, raw.constData(), size_t(raw.size()), off_t(offset)) == raw.size();
+        }
+        if (ok)
+            written.insert(copy.block.hash);
+    }
+    for (const int fd : std::as_const(targets)) {
+        if (fd >= 0)
+            ::close(fd);
+    }
+    return written;
+}
+
+void Downloader::onLocalCopied(const QSet<ContentHash> &written)
+{
+    m_localPending = false;
+    const QList<BlockRef> candidates = std::exchange(m_localCandidates, {});
+    for (const BlockRef &b : candidates) {
+        if (written.contains(b.hash)) {
+            Q_EMIT bytesDone(b.size);
+            onBlockWritten(b.hash);
+        } else {
+            m_queue.append(b); // its local source changed: the server has it
+        }
+    }
+    pump();
+    checkDone();
+}
+
+void Downloader::onBlockWritten(const ContentHash &hash)
+{
+    const auto targets = m_waiting.take(hash);
+    for (const auto &[file, offset] : targets) {
+        Q_UNUSED(offset);
+        if (!file->failed && --file->remaining == 0)
+            finishFile(*file);
+    }
 }
 
 void Downloader::pump()
@@ -253,7 +334,7 @@ void Downloader::skipFile(File &file, const QString &reason)
 
 void Downloader::checkDone()
 {
-    if (!m_running)
+    if (!m_running || m_localPending)
         return;
     for (const auto &f : m_files) {
         if (!f->done && !f->failed)

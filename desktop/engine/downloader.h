@@ -2,9 +2,12 @@
 
 #include "syncplan.h"
 
+#include <QFuture>
 #include <QHash>
 #include <QObject>
+#include <QSet>
 
+#include <atomic>
 #include <memory>
 
 namespace filesync {
@@ -17,7 +20,9 @@ class ServerConnection;
 // blocks fetched from the server (pipelined, at most kWindowBytes in flight), every block
 // checked against its hash; then synced, given its mtime and mode, and renamed over the
 // final path in one atomic step, only if that path still holds what the plan saw. No
-// partial file ever appears at a final path. Engine thread; owned by Propagator.
+// partial file ever appears at a final path. Engine thread; the local block copies run
+// on the thread pool (a big file's reused blocks must not stall the event loop), in
+// parallel with the network fetches. Owned by Propagator.
 class Downloader : public QObject
 {
     Q_OBJECT
@@ -39,6 +44,18 @@ Q_SIGNALS:
 
 private:
     struct File;
+    // A block found in a local file, to be written into the temp files that need it.
+    struct LocalCopy
+    {
+        protocol::BlockRef block;
+        QString source;
+        qint64 sourceOffset = 0;
+        QList<QPair<QString, qint64>> targets; // temp path, offset
+    };
+    // Thread pool: copies and verifies; returns the blocks that were written everywhere.
+    static QSet<ContentHash> copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel);
+    void onLocalCopied(const QSet<ContentHash> &written);
+    void onBlockWritten(const ContentHash &hash);
     void pump();
     void onBlock(const ContentHash &hash, const QByteArray &raw);
     void onBlockFailed(const ContentHash &hash, const QString &reason);
@@ -46,7 +63,6 @@ private:
     void finishFile(File &file);
     void failFile(File &file, const QString &reason);
     void skipFile(File &file, const QString &reason); // complete but not installed
-    bool readLocal(const protocol::BlockRef &block, QByteArray &out);
     void checkDone();
 
     QString m_root;
@@ -56,6 +72,10 @@ private:
     QHash<ContentHash, QList<QPair<File *, qint64>>> m_waiting; // hash -> (file, offset)
     QList<protocol::BlockRef> m_queue; // blocks still to request
     QHash<ContentHash, QPair<QString, qint64>> m_localSources; // hash -> (absolute path, offset)
+    QList<protocol::BlockRef> m_localCandidates; // being copied on the pool
+    QFuture<QSet<ContentHash>> m_localCopy;
+    std::shared_ptr<std::atomic_bool> m_cancel;
+    bool m_localPending = false;
     qint64 m_inFlight = 0;
     bool m_complete = true;
     bool m_running = false;

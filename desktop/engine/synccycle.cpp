@@ -5,6 +5,7 @@
 #include "serverconnection.h"
 
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QtConcurrent>
 
 namespace filesync {
@@ -23,10 +24,6 @@ SyncCycle::SyncCycle(
     connect(m_propagator, &Propagator::warning, this, &SyncCycle::warning);
     connect(m_propagator, &Propagator::progressChanged, this, &SyncCycle::progressChanged);
     connect(m_propagator, &Propagator::finished, this, &SyncCycle::onPropagated);
-    connect(&m_scanWatcher, &QFutureWatcher<Scanner::Result>::finished, this, [this] {
-        if (m_running && m_scanWatcher.property("generation").toInt() == m_generation)
-            onScanned(m_scanWatcher.result());
-    });
 }
 
 SyncCycle::~SyncCycle()
@@ -47,9 +44,16 @@ void SyncCycle::start()
     const QString root = m_root;
     const JournalState journal = m_journalAtStart;
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
-    m_scanWatcher.setProperty("generation", m_generation);
-    m_scanWatcher.setFuture(
-        QtConcurrent::run([root, journal, cancel] { return Scanner::scan(root, journal, cancel.get()); }));
+    // One watcher per scan: a late signal of an aborted scan cannot reach this one.
+    auto *watcher = new QFutureWatcher<Scanner::Result>(this);
+    const int generation = m_generation;
+    connect(watcher, &QFutureWatcher<Scanner::Result>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        if (m_running && generation == m_generation)
+            onScanned(watcher->result());
+    });
+    m_scan = QtConcurrent::run([root, journal, cancel] { return Scanner::scan(root, journal, cancel.get()); });
+    watcher->setFuture(m_scan);
 }
 
 void SyncCycle::abort()
@@ -57,7 +61,7 @@ void SyncCycle::abort()
     ++m_generation;
     if (m_cancel)
         m_cancel->store(true);
-    m_scanWatcher.waitForFinished();
+    m_scan.waitForFinished();
     m_propagator->abort();
     m_running = false;
 }

@@ -5,7 +5,7 @@
 #include "syncengine.h"
 
 #include <QElapsedTimer>
-#include <QFutureWatcher>
+#include <QFuture>
 #include <QObject>
 
 #include <atomic>
@@ -69,7 +69,7 @@ private:
     Journal &m_journal;
     ServerConnection &m_connection;
     Propagator *m_propagator;
-    QFutureWatcher<Scanner::Result> m_scanWatcher;
+    QFuture<Scanner::Result> m_scan;
     std::shared_ptr<std::atomic_bool> m_cancel;
     bool m_running = false;
     int m_generation = 0;

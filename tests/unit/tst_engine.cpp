@@ -126,6 +126,7 @@ private Q_SLOTS:
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
     void silentServerIsGivenUp();
+    void copiesReuseLocalBlocks();
 
 private:
     void pair(Computer &a, Computer &b);
@@ -403,6 +404,40 @@ void tst_Engine::silentServerIsGivenUp()
             offlineBecause = a.engine->errorMessage();
     });
     QTRY_COMPARE_WITH_TIMEOUT(offlineBecause, QStringLiteral("the server stopped answering"), 5000);
+}
+
+namespace {
+// The server's "bytes sent to all sessions" counter.
+quint64 serverBytesSent(const SyncServer &server)
+{
+    for (const QByteArray &line : server.metricsText().split('\n')) {
+        if (line.startsWith("filesync_bytes_sent_total "))
+            return line.mid(int(qstrlen("filesync_bytes_sent_total "))).trimmed().toULongLong();
+    }
+    return 0;
+}
+} // namespace
+
+void tst_Engine::copiesReuseLocalBlocks()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    const QByteArray big = randomBytes(8 * 1024 * 1024, 11);
+    writeFile(a.root(), QStringLiteral("big.bin"), big);
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("big.bin")), big, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+
+    // A copy, and an edit in the middle: B builds both from blocks it already has,
+    // fetching only what is new.
+    const quint64 before = serverBytesSent(*m_server);
+    QByteArray edited = big;
+    edited.replace(4 * 1024 * 1024, 4096, randomBytes(4096, 12));
+    writeFile(a.root(), QStringLiteral("copy.bin"), big);
+    writeFile(a.root(), QStringLiteral("big.bin"), edited);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("copy.bin")), big, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("big.bin")), edited, 10000);
+    const quint64 sent = serverBytesSent(*m_server) - before;
+    QVERIFY2(sent < 3 * 1024 * 1024, qPrintable(QStringLiteral("%1 bytes sent").arg(sent)));
 }
 
 QTEST_GUILESS_MAIN(tst_Engine)

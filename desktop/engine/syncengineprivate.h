@@ -1,0 +1,69 @@
+#pragma once
+
+#include "serverconnection.h"
+#include "syncengine.h"
+
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+
+#include <memory>
+
+namespace filesync {
+
+class ChangeAggregator;
+class Journal;
+class SyncCycle;
+
+// The state machine around the cycles: connection and login, triggers, one cycle at a
+// time with at most one follow-up queued, pause, and the folder's fatal errors.
+// Engine thread; owned by SyncEngine (its d-pointer), which forwards its API here.
+class SyncEnginePrivate : public QObject
+{
+public:
+    SyncEnginePrivate(SyncEngine *q, const EngineConfig &config);
+    ~SyncEnginePrivate() override;
+
+    void start();
+    void stop();
+    void pause();
+    void resume();
+    void syncNow();
+    void connectNow();
+    void onConnectionReady();
+    void onLogin(const Reply<protocol::LoginOk> &reply, bool creating);
+    void onConnectionClosed(const QString &reason);
+    void loggedIn(const QString &id, bool created, quint64 head);
+    void requestCycle(); // a trigger: run now, or once more after the running cycle
+    void startCycle();
+    void onScanned(const QList<RelativePath> &dirs, const QStringList &warnings);
+    void endCycle(bool followUp);
+    void setState(EngineState state);
+    void fatal(const QString &message);
+    void warn(const QString &message); // each distinct message once per start
+    void scheduleReconnect();
+    void dropConnection();
+    bool cycleRunning() const;
+
+    SyncEngine *q;
+    EngineConfig config;
+    EngineState state = EngineState::Stopped;
+    QString error;
+    QString account;
+    QString announced; // the account accountReady() last named
+    QDateTime lastSync;
+    std::unique_ptr<Journal> journal;
+    ServerConnection *connection = nullptr;
+    SyncCycle *cycle = nullptr; // belongs to `connection`'s lifetime
+    ChangeAggregator *aggregator = nullptr;
+    QTimer reconnectTimer;
+    QTimer followUpTimer;
+    QSet<QString> warned;
+    int backoffMs = 0;
+    bool loggedInNow = false;
+    bool paused = false;
+    bool cycleRequested = false;
+    int followUps = 0;
+};
+
+} // namespace filesync

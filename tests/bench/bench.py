@@ -350,7 +350,7 @@ def w6(factories, wanted, sizes, base, report, failures):
                 entry["rescan_seconds"] = wall
             else:
                 t0 = time.monotonic()
-                peer.start()
+                peer.start(**({"wait_idle": False} if isinstance(peer, peers.Syncthing) else {}))
                 peers.wait_until(lambda: (peer.check_alive() or True) and count_files(peer.b) >= sizes.w6_files,
                                  3600, f"{name} B to hold all {sizes.w6_files:,} W6 files", 0.5)
                 entry["seconds"] = time.monotonic() - t0
@@ -526,14 +526,16 @@ def targets_table(results, medians, report6, sizes):
 FAILURES = []
 
 
-def write_report(path, args, sizes, info, versions, results, report6, names, workloads, started, elapsed):
+def write_report(path, args, sizes, info, versions, results, report6, names, workloads, started, elapsed,
+                 extra=()):
     time_t, wire_t, cpu_t, medians = build_tables(results, names, workloads)
-    cmd = "tests/bench/run.sh" + (" --quick" if args.quick else "") + f" --runs {args.runs}" + \
-        (f" --workloads {args.workloads}" if args.workloads != ",".join(ALL_WORKLOADS) else "") + \
-        (f" --peers {args.peers}" if args.peers != "FileSync,rsync,Syncthing" else "")
+    cmd = command_of(args)
     L = ["# Benchmarks", "",
          f"Measured {started} UTC by `{cmd}`" + (f" ({elapsed / 60:.0f} min in all)" if elapsed else "")
-         + (" — **quick mode: sizes scaled down, not comparable with the targets**" if args.quick else "") + ".", "",
+         + (" — **quick mode: sizes scaled down, not comparable with the targets**" if args.quick else "") + ".", ""]
+    if extra:
+        L += ["Added from a later invocation of the benchmark:", ""] + [f"- {e}" for e in extra] + [""]
+    L += [
          "## Machine and versions", "",
          f"- CPU: {info['cpu']}, {info['cores']} cores; RAM {info['ram_gib']} GiB; disk {info['disk']}",
          f"- OS: {info['os']}, kernel {info['kernel']}; Python {platform.python_version()} drives the runs",
@@ -592,7 +594,8 @@ def write_report(path, args, sizes, info, versions, results, report6, names, wor
     L += ["## Failures", ""]
     if FAILURES:
         for f in FAILURES:
-            L.append(f"- {f['system']}, run {f['run']}, {f['workload']}: {f['error']}")
+            sup = f" (superseded: {f['superseded']})" if f.get("superseded") else ""
+            L.append(f"- {f['system']}, run {f['run']}, {f['workload']}{sup}: {f['error']}")
             for log, lines in f.get("logs", {}).items():
                 if lines:
                     L.append(f"  - last lines of {log}: " + " / ".join(f"`{l[:160]}`" for l in lines[-4:]))
@@ -721,7 +724,7 @@ def main():
         elapsed = time.monotonic() - t_start
         peers.stop_all()
         workloads = [w for w in TIMED if w in only]
-        raw = os.path.join(HERE, "results", f"raw-{started.replace(' ', 'T').replace(':', '')}.json")
+        raw = os.path.join(HERE, "results", f"raw-{datetime.datetime.utcnow().strftime('%Y-%m-%dT%H%M%S')}.json")
         os.makedirs(os.path.dirname(raw), exist_ok=True)
         with open(raw, "w") as f:
             json.dump({"args": vars(args), "machine": info, "versions": versions, "results": results,
@@ -736,22 +739,58 @@ def main():
         print("cleaning up the temp folders", flush=True)
 
 
-def report_from(raw_path, out):
-    with open(raw_path) as f:
-        raw = json.load(f)
+def command_of(args):
+    return "tests/bench/run.sh" + (" --quick" if args.quick else "") + f" --runs {args.runs}" + \
+        (f" --workloads {args.workloads}" if args.workloads != ",".join(ALL_WORKLOADS) else "") + \
+        (f" --peers {args.peers}" if args.peers != "FileSync,rsync,Syncthing" else "")
+
+
+def report_from(raw_paths, out):
+    """Writes the report from one raw-*.json, or from several: the first is the main run;
+    a later one adds its samples and replaces W6 entries (a system re-measured after a
+    failure), and the report says which figures came from which invocation."""
+    raws = []
+    for path in raw_paths.split(","):
+        with open(path) as f:
+            raws.append((path, json.load(f)))
+    path0, raw = raws[0]
     args = argparse.Namespace(**raw["args"])
     sizes = Sizes(args.quick)
     sizes.w6_sessions = raw.get("w6_sessions", sizes.w6_sessions)
-    FAILURES[:] = raw["failures"]
-    started = raw.get("started") or os.path.basename(raw_path)[4:-5].replace("T", " ")
+    results, w6r, versions = raw["results"], dict(raw["w6"]), dict(raw["versions"])
+    failures = list(raw["failures"])
+    names = args.peers.split(",")
+    started = raw.get("started") or os.path.basename(path0)[4:-5].replace("T", " ")
     if len(started) == 15 and ":" not in started:  # raw-YYYY-MM-DDTHHMM.json
         started = started[:13] + ":" + started[13:]
+    extra = []
+    for path, more in raws[1:]:
+        margs = argparse.Namespace(**more["args"])
+        when = more.get("started", os.path.basename(path))
+        if margs.quick != args.quick:
+            raise SystemExit(f"{path}: quick and full runs cannot be merged")
+        for w, per in more["results"].items():
+            for n, samples in per.items():
+                results.setdefault(w, {}).setdefault(n, []).extend(samples)
+        for n, entry in more["w6"].items():
+            w6r[n] = entry
+            for f in failures:
+                if f["system"] == n and f["workload"] == "W6":
+                    f["superseded"] = f"re-measured at {when} UTC"
+        versions.update({k: v for k, v in more["versions"].items() if k not in versions})
+        failures += more["failures"]
+        names += [n for n in margs.peers.split(",") if n not in names]
+        parts = sorted({f"{w} {n}" for w, per in more["results"].items() for n in per} |
+                       {f"W6 {n}" for n in more["w6"]})
+        extra.append(f"{', '.join(parts)}: measured {when} UTC by `{command_of(margs)}`"
+                     f" (same binaries)")
+    FAILURES[:] = failures
     out = out or args.out or os.path.join(REPO, "tests/bench/results/quick.md" if args.quick else "docs/benchmarks.md")
     only = set(args.workloads.split(","))
     workloads = [w for w in TIMED if w in only]
-    write_report(out, args, sizes, raw["machine"], raw["versions"], raw["results"], raw["w6"],
-                 args.peers.split(","), workloads, started, raw.get("elapsed"))
-    print(f"wrote {out} from {raw_path}")
+    write_report(out, args, sizes, raw["machine"], versions, results, w6r, names, workloads, started,
+                 raw.get("elapsed"), extra)
+    print(f"wrote {out} from {raw_paths}")
 
 
 if __name__ == "__main__":

@@ -474,7 +474,9 @@ class Syncthing:
         ET.SubElement(f, "device", id=other)
         tree.write(path)
 
-    def start(self):
+    def start(self, wait_idle=True):
+        """wait_idle: timed workloads start once both folders are idle; W6 times from the
+        start itself (the first scan of 100,000 files is part of getting them in sync)."""
         for d in (self.a, self.b):
             os.makedirs(os.path.join(d, ".stfolder"), exist_ok=True)
         home_a, id_a = self._generate("A")
@@ -490,9 +492,11 @@ class Syncthing:
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.procs.append(p)
         self.proc_a, self.proc_b = self.procs
-        wait_until(self._connected, 90, "the two Syncthing instances to connect", 0.2)
-        wait_until(lambda: self._folder_idle(self.gui_a) and self._folder_idle(self.gui_b), 90,
-                   "both Syncthing folders to be idle", 0.2)
+        wait_until(lambda: self.check_alive() or self._connected(), 300, "the two Syncthing instances to connect",
+                   0.2)
+        if wait_idle:
+            wait_until(lambda: self._folder_idle(self.gui_a) and self._folder_idle(self.gui_b), 300,
+                       "both Syncthing folders to be idle", 0.2)
 
     def rest(self, port, path, method="GET", timeout=600):
         req = urllib.request.Request(f"http://{LOOPBACK}:{port}{path}", method=method,

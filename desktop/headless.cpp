@@ -73,14 +73,15 @@ int runHeadless(int argc, char **argv)
             std::fprintf(stderr, "filesync: created a new account; use this ID on your other computers\n");
     });
     QObject::connect(&engine, &SyncEngine::warning, &app,
-                     [](const QString &message) { std::fprintf(stderr, "filesync: warning: %s\n", qPrintable(message)); });
+        [](const QString &message) { std::fprintf(stderr, "filesync: warning: %s\n", qPrintable(message)); });
     QObject::connect(&engine, &SyncEngine::conflict, &app, [](const RelativePath &path, const RelativePath &copy) {
         std::fprintf(stderr, "filesync: conflict: %s changed on two computers; this computer's version is kept as %s\n",
-                     qPrintable(path.toString()), qPrintable(copy.toString()));
+            qPrintable(path.toString()), qPrintable(copy.toString()));
     });
     QObject::connect(&engine, &SyncEngine::stateChanged, &app, [&engine](EngineState state) {
         if (state == EngineState::Offline)
-            std::fprintf(stderr, "filesync: %s (%s)\n", qPrintable(engine.statusText()), qPrintable(engine.errorMessage()));
+            std::fprintf(
+                stderr, "filesync: %s (%s)\n", qPrintable(engine.statusText()), qPrintable(engine.errorMessage()));
     });
     int exitCode = 0;
     QObject::connect(&engine, &SyncEngine::fatalError, &app, [&exitCode](const QString &message) {

@@ -6,7 +6,6 @@
 #include <QSqlQuery>
 #include <QUuid>
 #include <QVariant>
-#include <QtEndian>
 
 namespace filesync {
 
@@ -14,29 +13,6 @@ using namespace protocol;
 
 namespace {
 constexpr int kSchemaVersion = 1;
-
-QByteArray encodeBlocks(const QList<BlockRef> &blocks)
-{
-    QByteArray out;
-    out.reserve(blocks.size() * 36);
-    for (const BlockRef &b : blocks) {
-        out.append(b.hash.bytes());
-        char size[4];
-        qToBigEndian(b.size, size);
-        out.append(size, 4);
-    }
-    return out;
-}
-
-QList<BlockRef> decodeBlocks(const QByteArray &bytes)
-{
-    QList<BlockRef> blocks;
-    blocks.reserve(bytes.size() / 36);
-    for (qsizetype at = 0; at + 36 <= bytes.size(); at += 36)
-        blocks.append(BlockRef { *ContentHash::fromBytes(QByteArrayView(bytes).sliced(at, 32)),
-            qFromBigEndian<quint32>(bytes.constData() + at + 32) });
-    return blocks;
-}
 
 Error sqlError(const QSqlQuery &q)
 {
@@ -134,7 +110,7 @@ JournalState Journal::load() const
         e.inode = quint64(q.value(4).toLongLong());
         e.mode = quint32(q.value(5).toLongLong());
         e.version = quint64(q.value(6).toLongLong());
-        e.blocks = decodeBlocks(q.value(7).toByteArray());
+        e.blocks = unpackBlockList(q.value(7).toByteArray());
         state.insert(*path, e);
     }
     return state;
@@ -152,7 +128,7 @@ void Journal::put(const RelativePath &path, const JournalEntry &e)
     q.addBindValue(qint64(e.inode));
     q.addBindValue(qint64(e.mode));
     q.addBindValue(qint64(e.version));
-    q.addBindValue(encodeBlocks(e.blocks));
+    q.addBindValue(packBlockList(e.blocks));
     if (!q.exec())
         m_error = sqlError(q).message;
 }

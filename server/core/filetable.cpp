@@ -4,7 +4,6 @@
 
 #include <QSqlError>
 #include <QVariant>
-#include <QtEndian>
 
 namespace filesync {
 
@@ -12,7 +11,6 @@ using namespace protocol;
 
 namespace {
 
-constexpr int kBlockRecord = ContentHash::kSize + 4; // hash, then the size big-endian
 const char kColumns[] = "path, kind, deleted, size, mtime, mode, blocks, version, origin, moved_from";
 
 // Reads the columns of kColumns. A stored path is re-validated: the database is not
@@ -90,28 +88,12 @@ FileTable::FileTable(const QSqlDatabase &db)
 
 QByteArray FileTable::encodeBlocks(const QList<BlockRef> &blocks)
 {
-    QByteArray out;
-    out.reserve(blocks.size() * kBlockRecord);
-    for (const BlockRef &b : blocks) {
-        out.append(b.hash.bytes());
-        char size[4];
-        qToBigEndian(b.size, size);
-        out.append(size, 4);
-    }
-    return out;
+    return packBlockList(blocks);
 }
 
 QList<BlockRef> FileTable::decodeBlocks(const QByteArray &bytes)
 {
-    QList<BlockRef> blocks;
-    blocks.reserve(bytes.size() / kBlockRecord);
-    for (qsizetype at = 0; at + kBlockRecord <= bytes.size(); at += kBlockRecord) {
-        BlockRef b;
-        b.hash = *ContentHash::fromBytes(QByteArrayView(bytes).sliced(at, ContentHash::kSize));
-        b.size = qFromBigEndian<quint32>(bytes.constData() + at + ContentHash::kSize);
-        blocks.append(b);
-    }
-    return blocks;
+    return unpackBlockList(bytes);
 }
 
 Result<std::optional<FileRow>> FileTable::find(AccountKey account, const RelativePath &path)

@@ -273,6 +273,30 @@ qint64 totalSize(const QList<BlockRef> &blocks)
     return total;
 }
 
+QByteArray packBlockList(const QList<BlockRef> &blocks)
+{
+    QByteArray out;
+    out.reserve(blocks.size() * (ContentHash::kSize + 4));
+    for (const BlockRef &b : blocks) {
+        out.append(b.hash.bytes());
+        char size[4];
+        qToBigEndian(b.size, size);
+        out.append(size, 4);
+    }
+    return out;
+}
+
+QList<BlockRef> unpackBlockList(const QByteArray &packed)
+{
+    constexpr qsizetype record = ContentHash::kSize + 4;
+    QList<BlockRef> blocks;
+    blocks.reserve(packed.size() / record);
+    for (qsizetype at = 0; at + record <= packed.size(); at += record)
+        blocks.append(BlockRef { *ContentHash::fromBytes(QByteArrayView(packed).sliced(at, ContentHash::kSize)),
+            qFromBigEndian<quint32>(packed.constData() + at + ContentHash::kSize) });
+    return blocks;
+}
+
 // ---- FileEntry ----
 
 QCborMap FileEntry::toCbor() const

@@ -90,6 +90,11 @@ struct FileEntry
 // The content of a file, hashed in blocks.
 qint64 totalSize(const QList<BlockRef> &blocks);
 
+// A block list as stored by the server's metadata and the client's journal: 36 bytes a
+// block (32-byte SHA-256, 4-byte big-endian size). Not a wire format.
+QByteArray packBlockList(const QList<BlockRef> &blocks);
+QList<BlockRef> unpackBlockList(const QByteArray &packed); // ignores a trailing partial record
+
 enum class CommitOpKind : quint8 { Put = 0, Delete = 1, Move = 2 };
 
 // One change a client asks to commit. baseVersion is the version the client last saw

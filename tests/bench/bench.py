@@ -595,7 +595,8 @@ def write_report(path, args, sizes, info, versions, results, report6, names, wor
     if FAILURES:
         for f in FAILURES:
             sup = f" (superseded: {f['superseded']})" if f.get("superseded") else ""
-            L.append(f"- {f['system']}, run {f['run']}, {f['workload']}{sup}: {f['error']}")
+            where = f"{f['workload']}" if f["run"] == "W6" else f"run {f['run']}, {f['workload']}"
+            L.append(f"- {f['system']}, {where}{sup}: {f['error']}")
             for log, lines in f.get("logs", {}).items():
                 if lines:
                     L.append(f"  - last lines of {log}: " + " / ".join(f"`{l[:160]}`" for l in lines[-4:]))

@@ -680,6 +680,7 @@ def main():
     stage = os.path.join(base, "stage")
     os.makedirs(stage)
     timed = only & set(TIMED)
+    completed = False
     try:
         for run in range(1, args.runs + 1 if timed else 1):
             order = wanted[(run - 1) % len(wanted):] + wanted[:(run - 1) % len(wanted)]  # rotate against drift
@@ -721,6 +722,7 @@ def main():
                         os.remove(os.path.join(stage, leftover))
         if "W6" in only:
             w6(factories, wanted, sizes, base, report6, FAILURES)
+        completed = True
     finally:
         elapsed = time.monotonic() - t_start
         peers.stop_all()
@@ -731,6 +733,9 @@ def main():
             json.dump({"args": vars(args), "machine": info, "versions": versions, "results": results,
                        "w6": report6, "failures": FAILURES, "started": started, "elapsed": elapsed,
                        "w6_sessions": sizes.w6_sessions}, f, indent=1)
+        if not completed:  # interrupted: keep the last complete report where it is
+            out = os.path.join(HERE, "results", "interrupted.md")
+            print("interrupted: the partial report goes to tests/bench/results/interrupted.md", flush=True)
         if results or report6 or FAILURES:
             table = write_report(out, args, sizes, info, versions, results, report6, wanted, workloads, started,
                                  elapsed)

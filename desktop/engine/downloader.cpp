@@ -7,7 +7,6 @@
 #include "serverconnection.h"
 #include "syncengine.h"
 
-#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -15,10 +14,11 @@
 #include <QUuid>
 #include <QtConcurrent>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 namespace filesync {
@@ -27,17 +27,31 @@ using namespace protocol;
 
 struct Downloader::File
 {
+    quint64 id = 0;
     SyncAction action;
     QString tempPath;
-    QFile out;
-    int remaining = 0; // blocks not yet written
+    int fd = -1; // open while the file is assembled
+    int pending = 0; // deliveries (written or failed) still to come from m_waiting
     bool failed = false;
-    bool done = false;
+    std::optional<LocalEntry> landed; // its stat right after the rename
 };
+
+namespace {
+bool syncFd(const QByteArray &path, int (*call)(int), int flags)
+{
+    const int fd = ::open(path.constData(), flags | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    const bool ok = call(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+} // namespace
 
 Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
     : QObject(parent)
     , m_root(root)
+    , m_tmpDir(Journal::metadataDir(root) + QStringLiteral("/tmp"))
     , m_journal(journal)
     , m_connection(connection)
 { }
@@ -52,16 +66,29 @@ void Downloader::abort()
     ++m_generation;
     if (m_cancel)
         m_cancel->store(true);
-    m_localCopy.waitForFinished(); // at most one block: it checks between blocks
-    m_localPending = false;
-    m_localCandidates.clear();
-    for (auto &f : m_files) {
-        f->out.close();
-        QFile::remove(f->tempPath);
+    for (auto &copy : m_localCopies)
+        copy.waitForFinished(); // at most one block each: they check between blocks
+    m_localCopies.clear();
+    // A sync under way only touches paths it was given; its result reaches nobody.
+    for (auto &[id, f] : m_files) {
+        Q_UNUSED(id);
+        if (f->fd >= 0)
+            ::close(f->fd);
+        if (!f->landed)
+            QFile::remove(f->tempPath);
     }
     m_files.clear();
     m_waiting.clear();
     m_queue.clear();
+    m_queuedBytes = 0;
+    m_ready.clear();
+    m_renamed.clear();
+    m_syncing.clear();
+    m_syncingRenamed.clear();
+    m_syncRunning = false;
+    m_assembling = 0;
+    m_actions.clear();
+    m_next = 0;
     m_running = false;
 }
 
@@ -71,6 +98,8 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     m_complete = true;
     m_running = true;
     m_inFlight = 0;
+    m_actions = files;
+    m_cancel = std::make_shared<std::atomic_bool>(false);
     m_localSources.clear();
     for (auto it = sources.cbegin(); it != sources.cend(); ++it) {
         qint64 offset = 0;
@@ -80,71 +109,95 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
         }
     }
     // The metadata dir is never re-created here: without it the folder is stopping.
-    const QString tmpDir = Journal::metadataDir(m_root) + QStringLiteral("/tmp");
-    if (!files.isEmpty() && !QFileInfo(tmpDir).isDir())
+    if (!files.isEmpty() && !QFileInfo(m_tmpDir).isDir())
         QDir(Journal::metadataDir(m_root)).mkdir(QStringLiteral("tmp"));
-    for (const SyncAction &action : files) {
-        auto file = std::make_unique<File>();
-        file->action = action;
-        file->tempPath = tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
-        file->out.setFileName(file->tempPath);
-        if (!file->out.open(QIODevice::ReadWrite | QIODevice::Truncate)) {
-            Q_EMIT fileSkipped(
-                action, QStringLiteral("cannot write a temporary file: %1").arg(file->out.errorString()));
-            m_complete = false;
-            continue;
-        }
-        File *f = file.get();
-        m_files.push_back(std::move(file));
-        qint64 offset = 0;
-        for (const BlockRef &b : action.remote.blocks) {
-            const bool first = !m_waiting.contains(b.hash);
-            m_waiting[b.hash].append({ f, offset });
-            if (first)
-                m_queue.append(b);
-            ++f->remaining;
-            offset += b.size;
-        }
-    }
-    // Blocks found on this computer need no network: they are copied on the pool (and
-    // fetched after all if their source changed); the rest are fetched meanwhile.
-    QList<BlockRef> remote;
-    QList<LocalCopy> copies;
-    m_localCandidates.clear();
-    for (const BlockRef &b : std::as_const(m_queue)) {
-        const auto source = m_localSources.constFind(b.hash);
-        if (source == m_localSources.cend()) {
-            remote.append(b);
-            continue;
-        }
-        LocalCopy copy { b, source->first, source->second, {} };
-        for (const auto &[file, offset] : m_waiting.value(b.hash))
-            copy.targets.append({ file->tempPath, offset });
-        copies.append(copy);
-        m_localCandidates.append(b);
-    }
-    m_queue = remote;
-    if (!copies.isEmpty()) {
-        m_localPending = true;
-        m_cancel = std::make_shared<std::atomic_bool>(false);
-        const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
-        // One watcher per run: a late signal of an aborted run cannot reach this one.
-        auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
-        const int generation = m_generation;
-        connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation] {
-            watcher->deleteLater();
-            if (m_localPending && generation == m_generation)
-                onLocalCopied(watcher->result());
-        });
-        m_localCopy = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
-        watcher->setFuture(m_localCopy);
-    }
-    for (auto &f : m_files) {
-        if (f->remaining == 0 && !f->done && !f->failed)
-            finishFile(*f);
-    }
+    admit();
     pump();
     checkDone();
+}
+
+// Takes the next files of the plan while the bounds allow: their temp files are
+// created, their blocks queued (or copied from local files on the pool).
+void Downloader::admit()
+{
+    const int generation = m_generation;
+    QList<BlockRef> local;
+    QList<File *> empty;
+    while (m_running && m_next < m_actions.size() && int(m_files.size()) < kMaxUninstalled
+        && (m_assembling == 0 || (m_assembling < kMaxOpenFiles && m_queuedBytes < kWindowBytes))) {
+        const SyncAction &action = m_actions.at(m_next++);
+        auto owned = std::make_unique<File>();
+        File *f = owned.get();
+        f->id = ++m_nextId;
+        f->action = action;
+        f->tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
+        f->fd = ::open(QFile::encodeName(f->tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (f->fd < 0) {
+            m_complete = false;
+            Q_EMIT fileSkipped(action,
+                QStringLiteral("cannot write a temporary file: %1").arg(QString::fromLocal8Bit(strerror(errno))));
+            if (generation != m_generation)
+                return; // a handler aborted us
+            continue;
+        }
+        m_files.emplace(f->id, std::move(owned));
+        ++m_assembling;
+        qint64 offset = 0;
+        for (const BlockRef &b : action.remote.blocks) {
+            auto waiting = m_waiting.find(b.hash);
+            const bool first = waiting == m_waiting.end();
+            if (first)
+                waiting = m_waiting.insert(b.hash, {});
+            waiting->append({ f, offset });
+            ++f->pending;
+            offset += b.size;
+            if (!first)
+                continue; // requested already: its arrival serves this file too
+            if (m_localSources.contains(b.hash)) {
+                local.append(b);
+            } else {
+                m_queue.append(b);
+                m_queuedBytes += b.size;
+            }
+        }
+        if (f->pending == 0)
+            empty.append(f);
+    }
+    if (!local.isEmpty())
+        startLocalCopies(local);
+    for (File *f : std::as_const(empty))
+        assembled(*f);
+}
+
+// Blocks found on this computer need no network: they are copied on the pool (and
+// fetched after all if their source changed); the rest are fetched meanwhile.
+void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
+{
+    QList<LocalCopy> copies;
+    QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
+    for (const BlockRef &b : blocks) {
+        const auto source = m_localSources.value(b.hash);
+        LocalCopy copy { b, source.first, source.second, {} };
+        const QList<Target> &targets = m_waiting.value(b.hash);
+        for (const Target &t : targets)
+            copy.targets.append({ t.file->tempPath, t.offset });
+        copies.append(copy);
+        job.append({ b, int(targets.size()) });
+    }
+    const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
+    // One watcher per job: a late signal of an aborted run cannot reach this one.
+    auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
+    const int generation = m_generation;
+    auto future = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
+    m_localCopies.append(future);
+    connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
+        watcher->deleteLater();
+        if (generation != m_generation)
+            return;
+        m_localCopies.removeIf([](const QFuture<QSet<ContentHash>> &f) { return f.isFinished(); });
+        onLocalCopied(job, watcher->result());
+    });
+    watcher->setFuture(future);
 }
 
 QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel)
@@ -181,36 +234,38 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalCopy> &copies, co
     return written;
 }
 
-void Downloader::onLocalCopied(const QSet<ContentHash> &written)
+void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSet<ContentHash> &written)
 {
-    m_localPending = false;
-    const QList<BlockRef> candidates = std::exchange(m_localCandidates, {});
-    for (const BlockRef &b : candidates) {
+    for (const auto &[b, served] : job) {
+        auto waiting = m_waiting.find(b.hash);
+        if (waiting == m_waiting.end())
+            continue;
         if (written.contains(b.hash)) {
             Q_EMIT bytesDone(b.size);
-            onBlockWritten(b.hash);
+            // The copy wrote into the files that waited when it started; files admitted
+            // since then still wait, and get the block from the server.
+            const QList<Target> done = waiting->mid(0, served);
+            waiting->remove(0, qMin(served, int(waiting->size())));
+            if (waiting->isEmpty())
+                m_waiting.erase(waiting);
+            else
+                m_queue.append(b);
+            for (const Target &t : done)
+                delivered(*t.file);
         } else {
             m_queue.append(b); // its local source changed: the server has it
         }
     }
+    admit();
     pump();
     checkDone();
-}
-
-void Downloader::onBlockWritten(const ContentHash &hash)
-{
-    const auto targets = m_waiting.take(hash);
-    for (const auto &[file, offset] : targets) {
-        Q_UNUSED(offset);
-        if (!file->failed && --file->remaining == 0)
-            finishFile(*file);
-    }
 }
 
 void Downloader::pump()
 {
     while (!m_queue.isEmpty() && m_inFlight < kWindowBytes) {
         const BlockRef block = m_queue.takeFirst();
+        m_queuedBytes = qMax<qint64>(0, m_queuedBytes - block.size);
         m_inFlight += block.size;
         const int generation = m_generation;
         m_connection.getBlock(block.hash, [this, block, generation](const Reply<BlockPayload> &payload) {
@@ -227,6 +282,9 @@ void Downloader::pump()
                 Q_EMIT bytesDone(block.size);
                 onBlock(block.hash, *raw);
             }
+            if (generation != m_generation)
+                return;
+            admit();
             pump();
             checkDone();
         });
@@ -235,56 +293,150 @@ void Downloader::pump()
 
 void Downloader::onBlock(const ContentHash &hash, const QByteArray &raw)
 {
-    const auto targets = m_waiting.take(hash);
-    for (const auto &[file, offset] : targets) {
-        if (file->failed)
-            continue;
-        writeBlock(*file, offset, raw);
-        if (--file->remaining == 0 && !file->failed)
-            finishFile(*file);
+    const QList<Target> targets = m_waiting.take(hash);
+    for (const Target &t : targets) {
+        File &file = *t.file;
+        if (!file.failed && ::pwrite(file.fd, raw.constData(), size_t(raw.size()), off_t(t.offset)) != raw.size())
+            failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(errno))));
+        delivered(file);
     }
 }
 
 void Downloader::onBlockFailed(const ContentHash &hash, const QString &reason)
 {
-    const auto targets = m_waiting.take(hash);
-    for (const auto &[file, offset] : targets) {
-        Q_UNUSED(offset);
-        if (!file->failed)
-            failFile(*file, reason);
+    const QList<Target> targets = m_waiting.take(hash);
+    for (const Target &t : targets) {
+        if (!t.file->failed)
+            failFile(*t.file, reason);
+        delivered(*t.file);
     }
 }
 
-void Downloader::writeBlock(File &file, qint64 offset, const QByteArray &raw)
+// One of the file's blocks was written (or will never be): the last one completes it.
+void Downloader::delivered(File &file)
 {
-    if (!file.out.seek(offset) || file.out.write(raw) != raw.size())
-        failFile(file, QStringLiteral("cannot write: %1").arg(file.out.errorString()));
+    if (--file.pending > 0)
+        return;
+    if (file.failed)
+        release(file);
+    else
+        assembled(file);
 }
 
-void Downloader::failFile(File &file, const QString &reason)
-{
-    file.failed = true;
-    file.out.close();
-    QFile::remove(file.tempPath);
-    m_complete = false;
-    Q_EMIT fileSkipped(file.action, reason);
-}
-
-void Downloader::finishFile(File &file)
+// Every block is in: the file gets its time and mode, and waits for the next sync.
+void Downloader::assembled(File &file)
 {
     const SyncAction &a = file.action;
-    const QString target = m_root + u'/' + a.path.toString();
-    // Durable before visible: flush, fsync, then give it its time and mode.
-    file.out.flush();
-    ::fsync(file.out.handle());
     // Permission bits only: set-id and sticky bits from another computer are not ours.
-    ::fchmod(file.out.handle(), mode_t(a.remote.mode ? (a.remote.mode & 0777) : 0644));
+    ::fchmod(file.fd, mode_t(a.remote.mode ? (a.remote.mode & 0777) : 0644));
     const qint64 ms = a.remote.mtimeMs;
     const timespec times[2]
         = { { time_t(ms / 1000), long((ms % 1000) * 1000000) }, { time_t(ms / 1000), long((ms % 1000) * 1000000) } };
-    ::futimens(file.out.handle(), times);
-    file.out.close();
+    ::futimens(file.fd, times);
+    ::close(file.fd);
+    file.fd = -1;
+    --m_assembling;
+    m_ready.append(&file);
+    startSync();
+}
 
+void Downloader::startSync()
+{
+    if (m_syncRunning || (m_ready.isEmpty() && m_renamed.isEmpty()))
+        return;
+    m_syncing = std::exchange(m_ready, {});
+    m_syncingRenamed = std::exchange(m_renamed, {});
+    QStringList files;
+    for (const File *f : std::as_const(m_syncing))
+        files.append(f->tempPath);
+    QSet<QString> dirSet;
+    for (const File *f : std::as_const(m_syncingRenamed))
+        dirSet.insert(QFileInfo(m_root + u'/' + f->action.path.toString()).absolutePath());
+    const QStringList dirs(dirSet.cbegin(), dirSet.cend());
+    const bool whole = files.size() + dirs.size() > kSyncEachUpTo;
+    m_syncRunning = true;
+    auto *watcher = new QFutureWatcher<bool>(this);
+    const int generation = m_generation;
+    connect(watcher, &QFutureWatcher<bool>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        if (generation == m_generation)
+            onSynced(watcher->result());
+    });
+    watcher->setFuture(
+        QtConcurrent::run([anyPath = m_tmpDir, files, dirs, whole] { return syncBatch(anyPath, files, dirs, whole); }));
+}
+
+bool Downloader::syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole)
+{
+    // One syncfs() flushes the whole file system (the temp dir and the folder share it,
+    // which is what makes the renames atomic): cheaper than hundreds of fsyncs, each of
+    // which would wait for its own journal commit.
+    if (whole)
+        return syncFd(QFile::encodeName(anyPath), ::syncfs, O_RDONLY | O_DIRECTORY);
+    bool ok = true;
+    for (const QString &path : files)
+        ok = syncFd(QFile::encodeName(path), ::fdatasync, O_RDONLY) && ok;
+    for (const QString &dir : dirs)
+        ok = syncFd(QFile::encodeName(dir), ::fsync, O_RDONLY | O_DIRECTORY) && ok;
+    return ok;
+}
+
+void Downloader::onSynced(bool ok)
+{
+    m_syncRunning = false;
+    ++m_syncsRun;
+    const QList<File *> synced = std::exchange(m_syncing, {});
+    const QList<File *> renamed = std::exchange(m_syncingRenamed, {});
+    if (!ok) {
+        qCWarning(lcEngine) << "cannot make downloaded files durable";
+        for (File *f : synced) {
+            failFile(*f, QStringLiteral("cannot make it durable"));
+            release(*f);
+        }
+        // At their final path, but not known to be durable there: not recorded, so the
+        // next cycle finds them as they are (identical to the server's: just recorded).
+        for (File *f : renamed) {
+            m_complete = false;
+            Q_EMIT fileSkipped(f->action, QStringLiteral("cannot make it durable"));
+            release(*f);
+        }
+    } else {
+        Q_EMIT batchSynced(int(synced.size()), int(renamed.size()));
+        if (!renamed.isEmpty()) {
+            m_journal.begin(); // one transaction for the batch
+            for (const File *f : renamed) {
+                LocalEntry l = *f->landed;
+                l.blocks = f->action.remote.blocks;
+                m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
+            }
+            m_journal.commit();
+        }
+        const int generation = m_generation;
+        for (File *f : renamed) {
+            const SyncAction action = f->action;
+            release(*f);
+            Q_EMIT fileDone(action);
+            if (generation != m_generation)
+                return; // a handler aborted us
+        }
+        for (File *f : synced)
+            install(*f);
+    }
+    startSync(); // the new renames' entries, and whatever was assembled meanwhile
+    admit();
+    pump();
+    checkDone();
+}
+
+// The file's bytes are durable: it replaces what the plan saw at its path.
+void Downloader::install(File &file)
+{
+    const SyncAction &a = file.action;
+    const QString target = m_root + u'/' + a.path.toString();
+    auto skip = [this, &file](const QString &reason) {
+        failFile(file, reason);
+        release(file);
+    };
     // The path must still hold what the plan saw (nothing, or the unchanged old entry):
     // anything else is the user's new work, which we never overwrite.
     const auto now = Scanner::stat(target);
@@ -293,55 +445,63 @@ void Downloader::finishFile(File &file)
         unchanged = a.local->isDir()
             || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
     if (!unchanged)
-        return skipFile(file, QStringLiteral("changed on this computer meanwhile"));
+        return skip(QStringLiteral("changed on this computer meanwhile"));
     if (!localfs::makeDirs(m_root, a.path.parent()))
-        return skipFile(file, QStringLiteral("cannot create its folder"));
+        return skip(QStringLiteral("cannot create its folder"));
     const QByteArray from = QFile::encodeName(file.tempPath), to = QFile::encodeName(target);
     // A file replaces a folder (changed into a file elsewhere) only once the folder is
     // empty: its unchanged content was deleted first, anything new in it stays.
     if (now && now->isDir() && ::rmdir(to.constData()) != 0)
-        return skipFile(file, QStringLiteral("the folder there is not empty"));
+        return skip(QStringLiteral("the folder there is not empty"));
     // Over an unchanged old file: an atomic replace. Onto a free path: never over
     // something that appeared there since the check.
     const bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
                                               : localfs::renameNoReplace(file.tempPath, target);
     if (!renamed)
-        return skipFile(
-            file, QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
-    localfs::syncDirectory(QFileInfo(target).absolutePath());
-    const auto landed = Scanner::stat(target);
-    if (landed) {
-        LocalEntry l = *landed;
-        l.blocks = a.remote.blocks;
-        m_journal.put(a.path, journalEntryFor(l, a.remote.version));
-        qint64 offset = 0;
-        for (const BlockRef &b : a.remote.blocks) {
-            m_localSources.insert(b.hash, { target, offset });
-            offset += b.size;
-        }
+        return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
+    file.landed = Scanner::stat(target);
+    if (!file.landed) {
+        // Gone again at once (removed by the user): nothing to record.
+        m_complete = false;
+        Q_EMIT fileSkipped(a, QStringLiteral("removed on this computer meanwhile"));
+        return release(file);
     }
-    file.done = true;
-    Q_EMIT fileDone(a);
+    qint64 offset = 0;
+    for (const BlockRef &b : a.remote.blocks) {
+        m_localSources.insert(b.hash, { target, offset });
+        offset += b.size;
+    }
+    m_renamed.append(&file); // recorded once the next sync made its directory entry durable
 }
 
-void Downloader::skipFile(File &file, const QString &reason)
+void Downloader::failFile(File &file, const QString &reason)
 {
-    QFile::remove(file.tempPath);
     file.failed = true;
+    if (file.fd >= 0) {
+        ::close(file.fd);
+        file.fd = -1;
+        --m_assembling;
+    }
+    if (!file.landed)
+        QFile::remove(file.tempPath);
     m_complete = false;
     Q_EMIT fileSkipped(file.action, reason);
 }
 
+// The file is recorded (or given up) and no block delivery refers to it any more.
+void Downloader::release(File &file)
+{
+    if (file.pending > 0)
+        return; // a block still on its way names it: released by delivered()
+    m_files.erase(file.id);
+}
+
 void Downloader::checkDone()
 {
-    if (!m_running || m_localPending)
+    if (!m_running || m_next < m_actions.size() || !m_files.empty() || m_syncRunning || !m_localCopies.isEmpty())
         return;
-    for (const auto &f : m_files) {
-        if (!f->done && !f->failed)
-            return;
-    }
     m_running = false;
-    m_files.clear();
+    m_actions.clear();
     Q_EMIT finished(m_complete);
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <unordered_map>
 
 namespace filesync {
 
@@ -18,16 +19,31 @@ class ServerConnection;
 // Brings server files to the disk: each file is assembled in a temporary file inside
 // the metadata directory from blocks already on this computer (read and re-verified) and
 // blocks fetched from the server (pipelined, at most kWindowBytes in flight), every block
-// checked against its hash; then synced, given its mtime and mode, and renamed over the
-// final path in one atomic step, only if that path still holds what the plan saw. No
-// partial file ever appears at a final path. Engine thread; the local block copies run
-// on the thread pool (a big file's reused blocks must not stall the event loop), in
+// checked against its hash; then made durable, given its mtime and mode, and renamed over
+// the final path in one atomic step, only if that path still holds what the plan saw. No
+// partial file ever appears at a final path.
+//
+// Group commit: files are not synced one by one. While one sync runs on the thread pool,
+// finished files gather; the next sync makes all of them durable at once (one syncfs(),
+// or a few fdatasync() calls for a small batch) together with the directory entries of
+// the files renamed after the previous one. A file is renamed only once its bytes are
+// durable, and recorded in the journal (one transaction per batch) only once its rename
+// is: the journal never claims a file that is not durably at its final path.
+//
+// Memory and descriptors are bounded: the plan is taken in order, at most kMaxOpenFiles
+// temp files are being assembled at once and at most kMaxUninstalled are between their
+// admission and their journal record; a file's state is dropped once it is recorded.
+//
+// Engine thread; the local block copies and the syncs run on the thread pool, in
 // parallel with the network fetches. Owned by Propagator.
 class Downloader : public QObject
 {
     Q_OBJECT
 public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
+    static constexpr int kMaxOpenFiles = 256;
+    static constexpr int kMaxUninstalled = 4096;
+    static constexpr int kSyncEachUpTo = 4; // files + directories; a larger batch is one syncfs()
 
     Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Downloader() override;
@@ -36,14 +52,27 @@ public:
     void run(const QList<SyncAction> &files, const JournalState &sources);
     void abort();
 
+    // For tests: files state is held for right now (admitted, not yet recorded), and the
+    // number of syncs run so far in this object's life.
+    int filesHeld() const { return int(m_files.size()); }
+    int syncsRun() const { return m_syncsRun; }
+
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
     void fileSkipped(const filesync::SyncAction &action, const QString &reason);
     void bytesDone(qint64 bytes);
+    // A batch was made durable: `files` temp files, `renamed` renames. For tests: the
+    // journal records a file only after a batchSynced that covered its rename.
+    void batchSynced(int files, int renamed);
     void finished(bool complete); // complete: every file landed (or was skipped on purpose)
 
 private:
     struct File;
+    struct Target
+    {
+        File *file;
+        qint64 offset;
+    };
     // A block found in a local file, to be written into the temp files that need it.
     struct LocalCopy
     {
@@ -54,28 +83,45 @@ private:
     };
     // Thread pool: copies and verifies; returns the blocks that were written everywhere.
     static QSet<ContentHash> copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel);
-    void onLocalCopied(const QSet<ContentHash> &written);
-    void onBlockWritten(const ContentHash &hash);
+    // Thread pool: makes the files and directories durable; false if any sync failed.
+    static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
+
+    void admit();
+    void startLocalCopies(const QList<protocol::BlockRef> &blocks);
+    void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
     void pump();
     void onBlock(const ContentHash &hash, const QByteArray &raw);
     void onBlockFailed(const ContentHash &hash, const QString &reason);
-    void writeBlock(File &file, qint64 offset, const QByteArray &raw);
-    void finishFile(File &file);
+    void delivered(File &file);
+    void assembled(File &file);
+    void startSync();
+    void onSynced(bool ok);
+    void install(File &file);
     void failFile(File &file, const QString &reason);
-    void skipFile(File &file, const QString &reason); // complete but not installed
+    void release(File &file);
     void checkDone();
 
     QString m_root;
+    QString m_tmpDir;
     Journal &m_journal;
     ServerConnection &m_connection;
-    std::vector<std::unique_ptr<File>> m_files;
-    QHash<ContentHash, QList<QPair<File *, qint64>>> m_waiting; // hash -> (file, offset)
+    QList<SyncAction> m_actions;
+    qsizetype m_next = 0; // the next action to admit
+    quint64 m_nextId = 0;
+    std::unordered_map<quint64, std::unique_ptr<File>> m_files; // admitted, not yet recorded
+    QHash<ContentHash, QList<Target>> m_waiting; // hash -> files waiting for it
     QList<protocol::BlockRef> m_queue; // blocks still to request
+    qint64 m_queuedBytes = 0;
     QHash<ContentHash, QPair<QString, qint64>> m_localSources; // hash -> (absolute path, offset)
-    QList<protocol::BlockRef> m_localCandidates; // being copied on the pool
-    QFuture<QSet<ContentHash>> m_localCopy;
+    QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
-    bool m_localPending = false;
+    QList<File *> m_ready; // assembled, waiting for a sync
+    QList<File *> m_renamed; // at their final path, entry not yet durable
+    QList<File *> m_syncing; // temp files in the sync under way
+    QList<File *> m_syncingRenamed; // renames in the sync under way
+    bool m_syncRunning = false;
+    int m_assembling = 0; // files with an open temp file
+    int m_syncsRun = 0;
     qint64 m_inFlight = 0;
     bool m_complete = true;
     bool m_running = false;

@@ -80,7 +80,7 @@ void LocalBlockStore::recover()
         const auto stored = get(*hash);
         if (stored && protocol::decodeAndVerify({ *hash, stored->codec, stored->rawSize, stored->data }))
             continue;
-        QFile::remove(pathFor(*hash));
+        QFile::remove(existingPathFor(*hash));
         ++dropped;
     }
     qCInfo(lcBlocks) << "after an unclean stop: checked" << checked << "recent blocks, dropped" << dropped
@@ -90,12 +90,27 @@ void LocalBlockStore::recover()
 QString LocalBlockStore::pathFor(const ContentHash &hash) const
 {
     const QString hex = hash.toString();
+    return QStringLiteral("%1/%2/%3").arg(m_root, hex.left(2), hex);
+}
+
+QString LocalBlockStore::legacyPathFor(const ContentHash &hash) const
+{
+    const QString hex = hash.toString();
     return QStringLiteral("%1/%2/%3/%4").arg(m_root, hex.left(2), hex.mid(2, 2), hex);
+}
+
+QString LocalBlockStore::existingPathFor(const ContentHash &hash) const
+{
+    QString path = pathFor(hash);
+    if (QFileInfo::exists(path))
+        return path;
+    path = legacyPathFor(hash);
+    return QFileInfo::exists(path) ? path : QString();
 }
 
 bool LocalBlockStore::has(const ContentHash &hash) const
 {
-    return QFileInfo::exists(pathFor(hash));
+    return !existingPathFor(hash).isEmpty();
 }
 
 Result<void> LocalBlockStore::put(
@@ -140,11 +155,9 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
     ::sync_file_range(file.handle(), 0, 0, SYNC_FILE_RANGE_WRITE); // start the write-back now, wait in sync()
     file.close();
 
-    // A new directory is an entry in its parent: remember whose entries changed.
+    // A new directory is an entry in the root: remember whose entries changed.
     const QString dir = QFileInfo(path).absolutePath();
-    const QString parent = QFileInfo(dir).absolutePath();
-    const bool newParent = !QFileInfo::exists(parent);
-    const bool newDir = newParent || !QFileInfo::exists(dir);
+    const bool newDir = !QFileInfo::exists(dir);
     if (newDir && !QDir().mkpath(dir))
         return failed("make the directory of");
     // Listed before it appears under its name, so that a crash never hides it from recover().
@@ -154,8 +167,6 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
     m_pending.append(path);
     m_pendingDirectories.insert(dir);
     if (newDir)
-        m_pendingDirectories.insert(parent);
-    if (newParent)
         m_pendingDirectories.insert(m_root);
     return {};
 }
@@ -185,6 +196,8 @@ Result<void> LocalBlockStore::sync()
 Result<StoredBlock> LocalBlockStore::get(const ContentHash &hash) const
 {
     QFile file(pathFor(hash));
+    if (!file.exists())
+        file.setFileName(legacyPathFor(hash));
     if (!file.open(QIODevice::ReadOnly))
         return makeError(QStringLiteral("no such block"));
     auto corrupt = [&hash] {

@@ -58,6 +58,7 @@ private Q_SLOTS:
     void wrongHashStoresNothing();
     void storedOnce();
     void sendersZstdIsKept();
+    void olderLayoutIsStillRead();
     void leftoversAreRemoved();
     void syncMakesBatchesDurable_data();
     void syncMakesBatchesDurable();
@@ -104,7 +105,7 @@ void tst_ServerBlockStore::roundTrip()
     QVERIFY(m_store->put(hash, raw).ok());
     QVERIFY(m_store->has(hash));
     const QString hex = hash.toString();
-    QCOMPARE(m_store->pathFor(hash), QStringLiteral("%1/%2/%3/%4").arg(root(), hex.left(2), hex.mid(2, 2), hex));
+    QCOMPARE(m_store->pathFor(hash), QStringLiteral("%1/%2/%3").arg(root(), hex.left(2), hex));
     QVERIFY(QFile::exists(m_store->pathFor(hash)));
     const auto stored = m_store->get(hash);
     QVERIFY(stored.ok());
@@ -134,6 +135,27 @@ void tst_ServerBlockStore::storedOnce()
     QVERIFY(m_store->put(hash, raw).ok());
     QCOMPARE(blocksUnder(root()).size(), 1);
     QCOMPARE(QFileInfo(m_store->pathFor(hash)).lastModified(), written);
+}
+
+// A store written by a server of the two-level layout (ab/cd/<hex>): its blocks are
+// found and served where they are, and not stored a second time.
+void tst_ServerBlockStore::olderLayoutIsStillRead()
+{
+    const QByteArray raw = randomBytes(3000, 7);
+    const ContentHash hash = ContentHash::of(raw);
+    QVERIFY(m_store->put(hash, raw).ok());
+    QVERIFY(m_store->sync().ok());
+    const QString legacy = m_store->legacyPathFor(hash);
+    QVERIFY(QDir().mkpath(QFileInfo(legacy).absolutePath()));
+    QVERIFY(QFile::rename(m_store->pathFor(hash), legacy));
+    QVERIFY(m_store->has(hash));
+    const auto stored = m_store->get(hash);
+    QVERIFY(stored.ok());
+    QCOMPARE(*decodeAndVerify(BlockPayload { hash, stored->codec, stored->rawSize, stored->data }), raw);
+    QVERIFY(m_store->put(hash, raw).ok());
+    QVERIFY(!QFile::exists(m_store->pathFor(hash))); // kept once, where it was
+    QCOMPARE(blocksUnder(root()).size(), 1);
+    QVERIFY(!m_store->has(ContentHash::of("absent")));
 }
 
 void tst_ServerBlockStore::sendersZstdIsKept()

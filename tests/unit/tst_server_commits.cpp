@@ -227,7 +227,7 @@ void tst_ServerCommits::blocksAreStoredOnce()
     QVERIFY(b.putBlock(text, BlockCodec::Raw));
     QVERIFY(a.putBlock(text, BlockCodec::Raw));
     const QString hex = ContentHash::of(text).toString();
-    const QFileInfo stored(QStringLiteral("%1/blocks/%2/%3/%4").arg(m_dir->path(), hex.left(2), hex.mid(2, 2), hex));
+    const QFileInfo stored(QStringLiteral("%1/blocks/%2/%3").arg(m_dir->path(), hex.left(2), hex));
     QVERIFY(stored.exists());
     QVERIFY(stored.size() < text.size() / 10); // kept compressed
     const Envelope data = b.call(MessageType::GetBlock, GetBlock { ContentHash::of(text) });

@@ -7,3 +7,7 @@ if(TARGET filesync_server_core)
     filesync_add_test(NAME tst_engine SOURCES tst_engine.cpp LIBS filesync_engine filesync_server_core LABELS unit
         TIMEOUT 120)
 endif()
+if(TARGET filesync_test_support)
+    filesync_add_test(NAME tst_downloader SOURCES tst_downloader.cpp LIBS filesync_test_support LABELS unit
+        TIMEOUT 300)
+endif()

@@ -1,0 +1,176 @@
+#include "blockcodec.h"
+#include "downloader.h"
+#include "journal.h"
+#include "serverconnection.h"
+#include "testcluster.h"
+#include "testtree.h"
+
+#include <QDir>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::test;
+using namespace filesync::protocol;
+
+// The Downloader against the real server core on 127.0.0.1, into a real folder with a
+// real journal: group commit keeps its order (durable, then renamed, then durable again,
+// then recorded), and its state stays bounded however long the plan.
+class tst_Downloader : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void manySmallFilesKeepTheOrderOfDurability();
+    void abortLeavesNoTempFiles();
+
+private:
+    // `count` files of a few hundred bytes, their blocks uploaded for the account.
+    QList<SyncAction> uploadFiles(int count, QHash<QString, QByteArray> &contents);
+    int tempFiles() const;
+
+    std::unique_ptr<TestServer> m_server;
+    std::unique_ptr<QTemporaryDir> m_folder;
+    std::unique_ptr<Journal> m_journal;
+    std::unique_ptr<ServerConnection> m_connection;
+};
+
+void tst_Downloader::init()
+{
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+    m_folder = std::make_unique<QTemporaryDir>();
+    m_journal = std::make_unique<Journal>(m_folder->path());
+    QVERIFY(m_journal->open());
+    m_connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
+    QSignalSpy ready(m_connection.get(), &ServerConnection::ready);
+    m_connection->open();
+    QVERIFY(ready.wait(10000));
+    bool loggedIn = false;
+    m_connection->createAccount(QStringLiteral("test"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
+    QTRY_VERIFY(loggedIn);
+}
+
+void tst_Downloader::cleanup()
+{
+    m_connection.reset();
+    m_journal.reset();
+    m_folder.reset();
+    m_server.reset();
+}
+
+QList<SyncAction> tst_Downloader::uploadFiles(int count, QHash<QString, QByteArray> &contents)
+{
+    QList<SyncAction> actions;
+    int acknowledged = 0;
+    for (int i = 0; i < count; ++i) {
+        const QByteArray data = randomBytes(16 + (i * 37) % 300, quint32(i + 1));
+        const ContentHash hash = ContentHash::of(data);
+        const EncodedBlock encoded = encodeBlock(data);
+        m_connection->putBlock(BlockPayload { hash, encoded.codec, quint32(data.size()), encoded.data },
+            [&acknowledged](const Reply<Done> &r) { acknowledged += r ? 1 : 0; });
+        const QString path = QStringLiteral("d%1/f%2.bin").arg(i % 50).arg(i);
+        SyncAction a;
+        a.type = ActionType::Download;
+        a.path = *RelativePath::fromString(path);
+        a.remote.path = a.path;
+        a.remote.size = data.size();
+        a.remote.mtimeMs = 1'600'000'000'000 + i;
+        a.remote.mode = 0644;
+        a.remote.blocks = { BlockRef { hash, quint32(data.size()) } };
+        a.remote.version = quint64(i + 1);
+        actions.append(a);
+        contents.insert(path, data);
+    }
+    [&] { QTRY_COMPARE_WITH_TIMEOUT(acknowledged, count, 60000); }();
+    return actions;
+}
+
+int tst_Downloader::tempFiles() const
+{
+    return int(QDir(Journal::metadataDir(m_folder->path()) + QStringLiteral("/tmp")).entryList(QDir::Files).size());
+}
+
+void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
+{
+    // More than kMaxUninstalled, so the plan must be taken in bounded steps.
+    const int count = Downloader::kMaxUninstalled + 904;
+    QHash<QString, QByteArray> contents;
+    const QList<SyncAction> actions = uploadFiles(count, contents);
+    if (QTest::currentTestFailed())
+        return;
+
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    int durableRenames = 0; // renames made durable and not yet reported done
+    int done = 0;
+    int maxTemp = 0;
+    int maxHeld = 0;
+    QStringList problems;
+    connect(&downloader, &Downloader::batchSynced, this, [&](int files, int renamed) {
+        Q_UNUSED(files);
+        durableRenames += renamed;
+        maxTemp = qMax(maxTemp, tempFiles());
+        maxHeld = qMax(maxHeld, downloader.filesHeld());
+    });
+    connect(&downloader, &Downloader::fileDone, this, [&](const SyncAction &a) {
+        ++done;
+        // Reported (and recorded) only after a sync that covered its rename.
+        if (--durableRenames < 0)
+            problems << QStringLiteral("%1 done before its rename was durable").arg(a.path.toString());
+        QFile f(m_folder->path() + u'/' + a.path.toString());
+        if (!f.open(QIODevice::ReadOnly) || f.readAll() != contents.value(a.path.toString()))
+            problems << QStringLiteral("%1 done but not at its path").arg(a.path.toString());
+    });
+    QSignalSpy skipped(&downloader, &Downloader::fileSkipped);
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run(actions, {});
+    QVERIFY(finished.wait(120000) || !finished.isEmpty());
+    QCOMPARE(finished.first().first().toBool(), true);
+    QCOMPARE(skipped.size(), 0);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.mid(0, 5).join(u'\n')));
+    QCOMPARE(done, count);
+    QCOMPARE(durableRenames, 0);
+    // Bounded: never a temp file (or a file's state) for every planned file at once.
+    QVERIFY2(maxTemp <= Downloader::kMaxUninstalled, qPrintable(QString::number(maxTemp)));
+    QVERIFY2(maxHeld <= Downloader::kMaxUninstalled, qPrintable(QString::number(maxHeld)));
+    QCOMPARE(downloader.filesHeld(), 0);
+    QCOMPARE(tempFiles(), 0);
+
+    const JournalState journal = m_journal->load();
+    QCOMPARE(journal.size(), count);
+    for (const SyncAction &a : actions) {
+        const JournalEntry e = journal.value(a.path);
+        QCOMPARE(e.version, a.remote.version);
+        QCOMPARE(e.size, a.remote.size);
+        QCOMPARE(e.blocks, a.remote.blocks);
+        const QFileInfo info(m_folder->path() + u'/' + a.path.toString());
+        QCOMPARE(info.lastModified().toMSecsSinceEpoch(), a.remote.mtimeMs);
+    }
+}
+
+void tst_Downloader::abortLeavesNoTempFiles()
+{
+    QHash<QString, QByteArray> contents;
+    const QList<SyncAction> actions = uploadFiles(500, contents);
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    QSignalSpy done(&downloader, &Downloader::fileDone);
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run(actions, {});
+    QVERIFY(tempFiles() > 0); // files being assembled
+    downloader.abort();
+    QCOMPARE(tempFiles(), 0);
+    QCOMPARE(downloader.filesHeld(), 0);
+    // Late replies of the aborted run change nothing.
+    bool pinged = false;
+    m_connection->queryBlocks({}, [&pinged](const Reply<QueryBlocksReply> &) { pinged = true; });
+    QTRY_VERIFY(pinged);
+    QCOMPARE(finished.size(), 0);
+    QCOMPARE(done.size(), 0);
+    QCOMPARE(m_journal->load().size(), 0);
+    QCOMPARE(tempFiles(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_Downloader)
+#include "tst_downloader.moc"

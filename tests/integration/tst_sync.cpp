@@ -239,7 +239,8 @@ void tst_Sync::pullThousandsOfSmallFiles()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     for (int i = 0; i < 5000; ++i)
-        writeFile(a.root(), QStringLiteral("d%1/s%2").arg(i % 100).arg(i), randomBytes(16 + (i * 53) % 497, quint32(i)));
+        writeFile(
+            a.root(), QStringLiteral("d%1/s%2").arg(i % 100).arg(i), randomBytes(16 + (i * 53) % 497, quint32(i)));
     QVERIFY(a.start());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 120000);
 

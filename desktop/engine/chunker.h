@@ -55,8 +55,8 @@ public:
     // when given and set from another thread, stops it between two reads. Content that
     // gives more blocks than the protocol allows is cut again (seek(0)) with a larger
     // average.
-    static Result<QList<protocol::BlockRef>> chunk(QIODevice &device, qint64 size,
-        const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    static Result<QList<protocol::BlockRef>> chunk(
+        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
     static Result<QList<protocol::BlockRef>> chunkFile(
         const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
     // One pass with the given sizes; "file has too many blocks" past the protocol's cap.

@@ -406,7 +406,8 @@ Result<CommitOp> CommitOp::fromCbor(const QCborMap &m)
         if (m.contains(QLatin1String("delta"))) {
             // The size is checked once the server has expanded the delta against its base.
             if (o.kind != EntryKind::File || !o.blocks.isEmpty() || o.baseVersion == 0)
-                return makeError(QStringLiteral("a block delta belongs to a put of a file with a base, without 'blocks'"));
+                return makeError(
+                    QStringLiteral("a block delta belongs to a put of a file with a base, without 'blocks'"));
             TRY(delta, BlockListDelta::fromCbor(m.value(QLatin1String("delta")), m.value(QLatin1String("digest"))));
             if (o.size < 0)
                 return makeError(QStringLiteral("negative size"));

@@ -112,7 +112,8 @@ void tst_Chunker::overwriteInTheMiddleChangesFewBlocks()
     // 1 MiB rewritten with 64 KiB blocks: the blocks it covers plus the edges (the old
     // 256 KiB average re-sent about 0.5 MiB around it).
     const qint64 sent = newBytes(before, after);
-    QVERIFY2(sent >= 1024 * 1024 && sent <= 1024 * 1024 + 8 * Chunker::kSmallestAverage, qPrintable(QString::number(sent)));
+    QVERIFY2(
+        sent >= 1024 * 1024 && sent <= 1024 * 1024 + 8 * Chunker::kSmallestAverage, qPrintable(QString::number(sent)));
 }
 
 void tst_Chunker::parametersScaleWithSize()

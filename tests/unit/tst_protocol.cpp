@@ -134,15 +134,24 @@ void tst_Protocol::blockDeltaRoundTrip_data()
     QTest::addColumn<QString>("base");
     QTest::addColumn<QString>("target");
     QTest::addColumn<int>("kept");
-    QTest::newRow("same") << "abcdefgh" << "abcdefgh" << 8;
-    QTest::newRow("overwrite in the middle") << "abcdefgh" << "abcXYfgh" << 6;
-    QTest::newRow("insert") << "abcdefgh" << "abcdXefgh" << 8;
-    QTest::newRow("append") << "abcd" << "abcdef" << 4;
-    QTest::newRow("truncate") << "abcdef" << "abc" << 3;
-    QTest::newRow("all new") << "abc" << "xyz" << 0;
-    QTest::newRow("repeated blocks") << "aaab" << "aaaab" << 4;
-    QTest::newRow("reordered (runs only ascend)") << "abcdef" << "defabc" << 3;
-    QTest::newRow("empty target") << "abc" << "" << 0;
+    QTest::newRow("same") << "abcdefgh"
+                          << "abcdefgh" << 8;
+    QTest::newRow("overwrite in the middle") << "abcdefgh"
+                                             << "abcXYfgh" << 6;
+    QTest::newRow("insert") << "abcdefgh"
+                            << "abcdXefgh" << 8;
+    QTest::newRow("append") << "abcd"
+                            << "abcdef" << 4;
+    QTest::newRow("truncate") << "abcdef"
+                              << "abc" << 3;
+    QTest::newRow("all new") << "abc"
+                             << "xyz" << 0;
+    QTest::newRow("repeated blocks") << "aaab"
+                                     << "aaaab" << 4;
+    QTest::newRow("reordered (runs only ascend)") << "abcdef"
+                                                  << "defabc" << 3;
+    QTest::newRow("empty target") << "abc"
+                                  << "" << 0;
 }
 
 void tst_Protocol::blockDeltaRoundTrip()
@@ -190,8 +199,8 @@ void tst_Protocol::hostileBlockDeltas_data()
     QTest::newRow("huge start") << QCborArray { run(qint64(1) << 40, 1) } << false;
     QTest::newRow("runs adding up past the cap")
         << QCborArray { run(0, kMaxBlocksPerEntry), run(kMaxBlocksPerEntry - 1, 1) } << false;
-    QTest::newRow("refs and runs past the cap") << QCborArray { QCborArray { h, 1 }, run(0, kMaxBlocksPerEntry) }
-                                               << false;
+    QTest::newRow("refs and runs past the cap")
+        << QCborArray { QCborArray { h, 1 }, run(0, kMaxBlocksPerEntry) } << false;
     QTest::newRow("short hash") << QCborArray { QCborArray { QByteArray("abc"), 1 } } << false;
     QTest::newRow("zero-size block") << QCborArray { QCborArray { h, 0 } } << false;
     QTest::newRow("not a pair") << QCborArray { QCborArray { 1, 2, 3 } } << false;

@@ -374,10 +374,10 @@ void tst_ServerCommits::deltaCommitsApplyAgainstTheirBase()
     // A delta onto a path without a file at its base: refused (a directory), conflict (absent).
     QCOMPARE(c.commit({ dirOp(CommitOpKind::Put, "dir") }).results.first().status, CommitStatus::Applied);
     const quint64 dirVersion = c.changes(v2).entries.last().version;
-    QCOMPARE(c.commit({ deltaPut("dir", dirVersion, v2Blocks, v2Blocks) }).results.first().status,
-        CommitStatus::Rejected);
-    QCOMPARE(c.commit({ deltaPut("nothing.bin", 7, v2Blocks, v2Blocks) }).results.first().status,
-        CommitStatus::Conflict);
+    QCOMPARE(
+        c.commit({ deltaPut("dir", dirVersion, v2Blocks, v2Blocks) }).results.first().status, CommitStatus::Rejected);
+    QCOMPARE(
+        c.commit({ deltaPut("nothing.bin", 7, v2Blocks, v2Blocks) }).results.first().status, CommitStatus::Conflict);
 
     // After all the refusals the file is still v2, and the head did not move.
     const Changes after = c.changes(v1);

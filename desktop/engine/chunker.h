@@ -24,23 +24,44 @@ public:
         qint64 avgSize; // a power of two
         qint64 maxSize;
     };
-    static constexpr qint64 kDefaultAverage = 256 * 1024;
+    // What the previous version of the file was (the journal's), so that its sizes stick.
+    struct Previous
+    {
+        qint64 size; // {} is zero: no previous version
+        qint64 blocks;
+    };
+    // 64 KiB on average, so that an edit costs the changed bytes plus about 100 KiB (a
+    // 1 MiB overwrite in a 1 GiB file: W3 in docs/benchmarks.md).
+    static constexpr qint64 kSmallestAverage = 64 * 1024;
     // With at most 4 MiB on average, blocks stay within 1..16 MiB (the protocol's block
     // cap) and the shape of normalized chunking is kept; files up to 16 GiB.
     static constexpr qint64 kLargestAverage = 4 * 1024 * 1024;
+    // Measured mean block size over the `avg` parameter (random data), for inferAverage.
+    static constexpr double kMeanOverAverage = 1.24;
 
-    // Sizes for a file of `fileSize` bytes: 256 KiB on average up to 1 GiB; above that
-    // the average is the next power of two of size / 4096, so that (every block but the
-    // last being longer than the minimum, avg / 4) no file has more than the protocol's
-    // 16,384 blocks.
-    static Params paramsFor(qint64 fileSize);
+    // The smallest power of two from 64 KiB with fileSize <= avg * 16,384: on average a
+    // file then has at most 16,384 / 1.24 = 13,200 blocks, under the protocol's 16,384.
+    static qint64 naturalAverage(qint64 fileSize);
+    // The average the previous version was most likely cut with (0 when unknown).
+    static qint64 inferAverage(const Previous &previous);
+    // The average for a new version: the previous one's while it still fits (sticky,
+    // docs/architecture.md), else the natural one.
+    static qint64 averageFor(qint64 fileSize, const Previous &previous = {});
+    static Params paramsForAverage(qint64 avg); // min avg/4, max avg*4 (<= 16 MiB)
+    static Params paramsFor(qint64 fileSize, const Previous &previous = {});
     static qint64 maxFileSize();
 
     // Splits what `device` yields (exactly `size` bytes expected) into blocks. `cancel`,
-    // when given and set from another thread, stops it between two reads.
+    // when given and set from another thread, stops it between two reads. Content that
+    // gives more blocks than the protocol allows is cut again (seek(0)) with a larger
+    // average.
     static Result<QList<protocol::BlockRef>> chunk(
-        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr);
-    static Result<QList<protocol::BlockRef>> chunkFile(const QString &path, const std::atomic_bool *cancel = nullptr);
+        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    static Result<QList<protocol::BlockRef>> chunkFile(
+        const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    // One pass with the given sizes; "file has too many blocks" past the protocol's cap.
+    static Result<QList<protocol::BlockRef>> chunkWith(
+        QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel = nullptr);
     static QList<protocol::BlockRef> chunkBytes(const QByteArray &data);
 };
 

@@ -259,7 +259,7 @@ void Propagator::runRemote()
         if (a.type == ActionType::MoveRemote || a.type == ActionType::DeleteRemote || a.type == ActionType::Upload)
             ops << a;
     }
-    m_uploader->run(ops); // finished() leads on to finish()
+    m_uploader->run(ops, m_journalAtStart); // finished() leads on to finish()
 }
 
 void Propagator::finish()
@@ -267,7 +267,10 @@ void Propagator::finish()
     if (!m_running)
         return;
     m_running = false;
-    Q_EMIT finished(Outcome { m_complete, m_followUp, m_rewindTo });
+    Outcome outcome { m_complete, m_followUp, m_rewindTo, std::nullopt };
+    if (const auto own = m_uploader->ownAdvance())
+        outcome.ownCommits = std::make_pair(own->from, own->to);
+    Q_EMIT finished(outcome);
 }
 
 } // namespace filesync

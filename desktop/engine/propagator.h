@@ -25,6 +25,9 @@ public:
         bool complete = true; // everything applied: the cursor may move to the cycle's head
         bool followUp = false; // a new scan is needed (conflict copies, postponed paths)
         std::optional<quint64> rewindTo; // a conflict showed a stale view: read the feed from here
+        // Our commits moved the server's head from .first to .second and every version in
+        // between is one the journal now holds (Uploader::ownAdvance).
+        std::optional<std::pair<quint64, quint64>> ownCommits;
     };
 
     Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);

@@ -88,7 +88,11 @@ struct Walker
             if (known != journal.cend() && known->statMatches(local) && !racy) {
                 local.blocks = known->blocks;
             } else if (local.size > 0) {
-                auto blocks = Chunker::chunkFile(QFile::decodeName(absPath), cancel);
+                // The journal's version lends its block sizes (sticky chunking).
+                const Chunker::Previous previous = known != journal.cend()
+                    ? Chunker::Previous { known->size, qint64(known->blocks.size()) }
+                    : Chunker::Previous {};
+                auto blocks = Chunker::chunkFile(QFile::decodeName(absPath), cancel, previous);
                 if (!blocks) {
                     local.unreadable = true;
                     result.warnings << QStringLiteral("cannot read %1: %2").arg(relText, blocks.errorMessage());

@@ -192,6 +192,7 @@ void ServerConnection::onMessage(const Envelope &envelope)
                 return;
             }
             m_ready = true;
+            m_serverMinor = welcome->minor;
             m_connectTimeout.stop();
             m_bytesInAtLastTick = m_channel->bytesIn();
             m_quietTicks = 0;

@@ -50,6 +50,9 @@ public:
     void open(); // connect + Hello; emits ready() or closed()
     void close();
     bool isReady() const { return m_ready; }
+    // The minor protocol version the server announced (newer features go only to a
+    // server whose minor has them).
+    quint32 serverMinor() const { return m_serverMinor; }
 
     template<typename T> using Handler = std::function<void(const Reply<T> &)>;
 
@@ -115,6 +118,7 @@ private:
     QHash<quint64, ReplyHandler> m_pending;
     quint64 m_nextId = 1;
     bool m_ready = false;
+    quint32 m_serverMinor = 0;
     QTimer m_connectTimeout;
     QTimer m_keepAlive;
     quint64 m_bytesInAtLastTick = 0;

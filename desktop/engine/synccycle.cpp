@@ -140,6 +140,11 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
     const quint64 cursor = m_journal.cursor();
     if (outcome.complete && m_head > cursor)
         m_journal.setCursor(m_head);
+    // Our own commits took the head on from exactly what we read, with nobody else's in
+    // between, and the journal holds them: no need to read them back (the echo).
+    if (outcome.complete && outcome.ownCommits && outcome.ownCommits->first == m_head
+        && outcome.ownCommits->second > m_journal.cursor())
+        m_journal.setCursor(outcome.ownCommits->second);
     if (outcome.rewindTo && *outcome.rewindTo < m_journal.cursor()) {
         qCInfo(lcEngine) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
         m_journal.setCursor(*outcome.rewindTo);

@@ -22,7 +22,7 @@ void Uploader::abort()
     m_running = false;
 }
 
-void Uploader::run(const QList<SyncAction> &ops)
+void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
 {
     abort();
     m_running = true;
@@ -32,16 +32,32 @@ void Uploader::run(const QList<SyncAction> &ops)
     m_inFlight = 0;
     m_putsPending = 0;
     m_broken.clear();
+    m_deltas.clear();
+    m_advance.reset();
+    m_advanceBroken = false;
     m_where.clear();
     m_toQuery.clear();
     m_toSend.clear();
+    const bool deltas = m_connection.serverMinor() >= kMinorBlockDelta;
     for (int i = 0; i < m_ops.size(); ++i) {
         const SyncAction &a = m_ops.at(i);
         if (a.type != ActionType::Upload || !a.local)
             continue;
+        QSet<ContentHash> inBase;
+        const auto base = journal.constFind(a.path);
+        if (deltas && a.kind == EntryKind::File && a.base != 0 && !a.local->blocks.isEmpty() && base != journal.cend()
+            && !base->isDir() && base->version == a.base && !base->blocks.isEmpty() && !m_noDelta.contains(a.path)) {
+            BlockListDelta delta = BlockListDelta::between(base->blocks, a.local->blocks);
+            if (delta.keptBlocks() > 0) {
+                for (const BlockRef &b : base->blocks)
+                    inBase.insert(b.hash);
+                m_deltas.insert(i, std::move(delta));
+            }
+        }
         qint64 offset = 0;
         for (const BlockRef &b : a.local->blocks) {
-            if (!m_where.contains(b.hash)) {
+            // The base's blocks are referenced by the account already: nothing to ask.
+            if (!inBase.contains(b.hash) && !m_where.contains(b.hash)) {
                 m_where.insert(b.hash, Source { i, offset, b.size });
                 m_toQuery.append(b.hash);
             }
@@ -118,6 +134,63 @@ void Uploader::pumpBlocks()
         commitNext();
 }
 
+std::optional<Uploader::OwnAdvance> Uploader::ownAdvance() const
+{
+    if (m_advanceBroken)
+        return std::nullopt;
+    return m_advance;
+}
+
+void Uploader::noteAdvance(const CommitReply &reply)
+{
+    if (m_advanceBroken)
+        return;
+    if (!reply.prev || (m_advance && *reply.prev != m_advance->to)) {
+        m_advanceBroken = true;
+        return;
+    }
+    // Versions prev+1 .. head are this commit's rows; each must be the result of one of
+    // our ops (and so journaled by opApplied), or a row we never learnt of is in there.
+    QSet<quint64> ours;
+    for (const CommitResult &r : reply.results) {
+        if (r.status == CommitStatus::Applied && r.version > *reply.prev)
+            ours.insert(r.version);
+    }
+    if (quint64(ours.size()) != reply.head - *reply.prev) {
+        m_advanceBroken = true;
+        return;
+    }
+    if (!m_advance)
+        m_advance = OwnAdvance { *reply.prev, reply.head };
+    else
+        m_advance->to = reply.head;
+}
+
+CommitOp Uploader::commitOpFor(int i) const
+{
+    const SyncAction &a = m_ops.at(i);
+    CommitOp op;
+    op.path = a.path;
+    op.kind = a.kind;
+    op.baseVersion = a.base;
+    if (a.type == ActionType::MoveRemote) {
+        op.op = CommitOpKind::Move;
+        op.from = a.from;
+    } else if (a.type == ActionType::DeleteRemote) {
+        op.op = CommitOpKind::Delete;
+    } else {
+        op.op = CommitOpKind::Put;
+        op.size = a.local->size;
+        op.mtimeMs = a.local->mtimeNs / 1'000'000;
+        op.mode = a.local->mode;
+        if (const auto delta = m_deltas.constFind(i); delta != m_deltas.cend())
+            op.delta = *delta;
+        else
+            op.blocks = a.local->blocks;
+    }
+    return op;
+}
+
 void Uploader::commitNext()
 {
     QList<CommitOp> batch;
@@ -130,23 +203,9 @@ void Uploader::commitNext()
             ++m_commitAt;
             continue;
         }
-        CommitOp op;
-        op.path = a.path;
-        op.kind = a.kind;
-        op.baseVersion = a.base;
-        if (a.type == ActionType::MoveRemote) {
-            op.op = CommitOpKind::Move;
-            op.from = a.from;
-        } else if (a.type == ActionType::DeleteRemote) {
-            op.op = CommitOpKind::Delete;
-        } else {
-            op.op = CommitOpKind::Put;
-            op.size = a.local->size;
-            op.mtimeMs = a.local->mtimeNs / 1'000'000;
-            op.mode = a.local->mode;
-            op.blocks = a.local->blocks;
-        }
-        const qint64 opBytes = 200 + a.path.toString().size() * 3 + op.blocks.size() * 40;
+        const CommitOp op = commitOpFor(i);
+        const qint64 opBytes = 200 + a.path.toString().size() * 3 + op.blocks.size() * 40
+            + (op.delta ? op.delta->items.size() * 40 + 40 : 0);
         if (!batch.isEmpty() && bytes + opBytes > kMetadataBudget)
             break;
         bytes += opBytes;
@@ -168,11 +227,22 @@ void Uploader::commitNext()
         if (result->results.size() != indexes.size())
             return fail(
                 QStringLiteral("the server answered %1 of %2 ops").arg(result->results.size()).arg(indexes.size()));
+        noteAdvance(*result);
         for (int k = 0; k < indexes.size(); ++k) {
             const SyncAction &a = m_ops.at(indexes.at(k));
             const CommitResult &r = result->results.at(k);
+            if (r.status == CommitStatus::Rejected && m_deltas.contains(indexes.at(k))) {
+                // Our journal's idea of the base differs from the server's: the next
+                // cycle sends (and first queries) the full list. Nothing was changed.
+                qCInfo(lcEngine) << "the server refused a block delta for" << a.path.toString() << "-" << r.reason
+                                 << "- sending the full list next";
+                m_noDelta.insert(a.path);
+                m_complete = false;
+                continue;
+            }
             switch (r.status) {
             case CommitStatus::Applied:
+                m_noDelta.remove(a.path);
                 Q_EMIT opApplied(a, r.version);
                 break;
             case CommitStatus::Conflict:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "localentry.h"
 #include "syncplan.h"
 
 #include <QObject>
@@ -14,7 +15,10 @@ class ServerConnection;
 // them from disk and re-checking their hash, zstd when it pays, at most kWindowBytes in
 // flight), then commits every op in the plan's order, in batches under the metadata
 // budget. Each op's result comes back through opApplied / opConflict / opRejected.
-// Engine thread; owned by Propagator.
+// A put of a file whose journal entry is its base goes to a 1.1 server as a delta
+// against that base's block list (the base's blocks are not even queried: the account
+// references them already), so editing a big file costs the changed blocks plus a short
+// commit. Engine thread; owned by Propagator.
 class Uploader : public QObject
 {
     Q_OBJECT
@@ -22,8 +26,22 @@ public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
 
     Uploader(const QString &root, ServerConnection &connection, QObject *parent = nullptr);
-    void run(const QList<SyncAction> &ops); // MoveRemote, DeleteRemote, Upload
+    // MoveRemote, DeleteRemote, Upload; `journal` holds the bases of the ops.
+    void run(const QList<SyncAction> &ops, const JournalState &journal);
     void abort();
+
+    // When the run's commits advanced the server's head from `from` to `to` and every
+    // version in between is a row this run wrote and reported through opApplied (so the
+    // journal holds it): the caller may move its cursor over them instead of reading its
+    // own changes back. Absent when another session's commit, a server that does not
+    // report `prev` or a row we did not journal (implicit parents, moved children) is in
+    // between.
+    struct OwnAdvance
+    {
+        quint64 from = 0;
+        quint64 to = 0;
+    };
+    std::optional<OwnAdvance> ownAdvance() const;
 
 Q_SIGNALS:
     void opApplied(const filesync::SyncAction &action, quint64 version);
@@ -44,6 +62,8 @@ private:
     void queryNext();
     void pumpBlocks();
     void commitNext();
+    protocol::CommitOp commitOpFor(int index) const;
+    void noteAdvance(const protocol::CommitReply &reply);
     void fail(const QString &reason);
     bool readBlock(const Source &source, const ContentHash &hash, QByteArray &out) const;
 
@@ -54,6 +74,12 @@ private:
     QList<ContentHash> m_toSend;
     QHash<ContentHash, Source> m_where; // where each block to upload is on disk
     QSet<int> m_broken; // ops whose file changed since the scan: not committed now
+    QHash<int, protocol::BlockListDelta> m_deltas; // puts sent as a delta
+    // Paths whose delta the server refused (its base differs from our journal's): the
+    // next runs send their full list, until one is applied.
+    QSet<RelativePath> m_noDelta;
+    std::optional<OwnAdvance> m_advance;
+    bool m_advanceBroken = false;
     int m_commitAt = 0;
     qint64 m_inFlight = 0;
     int m_putsPending = 0;

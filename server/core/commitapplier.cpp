@@ -133,7 +133,22 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op)
         if (*occupied)
             return conflict(current->version);
     }
-    auto blockProblem = checkBlocks(op.blocks);
+    QList<BlockRef> blocks = op.blocks;
+    QList<BlockRef> toCheck = op.blocks;
+    if (op.delta) {
+        // The base rule above made `current` the op's base: the delta is read against it.
+        if (op.kind != EntryKind::File || !live || current->isDirectory())
+            return rejected(QStringLiteral("a block delta needs a file at its base version"));
+        auto expanded = op.delta->applyTo(current->blocks);
+        if (!expanded)
+            return rejected(expanded.errorMessage());
+        if (totalSize(*expanded) != op.size)
+            return rejected(QStringLiteral("size does not match the block list"));
+        blocks = *expanded;
+        // Kept blocks are referenced by the account's current row already.
+        toCheck = op.delta->newRefs();
+    }
+    auto blockProblem = checkBlocks(toCheck);
     if (!blockProblem)
         return blockProblem.error();
     if (!blockProblem->isEmpty())
@@ -149,7 +164,7 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op)
     row.size = op.size;
     row.mtimeMs = op.mtimeMs;
     row.mode = op.mode;
-    row.blocks = op.blocks;
+    row.blocks = blocks;
     if (auto w = write(row); !w)
         return w.error();
     return applied(lastWritten());

@@ -291,6 +291,7 @@ Result<CommitReply> SqliteMetadataStore::commit(
     if (!tx.commit())
         return makeError(QStringLiteral("cannot commit the database transaction: %1").arg(m_db.lastError().text()));
     reply.head = applier.head();
+    reply.prev = *startHead;
     return reply;
 }
 

@@ -365,8 +365,12 @@ QCborMap CommitOp::toCbor() const
         m.insert(QLatin1String("size"), size);
         m.insert(QLatin1String("mtime"), mtimeMs);
         m.insert(QLatin1String("mode"), qint64(mode));
-        if (!blocks.isEmpty())
+        if (delta) {
+            m.insert(QLatin1String("delta"), delta->toCbor());
+            m.insert(QLatin1String("digest"), delta->digest.bytes());
+        } else if (!blocks.isEmpty()) {
             m.insert(QLatin1String("blocks"), blocksToCbor(blocks));
+        }
     }
     return m;
 }
@@ -399,8 +403,18 @@ Result<CommitOp> CommitOp::fromCbor(const QCborMap &m)
         o.mtimeMs = *mtime;
         o.mode = *mode;
         o.blocks = *blocks;
-        if (auto c = checkContent(o.kind, o.size, o.blocks); !c)
+        if (m.contains(QLatin1String("delta"))) {
+            // The size is checked once the server has expanded the delta against its base.
+            if (o.kind != EntryKind::File || !o.blocks.isEmpty() || o.baseVersion == 0)
+                return makeError(
+                    QStringLiteral("a block delta belongs to a put of a file with a base, without 'blocks'"));
+            TRY(delta, BlockListDelta::fromCbor(m.value(QLatin1String("delta")), m.value(QLatin1String("digest"))));
+            if (o.size < 0)
+                return makeError(QStringLiteral("negative size"));
+            o.delta = *delta;
+        } else if (auto c = checkContent(o.kind, o.size, o.blocks); !c) {
             return c.error();
+        }
     }
     return o;
 }
@@ -658,7 +672,10 @@ QCborMap CommitReply::toCbor() const
     QCborArray a;
     for (const CommitResult &r : results)
         a.append(r.toCbor());
-    return QCborMap { { QLatin1String("results"), a }, { QLatin1String("head"), u(head) } };
+    QCborMap m { { QLatin1String("results"), a }, { QLatin1String("head"), u(head) } };
+    if (prev)
+        m.insert(QLatin1String("prev"), u(*prev));
+    return m;
 }
 
 Result<CommitReply> CommitReply::fromCbor(const QCborMap &m)
@@ -673,6 +690,12 @@ Result<CommitReply> CommitReply::fromCbor(const QCborMap &m)
     }
     TRY(head, readUInt(m, "head"));
     c.head = *head;
+    if (m.contains(QLatin1String("prev"))) {
+        TRY(prev, readUInt(m, "prev"));
+        if (*prev > *head)
+            return fieldError("prev", "is past the head");
+        c.prev = *prev;
+    }
     return c;
 }
 

@@ -6,7 +6,9 @@
 #include "result.h"
 
 #include <QByteArray>
+#include <QCborArray>
 #include <QCborMap>
+#include <QCborValue>
 #include <QList>
 #include <QString>
 
@@ -95,6 +97,41 @@ qint64 totalSize(const QList<BlockRef> &blocks);
 QByteArray packBlockList(const QList<BlockRef> &blocks);
 QList<BlockRef> unpackBlockList(const QByteArray &packed); // ignores a trailing partial record
 
+// A file's new block list said as an edit of its base version's list (protocol 1.1): the
+// runs of base blocks it keeps and the new refs between them, in order. Runs are
+// ascending and do not overlap, so a hostile delta cannot make the list longer than its
+// own item count allows (at most kMaxBlocksPerEntry blocks in all). `digest` is the
+// SHA-256 of the expanded list (packBlockList): a client whose journal disagrees with the
+// server about the base gets a clear refusal instead of a wrong file.
+struct BlockListDelta
+{
+    struct Item
+    {
+        quint32 keepFrom = 0; // with keepCount > 0: base blocks keepFrom .. keepFrom + keepCount - 1
+        quint32 keepCount = 0; // 0: this item is the new block `ref`
+        BlockRef ref;
+        friend bool operator==(const Item &, const Item &) = default;
+    };
+    QList<Item> items;
+    ContentHash digest;
+
+    // The delta from `base` to `target` (greedy, ascending runs of equal blocks).
+    static BlockListDelta between(const QList<BlockRef> &base, const QList<BlockRef> &target);
+    // How many base blocks the delta keeps.
+    qint64 keptBlocks() const;
+    // The new refs only (what a receiver must check it may reference).
+    QList<BlockRef> newRefs() const;
+    // The expanded list, or the reason the delta does not fit `base` (an index past its
+    // end, a digest that does not match): nothing is allocated past the caps first.
+    Result<QList<BlockRef>> applyTo(const QList<BlockRef> &base) const;
+    // Shape checks that need no base: caps, ascending runs, non-empty runs.
+    Result<void> validate() const;
+
+    QCborArray toCbor() const;
+    static Result<BlockListDelta> fromCbor(const QCborValue &items, const QCborValue &digest);
+    friend bool operator==(const BlockListDelta &, const BlockListDelta &) = default;
+};
+
 enum class CommitOpKind : quint8 { Put = 0, Delete = 1, Move = 2 };
 
 // One change a client asks to commit. baseVersion is the version the client last saw
@@ -111,6 +148,9 @@ struct CommitOp
     qint64 mtimeMs = 0;
     quint32 mode = 0;
     QList<BlockRef> blocks;
+    // Instead of `blocks` (a put of a file, protocol 1.1): the new list as an edit of the
+    // list at baseVersion; the server expands it against its own row.
+    std::optional<BlockListDelta> delta;
 
     QCborMap toCbor() const;
     static Result<CommitOp> fromCbor(const QCborMap &map);
@@ -236,6 +276,9 @@ struct CommitReply
 {
     QList<CommitResult> results; // one per op, same order
     quint64 head = 0;
+    // The account's head just before this commit (protocol 1.1; absent from older
+    // servers): versions prev+1 .. head are exactly the rows this commit wrote.
+    std::optional<quint64> prev;
     QCborMap toCbor() const;
     static Result<CommitReply> fromCbor(const QCborMap &map);
 };

@@ -7,7 +7,9 @@ namespace filesync::protocol {
 
 inline constexpr char kMagic[] = "FSYN";
 inline constexpr quint32 kMajorVersion = 1;
-inline constexpr quint32 kMinorVersion = 0;
+inline constexpr quint32 kMinorVersion = 1;
+// The first minor that understands CommitOp.delta and sends CommitReply.prev.
+inline constexpr quint32 kMinorBlockDelta = 1;
 
 // Frame caps, checked before any allocation.
 inline constexpr qint64 kMaxMetadataFrame = 1024 * 1024; // every message but block data

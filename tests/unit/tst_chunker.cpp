@@ -18,6 +18,18 @@ QByteArray random(qint64 size, quint32 seed)
     return data;
 }
 
+// Bytes of `b` in blocks that `a` does not have: what an upload of `b` sends.
+qint64 newBytes(const QList<BlockRef> &a, const QList<BlockRef> &b)
+{
+    QSet<ContentHash> set;
+    for (const BlockRef &r : a)
+        set.insert(r.hash);
+    qint64 bytes = 0;
+    for (const BlockRef &r : b)
+        bytes += set.contains(r.hash) ? 0 : r.size;
+    return bytes;
+}
+
 int sharedBlocks(const QList<BlockRef> &a, const QList<BlockRef> &b)
 {
     QSet<ContentHash> set;
@@ -39,6 +51,9 @@ private Q_SLOTS:
     void insertInTheMiddleChangesFewBlocks();
     void overwriteInTheMiddleChangesFewBlocks();
     void parametersScaleWithSize();
+    void stickyParameters_data();
+    void stickyParameters();
+    void stickyAcrossAChain();
     void tooBigIsAClearError();
     void cancelStopsHashing();
     void fileMatchesBytes();
@@ -82,7 +97,9 @@ void tst_Chunker::insertInTheMiddleChangesFewBlocks()
     const auto before = Chunker::chunkBytes(data);
     const auto after = Chunker::chunkBytes(edited);
     const int changed = int(after.size()) - sharedBlocks(before, after);
-    QVERIFY2(changed >= 1 && changed <= 2, qPrintable(QString::number(changed)));
+    QVERIFY2(changed >= 1 && changed <= 4, qPrintable(QString::number(changed)));
+    const qint64 sent = newBytes(before, after);
+    QVERIFY2(sent <= 4 * Chunker::kSmallestAverage, qPrintable(QString::number(sent)));
 }
 
 void tst_Chunker::overwriteInTheMiddleChangesFewBlocks()
@@ -92,26 +109,83 @@ void tst_Chunker::overwriteInTheMiddleChangesFewBlocks()
     edited.replace(10 * 1024 * 1024, 1024 * 1024, random(1024 * 1024, 4));
     const auto before = Chunker::chunkBytes(data);
     const auto after = Chunker::chunkBytes(edited);
-    const int changed = int(after.size()) - sharedBlocks(before, after);
-    // 1 MiB rewritten with 256 KiB blocks: the blocks it covers plus the edges.
-    QVERIFY2(changed >= 2 && changed <= 9, qPrintable(QString::number(changed)));
+    // 1 MiB rewritten with 64 KiB blocks: the blocks it covers plus the edges (the old
+    // 256 KiB average re-sent about 0.5 MiB around it).
+    const qint64 sent = newBytes(before, after);
+    QVERIFY2(
+        sent >= 1024 * 1024 && sent <= 1024 * 1024 + 8 * Chunker::kSmallestAverage, qPrintable(QString::number(sent)));
 }
 
 void tst_Chunker::parametersScaleWithSize()
 {
-    QCOMPARE(Chunker::paramsFor(100).avgSize, Chunker::kDefaultAverage);
-    QCOMPARE(Chunker::paramsFor(qint64(1) << 30).avgSize, Chunker::kDefaultAverage);
-    // Above 1 GiB: the next power of two of size / 4096.
-    QCOMPARE(Chunker::paramsFor((qint64(1) << 30) + 1).avgSize, 512 * 1024);
-    QCOMPARE(Chunker::paramsFor(qint64(3) << 30).avgSize, 1024 * 1024);
+    constexpr qint64 GiB = qint64(1) << 30;
+    QCOMPARE(Chunker::paramsFor(100).avgSize, Chunker::kSmallestAverage);
+    QCOMPARE(Chunker::paramsFor(GiB).avgSize, Chunker::kSmallestAverage);
+    // Without a previous version: the smallest power of two with size <= avg * 16,384.
+    QCOMPARE(Chunker::paramsFor(GiB + 1).avgSize, 128 * 1024);
+    QCOMPARE(Chunker::paramsFor(qint64(3) << 30).avgSize, 256 * 1024);
     const auto big = Chunker::paramsFor(qint64(12) << 30);
-    QCOMPARE(big.avgSize, 4 * 1024 * 1024);
+    QCOMPARE(big.avgSize, 1024 * 1024);
     QCOMPARE(big.minSize, big.avgSize / 4);
-    QCOMPARE(big.maxSize, kMaxBlockSize);
-    // Every block but the last is longer than the minimum: the largest file fits the cap.
+    QCOMPARE(big.maxSize, big.avgSize * 4);
+    const auto top = Chunker::paramsForAverage(Chunker::kLargestAverage);
+    QCOMPARE(top.maxSize, kMaxBlockSize);
+    // Every block but the last is longer than the minimum: at the largest average (the
+    // last fallback) the largest file fits the cap whatever its content.
     QCOMPARE(Chunker::maxFileSize(), qint64(16) << 30);
-    const auto top = Chunker::paramsFor(Chunker::maxFileSize());
     QVERIFY(Chunker::maxFileSize() / (top.minSize + 1) + 1 <= kMaxBlocksPerEntry);
+}
+
+void tst_Chunker::stickyParameters_data()
+{
+    QTest::addColumn<qint64>("previousSize");
+    QTest::addColumn<qint64>("newSize");
+    QTest::addColumn<qint64>("expected");
+    constexpr qint64 GiB = qint64(1) << 30;
+    constexpr qint64 KiB = 1024;
+    // W3b: one byte inserted into a 1 GiB file keeps the 64 KiB average (it used to
+    // double and re-cut every block).
+    QTest::newRow("1 GiB + 1 byte") << GiB << GiB + 1 << 64 * KiB;
+    QTest::newRow("cut at 128 KiB, then 1 byte shorter") << GiB + 1 << GiB << 128 * KiB;
+    QTest::newRow("grown 10 %") << GiB << GiB + GiB / 10 << 64 * KiB;
+    QTest::newRow("grown 20 %: re-cut") << GiB << GiB + GiB / 5 << 128 * KiB;
+    // A file cut with 128 KiB (it grew past 1 GiB) keeps it when it shrinks a little…
+    QTest::newRow("2 GiB - 1 byte") << 2 * GiB << 2 * GiB - 1 << 128 * KiB;
+    QTest::newRow("shrunk below 1 GiB") << 2 * GiB << GiB - 1 << 128 * KiB;
+    // …and goes back to the natural average once it is far smaller.
+    QTest::newRow("shrunk to an eighth") << 4 * GiB << GiB / 2 << 64 * KiB;
+    QTest::newRow("4 GiB + 1 byte") << 4 * GiB << 4 * GiB + 1 << 256 * KiB;
+    QTest::newRow("16 GiB - 1 byte") << 16 * GiB << 16 * GiB - 1 << 1024 * KiB;
+}
+
+void tst_Chunker::stickyParameters()
+{
+    QFETCH(qint64, previousSize);
+    QFETCH(qint64, newSize);
+    QFETCH(qint64, expected);
+    // The previous version as the chunker would have cut it (random content: mean block
+    // size kMeanOverAverage * avg), without writing gigabytes.
+    const qint64 previousAverage = Chunker::averageFor(previousSize);
+    const Chunker::Previous previous { previousSize,
+        qint64(double(previousSize) / (double(previousAverage) * Chunker::kMeanOverAverage)) };
+    QCOMPARE(Chunker::inferAverage(previous), previousAverage);
+    QCOMPARE(Chunker::averageFor(newSize, previous), expected);
+    QCOMPARE(Chunker::paramsFor(newSize, previous).avgSize, expected);
+}
+
+void tst_Chunker::stickyAcrossAChain()
+{
+    // A file that grows one byte at a time never flips between two averages: each
+    // version infers the average of the one before (counts as random content gives).
+    constexpr qint64 GiB = qint64(1) << 30;
+    qint64 average = Chunker::averageFor(GiB - 2);
+    for (qint64 size = GiB - 1; size <= GiB + 2; ++size) {
+        const Chunker::Previous previous { size - 1,
+            qint64(double(size - 1) / (double(average) * Chunker::kMeanOverAverage)) };
+        const qint64 next = Chunker::averageFor(size, previous);
+        QCOMPARE(next, average);
+        average = next;
+    }
 }
 
 void tst_Chunker::tooBigIsAClearError()

@@ -27,6 +27,11 @@ QByteArray rawFrame(const QByteArray &payload)
     return frame + payload;
 }
 
+QCborValue run0()
+{
+    return QCborArray { 0, 1 };
+}
+
 QByteArray cbor(const QCborValue &v)
 {
     return v.toCbor();
@@ -53,6 +58,10 @@ class tst_Protocol : public QObject
 private Q_SLOTS:
     void entryRoundTrip();
     void commitRoundTrip();
+    void blockDeltaRoundTrip_data();
+    void blockDeltaRoundTrip();
+    void hostileBlockDeltas_data();
+    void hostileBlockDeltas();
     void envelopeRoundTripAnySplit();
     void malformedFrames_data();
     void malformedFrames();
@@ -108,6 +117,125 @@ void tst_Protocol::commitRoundTrip()
     CommitOp bad = mv;
     bad.path = path("x/inside");
     QVERIFY(!CommitOp::fromCbor(bad.toCbor()).ok());
+}
+
+namespace {
+QList<BlockRef> refs(const char *letters)
+{
+    QList<BlockRef> out;
+    for (const char *c = letters; *c; ++c)
+        out.append(BlockRef { ContentHash::of(QByteArray(1, *c)), 1 });
+    return out;
+}
+} // namespace
+
+void tst_Protocol::blockDeltaRoundTrip_data()
+{
+    QTest::addColumn<QString>("base");
+    QTest::addColumn<QString>("target");
+    QTest::addColumn<int>("kept");
+    QTest::newRow("same") << "abcdefgh"
+                          << "abcdefgh" << 8;
+    QTest::newRow("overwrite in the middle") << "abcdefgh"
+                                             << "abcXYfgh" << 6;
+    QTest::newRow("insert") << "abcdefgh"
+                            << "abcdXefgh" << 8;
+    QTest::newRow("append") << "abcd"
+                            << "abcdef" << 4;
+    QTest::newRow("truncate") << "abcdef"
+                              << "abc" << 3;
+    QTest::newRow("all new") << "abc"
+                             << "xyz" << 0;
+    QTest::newRow("repeated blocks") << "aaab"
+                                     << "aaaab" << 4;
+    QTest::newRow("reordered (runs only ascend)") << "abcdef"
+                                                  << "defabc" << 3;
+    QTest::newRow("empty target") << "abc"
+                                  << "" << 0;
+}
+
+void tst_Protocol::blockDeltaRoundTrip()
+{
+    QFETCH(QString, base);
+    QFETCH(QString, target);
+    QFETCH(int, kept);
+    const QList<BlockRef> baseBlocks = refs(base.toLatin1().constData());
+    const QList<BlockRef> targetBlocks = refs(target.toLatin1().constData());
+    const BlockListDelta delta = BlockListDelta::between(baseBlocks, targetBlocks);
+    QCOMPARE(delta.keptBlocks(), kept);
+    QCOMPARE(delta.newRefs().size(), targetBlocks.size() - kept);
+    auto expanded = delta.applyTo(baseBlocks);
+    QVERIFY2(expanded.ok(), qPrintable(expanded.errorMessage()));
+    QCOMPARE(*expanded, targetBlocks);
+
+    // Through the wire, inside a put.
+    CommitOp op;
+    op.path = path("big.bin");
+    op.baseVersion = 5;
+    op.size = totalSize(targetBlocks);
+    op.delta = delta;
+    auto back = CommitOp::fromCbor(op.toCbor());
+    QVERIFY2(back.ok(), qPrintable(back.errorMessage()));
+    QVERIFY(back->blocks.isEmpty());
+    QCOMPARE(*back->delta, delta);
+    QCOMPARE(*back->delta->applyTo(baseBlocks), targetBlocks);
+    // The wrong base is refused by the digest, not silently expanded into another file.
+    if (kept > 0)
+        QVERIFY(!delta.applyTo(refs("zzzzzzzzzzzz")).ok());
+}
+
+void tst_Protocol::hostileBlockDeltas_data()
+{
+    QTest::addColumn<QCborArray>("items");
+    QTest::addColumn<bool>("parses");
+    const QByteArray h = ContentHash::of("x").bytes();
+    auto run = [](qint64 from, qint64 count) { return QCborValue(QCborArray { from, count }); };
+    QTest::newRow("fine") << QCborArray { run(0, 2), QCborArray { h, 1 } } << true;
+    QTest::newRow("overlapping runs") << QCborArray { run(0, 3), run(2, 1) } << false;
+    QTest::newRow("descending runs") << QCborArray { run(4, 1), run(0, 1) } << false;
+    QTest::newRow("empty run") << QCborArray { run(0, 0) } << false;
+    QTest::newRow("negative start") << QCborArray { run(-1, 2) } << false;
+    QTest::newRow("huge count") << QCborArray { run(0, qint64(1) << 40) } << false;
+    QTest::newRow("huge start") << QCborArray { run(qint64(1) << 40, 1) } << false;
+    QTest::newRow("runs adding up past the cap")
+        << QCborArray { run(0, kMaxBlocksPerEntry), run(kMaxBlocksPerEntry - 1, 1) } << false;
+    QTest::newRow("refs and runs past the cap")
+        << QCborArray { QCborArray { h, 1 }, run(0, kMaxBlocksPerEntry) } << false;
+    QTest::newRow("short hash") << QCborArray { QCborArray { QByteArray("abc"), 1 } } << false;
+    QTest::newRow("zero-size block") << QCborArray { QCborArray { h, 0 } } << false;
+    QTest::newRow("not a pair") << QCborArray { QCborArray { 1, 2, 3 } } << false;
+    QTest::newRow("a string") << QCborArray { QStringLiteral("keep") } << false;
+}
+
+void tst_Protocol::hostileBlockDeltas()
+{
+    QFETCH(QCborArray, items);
+    QFETCH(bool, parses);
+    QCborMap m = [] {
+        CommitOp op;
+        op.path = path("f");
+        op.baseVersion = 2;
+        op.size = 1;
+        op.delta = BlockListDelta::between(refs("a"), refs("a"));
+        return op.toCbor();
+    }();
+    m.insert(QLatin1String("delta"), items);
+    auto op = CommitOp::fromCbor(m);
+    QCOMPARE(op.ok(), parses);
+    if (op.ok()) // a run past the end of a short base is refused when it is expanded
+        QVERIFY(!op->delta->applyTo(refs("a")).ok());
+    // A delta with a full list beside it, without a base, or for a folder: refused too.
+    for (const char *field : { "blocks", "base", "kind" }) {
+        QCborMap bad = m;
+        bad.insert(QLatin1String("delta"), QCborArray { run0() });
+        if (qstrcmp(field, "blocks") == 0)
+            bad.insert(QLatin1String("blocks"), QCborArray { QCborArray { ContentHash::of("a").bytes(), 1 } });
+        else if (qstrcmp(field, "base") == 0)
+            bad.insert(QLatin1String("base"), 0);
+        else
+            bad.insert(QLatin1String("kind"), 1);
+        QVERIFY2(!CommitOp::fromCbor(bad).ok(), field);
+    }
 }
 
 void tst_Protocol::envelopeRoundTripAnySplit()

@@ -14,6 +14,21 @@ using namespace filesync::servertest;
 
 namespace {
 
+BlockRef ref(const QByteArray &data)
+{
+    return BlockRef { ContentHash::of(data), quint32(data.size()) };
+}
+
+CommitOp deltaPut(const char *path, quint64 base, const QList<BlockRef> &baseBlocks, const QList<BlockRef> &target)
+{
+    CommitOp op;
+    op.path = P(path);
+    op.baseVersion = base;
+    op.size = totalSize(target);
+    op.delta = BlockListDelta::between(baseBlocks, target);
+    return op;
+}
+
 QMap<QString, FileEntry> byPath(const Changes &changes)
 {
     QMap<QString, FileEntry> map;
@@ -39,6 +54,7 @@ private Q_SLOTS:
     void blocksAreStoredOnce();
     void changesCollapseAndPage();
     void changesStayUnderTheBudget();
+    void deltaCommitsApplyAgainstTheirBase();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -299,6 +315,75 @@ void tst_ServerCommits::changesStayUnderTheBudget()
         since = page.next;
     }
     QCOMPARE(entries, 4);
+}
+
+void tst_ServerCommits::deltaCommitsApplyAgainstTheirBase()
+{
+    RawClient c(m_server->port());
+    QVERIFY(!c.login().isEmpty());
+    const QList<QByteArray> parts { "alpha", "beta", "gamma", "delta", "NEW", "other" };
+    for (const QByteArray &p : parts)
+        QVERIFY(c.putBlock(p));
+    const QList<BlockRef> v1Blocks { ref("alpha"), ref("beta"), ref("gamma"), ref("delta") };
+    CommitOp first;
+    first.path = P("big.bin");
+    first.size = totalSize(v1Blocks);
+    first.blocks = v1Blocks;
+    CommitReply r = c.commit({ first });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const quint64 v1 = r.results.first().version;
+    QCOMPARE(r.prev, std::optional<quint64>(v1 - 1));
+
+    // A delta against v1: keep 0..1, a new block, keep 3. The server expands it.
+    const QList<BlockRef> v2Blocks { ref("alpha"), ref("beta"), ref("NEW"), ref("delta") };
+    const CommitOp edit = deltaPut("big.bin", v1, v1Blocks, v2Blocks);
+    QCOMPARE(edit.delta->keptBlocks(), 3);
+    QCOMPARE(edit.delta->newRefs().size(), 1);
+    r = c.commit({ edit });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const quint64 v2 = r.results.first().version;
+    QCOMPARE(r.prev, std::optional<quint64>(v1));
+    QCOMPARE(r.head, v2);
+    QCOMPARE(c.changes(v1).entries.first().blocks, v2Blocks);
+
+    // The same delta against a base that is no longer current: a conflict, nothing changed.
+    r = c.commit({ deltaPut("big.bin", v1, v1Blocks, v2Blocks) });
+    QCOMPARE(r.results.first().status, CommitStatus::Conflict);
+    QCOMPARE(r.results.first().currentVersion, v2);
+
+    // A delta built from another list than the server's base (right version, wrong
+    // idea of its blocks): the digest does not match, refused, nothing changed.
+    const QList<BlockRef> imagined { ref("gamma"), ref("alpha"), ref("beta"), ref("delta") };
+    r = c.commit({ deltaPut("big.bin", v2, imagined, { ref("gamma"), ref("alpha"), ref("other") }) });
+    QCOMPARE(r.results.first().status, CommitStatus::Rejected);
+    QVERIFY2(r.results.first().reason.contains(QStringLiteral("digest")), qPrintable(r.results.first().reason));
+
+    // Runs past the end of the base: refused.
+    CommitOp past = deltaPut("big.bin", v2, v2Blocks, v2Blocks);
+    past.delta->items = { BlockListDelta::Item { 2, 5, {} } };
+    r = c.commit({ past });
+    QCOMPARE(r.results.first().status, CommitStatus::Rejected);
+    QVERIFY2(r.results.first().reason.contains(QStringLiteral("base of 4")), qPrintable(r.results.first().reason));
+
+    // A new block in a delta must be proven like any other.
+    const QByteArray unknown("never uploaded");
+    r = c.commit({ deltaPut("big.bin", v2, v2Blocks, { ref("alpha"), ref(unknown) }) });
+    QCOMPARE(r.results.first().status, CommitStatus::Rejected);
+    QVERIFY2(r.results.first().reason.contains(QStringLiteral("missing block")), qPrintable(r.results.first().reason));
+
+    // A delta onto a path without a file at its base: refused (a directory), conflict (absent).
+    QCOMPARE(c.commit({ dirOp(CommitOpKind::Put, "dir") }).results.first().status, CommitStatus::Applied);
+    const quint64 dirVersion = c.changes(v2).entries.last().version;
+    QCOMPARE(
+        c.commit({ deltaPut("dir", dirVersion, v2Blocks, v2Blocks) }).results.first().status, CommitStatus::Rejected);
+    QCOMPARE(
+        c.commit({ deltaPut("nothing.bin", 7, v2Blocks, v2Blocks) }).results.first().status, CommitStatus::Conflict);
+
+    // After all the refusals the file is still v2, and the head did not move.
+    const Changes after = c.changes(v1);
+    QCOMPARE(byPath(after).value(QStringLiteral("big.bin")).version, v2);
+    QCOMPARE(byPath(after).value(QStringLiteral("big.bin")).blocks, v2Blocks);
+    QCOMPARE(after.head, dirVersion);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerCommits)

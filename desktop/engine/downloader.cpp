@@ -69,6 +69,7 @@ void Downloader::abort()
     for (auto &copy : m_localCopies)
         copy.waitForFinished(); // at most one block each: they check between blocks
     m_localCopies.clear();
+    recordLanded();
     // A sync under way only touches paths it was given; its result reaches nobody.
     for (auto &[id, f] : m_files) {
         Q_UNUSED(id);
@@ -90,6 +91,31 @@ void Downloader::abort()
     m_actions.clear();
     m_next = 0;
     m_running = false;
+}
+
+void Downloader::recordLanded()
+{
+    // Files already renamed into place hold what the plan wanted. Recorded now (once
+    // their directory entries are durable), a stop, pause or lost connection between a
+    // rename and its batch's sync never leaves a synced file the journal does not know,
+    // which the next cycle would have to take for new here (and, edited meanwhile, for a
+    // conflict). At most one batch of directories is synced, on this thread.
+    const QList<File *> landed = m_syncingRenamed + m_renamed;
+    if (landed.isEmpty() || !m_journal.isOpen())
+        return;
+    QSet<QString> dirSet;
+    for (const File *f : landed)
+        dirSet.insert(QFileInfo(m_root + u'/' + f->action.path.toString()).absolutePath());
+    const QStringList dirs(dirSet.cbegin(), dirSet.cend());
+    if (!syncBatch(m_tmpDir, {}, dirs, dirs.size() > kSyncEachUpTo))
+        return; // not known to be durable: the next cycle finds them as they are
+    m_journal.begin();
+    for (const File *f : landed) {
+        LocalEntry l = *f->landed;
+        l.blocks = f->action.remote.blocks;
+        m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
+    }
+    m_journal.commit();
 }
 
 void Downloader::run(const QList<SyncAction> &files, const JournalState &sources)

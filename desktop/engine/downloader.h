@@ -99,6 +99,7 @@ private:
     void install(File &file);
     void failFile(File &file, const QString &reason);
     void release(File &file);
+    void recordLanded();
     void checkDone();
 
     QString m_root;

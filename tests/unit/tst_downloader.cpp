@@ -25,6 +25,7 @@ private Q_SLOTS:
     void cleanup();
     void manySmallFilesKeepTheOrderOfDurability();
     void abortLeavesNoTempFiles();
+    void abortRecordsWhatLanded();
 
 private:
     // `count` files of a few hundred bytes, their blocks uploaded for the account.
@@ -169,6 +170,35 @@ void tst_Downloader::abortLeavesNoTempFiles()
     QCOMPARE(finished.size(), 0);
     QCOMPARE(done.size(), 0);
     QCOMPARE(m_journal->load().size(), 0);
+    QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::abortRecordsWhatLanded()
+{
+    // Stopped between renames and the sync that would have recorded them: every file at
+    // its final path is in the journal anyway, with its size, so the next cycle does not
+    // take it for new here (an edit made meanwhile would otherwise become a conflict).
+    QHash<QString, QByteArray> contents;
+    const QList<SyncAction> actions = uploadFiles(2000, contents);
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    QSignalSpy synced(&downloader, &Downloader::batchSynced);
+    downloader.run(actions, {});
+    QTRY_VERIFY_WITH_TIMEOUT(!synced.isEmpty(), 30000);
+    downloader.abort();
+    const JournalState journal = m_journal->load();
+    int landed = 0;
+    for (auto it = contents.cbegin(); it != contents.cend(); ++it) {
+        const QString abs = m_folder->path() + u'/' + it.key();
+        if (!QFileInfo::exists(abs))
+            continue;
+        ++landed;
+        const auto entry = journal.constFind(*RelativePath::fromString(it.key()));
+        QVERIFY2(entry != journal.cend(), qPrintable(it.key()));
+        QCOMPARE(entry->size, qint64(it.value().size()));
+        QCOMPARE(readFile(m_folder->path(), it.key()), it.value());
+    }
+    QVERIFY(landed > 0);
+    QCOMPARE(int(journal.size()), landed);
     QCOMPARE(tempFiles(), 0);
 }
 

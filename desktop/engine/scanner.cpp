@@ -24,7 +24,32 @@ LocalEntry fromStat(const struct stat &st)
     e.mtimeNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     e.inode = quint64(st.st_ino);
     e.mode = quint32(st.st_mode & 07777);
+    e.ctimeNs = qint64(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     return e;
+}
+
+LocalEntry fromJournal(const JournalEntry &j)
+{
+    LocalEntry e;
+    e.kind = j.kind;
+    e.size = j.size;
+    e.mtimeNs = j.mtimeNs;
+    e.inode = j.inode;
+    e.mode = j.mode;
+    e.blocks = j.blocks;
+    e.ctimeNs = j.ctimeNs;
+    return e;
+}
+
+// Whether `p` or one of its ancestors is in `set`.
+bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
+{
+    for (;; p = p.parent()) {
+        if (set.contains(p))
+            return true;
+        if (p.isRoot())
+            return false;
+    }
 }
 
 struct Walker
@@ -34,8 +59,12 @@ struct Walker
     qint64 nowNs;
     const std::atomic_bool *cancel;
     bool warnedSpecial = false;
+    // Folders walked whole in a partial scan (everything under them is in scope).
+    QSet<RelativePath> walkedRoots;
 
-    void walk(const QByteArray &absDir, const RelativePath &relDir)
+    // `recursive`: walk every subfolder; otherwise (a partial scan's listing) only those
+    // the journal does not know as folders: new ones, whose content nobody has seen.
+    void walk(const QByteArray &absDir, const RelativePath &relDir, bool recursive = true)
     {
         DIR *dir = ::opendir(absDir.constData());
         if (!dir) {
@@ -69,6 +98,7 @@ struct Walker
             struct stat st;
             if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue; // vanished between readdir and stat: not there
+            ++result.visited;
             if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
                 if (!warnedSpecial)
                     result.warnings << QStringLiteral("skipped %1 and other links or special files: only files "
@@ -78,14 +108,18 @@ struct Walker
                 continue;
             }
             LocalEntry local = fromStat(st);
+            const auto known = journal.constFind(*rel);
             if (local.isDir()) {
                 result.snapshot.insert(*rel, local);
-                subdirs.append({ absPath, *rel });
+                if (recursive || known == journal.cend() || !known->isDir()) {
+                    if (!recursive)
+                        walkedRoots.insert(*rel);
+                    subdirs.append({ absPath, *rel });
+                }
                 continue;
             }
-            const auto known = journal.constFind(*rel);
             const bool racy = nowNs - local.mtimeNs < Scanner::kRacyWindowNs;
-            if (known != journal.cend() && known->statMatches(local) && !racy) {
+            if (known != journal.cend() && known->statMatches(local) && (!racy || known->statProvesUnchanged(local))) {
                 local.blocks = known->blocks;
             } else if (local.size > 0) {
                 auto blocks = Chunker::chunkFile(QFile::decodeName(absPath), cancel);
@@ -113,9 +147,88 @@ struct Walker
     }
 };
 
+void scanPart(const QByteArray &absRoot, const JournalState &journal, const ScanScope &scope, Walker &walker)
+{
+    Scanner::Result &result = walker.result;
+    const auto absolute
+        = [&](const RelativePath &p) { return p.isRoot() ? absRoot : absRoot + '/' + QFile::encodeName(p.toString()); };
+    const auto knownDir = [&](const RelativePath &p) {
+        const auto it = journal.constFind(p);
+        return p.isRoot() || (it != journal.cend() && it->isDir());
+    };
+    // A folder the journal does not know, or that is no folder on disk any more, is
+    // looked at from its parent instead: the parent's listing walks a new folder whole
+    // and shows a vanished one gone (with its journal subtree).
+    QSet<RelativePath> trees, dirs;
+    const auto place = [&](RelativePath p, bool tree) {
+        struct stat st;
+        while (!p.isRoot() && (!knownDir(p) || ::lstat(absolute(p).constData(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+            p = p.parent();
+            tree = false;
+        }
+        (tree ? trees : dirs).insert(p);
+    };
+    for (const RelativePath &t : scope.trees)
+        place(t, true);
+    for (const RelativePath &d : scope.dirs)
+        place(d, false);
+    if (trees.contains(RelativePath()))
+        return walker.walk(absRoot, RelativePath());
+
+    QSet<RelativePath> listed;
+    const auto ownEntry = [&](const RelativePath &p) {
+        struct stat st;
+        if (!p.isRoot() && ::lstat(absolute(p).constData(), &st) == 0) {
+            result.snapshot.insert(p, fromStat(st));
+            ++result.visited;
+        }
+    };
+    for (const RelativePath &t : std::as_const(trees)) {
+        if (!t.isRoot() && selfOrAncestorIn(trees, t.parent()))
+            continue; // inside another tree
+        ownEntry(t);
+        walker.walkedRoots.insert(t);
+        walker.walk(absolute(t), t);
+    }
+    for (const RelativePath &d : std::as_const(dirs)) {
+        if (selfOrAncestorIn(trees, d))
+            continue;
+        ownEntry(d);
+        listed.insert(d);
+        walker.walk(absolute(d), d, false);
+    }
+    if (result.cancelled)
+        return;
+
+    // In scope: a child of a listed folder, anything under a folder walked whole, and
+    // anything under a folder that a listing showed gone (or no longer a folder).
+    const auto inScope = [&](const RelativePath &p) {
+        if (listed.contains(p.parent()))
+            return true;
+        for (RelativePath a = p.parent(); !a.isRoot(); a = a.parent()) {
+            if (walker.walkedRoots.contains(a))
+                return true;
+            if (listed.contains(a.parent())) {
+                const auto seen = result.snapshot.constFind(a);
+                if (seen == result.snapshot.cend() || !seen->isDir())
+                    return true;
+            }
+        }
+        return false;
+    };
+    // Out of scope means unchanged: the journal's view, so that the reconciler sees
+    // neither a change nor a delete there.
+    for (auto it = journal.cbegin(); it != journal.cend(); ++it) {
+        if (result.snapshot.contains(it.key()) || inScope(it.key()))
+            continue;
+        result.snapshot.insert(it.key(), fromJournal(*it));
+    }
+}
+
 } // namespace
 
-Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, const std::atomic_bool *cancel)
+Scanner::Result Scanner::scan(
+    const QString &root, const JournalState &journal, const ScanScope &scope, const std::atomic_bool *cancel)
 {
     Result result;
     struct stat st;
@@ -128,8 +241,11 @@ Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, 
         result.fatal = QStringLiteral("the folder %1 cannot be read and written").arg(root);
         return result;
     }
-    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel };
-    walker.walk(absRoot, RelativePath());
+    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {} };
+    if (!scope.full)
+        scanPart(absRoot, journal, scope, walker);
+    else
+        walker.walk(absRoot, RelativePath());
     if (cancel && cancel->load())
         result.cancelled = true;
     return result;

@@ -31,18 +31,31 @@ SyncCycle::~SyncCycle()
     abort();
 }
 
-void SyncCycle::start()
+void SyncCycle::start(const ScanScope &scope)
 {
     Q_ASSERT(!m_running);
     m_running = true;
     m_timer.start();
     m_stats = {};
+    m_stats.partial = !scope.full;
     m_changes.clear();
+    m_scope = scope;
+    m_scanDone = m_changesDone = m_applied = false;
     m_journalAtStart = m_journal.load();
+    // A partial scan needs to know where the server's changes land: read them first.
+    if (scope.full)
+        startScan();
+    else
+        fetchChanges(m_journal.cursor());
+}
+
+void SyncCycle::startScan()
+{
     m_cancel = std::make_shared<std::atomic_bool>(false);
     // The scan gets copies (and its own cancel flag): it may outlive this cycle.
     const QString root = m_root;
     const JournalState journal = m_journalAtStart;
+    const ScanScope scope = m_scope;
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
     // One watcher per scan: a late signal of an aborted scan cannot reach this one.
     auto *watcher = new QFutureWatcher<Scanner::Result>(this);
@@ -52,7 +65,8 @@ void SyncCycle::start()
         if (m_running && generation == m_generation)
             onScanned(watcher->result());
     });
-    m_scan = QtConcurrent::run([root, journal, cancel] { return Scanner::scan(root, journal, cancel.get()); });
+    m_scan = QtConcurrent::run(
+        [root, journal, scope, cancel] { return Scanner::scan(root, journal, scope, cancel.get()); });
     watcher->setFuture(m_scan);
 }
 
@@ -83,7 +97,8 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
         return;
     }
     m_snapshot = scan.snapshot;
-    m_stats.scanned = int(scan.snapshot.size());
+    m_scanDone = true;
+    m_stats.scanned = scan.visited;
     m_stats.hashed = scan.hashedFiles;
     m_stats.hashedBytes = scan.hashedBytes;
     QList<RelativePath> dirs;
@@ -92,7 +107,10 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
             dirs << it.key();
     }
     Q_EMIT scanned(dirs, scan.warnings);
-    fetchChanges(m_journal.cursor());
+    if (m_changesDone)
+        reconcileAndPropagate();
+    else
+        fetchChanges(m_journal.cursor());
 }
 
 void SyncCycle::fetchChanges(quint64 since)
@@ -116,15 +134,40 @@ void SyncCycle::fetchChanges(quint64 since)
             return end(false);
         }
         m_head = page->head;
-        const SyncPlan plan
-            = Reconciler::reconcile(m_snapshot, m_journalAtStart, m_changes, m_session, QDateTime::currentDateTime());
-        m_stats.actions = int(plan.actions.size());
-        if (!plan.isEmpty())
-            qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
-        m_snapshot.clear();
-        m_changes.clear();
-        m_propagator->run(plan, m_journalAtStart);
+        onChangesComplete();
     });
+}
+
+void SyncCycle::onChangesComplete()
+{
+    m_changesDone = true;
+    if (m_scanDone)
+        return reconcileAndPropagate();
+    // What the reconciler will look at for each change: the folder that holds it (and
+    // the one it moved from), and a whole folder that is deleted, moved or replaced.
+    for (auto it = m_changes.cbegin(); it != m_changes.cend(); ++it) {
+        for (const std::optional<RelativePath> &p : { std::optional<RelativePath>(it.key()), it->movedFrom }) {
+            if (!p || p->isRoot())
+                continue;
+            m_scope.dirs.insert(p->parent());
+            const auto known = m_journalAtStart.constFind(*p);
+            if (it->kind == protocol::EntryKind::Directory || (known != m_journalAtStart.cend() && known->isDir()))
+                m_scope.trees.insert(*p);
+        }
+    }
+    startScan();
+}
+
+void SyncCycle::reconcileAndPropagate()
+{
+    const SyncPlan plan
+        = Reconciler::reconcile(m_snapshot, m_journalAtStart, m_changes, m_session, QDateTime::currentDateTime());
+    m_stats.actions = int(plan.actions.size());
+    if (!plan.isEmpty())
+        qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
+    m_snapshot.clear();
+    m_changes.clear();
+    m_propagator->run(plan, m_journalAtStart);
 }
 
 void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
@@ -136,6 +179,7 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         Q_EMIT fatal(tr("Cannot write the sync journal (%1); syncing stopped.").arg(m_journal.lastError()));
         return;
     }
+    m_applied = true;
     // Only a cycle that applied everything may move the cursor past what it saw.
     const quint64 cursor = m_journal.cursor();
     if (outcome.complete && m_head > cursor)

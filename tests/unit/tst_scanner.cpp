@@ -4,14 +4,14 @@
 #include "localfs.h"
 
 #include <QDir>
-#include <QSet>
 #include <QFile>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <fcntl.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 using namespace filesync;
@@ -213,36 +213,29 @@ void tst_Scanner::partialScan_data()
     QTest::addColumn<QStringList>("expected"); // the snapshot's paths
     // Before each row: a/x a/y b/z b/sub/w c/q, all in the journal.
     const QStringList all = L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q" });
-    QTest::newRow("nothing in scope: the journal's view") << L({ "rm:a/x" }) << L({})
-                                                          << L({}) << all;
-    QTest::newRow("a delete out of scope is unchanged")
-        << L({ "rm:b/z" }) << L({ "a" }) << L({}) << all;
+    QTest::newRow("nothing in scope: the journal's view") << L({ "rm:a/x" }) << L({}) << L({}) << all;
+    QTest::newRow("a delete out of scope is unchanged") << L({ "rm:b/z" }) << L({ "a" }) << L({}) << all;
     QTest::newRow("a delete in scope is gone")
-        << L({ "rm:a/x" }) << L({ "a" }) << L({})
-        << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q" });
+        << L({ "rm:a/x" }) << L({ "a" }) << L({}) << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q" });
     QTest::newRow("a subfolder of a listed folder keeps the journal's view")
         << L({ "rm:b/sub/w" }) << L({ "b" }) << L({}) << all;
     QTest::newRow("a vanished folder takes its journal subtree with it")
-        << L({ "rmtree:b" }) << L({ "b" }) << L({})
-        << L({ "a", "a/x", "a/y", "c", "c/q" });
+        << L({ "rmtree:b" }) << L({ "b" }) << L({}) << L({ "a", "a/x", "a/y", "c", "c/q" });
     QTest::newRow("a vanished folder seen from its parent")
-        << L({ "rmtree:b" }) << L({ "" }) << L({})
-        << L({ "a", "a/x", "a/y", "c", "c/q" });
+        << L({ "rmtree:b" }) << L({ "" }) << L({}) << L({ "a", "a/x", "a/y", "c", "c/q" });
     QTest::newRow("a new folder is walked whole")
         << L({ "mkdir:n/m", "write:n/m/f", "write:n/g" }) << L({ "" }) << L({})
         << L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "n", "n/g", "n/m", "n/m/f" });
     QTest::newRow("a folder reported inside a new one is looked at from above")
         << L({ "mkdir:n/m", "write:n/m/f" }) << L({ "n/m" }) << L({})
         << L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "n", "n/m", "n/m/f" });
-    QTest::newRow("a re-created folder in trees is walked whole")
-        << L({ "rmtree:b", "mkdir:b/new" }) << L({ "" }) << L({ "b" })
-        << L({ "a", "a/x", "a/y", "b", "b/new", "c", "c/q" });
+    QTest::newRow("a re-created folder in trees is walked whole") << L(
+        { "rmtree:b", "mkdir:b/new" }) << L({ "" }) << L({ "b" }) << L({ "a", "a/x", "a/y", "b", "b/new", "c", "c/q" });
     QTest::newRow("a move between two listed folders shows both ends")
         << L({ "mv:a/x>c/x" }) << L({ "a", "c" }) << L({})
         << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "c/x" });
-    QTest::newRow("a file that replaced a folder") << L({ "rmtree:b", "write:b" }) << L({ "" })
-                                                   << L({})
-                                                   << L({ "a", "a/x", "a/y", "b", "c", "c/q" });
+    QTest::newRow("a file that replaced a folder")
+        << L({ "rmtree:b", "write:b" }) << L({ "" }) << L({}) << L({ "a", "a/x", "a/y", "b", "c", "c/q" });
 }
 
 void tst_Scanner::partialScan()

@@ -28,19 +28,6 @@ LocalEntry fromStat(const struct stat &st)
     return e;
 }
 
-LocalEntry fromJournal(const JournalEntry &j)
-{
-    LocalEntry e;
-    e.kind = j.kind;
-    e.size = j.size;
-    e.mtimeNs = j.mtimeNs;
-    e.inode = j.inode;
-    e.mode = j.mode;
-    e.blocks = j.blocks;
-    e.ctimeNs = j.ctimeNs;
-    return e;
-}
-
 // Whether `p` or one of its ancestors is in `set`.
 bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
 {
@@ -216,13 +203,25 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
         }
         return false;
     };
-    // Out of scope means unchanged: the journal's view, so that the reconciler sees
-    // neither a change nor a delete there.
-    for (auto it = journal.cbegin(); it != journal.cend(); ++it) {
-        if (result.snapshot.contains(it.key()) || inScope(it.key()))
-            continue;
-        result.snapshot.insert(it.key(), fromJournal(*it));
-    }
+    // The journal's side of the scope: only the subtrees of what was listed or walked
+    // can hold paths in scope (paths sort as strings: a subtree lies between `base` and
+    // `base + '0'`, '0' following '/').
+    const auto collect = [&](const RelativePath &base) {
+        const QString end = base.toString() + u'0';
+        auto it = base.isRoot() ? journal.cbegin() : journal.lowerBound(base);
+        for (; it != journal.cend() && (base.isRoot() || it.key().toString() < end); ++it) {
+            const RelativePath &p = it.key();
+            if (!base.isRoot() && p != base && !base.isAncestorOf(p))
+                continue;
+            if (result.snapshot.contains(p) || inScope(p))
+                result.scopedJournal.insert(p, *it);
+        }
+    };
+    result.partial = true;
+    for (const RelativePath &d : std::as_const(listed))
+        collect(d);
+    for (const RelativePath &t : std::as_const(walker.walkedRoots))
+        collect(t);
 }
 
 } // namespace

@@ -13,7 +13,7 @@ namespace filesync {
 // lists the direct children of `dirs` and walks `trees` whole; a folder it meets that the
 // journal does not know as a folder is walked whole too, and a path in scope that is
 // not on disk any more is absent from the snapshot (gone). Every path out of scope is
-// copied from the journal: unchanged, never deleted.
+// unchanged, never deleted: it is in neither the snapshot nor the scoped journal.
 struct ScanScope
 {
     bool full = true;
@@ -48,6 +48,12 @@ public:
         int hashedFiles = 0;
         qint64 hashedBytes = 0;
         bool cancelled = false; // stopped early: the snapshot is incomplete, use nothing
+        // A partial scan describes only its scope: `snapshot` holds what is on disk there
+        // and `scopedJournal` the journal's entries there. Everything else is unchanged
+        // by definition, so the reconciler gets just these two (the same plan as with
+        // the whole tree, without going through 20,000 unchanged paths).
+        bool partial = false;
+        JournalState scopedJournal;
     };
 
     static constexpr qint64 kRacyWindowNs = 3'000'000'000; // 3 s

@@ -97,14 +97,22 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
         return;
     }
     m_snapshot = scan.snapshot;
+    m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
     m_scanDone = true;
     m_stats.scanned = scan.visited;
     m_stats.hashed = scan.hashedFiles;
     m_stats.hashedBytes = scan.hashedBytes;
+    // The folders to watch: what the scan saw, and out of its scope what the journal knows.
     QList<RelativePath> dirs;
     for (auto it = scan.snapshot.cbegin(); it != scan.snapshot.cend(); ++it) {
         if (it->isDir() && !it->unreadable)
             dirs << it.key();
+    }
+    if (scan.partial) {
+        for (auto it = m_journalAtStart.cbegin(); it != m_journalAtStart.cend(); ++it) {
+            if (it->isDir() && !scan.scopedJournal.contains(it.key()))
+                dirs << it.key();
+        }
     }
     Q_EMIT scanned(dirs, scan.warnings);
     if (m_changesDone)
@@ -161,11 +169,12 @@ void SyncCycle::onChangesComplete()
 void SyncCycle::reconcileAndPropagate()
 {
     const SyncPlan plan
-        = Reconciler::reconcile(m_snapshot, m_journalAtStart, m_changes, m_session, QDateTime::currentDateTime());
+        = Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
     if (!plan.isEmpty())
         qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
     m_snapshot.clear();
+    m_reconcileJournal.clear();
     m_changes.clear();
     m_propagator->run(plan, m_journalAtStart);
 }

@@ -21,9 +21,9 @@ class ServerConnection;
 // changes were read at, only if everything was applied (a conflict may move it back, so
 // the path is read again). A partial cycle (a scope that is not full) reads the changes
 // first and scans the given folders plus the places those changes touch; the rest of
-// the tree is taken from the journal as unchanged. One cycle at a time; start() again for the next one. A server
-// error or a lost connection ends the cycle without acting on half a picture.
-// Engine thread; owned by SyncEngine, one per connection.
+// the tree is unchanged by definition and is neither scanned nor reconciled. One cycle at a time; start() again for the
+// next one. A server error or a lost connection ends the cycle without acting on half a picture. Engine thread; owned
+// by SyncEngine, one per connection.
 class SyncCycle : public QObject
 {
     Q_OBJECT
@@ -85,6 +85,7 @@ private:
     bool m_running = false;
     int m_generation = 0;
     JournalState m_journalAtStart;
+    JournalState m_reconcileJournal; // the journal in the scan's scope (all of it for a full scan)
     LocalSnapshot m_snapshot;
     RemoteChanges m_changes;
     quint64 m_head = 0;

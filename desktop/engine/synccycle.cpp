@@ -96,6 +96,7 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
                          .arg(Journal::metadataDir(m_root)));
         return;
     }
+    qCDebug(lcEngine) << "scanned:" << scan.visited << "entries after" << m_timer.elapsed() << "ms";
     m_snapshot = scan.snapshot;
     m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
     m_scanDone = true;
@@ -148,6 +149,7 @@ void SyncCycle::fetchChanges(quint64 since)
 
 void SyncCycle::onChangesComplete()
 {
+    qCDebug(lcEngine) << "changes read:" << m_changes.size() << "after" << m_timer.elapsed() << "ms";
     m_changesDone = true;
     if (m_scanDone)
         return reconcileAndPropagate();
@@ -171,6 +173,7 @@ void SyncCycle::reconcileAndPropagate()
     const SyncPlan plan
         = Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
+    qCDebug(lcEngine) << "reconciled after" << m_timer.elapsed() << "ms";
     if (!plan.isEmpty())
         qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
     m_snapshot.clear();
@@ -189,6 +192,7 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         return;
     }
     m_applied = true;
+    qCDebug(lcEngine) << "propagated after" << m_timer.elapsed() << "ms";
     // Only a cycle that applied everything may move the cursor past what it saw.
     const quint64 cursor = m_journal.cursor();
     if (outcome.complete && m_head > cursor)

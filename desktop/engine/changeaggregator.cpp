@@ -68,6 +68,15 @@ QList<RelativePath> ChangeAggregator::setDirectories(const QList<RelativePath> &
 {
     if (m_fd < 0)
         return {};
+    // Watches that followed a moved folder are renewed from the paths the scan saw: one
+    // under its old name would otherwise keep a re-created folder of that name unwatched.
+    const QList<int> stale(m_stale.cbegin(), m_stale.cend());
+    for (int wd : stale) {
+        const auto path = m_byDescriptor.constFind(wd);
+        if (path != m_byDescriptor.cend())
+            removeWatch(*path);
+        m_stale.remove(wd);
+    }
     QSet<QString> wanted { QString() };
     for (const RelativePath &d : dirs)
         wanted.insert(d.toString());
@@ -177,12 +186,18 @@ void ChangeAggregator::onReadable()
             if (m_stale.contains(event->wd)) {
                 m_dirtyAll = true;
             } else if (event->mask & IN_MOVE_SELF) {
-                // The watch follows the folder to a path we do not know yet; its parents'
-                // events (moved from / to) put both places in scope.
-                if (dir.isEmpty())
+                // The watches of the folder and of everything in it follow it to a path we
+                // do not know yet; the parents' events (moved from / to) put both places
+                // in scope, and until the next scan renews those watches their events
+                // mean "somewhere".
+                if (dir.isEmpty()) {
                     m_dirtyAll = true;
-                else
-                    m_stale.insert(event->wd);
+                } else {
+                    for (auto it = m_byDescriptor.cbegin(); it != m_byDescriptor.cend(); ++it) {
+                        if (*it == dir || it->startsWith(dir + u'/'))
+                            m_stale.insert(it.key());
+                    }
+                }
             } else if (event->mask & IN_DELETE_SELF) {
                 if (dir.isEmpty())
                     m_dirtyAll = true;

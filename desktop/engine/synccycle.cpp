@@ -96,7 +96,7 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
                          .arg(Journal::metadataDir(m_root)));
         return;
     }
-    qCDebug(lcEngine) << "scanned:" << scan.visited << "entries after" << m_timer.elapsed() << "ms";
+    m_stats.scannedAtMs = m_timer.elapsed();
     m_snapshot = scan.snapshot;
     m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
     m_scanDone = true;
@@ -149,7 +149,7 @@ void SyncCycle::fetchChanges(quint64 since)
 
 void SyncCycle::onChangesComplete()
 {
-    qCDebug(lcEngine) << "changes read:" << m_changes.size() << "after" << m_timer.elapsed() << "ms";
+    m_stats.changesAtMs = m_timer.elapsed();
     m_changesDone = true;
     if (m_scanDone)
         return reconcileAndPropagate();
@@ -173,7 +173,7 @@ void SyncCycle::reconcileAndPropagate()
     const SyncPlan plan
         = Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
-    qCDebug(lcEngine) << "reconciled after" << m_timer.elapsed() << "ms";
+    m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())
         qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
     m_snapshot.clear();
@@ -192,7 +192,6 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         return;
     }
     m_applied = true;
-    qCDebug(lcEngine) << "propagated after" << m_timer.elapsed() << "ms";
     // Only a cycle that applied everything may move the cursor past what it saw.
     const quint64 cursor = m_journal.cursor();
     if (outcome.complete && m_head > cursor)
@@ -208,6 +207,8 @@ void SyncCycle::end(bool followUp)
 {
     m_running = false;
     m_stats.elapsedMs = m_timer.elapsed();
+    qCDebug(lcEngine).nospace() << "cycle phases: changes read at " << m_stats.changesAtMs << " ms, scanned at "
+                                << m_stats.scannedAtMs << " ms, reconciled at " << m_stats.reconciledAtMs << " ms";
     // A lost connection is the engine's business (it reconnects); this cycle just ends.
     Q_EMIT finished(followUp && m_connection.isReady());
 }

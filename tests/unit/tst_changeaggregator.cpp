@@ -46,6 +46,7 @@ private Q_SLOTS:
     void reportsDirtyFolders_data();
     void reportsDirtyFolders();
     void nothingHappenedIsEmpty();
+    void movedFolderMeansFullScanUntilRewatched();
 };
 
 void tst_ChangeAggregator::reportsDirtyFolders_data()
@@ -107,6 +108,42 @@ void tst_ChangeAggregator::nothingHappenedIsEmpty()
     // Without watches on every folder nothing says where to look: a full scan.
     ChangeAggregator stopped(dir.path(), 10, 3600);
     QVERIFY(stopped.takeDirty().full);
+}
+
+void tst_ChangeAggregator::movedFolderMeansFullScanUntilRewatched()
+{
+    QTemporaryDir dir;
+    for (const char *d : { "a/sub/deeper", "b" })
+        QVERIFY(QDir().mkpath(dir.path() + u'/' + QLatin1String(d)));
+    ChangeAggregator aggregator(dir.path(), 10, 3600);
+    QSignalSpy changed(&aggregator, &ChangeAggregator::changed);
+    aggregator.start();
+    aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("a/sub")), P(QStringLiteral("a/sub/deeper")),
+        P(QStringLiteral("b")) });
+    QVERIFY(QDir().rename(dir.path() + QStringLiteral("/a/sub"), dir.path() + QStringLiteral("/b/moved")));
+    QTRY_VERIFY(changed.size() >= 1);
+    const ScanScope moved = aggregator.takeDirty();
+    QVERIFY(!moved.full); // the move itself is seen from both parents
+    QCOMPARE(moved.dirs, paths({ QStringLiteral("a"), QStringLiteral("b") }));
+    QCOMPARE(moved.trees, paths({ QStringLiteral("b/moved") }));
+
+    // The watch of a folder inside the moved one still carries its old path: its events
+    // cannot say where, so they ask for a full scan.
+    changed.clear();
+    write(dir.path() + QStringLiteral("/b/moved/deeper/f"), "f");
+    QTRY_VERIFY(changed.size() >= 1);
+    QVERIFY(aggregator.takeDirty().full);
+
+    // Once the scan's folders renew the watches, events name the right folder again.
+    const QList<RelativePath> renewed = aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("b")),
+        P(QStringLiteral("b/moved")), P(QStringLiteral("b/moved/deeper")) });
+    QCOMPARE(renewed.size(), 2);
+    changed.clear();
+    write(dir.path() + QStringLiteral("/b/moved/deeper/g"), "g");
+    QTRY_VERIFY(changed.size() >= 1);
+    const ScanScope after = aggregator.takeDirty();
+    QVERIFY(!after.full);
+    QCOMPARE(after.dirs, paths({ QStringLiteral("b/moved/deeper") }));
 }
 
 QTEST_GUILESS_MAIN(tst_ChangeAggregator)

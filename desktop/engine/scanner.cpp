@@ -3,6 +3,7 @@
 #include "chunker.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
 
 #include <dirent.h>
@@ -187,41 +188,50 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
     if (result.cancelled)
         return;
 
-    // In scope: a child of a listed folder, anything under a folder walked whole, and
-    // anything under a folder that a listing showed gone (or no longer a folder).
-    const auto inScope = [&](const RelativePath &p) {
-        if (listed.contains(p.parent()))
-            return true;
-        for (RelativePath a = p.parent(); !a.isRoot(); a = a.parent()) {
-            if (walker.walkedRoots.contains(a))
-                return true;
-            if (listed.contains(a.parent())) {
-                const auto seen = result.snapshot.constFind(a);
-                if (seen == result.snapshot.cend() || !seen->isDir())
-                    return true;
-            }
-        }
-        return false;
+    // The journal's side of the scope. Paths sort as strings, so a subtree lies between
+    // `base` and `base + '0'` ('0' follows '/'), mixed with siblings like "a b". Under a
+    // folder walked whole, everything is in scope.
+    const auto under = [](const RelativePath &base, const RelativePath &p) {
+        return base.isRoot() || p == base || base.isAncestorOf(p);
     };
-    // The journal's side of the scope: only the subtrees of what was listed or walked
-    // can hold paths in scope (paths sort as strings: a subtree lies between `base` and
-    // `base + '0'`, '0' following '/').
-    const auto collect = [&](const RelativePath &base) {
+    const auto collectTree = [&](const RelativePath &base) {
+        const QString end = base.toString() + u'0';
+        for (auto it = journal.lowerBound(base); it != journal.cend() && it.key().toString() < end; ++it) {
+            if (under(base, it.key()))
+                result.scopedJournal.insert(it.key(), *it);
+        }
+    };
+    // Under a listed folder: the folder, its direct children, and everything under a
+    // child folder the listing found gone (or no longer a folder). The subtree of a child
+    // folder that is still there is skipped whole: out of this listing's scope (it has
+    // its own entry in `listed` if it was reported too). Skipping matters: the root's
+    // subtree is the whole journal.
+    const auto collectListed = [&](const RelativePath &base) {
         const QString end = base.toString() + u'0';
         auto it = base.isRoot() ? journal.cbegin() : journal.lowerBound(base);
-        for (; it != journal.cend() && (base.isRoot() || it.key().toString() < end); ++it) {
+        while (it != journal.cend() && (base.isRoot() || it.key().toString() < end)) {
             const RelativePath &p = it.key();
-            if (!base.isRoot() && p != base && !base.isAncestorOf(p))
+            if (!under(base, p)) {
+                ++it;
                 continue;
-            if (result.snapshot.contains(p) || inScope(p))
-                result.scopedJournal.insert(p, *it);
+            }
+            result.scopedJournal.insert(p, *it);
+            if (p != base && p.parent() == base && it->isDir()) {
+                const auto seen = result.snapshot.constFind(p);
+                const auto past = RelativePath::fromString(p.toString() + u'0');
+                if (seen != result.snapshot.cend() && seen->isDir() && past) {
+                    it = journal.lowerBound(*past);
+                    continue;
+                }
+            }
+            ++it;
         }
     };
     result.partial = true;
     for (const RelativePath &d : std::as_const(listed))
-        collect(d);
+        collectListed(d);
     for (const RelativePath &t : std::as_const(walker.walkedRoots))
-        collect(t);
+        collectTree(t);
 }
 
 } // namespace
@@ -240,6 +250,8 @@ Scanner::Result Scanner::scan(
         result.fatal = QStringLiteral("the folder %1 cannot be read and written").arg(root);
         return result;
     }
+    QElapsedTimer timer;
+    timer.start();
     Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {} };
     if (!scope.full)
         scanPart(absRoot, journal, scope, walker);
@@ -247,6 +259,7 @@ Scanner::Result Scanner::scan(
         walker.walk(absRoot, RelativePath());
     if (cancel && cancel->load())
         result.cancelled = true;
+    result.elapsedMs = timer.elapsed();
     return result;
 }
 

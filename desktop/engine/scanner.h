@@ -44,7 +44,8 @@ public:
         LocalSnapshot snapshot;
         QStringList warnings; // names skipped, unreadable folders: the user should know
         QString fatal; // the root itself is missing or unreadable: stop, delete nothing
-        int visited = 0; // entries stat'ed on disk (a partial scan copies the rest)
+        int visited = 0; // entries stat'ed on disk
+        qint64 elapsedMs = 0; // the walk itself, for the cycle's debug log
         int hashedFiles = 0;
         qint64 hashedBytes = 0;
         bool cancelled = false; // stopped early: the snapshot is incomplete, use nothing

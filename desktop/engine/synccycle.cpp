@@ -97,6 +97,7 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
         return;
     }
     m_stats.scannedAtMs = m_timer.elapsed();
+    m_stats.scanMs = scan.elapsedMs;
     m_snapshot = scan.snapshot;
     m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
     m_scanDone = true;
@@ -208,7 +209,8 @@ void SyncCycle::end(bool followUp)
     m_running = false;
     m_stats.elapsedMs = m_timer.elapsed();
     qCDebug(lcEngine).nospace() << "cycle phases: changes read at " << m_stats.changesAtMs << " ms, scanned at "
-                                << m_stats.scannedAtMs << " ms, reconciled at " << m_stats.reconciledAtMs << " ms";
+                                << m_stats.scannedAtMs << " ms (the walk took " << m_stats.scanMs
+                                << " ms), reconciled at " << m_stats.reconciledAtMs << " ms";
     // A lost connection is the engine's business (it reconnects); this cycle just ends.
     Q_EMIT finished(followUp && m_connection.isReady());
 }

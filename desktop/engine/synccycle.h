@@ -36,7 +36,7 @@ public:
         int actions = 0;
         qint64 elapsedMs = 0;
         bool partial = false;
-        qint64 changesAtMs = 0, scannedAtMs = 0, reconciledAtMs = 0; // since the start, for the debug log
+        qint64 changesAtMs = 0, scannedAtMs = 0, scanMs = 0, reconciledAtMs = 0; // since the start, for the debug log
     };
 
     SyncCycle(const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection,

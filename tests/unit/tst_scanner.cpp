@@ -234,6 +234,9 @@ void tst_Scanner::partialScan_data()
     QTest::newRow("a move between two listed folders shows both ends")
         << L({ "mv:a/x>c/x" }) << L({ "a", "c" }) << L({})
         << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "c/x" });
+    QTest::newRow("the root and a folder in it, both listed")
+        << L({ "rm:a/x", "write:top", "rm:c/q" }) << L({ "", "a" }) << L({})
+        << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "top" });
     QTest::newRow("a file that replaced a folder")
         << L({ "rmtree:b", "write:b" }) << L({ "" }) << L({}) << L({ "a", "a/x", "a/y", "b", "c", "c/q" });
 }

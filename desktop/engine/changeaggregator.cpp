@@ -61,12 +61,22 @@ void ChangeAggregator::stop()
     m_fd = -1;
     m_byDescriptor.clear();
     m_byPath.clear();
+    m_stale.clear();
 }
 
-int ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
+QList<RelativePath> ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
 {
     if (m_fd < 0)
-        return 0;
+        return {};
+    // Watches that followed a moved folder are renewed from the paths the scan saw: one
+    // under its old name would otherwise keep a re-created folder of that name unwatched.
+    const QList<int> stale(m_stale.cbegin(), m_stale.cend());
+    for (int wd : stale) {
+        const auto path = m_byDescriptor.constFind(wd);
+        if (path != m_byDescriptor.cend())
+            removeWatch(*path);
+        m_stale.remove(wd);
+    }
     QSet<QString> wanted { QString() };
     for (const RelativePath &d : dirs)
         wanted.insert(d.toString());
@@ -75,12 +85,41 @@ int ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
         if (!wanted.contains(path))
             removeWatch(path);
     }
-    int added = 0;
-    for (const QString &path : std::as_const(wanted)) {
-        if (!m_byPath.contains(path) && addWatch(path))
-            ++added;
+    QList<RelativePath> added;
+    for (const RelativePath &d : dirs) {
+        if (!m_byPath.contains(d.toString()) && addWatch(d.toString()))
+            added << d;
     }
+    if (!m_byPath.contains(QString()))
+        addWatch(QString());
     return added;
+}
+
+ScanScope ChangeAggregator::takeDirty()
+{
+    ScanScope scope = ScanScope::nothing();
+    // Without inotify, or with folders left unwatched, nothing tells where to look.
+    if (m_dirtyAll || m_degraded || m_fd < 0) {
+        scope = ScanScope::everything();
+    } else {
+        for (const QString &d : std::as_const(m_dirtyDirs)) {
+            if (auto p = RelativePath::fromString(d))
+                scope.dirs.insert(*p);
+        }
+        for (const QString &t : std::as_const(m_dirtyTrees)) {
+            if (auto p = RelativePath::fromString(t))
+                scope.trees.insert(*p);
+        }
+    }
+    m_dirtyAll = false;
+    m_dirtyDirs.clear();
+    m_dirtyTrees.clear();
+    return scope;
+}
+
+void ChangeAggregator::markDirty(const QString &dir)
+{
+    m_dirtyDirs.insert(dir);
 }
 
 bool ChangeAggregator::addWatch(const QString &relative)
@@ -104,6 +143,7 @@ void ChangeAggregator::removeWatch(const QString &relative)
 {
     const int wd = m_byPath.take(relative);
     m_byDescriptor.remove(wd);
+    m_stale.remove(wd);
     inotify_rm_watch(m_fd, wd);
 }
 
@@ -118,19 +158,58 @@ void ChangeAggregator::onReadable()
         for (ssize_t at = 0; at < n;) {
             const auto *event = reinterpret_cast<const inotify_event *>(buffer + at);
             at += ssize_t(sizeof(inotify_event) + event->len);
-            if (event->mask & IN_IGNORED) {
-                const QString path = m_byDescriptor.take(event->wd);
-                if (m_byPath.value(path, -1) == event->wd)
-                    m_byPath.remove(path);
+            if (event->mask & IN_Q_OVERFLOW) {
+                m_dirtyAll = true; // events were dropped: no telling where
+                relevant = true;
                 continue;
             }
+            const auto watched = m_byDescriptor.constFind(event->wd);
+            if (event->mask & IN_IGNORED) {
+                if (watched != m_byDescriptor.cend()) {
+                    const QString path = *watched;
+                    m_byDescriptor.remove(event->wd);
+                    m_stale.remove(event->wd);
+                    if (m_byPath.value(path, -1) == event->wd)
+                        m_byPath.remove(path);
+                }
+                continue;
+            }
+            if (watched == m_byDescriptor.cend())
+                continue; // a watch we already removed
+            const QString dir = *watched;
             // Our own metadata directory (journal, temp files) is not a user change, but
             // its removal is worth a look at once: it stops the folder.
-            const QString dir = m_byDescriptor.value(event->wd);
-            if (dir.isEmpty() && event->len > 0 && QFile::decodeName(event->name) == RelativePath::kMetadataDirName
-                && !(event->mask & (IN_DELETE | IN_MOVED_FROM)))
+            const QString name = event->len > 0 ? QFile::decodeName(event->name) : QString();
+            if (dir.isEmpty() && name == RelativePath::kMetadataDirName && !(event->mask & (IN_DELETE | IN_MOVED_FROM)))
                 continue;
             relevant = true;
+            if (m_stale.contains(event->wd)) {
+                m_dirtyAll = true;
+            } else if (event->mask & IN_MOVE_SELF) {
+                // The watches of the folder and of everything in it follow it to a path we
+                // do not know yet; the parents' events (moved from / to) put both places
+                // in scope, and until the next scan renews those watches their events
+                // mean "somewhere".
+                if (dir.isEmpty()) {
+                    m_dirtyAll = true;
+                } else {
+                    for (auto it = m_byDescriptor.cbegin(); it != m_byDescriptor.cend(); ++it) {
+                        if (*it == dir || it->startsWith(dir + u'/'))
+                            m_stale.insert(it.key());
+                    }
+                }
+            } else if (event->mask & IN_DELETE_SELF) {
+                if (dir.isEmpty())
+                    m_dirtyAll = true;
+                else
+                    markDirty(dir.section(u'/', 0, -2));
+            } else {
+                markDirty(dir);
+                // A folder created or moved in here is new content as a whole, even if a
+                // folder of that name was known (deleted and re-created quickly).
+                if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) && !name.isEmpty())
+                    m_dirtyTrees.insert(dir.isEmpty() ? name : dir + u'/' + name);
+            }
         }
     }
     if (relevant)

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "relativepath.h"
+#include "scanner.h"
 
 #include <QHash>
 #include <QObject>
+#include <QSet>
 #include <QTimer>
 
 class QSocketNotifier;
@@ -15,9 +17,11 @@ namespace filesync {
 // in it), events debounced with a single-shot timer so an editor's save sequence
 // (write temp, rename over) becomes one trigger, plus a periodic full-scan trigger as a
 // safety net. When the kernel refuses more watches, it says so once and the periodic
-// scan carries on alone. Why not QFileSystemWatcher: its directory watches do not
-// report writes to files inside them (no IN_MODIFY), and watching every file would take
-// one watch per file (docs/architecture.md). Engine thread; owned by SyncEngine.
+// scan carries on alone. It also remembers where things changed (takeDirty()), so the
+// next cycle can scan only those folders; an overflow of the kernel's queue, a watch
+// that follows a moved folder, or missing watches make it ask for a full scan. Why not QFileSystemWatcher: its
+// directory watches do not report writes to files inside them (no IN_MODIFY), and watching every file would take one
+// watch per file (docs/architecture.md). Engine thread; owned by SyncEngine.
 class ChangeAggregator : public QObject
 {
     Q_OBJECT
@@ -27,10 +31,14 @@ public:
 
     void start();
     void stop();
-    // Watches exactly these directories (the root is always watched). Returns how many
-    // watches are new: what changed in those folders before their watch existed is only
-    // seen by another scan.
-    int setDirectories(const QList<RelativePath> &dirs);
+    // Watches exactly these directories (the root is always watched). Returns the
+    // folders whose watch is new: what changed in them before their watch existed is
+    // only seen by another scan.
+    QList<RelativePath> setDirectories(const QList<RelativePath> &dirs);
+    // What changed since the last call, as a scan scope: the folders inotify reported
+    // (their direct children), folders created or moved in (whole), or everything when
+    // an event may have been missed or mislabelled. Empty when nothing happened.
+    ScanScope takeDirty();
     int watchCount() const { return int(m_byPath.size()); }
     bool isDegraded() const { return m_degraded; }
 
@@ -43,6 +51,7 @@ private:
     bool addWatch(const QString &relative);
     void removeWatch(const QString &relative);
     void onReadable();
+    void markDirty(const QString &dir);
 
     QString m_root;
     int m_fd = -1;
@@ -52,6 +61,12 @@ private:
     QTimer m_debounce;
     QTimer m_interval;
     bool m_degraded = false;
+    // Watches that followed a moved folder: their path is stale until setDirectories()
+    // renews them, so their events say "somewhere", i.e. a full scan.
+    QSet<int> m_stale;
+    bool m_dirtyAll = false;
+    QSet<QString> m_dirtyDirs;
+    QSet<QString> m_dirtyTrees;
 };
 
 } // namespace filesync

@@ -12,11 +12,24 @@ namespace filesync {
 using namespace protocol;
 
 namespace {
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 Error sqlError(const QSqlQuery &q)
 {
     return makeError(QStringLiteral("journal error: %1").arg(q.lastError().text()));
+}
+
+// `path` and everything under it. Paths sort as strings, so the subtree lies between
+// `path` and `path + '0'` ('0' follows '/'), mixed with siblings like "a b" or "a.txt".
+QList<RelativePath> subtree(const JournalState &entries, const RelativePath &path)
+{
+    QList<RelativePath> found;
+    const QString end = path.toString() + u'0';
+    for (auto it = entries.lowerBound(path); it != entries.cend() && it.key().toString() < end; ++it) {
+        if (it.key() == path || path.isAncestorOf(it.key()))
+            found << it.key();
+    }
+    return found;
 }
 } // namespace
 
@@ -61,20 +74,30 @@ Result<void> Journal::open()
     if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
         return sqlError(q);
     const int version = q.value(0).toInt();
-    if (version == kSchemaVersion)
-        return {};
-    if (version != 0)
+    if (version > kSchemaVersion)
         return makeError(QStringLiteral("the journal is from another FileSync version (schema %1)").arg(version));
-    for (const char *sql : {
-             "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-             "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-             " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
-             " blocks BLOB)",
-             "PRAGMA user_version=1",
-         }) {
-        if (!q.exec(QLatin1String(sql)))
-            return sqlError(q);
+    if (version == 0) {
+        for (const char *sql : {
+                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                 "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                 " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
+                 " blocks BLOB)",
+                 "PRAGMA user_version=1",
+             }) {
+            if (!q.exec(QLatin1String(sql)))
+                return sqlError(q);
+        }
     }
+    if (version < 2) {
+        // Schema 2: the ctime seen when the stat was recorded (0 for older rows: they
+        // stay under the scanner's racy rule).
+        for (const char *sql :
+            { "ALTER TABLE entries ADD COLUMN ctime INTEGER NOT NULL DEFAULT 0", "PRAGMA user_version=2" }) {
+            if (!q.exec(QLatin1String(sql)))
+                return sqlError(q);
+        }
+    }
+    m_entries = readEntries();
     return {};
 }
 
@@ -92,12 +115,12 @@ bool Journal::isOpen() const
     return m_db.isValid() && m_db.isOpen();
 }
 
-JournalState Journal::load() const
+JournalState Journal::readEntries() const
 {
     JournalState state;
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
-    if (!q.exec(QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks FROM entries")))
+    if (!q.exec(QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks, ctime FROM entries")))
         return state;
     while (q.next()) {
         auto path = RelativePath::fromString(q.value(0).toString());
@@ -111,6 +134,7 @@ JournalState Journal::load() const
         e.mode = quint32(q.value(5).toLongLong());
         e.version = quint64(q.value(6).toLongLong());
         e.blocks = unpackBlockList(q.value(7).toByteArray());
+        e.ctimeNs = q.value(8).toLongLong();
         state.insert(*path, e);
     }
     return state;
@@ -119,8 +143,8 @@ JournalState Journal::load() const
 void Journal::put(const RelativePath &path, const JournalEntry &e)
 {
     QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks) "
-                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    q.prepare(QStringLiteral("INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, "
+                             "ctime) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.addBindValue(path.toString());
     q.addBindValue(int(e.kind));
     q.addBindValue(e.size);
@@ -129,8 +153,11 @@ void Journal::put(const RelativePath &path, const JournalEntry &e)
     q.addBindValue(qint64(e.mode));
     q.addBindValue(qint64(e.version));
     q.addBindValue(packBlockList(e.blocks));
+    q.addBindValue(e.ctimeNs);
     if (!q.exec())
         m_error = sqlError(q).message;
+    else if (!path.isRoot())
+        m_entries.insert(path, e);
 }
 
 void Journal::remove(const RelativePath &path)
@@ -140,6 +167,8 @@ void Journal::remove(const RelativePath &path)
     q.addBindValue(path.toString());
     if (!q.exec())
         m_error = sqlError(q).message;
+    else
+        m_entries.remove(path);
 }
 
 void Journal::removeTree(const RelativePath &path)
@@ -149,8 +178,12 @@ void Journal::removeTree(const RelativePath &path)
     q.addBindValue(path.toString());
     q.addBindValue(QString(path.toString() + u'/'));
     q.addBindValue(QString(path.toString() + u'0')); // '0' follows '/'
-    if (!q.exec())
+    if (!q.exec()) {
         m_error = sqlError(q).message;
+        return;
+    }
+    for (const RelativePath &p : subtree(m_entries, path))
+        m_entries.remove(p);
 }
 
 void Journal::clearEntries()
@@ -158,6 +191,8 @@ void Journal::clearEntries()
     QSqlQuery q(m_db);
     if (!q.exec(QStringLiteral("DELETE FROM entries")))
         m_error = sqlError(q).message;
+    else
+        m_entries.clear();
 }
 
 void Journal::moveTree(const RelativePath &from, const RelativePath &to)
@@ -171,8 +206,15 @@ void Journal::moveTree(const RelativePath &from, const RelativePath &to)
     q.addBindValue(from.toString());
     q.addBindValue(QString(from.toString() + u'/'));
     q.addBindValue(QString(from.toString() + u'0'));
-    if (!q.exec())
+    if (!q.exec()) {
         m_error = sqlError(q).message;
+        return;
+    }
+    JournalState moved;
+    for (const RelativePath &p : subtree(m_entries, from))
+        moved.insert(p.rebased(from, to), m_entries.take(p));
+    for (auto it = moved.cbegin(); it != moved.cend(); ++it)
+        m_entries.insert(it.key(), it.value());
 }
 
 QString Journal::value(const QString &key) const

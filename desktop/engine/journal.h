@@ -11,7 +11,8 @@ namespace filesync {
 // session, feed cursor), in SQLite at <folder>/.filesync/journal.db. Written on the
 // engine's thread after each finished action, so a crash at any point leaves a journal
 // that describes what is really on disk and on the server (at worst a little behind,
-// which the next cycle repairs without loss). Owned by SyncEngine.
+// which the next cycle repairs without loss). The entries are also kept in memory, and
+// every write updates both. Owned by SyncEngine.
 class Journal
 {
 public:
@@ -27,7 +28,9 @@ public:
     void close();
     bool isOpen() const;
 
-    JournalState load() const;
+    // The entries as last written: an in-memory copy kept with every write (loaded once
+    // at open), so a cycle gets it without reading SQLite; cheap to copy (shared).
+    JournalState load() const { return m_entries; }
     void put(const RelativePath &path, const JournalEntry &entry);
     void remove(const RelativePath &path);
     void removeTree(const RelativePath &path); // the path and everything under it
@@ -49,10 +52,13 @@ public:
     bool commit();
 
 private:
+    JournalState readEntries() const;
+
     QString m_folder;
     QString m_connection;
     QSqlDatabase m_db;
     QString m_error;
+    JournalState m_entries;
 };
 
 } // namespace filesync

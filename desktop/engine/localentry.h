@@ -18,6 +18,7 @@ struct LocalEntry
     quint64 inode = 0;
     quint32 mode = 0;
     QList<protocol::BlockRef> blocks;
+    qint64 ctimeNs = 0; // inode change time (ns); 0 when unknown
     // Could not be read (permissions, vanished while hashed): the reconciler leaves this
     // path, and for a directory everything under it, alone this cycle. Never a delete.
     bool unreadable = false;
@@ -36,6 +37,7 @@ struct JournalEntry
     quint32 mode = 0;
     quint64 version = 0;
     QList<protocol::BlockRef> blocks;
+    qint64 ctimeNs = 0; // as stat saw it when recorded; 0 when unknown (older journals, remote-only)
 
     bool isDir() const { return kind == protocol::EntryKind::Directory; }
     // Same stat as on disk: unchanged without hashing.
@@ -43,11 +45,23 @@ struct JournalEntry
     {
         return kind == l.kind && (isDir() || (size == l.size && mtimeNs == l.mtimeNs && inode == l.inode));
     }
+    // A matching stat can be trusted even with a recent mtime (the scanner's racy rule)
+    // when it cannot hide a rewrite: every write or truncate sets mtime and ctime to the
+    // same "now", and setting mtime explicitly (utimensat) sets ctime to "now" as well.
+    // So a recorded stat whose mtime differs from its ctime (a downloaded file: its mtime
+    // came from the other computer, its ctime is when it was installed here) can only be
+    // reproduced after a change by an explicit mtime reset that lands in the very clock
+    // tick of the recorded ctime. Plain editor writes always leave mtime == ctime, so
+    // they stay under the racy rule.
+    bool statProvesUnchanged(const LocalEntry &l) const
+    {
+        return statMatches(l) && ctimeNs != 0 && l.ctimeNs == ctimeNs && mtimeNs != ctimeNs;
+    }
 };
 
 inline JournalEntry journalEntryFor(const LocalEntry &l, quint64 version)
 {
-    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks };
+    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs };
 }
 
 // Sorted by path, so a parent always comes before its children.

@@ -3,6 +3,7 @@
 #include "chunker.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
 
 #include <dirent.h>
@@ -24,7 +25,19 @@ LocalEntry fromStat(const struct stat &st)
     e.mtimeNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     e.inode = quint64(st.st_ino);
     e.mode = quint32(st.st_mode & 07777);
+    e.ctimeNs = qint64(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     return e;
+}
+
+// Whether `p` or one of its ancestors is in `set`.
+bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
+{
+    for (;; p = p.parent()) {
+        if (set.contains(p))
+            return true;
+        if (p.isRoot())
+            return false;
+    }
 }
 
 struct Walker
@@ -34,8 +47,12 @@ struct Walker
     qint64 nowNs;
     const std::atomic_bool *cancel;
     bool warnedSpecial = false;
+    // Folders walked whole in a partial scan (everything under them is in scope).
+    QSet<RelativePath> walkedRoots;
 
-    void walk(const QByteArray &absDir, const RelativePath &relDir)
+    // `recursive`: walk every subfolder; otherwise (a partial scan's listing) only those
+    // the journal does not know as folders: new ones, whose content nobody has seen.
+    void walk(const QByteArray &absDir, const RelativePath &relDir, bool recursive = true)
     {
         DIR *dir = ::opendir(absDir.constData());
         if (!dir) {
@@ -69,6 +86,7 @@ struct Walker
             struct stat st;
             if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue; // vanished between readdir and stat: not there
+            ++result.visited;
             if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
                 if (!warnedSpecial)
                     result.warnings << QStringLiteral("skipped %1 and other links or special files: only files "
@@ -78,14 +96,18 @@ struct Walker
                 continue;
             }
             LocalEntry local = fromStat(st);
+            const auto known = journal.constFind(*rel);
             if (local.isDir()) {
                 result.snapshot.insert(*rel, local);
-                subdirs.append({ absPath, *rel });
+                if (recursive || known == journal.cend() || !known->isDir()) {
+                    if (!recursive)
+                        walkedRoots.insert(*rel);
+                    subdirs.append({ absPath, *rel });
+                }
                 continue;
             }
-            const auto known = journal.constFind(*rel);
             const bool racy = nowNs - local.mtimeNs < Scanner::kRacyWindowNs;
-            if (known != journal.cend() && known->statMatches(local) && !racy) {
+            if (known != journal.cend() && known->statMatches(local) && (!racy || known->statProvesUnchanged(local))) {
                 local.blocks = known->blocks;
             } else if (local.size > 0) {
                 // The journal's version lends its block sizes (sticky chunking).
@@ -117,9 +139,109 @@ struct Walker
     }
 };
 
+void scanPart(const QByteArray &absRoot, const JournalState &journal, const ScanScope &scope, Walker &walker)
+{
+    Scanner::Result &result = walker.result;
+    const auto absolute
+        = [&](const RelativePath &p) { return p.isRoot() ? absRoot : absRoot + '/' + QFile::encodeName(p.toString()); };
+    const auto knownDir = [&](const RelativePath &p) {
+        const auto it = journal.constFind(p);
+        return p.isRoot() || (it != journal.cend() && it->isDir());
+    };
+    // A folder the journal does not know, or that is no folder on disk any more, is
+    // looked at from its parent instead: the parent's listing walks a new folder whole
+    // and shows a vanished one gone (with its journal subtree).
+    QSet<RelativePath> trees, dirs;
+    const auto place = [&](RelativePath p, bool tree) {
+        struct stat st;
+        while (!p.isRoot() && (!knownDir(p) || ::lstat(absolute(p).constData(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+            p = p.parent();
+            tree = false;
+        }
+        (tree ? trees : dirs).insert(p);
+    };
+    for (const RelativePath &t : scope.trees)
+        place(t, true);
+    for (const RelativePath &d : scope.dirs)
+        place(d, false);
+    if (trees.contains(RelativePath()))
+        return walker.walk(absRoot, RelativePath());
+
+    QSet<RelativePath> listed;
+    const auto ownEntry = [&](const RelativePath &p) {
+        struct stat st;
+        if (!p.isRoot() && ::lstat(absolute(p).constData(), &st) == 0) {
+            result.snapshot.insert(p, fromStat(st));
+            ++result.visited;
+        }
+    };
+    for (const RelativePath &t : std::as_const(trees)) {
+        if (!t.isRoot() && selfOrAncestorIn(trees, t.parent()))
+            continue; // inside another tree
+        ownEntry(t);
+        walker.walkedRoots.insert(t);
+        walker.walk(absolute(t), t);
+    }
+    for (const RelativePath &d : std::as_const(dirs)) {
+        if (selfOrAncestorIn(trees, d))
+            continue;
+        ownEntry(d);
+        listed.insert(d);
+        walker.walk(absolute(d), d, false);
+    }
+    if (result.cancelled)
+        return;
+
+    // The journal's side of the scope. Paths sort as strings, so a subtree lies between
+    // `base` and `base + '0'` ('0' follows '/'), mixed with siblings like "a b". Under a
+    // folder walked whole, everything is in scope.
+    const auto under = [](const RelativePath &base, const RelativePath &p) {
+        return base.isRoot() || p == base || base.isAncestorOf(p);
+    };
+    const auto collectTree = [&](const RelativePath &base) {
+        const QString end = base.toString() + u'0';
+        for (auto it = journal.lowerBound(base); it != journal.cend() && it.key().toString() < end; ++it) {
+            if (under(base, it.key()))
+                result.scopedJournal.insert(it.key(), *it);
+        }
+    };
+    // Under a listed folder: the folder, its direct children, and everything under a
+    // child folder the listing found gone (or no longer a folder). The subtree of a child
+    // folder that is still there is skipped whole: out of this listing's scope (it has
+    // its own entry in `listed` if it was reported too). Skipping matters: the root's
+    // subtree is the whole journal.
+    const auto collectListed = [&](const RelativePath &base) {
+        const QString end = base.toString() + u'0';
+        auto it = base.isRoot() ? journal.cbegin() : journal.lowerBound(base);
+        while (it != journal.cend() && (base.isRoot() || it.key().toString() < end)) {
+            const RelativePath &p = it.key();
+            if (!under(base, p)) {
+                ++it;
+                continue;
+            }
+            result.scopedJournal.insert(p, *it);
+            if (p != base && p.parent() == base && it->isDir()) {
+                const auto seen = result.snapshot.constFind(p);
+                const auto past = RelativePath::fromString(p.toString() + u'0');
+                if (seen != result.snapshot.cend() && seen->isDir() && past) {
+                    it = journal.lowerBound(*past);
+                    continue;
+                }
+            }
+            ++it;
+        }
+    };
+    result.partial = true;
+    for (const RelativePath &d : std::as_const(listed))
+        collectListed(d);
+    for (const RelativePath &t : std::as_const(walker.walkedRoots))
+        collectTree(t);
+}
+
 } // namespace
 
-Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, const std::atomic_bool *cancel)
+Scanner::Result Scanner::scan(
+    const QString &root, const JournalState &journal, const ScanScope &scope, const std::atomic_bool *cancel)
 {
     Result result;
     struct stat st;
@@ -132,10 +254,16 @@ Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, 
         result.fatal = QStringLiteral("the folder %1 cannot be read and written").arg(root);
         return result;
     }
-    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel };
-    walker.walk(absRoot, RelativePath());
+    QElapsedTimer timer;
+    timer.start();
+    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {} };
+    if (!scope.full)
+        scanPart(absRoot, journal, scope, walker);
+    else
+        walker.walk(absRoot, RelativePath());
     if (cancel && cancel->load())
         result.cancelled = true;
+    result.elapsedMs = timer.elapsed();
     return result;
 }
 

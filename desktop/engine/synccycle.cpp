@@ -31,18 +31,31 @@ SyncCycle::~SyncCycle()
     abort();
 }
 
-void SyncCycle::start()
+void SyncCycle::start(const ScanScope &scope)
 {
     Q_ASSERT(!m_running);
     m_running = true;
     m_timer.start();
     m_stats = {};
+    m_stats.partial = !scope.full;
     m_changes.clear();
+    m_scope = scope;
+    m_scanDone = m_changesDone = m_applied = false;
     m_journalAtStart = m_journal.load();
+    // A partial scan needs to know where the server's changes land: read them first.
+    if (scope.full)
+        startScan();
+    else
+        fetchChanges(m_journal.cursor());
+}
+
+void SyncCycle::startScan()
+{
     m_cancel = std::make_shared<std::atomic_bool>(false);
     // The scan gets copies (and its own cancel flag): it may outlive this cycle.
     const QString root = m_root;
     const JournalState journal = m_journalAtStart;
+    const ScanScope scope = m_scope;
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
     // One watcher per scan: a late signal of an aborted scan cannot reach this one.
     auto *watcher = new QFutureWatcher<Scanner::Result>(this);
@@ -52,7 +65,8 @@ void SyncCycle::start()
         if (m_running && generation == m_generation)
             onScanned(watcher->result());
     });
-    m_scan = QtConcurrent::run([root, journal, cancel] { return Scanner::scan(root, journal, cancel.get()); });
+    m_scan = QtConcurrent::run(
+        [root, journal, scope, cancel] { return Scanner::scan(root, journal, scope, cancel.get()); });
     watcher->setFuture(m_scan);
 }
 
@@ -82,17 +96,31 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
                          .arg(Journal::metadataDir(m_root)));
         return;
     }
+    m_stats.scannedAtMs = m_timer.elapsed();
+    m_stats.scanMs = scan.elapsedMs;
     m_snapshot = scan.snapshot;
-    m_stats.scanned = int(scan.snapshot.size());
+    m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
+    m_scanDone = true;
+    m_stats.scanned = scan.visited;
     m_stats.hashed = scan.hashedFiles;
     m_stats.hashedBytes = scan.hashedBytes;
+    // The folders to watch: what the scan saw, and out of its scope what the journal knows.
     QList<RelativePath> dirs;
     for (auto it = scan.snapshot.cbegin(); it != scan.snapshot.cend(); ++it) {
         if (it->isDir() && !it->unreadable)
             dirs << it.key();
     }
+    if (scan.partial) {
+        for (auto it = m_journalAtStart.cbegin(); it != m_journalAtStart.cend(); ++it) {
+            if (it->isDir() && !scan.scopedJournal.contains(it.key()))
+                dirs << it.key();
+        }
+    }
     Q_EMIT scanned(dirs, scan.warnings);
-    fetchChanges(m_journal.cursor());
+    if (m_changesDone)
+        reconcileAndPropagate();
+    else
+        fetchChanges(m_journal.cursor());
 }
 
 void SyncCycle::fetchChanges(quint64 since)
@@ -116,15 +144,43 @@ void SyncCycle::fetchChanges(quint64 since)
             return end(false);
         }
         m_head = page->head;
-        const SyncPlan plan
-            = Reconciler::reconcile(m_snapshot, m_journalAtStart, m_changes, m_session, QDateTime::currentDateTime());
-        m_stats.actions = int(plan.actions.size());
-        if (!plan.isEmpty())
-            qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
-        m_snapshot.clear();
-        m_changes.clear();
-        m_propagator->run(plan, m_journalAtStart);
+        onChangesComplete();
     });
+}
+
+void SyncCycle::onChangesComplete()
+{
+    m_stats.changesAtMs = m_timer.elapsed();
+    m_changesDone = true;
+    if (m_scanDone)
+        return reconcileAndPropagate();
+    // What the reconciler will look at for each change: the folder that holds it (and
+    // the one it moved from), and a whole folder that is deleted, moved or replaced.
+    for (auto it = m_changes.cbegin(); it != m_changes.cend(); ++it) {
+        for (const std::optional<RelativePath> &p : { std::optional<RelativePath>(it.key()), it->movedFrom }) {
+            if (!p || p->isRoot())
+                continue;
+            m_scope.dirs.insert(p->parent());
+            const auto known = m_journalAtStart.constFind(*p);
+            if (it->kind == protocol::EntryKind::Directory || (known != m_journalAtStart.cend() && known->isDir()))
+                m_scope.trees.insert(*p);
+        }
+    }
+    startScan();
+}
+
+void SyncCycle::reconcileAndPropagate()
+{
+    const SyncPlan plan
+        = Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
+    m_stats.actions = int(plan.actions.size());
+    m_stats.reconciledAtMs = m_timer.elapsed();
+    if (!plan.isEmpty())
+        qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
+    m_snapshot.clear();
+    m_reconcileJournal.clear();
+    m_changes.clear();
+    m_propagator->run(plan, m_journalAtStart);
 }
 
 void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
@@ -136,6 +192,7 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         Q_EMIT fatal(tr("Cannot write the sync journal (%1); syncing stopped.").arg(m_journal.lastError()));
         return;
     }
+    m_applied = true;
     // Only a cycle that applied everything may move the cursor past what it saw.
     const quint64 cursor = m_journal.cursor();
     if (outcome.complete && m_head > cursor)
@@ -156,6 +213,9 @@ void SyncCycle::end(bool followUp)
 {
     m_running = false;
     m_stats.elapsedMs = m_timer.elapsed();
+    qCDebug(lcEngine).nospace() << "cycle phases: changes read at " << m_stats.changesAtMs << " ms, scanned at "
+                                << m_stats.scannedAtMs << " ms (the walk took " << m_stats.scanMs
+                                << " ms), reconciled at " << m_stats.reconciledAtMs << " ms";
     // A lost connection is the engine's business (it reconnects); this cycle just ends.
     Q_EMIT finished(followUp && m_connection.isReady());
 }

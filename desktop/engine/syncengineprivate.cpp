@@ -100,7 +100,7 @@ void SyncEnginePrivate::start()
     }
     aggregator = new ChangeAggregator(config.folder, config.debounceMs, config.intervalSeconds, this);
     connect(aggregator, &ChangeAggregator::changed, this, &SyncEnginePrivate::requestCycle);
-    connect(aggregator, &ChangeAggregator::intervalElapsed, this, &SyncEnginePrivate::requestCycle);
+    connect(aggregator, &ChangeAggregator::intervalElapsed, this, &SyncEnginePrivate::requestFullCycle);
     connect(aggregator, &ChangeAggregator::warning, this, &SyncEnginePrivate::warn);
     aggregator->start();
     backoffMs = config.reconnectMinMs;
@@ -237,6 +237,12 @@ void SyncEnginePrivate::loggedIn(const QString &id, bool created, quint64 head)
     }
     setState(paused ? EngineState::Paused : EngineState::Idle);
     followUps = 0;
+    requestFullCycle(); // whatever happened while we were away, and anything missed
+}
+
+void SyncEnginePrivate::requestFullCycle()
+{
+    nextScope = ScanScope::everything();
     requestCycle();
 }
 
@@ -263,7 +269,15 @@ void SyncEnginePrivate::startCycle()
                          .arg(Journal::metadataDir(config.folder)));
     cycleRequested = false;
     setState(EngineState::Syncing);
-    cycle->start();
+    ScanScope scope = nextScope;
+    nextScope = ScanScope::nothing();
+    if (aggregator)
+        scope.merge(aggregator->takeDirty());
+    else
+        scope = ScanScope::everything();
+    if (scope.full)
+        scope = ScanScope::everything();
+    cycle->start(scope);
 }
 
 void SyncEnginePrivate::onScanned(const QList<RelativePath> &dirs, const QStringList &warnings)
@@ -271,21 +285,32 @@ void SyncEnginePrivate::onScanned(const QList<RelativePath> &dirs, const QString
     for (const QString &w : warnings)
         warn(w);
     // Folders created since the last scan get their watch only now: what happened in
-    // them meanwhile is only seen by one more scan.
-    if (aggregator && aggregator->setDirectories(dirs) > 0 && lastSync.isValid())
+    // them meanwhile is only seen by one more scan of them.
+    if (!aggregator)
+        return;
+    const QList<RelativePath> added = aggregator->setDirectories(dirs);
+    if (!added.isEmpty() && lastSync.isValid()) {
+        for (const RelativePath &d : added)
+            nextScope.trees.insert(d);
         cycleRequested = true;
+    }
 }
 
 void SyncEnginePrivate::endCycle(bool followUp)
 {
     const SyncCycle::Stats &s = cycle->stats();
     // One line per cycle: what a user or a benchmark needs to see where time goes.
-    qCInfo(lcEngine).nospace() << "cycle done in " << s.elapsedMs << " ms: " << s.scanned << " entries scanned, "
-                               << s.hashed << " hashed, " << s.actions << " actions";
+    qCInfo(lcEngine).nospace() << "cycle done in " << s.elapsedMs << " ms: " << s.scanned << " entries scanned ("
+                               << (s.partial ? "partial" : "full") << "), " << s.hashed << " hashed, " << s.actions
+                               << " actions";
     lastSync = QDateTime::currentDateTime();
     Q_EMIT q->cycleFinished();
     if (!loggedInNow || !cycle)
         return;
+    // A follow-up looks again where this cycle looked (postponed paths, conflict copies),
+    // and so does the next cycle after one that ended before applying anything.
+    if (followUp || !cycle->applied())
+        nextScope.merge(cycle->scope());
     if (cycleRequested) {
         followUps = 0;
         followUpTimer.start(0);
@@ -311,6 +336,7 @@ void SyncEnginePrivate::pause()
         cycle->abort();
         cycleRequested = true;
     }
+    nextScope = ScanScope::everything(); // what the voided cycle had in hand is not lost
     if (state != EngineState::Stopped && state != EngineState::Error)
         setState(EngineState::Paused);
 }
@@ -338,7 +364,7 @@ void SyncEnginePrivate::syncNow()
         connectNow();
         return;
     }
-    requestCycle();
+    requestFullCycle();
 }
 
 } // namespace filesync

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "scanner.h"
 #include "serverconnection.h"
 #include "syncengine.h"
 
@@ -35,6 +36,7 @@ public:
     void onConnectionClosed(const QString &reason);
     void loggedIn(const QString &id, bool created, quint64 head);
     void requestCycle(); // a trigger: run now, or once more after the running cycle
+    void requestFullCycle(); // the same, scanning the whole tree (interval, syncNow, login)
     void startCycle();
     void onScanned(const QList<RelativePath> &dirs, const QStringList &warnings);
     void endCycle(bool followUp);
@@ -64,6 +66,10 @@ public:
     bool paused = false;
     bool cycleRequested = false;
     int followUps = 0;
+    // What the next cycle scans beyond what the watcher reports: everything (after a
+    // login, on the interval, on syncNow, after a pause), or the scope of a cycle that
+    // asked for a follow-up and the folders that just got their watch.
+    ScanScope nextScope = ScanScope::everything();
 };
 
 } // namespace filesync

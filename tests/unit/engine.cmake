@@ -2,6 +2,7 @@ filesync_add_test(NAME tst_reconciler SOURCES tst_reconciler.cpp LIBS filesync_e
 filesync_add_test(NAME tst_chunker SOURCES tst_chunker.cpp LIBS filesync_engine LABELS unit)
 filesync_add_test(NAME tst_journal SOURCES tst_journal.cpp LIBS filesync_engine LABELS unit)
 filesync_add_test(NAME tst_scanner SOURCES tst_scanner.cpp LIBS filesync_engine LABELS unit)
+filesync_add_test(NAME tst_changeaggregator SOURCES tst_changeaggregator.cpp LIBS filesync_engine LABELS unit)
 # The engine against the real server core, in-process on 127.0.0.1.
 if(TARGET filesync_server_core)
     filesync_add_test(NAME tst_engine SOURCES tst_engine.cpp LIBS filesync_engine filesync_server_core LABELS unit

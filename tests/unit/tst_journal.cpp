@@ -2,6 +2,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -24,12 +26,14 @@ private Q_SLOTS:
     void failedWritesAreReported();
     void valuesCanBeEmptyOrRemoved();
     void leftoverDownloadsAreRemovedAtOpen();
+    void schemaOneIsUpgraded();
 };
 
 void tst_Journal::persistsAcrossReopen()
 {
     QTemporaryDir dir;
-    const JournalEntry e { EntryKind::File, 3, 123456789, 42, 0640, 7, { BlockRef { ContentHash::of("abc"), 3 } } };
+    const JournalEntry e { EntryKind::File, 3, 123456789, 42, 0640, 7, { BlockRef { ContentHash::of("abc"), 3 } },
+        987654321 };
     {
         Journal j(dir.path());
         QVERIFY(j.open().ok());
@@ -51,6 +55,7 @@ void tst_Journal::persistsAcrossReopen()
     QCOMPARE(back.mode, 0640u);
     QCOMPARE(back.version, 7u);
     QCOMPARE(back.blocks, e.blocks);
+    QCOMPARE(back.ctimeNs, 987654321);
     QCOMPARE(j.value(QStringLiteral("account")), QStringLiteral("abc"));
     QCOMPARE(j.cursor(), 99u);
 }
@@ -62,14 +67,25 @@ void tst_Journal::treesMoveAndGo()
     QVERIFY(j.open().ok());
     JournalEntry e;
     e.version = 1;
-    for (const char *p : { "a", "a/x", "a/y/z", "ab", "a0" })
+    for (const char *p : { "a", "a/x", "a/y/z", "ab", "a0", "a b" })
         j.put(P(p), e);
+    // The in-memory copy says what SQLite says (a second journal reads the file).
+    const auto onDisk = [&] {
+        Journal other(dir.path());
+        return other.open().ok() ? other.load().keys() : QList<RelativePath> { P("failed") };
+    };
     j.moveTree(P("a"), P("b/c"));
-    QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a0"), P("ab"), P("b/c"), P("b/c/x"), P("b/c/y/z") }));
+    QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a b"), P("a0"), P("ab"), P("b/c"), P("b/c/x"), P("b/c/y/z") }));
+    QCOMPARE(onDisk(), j.load().keys());
     j.removeTree(P("b/c"));
+    QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a b"), P("a0"), P("ab") }));
+    QCOMPARE(onDisk(), j.load().keys());
+    j.remove(P("a b"));
     QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a0"), P("ab") }));
+    QCOMPARE(onDisk(), j.load().keys());
     j.clearEntries();
     QVERIFY(j.load().isEmpty());
+    QVERIFY(onDisk().isEmpty());
     QVERIFY(!j.hasFailed());
 }
 
@@ -112,6 +128,41 @@ void tst_Journal::leftoverDownloadsAreRemovedAtOpen()
     Journal j(dir.path());
     QVERIFY(j.open().ok());
     QVERIFY(!leftover.exists());
+}
+
+void tst_Journal::schemaOneIsUpgraded()
+{
+    QTemporaryDir dir;
+    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v1"));
+        db.setDatabaseName(Journal::path(dir.path()));
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        for (const char *sql : {
+                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                 "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                 " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
+                 " blocks BLOB)",
+                 "INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL)",
+                 "INSERT INTO meta VALUES('cursor', '9')",
+                 "PRAGMA user_version=1",
+             })
+            QVERIFY2(q.exec(QLatin1String(sql)), sql);
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("v1"));
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QCOMPARE(j.cursor(), 9u);
+    const JournalState state = j.load();
+    QCOMPARE(state.keys(), QList<RelativePath> { P("f") });
+    QCOMPARE(state.value(P("f")).version, 9u);
+    QCOMPARE(state.value(P("f")).ctimeNs, 0); // unknown: the racy rule applies as before
+    JournalEntry e = state.value(P("f"));
+    e.ctimeNs = 11;
+    j.put(P("f"), e);
+    QVERIFY(!j.hasFailed());
 }
 
 QTEST_GUILESS_MAIN(tst_Journal)

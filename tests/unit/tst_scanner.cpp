@@ -5,11 +5,13 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 using namespace filesync;
@@ -48,6 +50,10 @@ private Q_SLOTS:
     void specialFilesWarnOnce();
     void cancelledScanSaysSo();
     void makeDirsNeverRecreatesTheRoot();
+    void partialScan_data();
+    void partialScan();
+    void racyRule_data();
+    void racyRule();
 };
 
 void tst_Scanner::describesTheTree()
@@ -150,6 +156,195 @@ void tst_Scanner::makeDirsNeverRecreatesTheRoot()
     QVERIFY(QDir().rename(root, root + QStringLiteral(".moved")));
     QVERIFY(!localfs::makeDirs(root, P("a/x")));
     QVERIFY(!QFileInfo::exists(root));
+}
+
+namespace {
+QStringList L(std::initializer_list<const char *> items)
+{
+    QStringList list;
+    for (const char *i : items)
+        list << QString::fromUtf8(i);
+    return list;
+}
+
+QSet<RelativePath> paths(const QStringList &list)
+{
+    QSet<RelativePath> set;
+    for (const QString &p : list)
+        set.insert(*RelativePath::fromString(p));
+    return set;
+}
+
+QStringList keys(const LocalSnapshot &snapshot)
+{
+    QStringList list;
+    for (const RelativePath &p : snapshot.keys())
+        list << p.toString();
+    return list;
+}
+
+// Runs "rm:P", "rmtree:P", "mkdir:P", "write:P", "mv:FROM>TO" against a folder.
+void apply(const QString &root, const QStringList &ops)
+{
+    for (const QString &op : ops) {
+        const QString verb = op.section(u':', 0, 0), arg = op.section(u':', 1);
+        const QString abs = root + u'/' + arg;
+        if (verb == QLatin1String("rm"))
+            QVERIFY(QFile::remove(abs));
+        else if (verb == QLatin1String("rmtree"))
+            QVERIFY(QDir(abs).removeRecursively());
+        else if (verb == QLatin1String("mkdir"))
+            QVERIFY(QDir().mkpath(abs));
+        else if (verb == QLatin1String("write"))
+            write(abs, arg.toUtf8());
+        else if (verb == QLatin1String("mv"))
+            QVERIFY(QDir().rename(root + u'/' + arg.section(u'>', 0, 0), root + u'/' + arg.section(u'>', 1)));
+        else
+            QFAIL(qPrintable(op));
+    }
+}
+} // namespace
+
+void tst_Scanner::partialScan_data()
+{
+    QTest::addColumn<QStringList>("ops");
+    QTest::addColumn<QStringList>("dirs");
+    QTest::addColumn<QStringList>("trees");
+    QTest::addColumn<QStringList>("expected"); // the snapshot's paths
+    // Before each row: a/x a/y b/z b/sub/w c/q, all in the journal.
+    const QStringList all = L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q" });
+    QTest::newRow("nothing in scope: the journal's view") << L({ "rm:a/x" }) << L({}) << L({}) << all;
+    QTest::newRow("a delete out of scope is unchanged") << L({ "rm:b/z" }) << L({ "a" }) << L({}) << all;
+    QTest::newRow("a delete in scope is gone")
+        << L({ "rm:a/x" }) << L({ "a" }) << L({}) << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q" });
+    QTest::newRow("a subfolder of a listed folder keeps the journal's view")
+        << L({ "rm:b/sub/w" }) << L({ "b" }) << L({}) << all;
+    QTest::newRow("a vanished folder takes its journal subtree with it")
+        << L({ "rmtree:b" }) << L({ "b" }) << L({}) << L({ "a", "a/x", "a/y", "c", "c/q" });
+    QTest::newRow("a vanished folder seen from its parent")
+        << L({ "rmtree:b" }) << L({ "" }) << L({}) << L({ "a", "a/x", "a/y", "c", "c/q" });
+    QTest::newRow("a new folder is walked whole")
+        << L({ "mkdir:n/m", "write:n/m/f", "write:n/g" }) << L({ "" }) << L({})
+        << L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "n", "n/g", "n/m", "n/m/f" });
+    QTest::newRow("a folder reported inside a new one is looked at from above")
+        << L({ "mkdir:n/m", "write:n/m/f" }) << L({ "n/m" }) << L({})
+        << L({ "a", "a/x", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "n", "n/m", "n/m/f" });
+    QTest::newRow("a re-created folder in trees is walked whole") << L(
+        { "rmtree:b", "mkdir:b/new" }) << L({ "" }) << L({ "b" }) << L({ "a", "a/x", "a/y", "b", "b/new", "c", "c/q" });
+    QTest::newRow("a move between two listed folders shows both ends")
+        << L({ "mv:a/x>c/x" }) << L({ "a", "c" }) << L({})
+        << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "c/x" });
+    QTest::newRow("the root and a folder in it, both listed")
+        << L({ "rm:a/x", "write:top", "rm:c/q" }) << L({ "", "a" }) << L({})
+        << L({ "a", "a/y", "b", "b/sub", "b/sub/w", "b/z", "c", "c/q", "top" });
+    QTest::newRow("a file that replaced a folder")
+        << L({ "rmtree:b", "write:b" }) << L({ "" }) << L({}) << L({ "a", "a/x", "a/y", "b", "c", "c/q" });
+}
+
+void tst_Scanner::partialScan()
+{
+    QFETCH(QStringList, ops);
+    QFETCH(QStringList, dirs);
+    QFETCH(QStringList, trees);
+    QFETCH(QStringList, expected);
+    QTemporaryDir dir;
+    for (const char *f : { "a/x", "a/y", "b/z", "b/sub/w", "c/q" }) {
+        write(dir.path() + u'/' + QLatin1String(f), f);
+        age(dir.path() + u'/' + QLatin1String(f));
+    }
+    const auto before = Scanner::scan(dir.path(), {});
+    JournalState journal;
+    for (auto it = before.snapshot.cbegin(); it != before.snapshot.cend(); ++it)
+        journal.insert(it.key(), journalEntryFor(*it, 1));
+    apply(dir.path(), ops);
+    if (QTest::currentTestFailed())
+        return;
+
+    const auto part = Scanner::scan(dir.path(), journal, ScanScope { false, paths(dirs), paths(trees) });
+    QVERIFY(part.fatal.isEmpty());
+    QVERIFY(part.partial);
+    // What the reconciler is told is the disk (snapshot) and the journal in the scope;
+    // out of it the journal stands for the disk. That view must be the expected tree.
+    LocalSnapshot view = part.snapshot;
+    for (auto it = journal.cbegin(); it != journal.cend(); ++it) {
+        if (!part.scopedJournal.contains(it.key())) {
+            QVERIFY2(!part.snapshot.contains(it.key()), qPrintable(it.key().toString()));
+            LocalEntry e;
+            e.kind = it->kind;
+            e.blocks = it->blocks;
+            e.inode = it->inode;
+            view.insert(it.key(), e);
+        }
+    }
+    for (auto it = part.snapshot.cbegin(); it != part.snapshot.cend(); ++it) {
+        if (journal.contains(it.key())) // on disk, in scope, known: the journal's side is given too
+            QVERIFY2(part.scopedJournal.contains(it.key()), qPrintable(it.key().toString()));
+    }
+    QCOMPARE(keys(view), expected);
+    QVERIFY(part.visited < before.visited || dirs.contains(QString()));
+    // Out of scope: exactly the journal's view. In scope: what the disk holds.
+    for (auto it = view.cbegin(); it != view.cend(); ++it) {
+        const auto known = journal.constFind(it.key());
+        if (known != journal.cend() && known->kind == it->kind)
+            QCOMPARE(it->blocks, known->blocks);
+    }
+    if (ops.contains(QStringLiteral("mv:a/x>c/x"))) {
+        QCOMPARE(part.snapshot.value(P("c/x")).inode, journal.value(P("a/x")).inode);
+        QVERIFY(part.scopedJournal.contains(P("a/x"))); // both ends in scope: a move
+    }
+    // A full scan sees what the partial one was not asked to look at.
+    const LocalSnapshot full = Scanner::scan(dir.path(), journal).snapshot;
+    for (const QString &op : ops) {
+        if (op.startsWith(QLatin1String("rm:")))
+            QVERIFY(!full.contains(P(op.mid(3).toUtf8().constData())));
+    }
+}
+
+void tst_Scanner::racyRule_data()
+{
+    QTest::addColumn<bool>("installed"); // mtime set explicitly (as a download does), so mtime != ctime
+    QTest::addColumn<QString>("afterwards"); // what happens after the journal recorded the stat
+    QTest::addColumn<int>("hashed");
+    QTest::newRow("a plain write within the window is hashed again") << false << QString() << 1;
+    QTest::newRow("an installed file is trusted") << true << QString() << 0;
+    QTest::newRow("an installed file rewritten and its mtime put back is hashed")
+        << true << QStringLiteral("rewrite") << 1;
+    QTest::newRow("an installed file only touched is hashed") << true << QStringLiteral("touch") << 1;
+}
+
+void tst_Scanner::racyRule()
+{
+    QFETCH(bool, installed);
+    QFETCH(QString, afterwards);
+    QFETCH(int, hashed);
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/f.bin");
+    const QByteArray abs = QFile::encodeName(path);
+    write(path, "content");
+    // A recent mtime, one second old: inside the racy window.
+    timespec now;
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const timespec recent[2] = { { now.tv_sec - 1, 0 }, { now.tv_sec - 1, 0 } };
+    if (installed)
+        QCOMPARE(::utimensat(AT_FDCWD, abs.constData(), recent, 0), 0);
+    const auto landed = Scanner::stat(path);
+    QVERIFY(landed);
+    QCOMPARE(landed->mtimeNs != landed->ctimeNs, installed);
+    LocalEntry recorded = *landed;
+    recorded.blocks = Chunker::chunkBytes("content");
+    JournalState journal;
+    journal.insert(P("f.bin"), journalEntryFor(recorded, 1));
+    if (afterwards == QLatin1String("rewrite")) {
+        write(path, "CONTENT"); // same size
+        QCOMPARE(::utimensat(AT_FDCWD, abs.constData(), recent, 0), 0);
+        QCOMPARE(Scanner::stat(path)->mtimeNs, recorded.mtimeNs); // size and mtime as recorded
+    } else if (afterwards == QLatin1String("touch")) {
+        QCOMPARE(::utimensat(AT_FDCWD, abs.constData(), recent, 0), 0);
+    }
+    const auto result = Scanner::scan(dir.path(), journal);
+    QCOMPARE(result.hashedFiles, hashed);
+    if (afterwards == QLatin1String("rewrite"))
+        QCOMPARE(result.snapshot.value(P("f.bin")).blocks, Chunker::chunkBytes("CONTENT"));
 }
 
 QTEST_GUILESS_MAIN(tst_Scanner)

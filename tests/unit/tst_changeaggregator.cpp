@@ -1,0 +1,150 @@
+#include "changeaggregator.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace filesync;
+
+namespace {
+RelativePath P(const QString &p)
+{
+    return *RelativePath::fromString(p);
+}
+
+QSet<RelativePath> paths(const QStringList &list)
+{
+    QSet<RelativePath> set;
+    for (const QString &p : list)
+        set.insert(P(p));
+    return set;
+}
+
+QStringList L(std::initializer_list<const char *> items)
+{
+    QStringList list;
+    for (const char *i : items)
+        list << QString::fromUtf8(i);
+    return list;
+}
+
+void write(const QString &path, const QByteArray &data)
+{
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Append));
+    f.write(data);
+}
+} // namespace
+
+// The watcher tells where things changed, so that a cycle scans only there.
+class tst_ChangeAggregator : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void reportsDirtyFolders_data();
+    void reportsDirtyFolders();
+    void nothingHappenedIsEmpty();
+    void movedFolderMeansFullScanUntilRewatched();
+};
+
+void tst_ChangeAggregator::reportsDirtyFolders_data()
+{
+    QTest::addColumn<QString>("op");
+    QTest::addColumn<QStringList>("dirs");
+    QTest::addColumn<QStringList>("trees");
+    QTest::newRow("new file") << QStringLiteral("write:a/new") << L({ "a" }) << L({});
+    QTest::newRow("append to a file") << QStringLiteral("write:b/f") << L({ "b" }) << L({});
+    QTest::newRow("new file at the root") << QStringLiteral("write:top") << L({ "" }) << L({});
+    QTest::newRow("new folder is a tree") << QStringLiteral("mkdir:a/n") << L({ "a" }) << L({ "a/n" });
+    QTest::newRow("move between folders") << QStringLiteral("mv:a/f>b/g") << L({ "a", "b" }) << L({});
+    QTest::newRow("removed folder") << QStringLiteral("rmdir:a/sub") << L({ "a" }) << L({});
+    QTest::newRow("folder moved in elsewhere is a tree")
+        << QStringLiteral("mv:a/sub>b/sub2") << L({ "a", "b" }) << L({ "b/sub2" });
+}
+
+void tst_ChangeAggregator::reportsDirtyFolders()
+{
+    QFETCH(QString, op);
+    QFETCH(QStringList, dirs);
+    QFETCH(QStringList, trees);
+    QTemporaryDir dir;
+    for (const char *d : { "a/sub", "b" })
+        QVERIFY(QDir().mkpath(dir.path() + u'/' + QLatin1String(d)));
+    write(dir.path() + QStringLiteral("/a/f"), "f");
+    write(dir.path() + QStringLiteral("/b/f"), "f");
+    ChangeAggregator aggregator(dir.path(), 10, 3600);
+    QSignalSpy changed(&aggregator, &ChangeAggregator::changed);
+    aggregator.start();
+    QCOMPARE(aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("a/sub")), P(QStringLiteral("b")) })
+                 .size(),
+        3);
+    QVERIFY(aggregator.takeDirty().isEmpty());
+
+    const QString verb = op.section(u':', 0, 0), arg = op.section(u':', 1);
+    if (verb == QLatin1String("write"))
+        write(dir.path() + u'/' + arg, "more");
+    else if (verb == QLatin1String("mkdir"))
+        QVERIFY(QDir().mkdir(dir.path() + u'/' + arg));
+    else if (verb == QLatin1String("rmdir"))
+        QVERIFY(QDir().rmdir(dir.path() + u'/' + arg));
+    else if (verb == QLatin1String("mv"))
+        QVERIFY(QDir().rename(dir.path() + u'/' + arg.section(u'>', 0, 0), dir.path() + u'/' + arg.section(u'>', 1)));
+    QTRY_VERIFY(changed.size() >= 1);
+    const ScanScope scope = aggregator.takeDirty();
+    QVERIFY(!scope.full);
+    QCOMPARE(scope.dirs, paths(dirs)); // a removed folder's own watch names its parent
+    QCOMPARE(scope.trees, paths(trees));
+    QVERIFY(aggregator.takeDirty().isEmpty()); // taken
+}
+
+void tst_ChangeAggregator::nothingHappenedIsEmpty()
+{
+    QTemporaryDir dir;
+    ChangeAggregator aggregator(dir.path(), 10, 3600);
+    aggregator.start();
+    QVERIFY(aggregator.takeDirty().isEmpty());
+    // Without watches on every folder nothing says where to look: a full scan.
+    ChangeAggregator stopped(dir.path(), 10, 3600);
+    QVERIFY(stopped.takeDirty().full);
+}
+
+void tst_ChangeAggregator::movedFolderMeansFullScanUntilRewatched()
+{
+    QTemporaryDir dir;
+    for (const char *d : { "a/sub/deeper", "b" })
+        QVERIFY(QDir().mkpath(dir.path() + u'/' + QLatin1String(d)));
+    ChangeAggregator aggregator(dir.path(), 10, 3600);
+    QSignalSpy changed(&aggregator, &ChangeAggregator::changed);
+    aggregator.start();
+    aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("a/sub")), P(QStringLiteral("a/sub/deeper")),
+        P(QStringLiteral("b")) });
+    QVERIFY(QDir().rename(dir.path() + QStringLiteral("/a/sub"), dir.path() + QStringLiteral("/b/moved")));
+    QTRY_VERIFY(changed.size() >= 1);
+    const ScanScope moved = aggregator.takeDirty();
+    QVERIFY(!moved.full); // the move itself is seen from both parents
+    QCOMPARE(moved.dirs, paths({ QStringLiteral("a"), QStringLiteral("b") }));
+    QCOMPARE(moved.trees, paths({ QStringLiteral("b/moved") }));
+
+    // The watch of a folder inside the moved one still carries its old path: its events
+    // cannot say where, so they ask for a full scan.
+    changed.clear();
+    write(dir.path() + QStringLiteral("/b/moved/deeper/f"), "f");
+    QTRY_VERIFY(changed.size() >= 1);
+    QVERIFY(aggregator.takeDirty().full);
+
+    // Once the scan's folders renew the watches, events name the right folder again.
+    const QList<RelativePath> renewed = aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("b")),
+        P(QStringLiteral("b/moved")), P(QStringLiteral("b/moved/deeper")) });
+    QCOMPARE(renewed.size(), 2);
+    changed.clear();
+    write(dir.path() + QStringLiteral("/b/moved/deeper/g"), "g");
+    QTRY_VERIFY(changed.size() >= 1);
+    const ScanScope after = aggregator.takeDirty();
+    QVERIFY(!after.full);
+    QCOMPARE(after.dirs, paths({ QStringLiteral("b/moved/deeper") }));
+}
+
+QTEST_GUILESS_MAIN(tst_ChangeAggregator)
+#include "tst_changeaggregator.moc"

@@ -1,6 +1,7 @@
 // The real SyncServer over real sockets on 127.0.0.1: handshake, accounts, push, stats,
 // restarts and hostile peers. Commit rules are in tst_server_commits.cpp.
 #include "accountstore.h"
+#include "blockstore.h"
 #include "clientsession.h"
 #include "framereader.h"
 #include "syncserver.h"
@@ -34,13 +35,25 @@ QByteArray lengthPrefix(quint32 length)
     return bytes;
 }
 
+// Stored blocks: files named by their SHA-256 (temporary files have a suffix) and the
+// records of the packs (each a 45-byte header, magic "FSP1", then its data).
 int blockFiles(const QString &dataDir)
 {
     int count = 0;
     QDirIterator it(dataDir + QStringLiteral("/blocks"), QDir::Files, QDirIterator::Subdirectories);
     while (it.hasNext()) {
-        if (it.next().section(u'/', -1).size() == 64)
-            ++count; // a stored block, named by its SHA-256 (temporary files have a suffix)
+        const QString path = it.next();
+        if (path.section(u'/', -1).size() == 64)
+            ++count;
+        if (!path.endsWith(QStringLiteral(".pack")))
+            continue;
+        QFile pack(path);
+        if (!pack.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray bytes = pack.readAll();
+        for (qsizetype at = 0; at + LocalBlockStore::kPackHeaderSize <= bytes.size() && bytes.mid(at, 4) == "FSP1";
+             ++count)
+            at += LocalBlockStore::kPackHeaderSize + qFromBigEndian<quint32>(bytes.constData() + at + 41);
     }
     return count;
 }

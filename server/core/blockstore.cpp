@@ -73,7 +73,8 @@ Result<void> LocalBlockStore::open()
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
     quint32 last = 0;
-    const QStringList packs = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
+    const QStringList packs
+        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
     if (!packs.isEmpty()) {
         bool ok = false;
         last = packs.last().section(u'.', 0, 0).toUInt(&ok, 16);
@@ -138,7 +139,8 @@ void LocalBlockStore::recover()
 
 void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
 {
-    const QStringList packs = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
+    const QStringList packs
+        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
     for (const QString &name : packs) {
         bool ok = false;
         const quint32 number = name.section(u'.', 0, 0).toUInt(&ok, 16);
@@ -232,10 +234,9 @@ Result<void> LocalBlockStore::put(
         return {}; // stored once per server
     if (ContentHash::of(raw) != hash)
         return makeError(QStringLiteral("the block's bytes do not match its hash"));
-    const protocol::EncodedBlock encoded
-        = wireForm.codec == BlockCodec::Zstd ? wireForm : protocol::encodeBlock(raw, 1);
+    const protocol::EncodedBlock &encoded = wireForm;
     if (auto written = encoded.data.size() <= kPackedUpTo ? append(hash, encoded, quint32(raw.size()))
-                                                           : write(hash, encoded, quint32(raw.size()));
+                                                          : write(hash, encoded, quint32(raw.size()));
         !written)
         return written;
     if (pendingCount() >= kMaxPending) // bounds the memory and what a crash can damage
@@ -256,8 +257,8 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
     if (m_pendingPacked == 0) {
         // Durable before the records it announces, so that a crash never hides them from
         // recover(): one flush per batch.
-        m_journal.write(QByteArray("pack ") + QByteArray::number(m_packNumber) + ' ' + QByteArray::number(m_packSize)
-            + '\n');
+        m_journal.write(
+            QByteArray("pack ") + QByteArray::number(m_packNumber) + ' ' + QByteArray::number(m_packSize) + '\n');
         ::fdatasync(m_journal.handle());
     }
     QByteArray record;
@@ -276,7 +277,8 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
         qCWarning(lcBlocks) << "cannot append a block to" << m_pack.fileName() << ":" << reason;
         return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));
     }
-    m_packed.insert(hash, Location { m_packNumber, quint8(encoded.codec), rawSize, quint32(encoded.data.size()), m_packSize });
+    m_packed.insert(
+        hash, Location { m_packNumber, quint8(encoded.codec), rawSize, quint32(encoded.data.size()), m_packSize });
     m_packSize += recordSize;
     ++m_pendingPacked;
     return {};

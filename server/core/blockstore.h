@@ -32,13 +32,15 @@ public:
     virtual Result<void> open() = 0;
     virtual bool has(const ContentHash &hash) const = 0;
     // Verifies that `raw` hashes to `hash` (an Error otherwise, nothing stored), then
-    // stores it unless it is already there. `wireForm` is the block as the sender
-    // encoded it: a zstd form is kept as is instead of compressing again.
+    // stores it unless it is already there, in `wireForm`, the form the sender encoded it
+    // in: senders try zstd and send raw only when it does not pay (docs/protocol.md), so
+    // the server does not try again (that was 9 % of its CPU on small random files).
     virtual Result<void> put(const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm)
         = 0;
+    // Compressed here when that pays.
     Result<void> put(const ContentHash &hash, const QByteArray &raw)
     {
-        return put(hash, raw, protocol::EncodedBlock { protocol::BlockCodec::Raw, raw });
+        return put(hash, raw, protocol::encodeBlock(raw, 1));
     }
     virtual Result<StoredBlock> get(const ContentHash &hash) const = 0;
     // Makes every block stored so far durable. Called before a commit may reference

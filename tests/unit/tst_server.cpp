@@ -397,7 +397,8 @@ void tst_Server::pipelinedUploadsAreAnsweredInOrder()
     }
     ids << c.send(MessageType::QueryBlocks, QueryBlocks { hashes.mid(0, kMaxHashesPerQuery) }.toCbor());
     ids << c.send(MessageType::Commit, Commit { ops }.toCbor());
-    const quint64 forged = c.send(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor());
+    const quint64 forged
+        = c.send(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor());
     const Envelope error = c.waitFor([forged](const Envelope &e) { return e.id == forged; });
     QCOMPARE(c.errorCode(error), QStringLiteral("bad-request"));
     QTRY_VERIFY(!c.isConnected());

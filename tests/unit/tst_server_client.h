@@ -5,9 +5,9 @@
 #include "blockcodec.h"
 #include "messagechannel.h"
 
-#include <utility>
 #include <QDeadlineTimer>
 #include <QTest>
+#include <utility>
 
 #include <functional>
 #include <memory>

@@ -279,8 +279,11 @@ void tst_Sync::uploadCommitsBeforeItsLastBlock()
     QTRY_COMPARE_WITH_TIMEOUT(b.engine()->state(), EngineState::Idle, 60000);
     const auto commits = [this] {
         const QByteArray text = m_server->server()->metricsText();
-        const qsizetype at = text.indexOf("\nfilesync_commits_total ");
-        return at < 0 ? -1 : text.mid(at + 25).split('\n').first().toLongLong();
+        const QByteArray name("\nfilesync_commits_total ");
+        const qsizetype at = text.indexOf(name);
+        bool ok = false;
+        const qint64 value = text.mid(at + name.size()).split('\n').first().toLongLong(&ok);
+        return at < 0 || !ok ? -1 : value;
     };
     const qint64 before = commits();
     QVERIFY(before >= 0);

@@ -31,6 +31,10 @@ void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
     m_commitAt = 0;
     m_inFlight = 0;
     m_putsPending = 0;
+    m_committing = false;
+    m_readyEnd = 0;
+    m_waiters.clear();
+    m_unresolved = QList<int>(m_ops.size(), 0);
     m_broken.clear();
     m_deltas.clear();
     m_advance.reset();
@@ -57,9 +61,16 @@ void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
         qint64 offset = 0;
         for (const BlockRef &b : a.local->blocks) {
             // The base's blocks are referenced by the account already: nothing to ask.
-            if (!inBase.contains(b.hash) && !m_where.contains(b.hash)) {
-                m_where.insert(b.hash, Source { i, offset, b.size });
-                m_toQuery.append(b.hash);
+            if (!inBase.contains(b.hash)) {
+                if (!m_where.contains(b.hash)) {
+                    m_where.insert(b.hash, Source { i, offset, b.size });
+                    m_toQuery.append(b.hash);
+                }
+                QList<int> &waiters = m_waiters[b.hash];
+                if (waiters.isEmpty() || waiters.last() != i) { // a block twice in one file counts once
+                    waiters.append(i);
+                    ++m_unresolved[i];
+                }
             }
             offset += b.size;
         }
@@ -78,18 +89,37 @@ void Uploader::fail(const QString &reason)
 void Uploader::queryNext()
 {
     if (m_toQuery.isEmpty())
-        return pumpBlocks();
+        return maybeCommit(); // the ops without blocks, or all of them already there
     const QList<ContentHash> hashes = m_toQuery.mid(0, kMaxHashesPerQuery);
     m_toQuery.remove(0, hashes.size());
     const int generation = m_generation;
-    m_connection.queryBlocks(hashes, [this, generation](const Reply<QueryBlocksReply> &reply) {
+    m_connection.queryBlocks(hashes, [this, generation, hashes](const Reply<QueryBlocksReply> &reply) {
         if (generation != m_generation)
             return;
         if (!reply)
             return fail(reply.message);
-        m_toSend += reply->missing;
+        QSet<ContentHash> missing;
+        for (const ContentHash &h : reply->missing) {
+            // Only what we asked about, once: a confused server cannot make us read junk.
+            if (m_waiters.contains(h) && !missing.contains(h)) {
+                missing.insert(h);
+                m_toSend.append(h);
+            }
+        }
+        for (const ContentHash &h : hashes) {
+            if (!missing.contains(h))
+                resolve(h);
+        }
+        pumpBlocks(); // the uploads start while the next query is under way
         queryNext();
     });
+}
+
+void Uploader::resolve(const ContentHash &hash)
+{
+    const QList<int> waiters = m_waiters.take(hash);
+    for (const int op : waiters)
+        --m_unresolved[op];
 }
 
 bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArray &out) const
@@ -108,9 +138,11 @@ void Uploader::pumpBlocks()
         QByteArray raw;
         const Source source = m_where.value(hash);
         if (!readBlock(source, hash, raw)) {
-            // Changed since the scan: that file waits for the next cycle, the rest goes on.
+            // Changed since the scan: that file waits for the next cycle, the rest goes on
+            // (another file with the same block is refused by the server and retried).
             m_broken.insert(source.op);
             m_complete = false;
+            resolve(hash);
             continue;
         }
         const EncodedBlock encoded = encodeBlock(raw);
@@ -119,7 +151,7 @@ void Uploader::pumpBlocks()
         const qint64 size = raw.size();
         const int generation = m_generation;
         m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
-            [this, generation, size](const Reply<Done> &reply) {
+            [this, generation, size, hash](const Reply<Done> &reply) {
                 if (generation != m_generation)
                     return;
                 m_inFlight -= size;
@@ -127,11 +159,11 @@ void Uploader::pumpBlocks()
                 if (!reply)
                     return fail(reply.message);
                 Q_EMIT bytesDone(size);
+                resolve(hash);
                 pumpBlocks();
             });
     }
-    if (m_toSend.isEmpty() && m_putsPending == 0 && m_running)
-        commitNext();
+    maybeCommit();
 }
 
 std::optional<Uploader::OwnAdvance> Uploader::ownAdvance() const
@@ -191,37 +223,58 @@ CommitOp Uploader::commitOpFor(int i) const
     return op;
 }
 
-void Uploader::commitNext()
+void Uploader::maybeCommit()
 {
+    if (!m_running || m_committing)
+        return;
+    while (m_readyEnd < m_ops.size() && (m_unresolved.at(m_readyEnd) == 0 || m_broken.contains(m_readyEnd)))
+        ++m_readyEnd;
+    // The last batch waits for the uploads still under way (those of a broken file too).
+    const bool last = m_readyEnd == m_ops.size() && m_toQuery.isEmpty() && m_toSend.isEmpty() && m_putsPending == 0;
     QList<CommitOp> batch;
     QList<int> indexes;
     qint64 bytes = 0;
-    while (m_commitAt < m_ops.size() && batch.size() < kMaxOpsPerCommit) {
-        const int i = m_commitAt;
+    bool full = false;
+    int at = m_commitAt;
+    while (at < m_readyEnd) {
+        if (batch.size() >= kMaxOpsPerCommit) {
+            full = true;
+            break;
+        }
+        const int i = at;
         const SyncAction &a = m_ops.at(i);
         if (m_broken.contains(i)) {
-            ++m_commitAt;
+            ++at;
             continue;
         }
         const CommitOp op = commitOpFor(i);
         const qint64 opBytes = 200 + a.path.toString().size() * 3 + op.blocks.size() * 40
             + (op.delta ? op.delta->items.size() * 40 + 40 : 0);
-        if (!batch.isEmpty() && bytes + opBytes > kMetadataBudget)
+        if (!batch.isEmpty() && bytes + opBytes > kMetadataBudget) {
+            full = true;
             break;
+        }
         bytes += opBytes;
         batch.append(op);
         indexes.append(i);
-        ++m_commitAt;
+        ++at;
     }
+    if (!full && !last && batch.size() < kEarlyCommitOps)
+        return; // more ops become ready as their blocks are acknowledged
     if (batch.isEmpty()) {
+        if (!last)
+            return;
         m_running = false;
         Q_EMIT finished(m_complete);
         return;
     }
+    m_commitAt = at;
+    m_committing = true;
     const int generation = m_generation;
     m_connection.commit(batch, [this, generation, indexes](const Reply<CommitReply> &result) {
         if (generation != m_generation)
             return;
+        m_committing = false;
         if (!result)
             return fail(result.message);
         if (result->results.size() != indexes.size())
@@ -256,7 +309,7 @@ void Uploader::commitNext()
                 break;
             }
         }
-        commitNext();
+        maybeCommit();
     });
 }
 

@@ -13,8 +13,12 @@ class ServerConnection;
 // Sends local changes to the server: asks which blocks the server lacks for this
 // account (QueryBlocks, up to 4,096 hashes a request), uploads only those (re-reading
 // them from disk and re-checking their hash, zstd when it pays, at most kWindowBytes in
-// flight), then commits every op in the plan's order, in batches under the metadata
-// budget. Each op's result comes back through opApplied / opConflict / opRejected.
+// flight, starting after the first query's answer), and commits the ops in the plan's
+// order, in batches under the metadata budget, one Commit in flight at a time. A batch
+// goes as soon as every block of its ops is acknowledged (or was there already) and it
+// holds kEarlyCommitOps ops or is full, so that the other computers start fetching while
+// the rest is still uploading; the server makes the blocks durable before it commits.
+// Each op's result comes back through opApplied / opConflict / opRejected.
 // A put of a file whose journal entry is its base goes to a 1.1 server as a delta
 // against that base's block list (the base's blocks are not even queried: the account
 // references them already), so editing a big file costs the changed blocks plus a short
@@ -24,6 +28,7 @@ class Uploader : public QObject
     Q_OBJECT
 public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
+    static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
 
     Uploader(const QString &root, ServerConnection &connection, QObject *parent = nullptr);
     // MoveRemote, DeleteRemote, Upload; `journal` holds the bases of the ops.
@@ -61,7 +66,8 @@ private:
 
     void queryNext();
     void pumpBlocks();
-    void commitNext();
+    void resolve(const ContentHash &hash); // the server has it now (or it cannot be sent)
+    void maybeCommit();
     protocol::CommitOp commitOpFor(int index) const;
     void noteAdvance(const protocol::CommitReply &reply);
     void fail(const QString &reason);
@@ -73,6 +79,9 @@ private:
     QList<ContentHash> m_toQuery;
     QList<ContentHash> m_toSend;
     QHash<ContentHash, Source> m_where; // where each block to upload is on disk
+    QHash<ContentHash, QList<int>> m_waiters; // ops that wait for each unresolved block
+    QList<int> m_unresolved; // per op: blocks it waits for
+    int m_readyEnd = 0; // ops before it wait for no block
     QSet<int> m_broken; // ops whose file changed since the scan: not committed now
     QHash<int, protocol::BlockListDelta> m_deltas; // puts sent as a delta
     // Paths whose delta the server refused (its base differs from our journal's): the
@@ -83,6 +92,7 @@ private:
     int m_commitAt = 0;
     qint64 m_inFlight = 0;
     int m_putsPending = 0;
+    bool m_committing = false; // a Commit is in flight
     bool m_complete = true;
     bool m_running = false;
     int m_generation = 0;

@@ -7,6 +7,8 @@
 #include <QRandomGenerator>
 #include <QtEndian>
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +19,8 @@ using protocol::BlockCodec;
 namespace {
 
 constexpr int kHeaderSize = 5; // codec, raw size (big-endian)
+constexpr char kPackMagic[] = "FSP1";
+constexpr int kPackMagicSize = 4;
 
 // fsync / fdatasync / syncfs on a path; false (and a warning) when it fails.
 bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
@@ -33,10 +37,16 @@ bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
 
 } // namespace
 
-LocalBlockStore::LocalBlockStore(const QString &root)
+LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes)
     : m_root(root)
+    , m_maxPackBytes(maxPackBytes)
     , m_journal(root + QStringLiteral("/unsynced"))
 { }
+
+QString LocalBlockStore::packPath(quint32 number) const
+{
+    return QStringLiteral("%1/packs/%2.pack").arg(m_root).arg(number, 8, 16, QLatin1Char('0'));
+}
 
 LocalBlockStore::~LocalBlockStore()
 {
@@ -47,7 +57,7 @@ LocalBlockStore::~LocalBlockStore()
 Result<void> LocalBlockStore::open()
 {
     const QString tmp = m_root + QStringLiteral("/tmp");
-    if (!QDir().mkpath(tmp))
+    if (!QDir().mkpath(tmp) || !QDir().mkpath(m_root + QStringLiteral("/packs")))
         return makeError(QStringLiteral("cannot create the block store at %1").arg(m_root));
     // Writes cut off by a crash; nothing refers to them.
     const QStringList leftovers = QDir(tmp).entryList(QDir::Files | QDir::Hidden);
@@ -62,29 +72,131 @@ Result<void> LocalBlockStore::open()
     recover();
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
+    quint32 last = 0;
+    const QStringList packs
+        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
+    if (!packs.isEmpty()) {
+        bool ok = false;
+        last = packs.last().section(u'.', 0, 0).toUInt(&ok, 16);
+        if (!ok)
+            return makeError(QStringLiteral("a stray file in %1/packs: %2").arg(m_root, packs.last()));
+        if (QFileInfo(packPath(last)).size() >= m_maxPackBytes)
+            ++last;
+    }
+    return openPack(last);
+}
+
+Result<void> LocalBlockStore::openPack(quint32 number)
+{
+    m_pack.close();
+    m_pack.setFileName(packPath(number));
+    const bool existed = m_pack.exists();
+    if (!m_pack.open(QIODevice::WriteOnly | QIODevice::Append | QIODevice::Unbuffered))
+        return makeError(QStringLiteral("cannot open %1: %2").arg(m_pack.fileName(), m_pack.errorString()));
+    m_packNumber = number;
+    m_packSize = m_pack.size();
+    if (!existed) { // its name (and packs/ itself) made durable with its first records
+        m_pendingDirectories.insert(m_root + QStringLiteral("/packs"));
+        m_pendingDirectories.insert(m_root);
+    }
     return {};
 }
 
 void LocalBlockStore::recover()
 {
+    QHash<quint32, qint64> unsyncedFrom; // pack -> where its unverified part begins
     QFile journal(m_journal.fileName());
-    if (!journal.open(QIODevice::ReadOnly) || journal.size() == 0)
-        return;
-    int checked = 0;
-    int dropped = 0;
-    while (!journal.atEnd()) {
-        const auto hash = ContentHash::fromHex(journal.readLine().trimmed());
-        if (!hash || !has(*hash))
-            continue;
-        ++checked;
-        const auto stored = get(*hash);
-        if (stored && protocol::decodeAndVerify({ *hash, stored->codec, stored->rawSize, stored->data }))
-            continue;
-        QFile::remove(existingPathFor(*hash));
-        ++dropped;
+    if (journal.open(QIODevice::ReadOnly) && journal.size() > 0) {
+        int checked = 0;
+        int dropped = 0;
+        while (!journal.atEnd()) {
+            const QByteArray line = journal.readLine().trimmed();
+            if (line.startsWith("pack ")) {
+                const QList<QByteArray> parts = line.split(' ');
+                bool numberOk = false;
+                bool offsetOk = false;
+                const quint32 number = parts.value(1).toUInt(&numberOk);
+                const qint64 offset = parts.value(2).toLongLong(&offsetOk);
+                if (numberOk && offsetOk && offset >= 0)
+                    unsyncedFrom[number] = std::min(unsyncedFrom.value(number, offset), offset);
+                continue;
+            }
+            const auto hash = ContentHash::fromHex(line);
+            if (!hash || !has(*hash))
+                continue;
+            ++checked;
+            const auto stored = get(*hash);
+            if (stored && protocol::decodeAndVerify({ *hash, stored->codec, stored->rawSize, stored->data }))
+                continue;
+            QFile::remove(existingPathFor(*hash));
+            ++dropped;
+        }
+        qCInfo(lcBlocks) << "after an unclean stop: checked" << checked << "recent block files, dropped" << dropped
+                         << "damaged ones";
     }
-    qCInfo(lcBlocks) << "after an unclean stop: checked" << checked << "recent blocks, dropped" << dropped
-                     << "damaged ones";
+    loadPacks(unsyncedFrom);
+}
+
+void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
+{
+    const QStringList packs
+        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
+    for (const QString &name : packs) {
+        bool ok = false;
+        const quint32 number = name.section(u'.', 0, 0).toUInt(&ok, 16);
+        if (!ok)
+            continue;
+        QFile pack(packPath(number));
+        if (!pack.open(QIODevice::ReadWrite)) {
+            qCWarning(lcBlocks) << "cannot read" << pack.fileName() << ":" << pack.errorString();
+            continue;
+        }
+        const qint64 size = pack.size();
+        const qint64 verifyFrom = unsyncedFrom.value(number, size);
+        qint64 offset = 0;
+        int verified = 0;
+        while (offset < size) {
+            // Any record that does not parse ends the pack: only a crash leaves one.
+            if (!pack.seek(offset))
+                break;
+            const QByteArray header = pack.read(kPackHeaderSize);
+            if (header.size() != kPackHeaderSize || !header.startsWith(QByteArrayView(kPackMagic, kPackMagicSize)))
+                break;
+            Location at;
+            at.pack = number;
+            at.offset = offset;
+            at.codec = quint8(header.at(kPackMagicSize + ContentHash::kSize));
+            at.rawSize = qFromBigEndian<quint32>(header.constData() + kPackMagicSize + ContentHash::kSize + 1);
+            at.dataSize = qFromBigEndian<quint32>(header.constData() + kPackMagicSize + ContentHash::kSize + 5);
+            const auto hash = ContentHash::fromBytes(header.mid(kPackMagicSize, ContentHash::kSize));
+            if (!hash || at.codec > quint8(BlockCodec::Zstd) || at.rawSize == 0 || at.rawSize > protocol::kMaxBlockSize
+                || at.dataSize == 0 || at.dataSize > kPackedUpTo || offset + kPackHeaderSize + at.dataSize > size)
+                break;
+            if (offset >= verifyFrom) {
+                const QByteArray data = pack.read(at.dataSize);
+                if (!protocol::decodeAndVerify({ *hash, BlockCodec(at.codec), at.rawSize, data }))
+                    break;
+                ++verified;
+            }
+            m_packed.insert(*hash, at);
+            offset += kPackHeaderSize + at.dataSize;
+        }
+        if (offset < size) {
+            qCWarning(lcBlocks) << "after an unclean stop: cut" << pack.fileName() << "from" << size << "to" << offset
+                                << "bytes (a damaged or partial record)";
+            pack.resize(offset);
+        } else if (verified > 0) {
+            qCInfo(lcBlocks) << "after an unclean stop: checked" << verified << "recent records of" << pack.fileName();
+        }
+    }
+}
+
+std::optional<LocalBlockStore::PackedAt> LocalBlockStore::packedAt(const ContentHash &hash) const
+{
+    const auto it = m_packed.constFind(hash);
+    if (it == m_packed.cend())
+        return std::nullopt;
+    return PackedAt { packPath(it->pack), it->offset };
 }
 
 QString LocalBlockStore::pathFor(const ContentHash &hash) const
@@ -110,7 +222,7 @@ QString LocalBlockStore::existingPathFor(const ContentHash &hash) const
 
 bool LocalBlockStore::has(const ContentHash &hash) const
 {
-    return !existingPathFor(hash).isEmpty();
+    return m_packed.contains(hash) || !existingPathFor(hash).isEmpty();
 }
 
 Result<void> LocalBlockStore::put(
@@ -122,12 +234,53 @@ Result<void> LocalBlockStore::put(
         return {}; // stored once per server
     if (ContentHash::of(raw) != hash)
         return makeError(QStringLiteral("the block's bytes do not match its hash"));
-    const protocol::EncodedBlock encoded
-        = wireForm.codec == BlockCodec::Zstd ? wireForm : protocol::encodeBlock(raw, 1);
-    if (auto written = write(hash, encoded, quint32(raw.size())); !written)
+    const protocol::EncodedBlock &encoded = wireForm;
+    if (auto written = encoded.data.size() <= kPackedUpTo ? append(hash, encoded, quint32(raw.size()))
+                                                          : write(hash, encoded, quint32(raw.size()));
+        !written)
         return written;
-    if (m_pending.size() >= kMaxPending) // bounds the memory and what a crash can damage
+    if (pendingCount() >= kMaxPending) // bounds the memory and what a crash can damage
         return sync();
+    return {};
+}
+
+Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize)
+{
+    const qint64 recordSize = kPackHeaderSize + encoded.data.size();
+    if (m_packSize > 0 && m_packSize + recordSize > m_maxPackBytes) {
+        // The unsynced part of the store stays within one pack.
+        if (auto synced = sync(); !synced)
+            return synced;
+        if (auto opened = openPack(m_packNumber + 1); !opened)
+            return opened;
+    }
+    if (m_pendingPacked == 0) {
+        // Durable before the records it announces, so that a crash never hides them from
+        // recover(): one flush per batch.
+        m_journal.write(
+            QByteArray("pack ") + QByteArray::number(m_packNumber) + ' ' + QByteArray::number(m_packSize) + '\n');
+        ::fdatasync(m_journal.handle());
+    }
+    QByteArray record;
+    record.reserve(recordSize);
+    record.append(kPackMagic, kPackMagicSize);
+    record.append(hash.bytes());
+    record.append(char(encoded.codec));
+    char sizes[8];
+    qToBigEndian(rawSize, sizes);
+    qToBigEndian(quint32(encoded.data.size()), sizes + 4);
+    record.append(sizes, sizeof sizes);
+    record.append(encoded.data);
+    if (m_pack.write(record) != record.size()) {
+        const QString reason = m_pack.errorString();
+        m_pack.resize(m_packSize); // a partial record would end the pack at the next open()
+        qCWarning(lcBlocks) << "cannot append a block to" << m_pack.fileName() << ":" << reason;
+        return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));
+    }
+    m_packed.insert(
+        hash, Location { m_packNumber, quint8(encoded.codec), rawSize, quint32(encoded.data.size()), m_packSize });
+    m_packSize += recordSize;
+    ++m_pendingPacked;
     return {};
 }
 
@@ -173,12 +326,16 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
 
 Result<void> LocalBlockStore::sync()
 {
-    if (m_pending.isEmpty())
+    if (m_pending.isEmpty() && m_pendingPacked == 0)
         return {};
     bool ok = true;
-    if (m_pending.size() <= kSyncEachUpTo) {
+    if (m_pending.size() + (m_pendingPacked > 0 ? 1 : 0) <= kSyncEachUpTo) {
         for (const QString &path : std::as_const(m_pending))
             ok = syncPath(path, ::fdatasync) && ok;
+        if (m_pendingPacked > 0 && ::fdatasync(m_pack.handle()) != 0) {
+            qCWarning(lcBlocks) << "cannot sync" << m_pack.fileName();
+            ok = false;
+        }
         for (const QString &dir : std::as_const(m_pendingDirectories))
             ok = syncPath(dir, ::fsync, O_RDONLY | O_DIRECTORY) && ok;
     } else {
@@ -188,6 +345,7 @@ Result<void> LocalBlockStore::sync()
         return makeError(QStringLiteral("the server cannot make uploaded blocks durable"));
     m_pending.clear();
     m_pendingDirectories.clear();
+    m_pendingPacked = 0;
     m_journal.resize(0);
     m_journal.seek(0);
     return {};
@@ -195,6 +353,21 @@ Result<void> LocalBlockStore::sync()
 
 Result<StoredBlock> LocalBlockStore::get(const ContentHash &hash) const
 {
+    if (const auto at = m_packed.constFind(hash); at != m_packed.cend()) {
+        QFile pack(packPath(at->pack));
+        if (!pack.open(QIODevice::ReadOnly) || !pack.seek(at->offset + kPackHeaderSize))
+            return makeError(QStringLiteral("cannot read a block pack: %1").arg(pack.errorString()));
+        StoredBlock block;
+        block.codec = BlockCodec(at->codec);
+        block.rawSize = at->rawSize;
+        block.data = pack.read(at->dataSize);
+        if (quint32(block.data.size()) != at->dataSize
+            || (block.codec == BlockCodec::Raw && block.data.size() != qsizetype(block.rawSize))) {
+            qCWarning(lcBlocks) << "corrupt block" << hash.toString() << "in" << pack.fileName();
+            return makeError(QStringLiteral("a corrupt block in the store"));
+        }
+        return block;
+    }
     QFile file(pathFor(hash));
     if (!file.exists())
         file.setFileName(legacyPathFor(hash));

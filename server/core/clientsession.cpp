@@ -6,6 +6,8 @@
 
 #include <QTimer>
 
+#include <utility>
+
 namespace filesync {
 
 using namespace protocol;
@@ -119,6 +121,8 @@ void ClientSession::dispatch(const Envelope &envelope)
     if (m_stage == Stage::Closing)
         return;
     const MessageType type = envelope.type;
+    if (type != MessageType::PutBlock)
+        flushProofs();
     if (type == MessageType::Ping) {
         m_channel->send(MessageType::Pong, envelope.id, QCborMap());
         return;
@@ -255,21 +259,44 @@ void ClientSession::onQueryBlocks(const Envelope &envelope)
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
     auto payload = BlockPayload::fromCbor(envelope.body);
-    if (!payload)
+    if (!payload) {
+        flushProofs();
         return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
+    }
     // Verified here whether or not the server already holds the block: only the bytes
     // prove that this account has the content.
     auto raw = decodeAndVerify(*payload);
-    if (!raw)
+    if (!raw) {
+        flushProofs();
         return fail(envelope.id, errors::kBadRequest, raw.errorMessage());
+    }
     if (!m_context.blocks.has(payload->hash)) {
         if (auto stored = m_context.blocks.put(payload->hash, *raw, EncodedBlock { payload->codec, payload->data });
-            !stored)
+            !stored) {
+            flushProofs();
             return reply(envelope.id, errors::kInternal, stored.errorMessage());
+        }
     }
-    if (auto recorded = m_context.metadata.recordProvenBlock(m_account, payload->hash); !recorded)
-        return reply(envelope.id, errors::kInternal, recorded.errorMessage());
-    m_channel->send(MessageType::Ok, envelope.id, QCborMap());
+    m_proofs.append(payload->hash);
+    m_proofIds.append(envelope.id);
+    if (m_proofs.size() >= kMaxProofBatch)
+        flushProofs();
+    else if (m_proofs.size() == 1) // the rest of this read's PutBlocks join the batch
+        QTimer::singleShot(0, this, &ClientSession::flushProofs);
+}
+
+void ClientSession::flushProofs()
+{
+    if (m_proofIds.isEmpty() || m_stage == Stage::Closing)
+        return;
+    const QList<quint64> ids = std::exchange(m_proofIds, {});
+    const auto recorded = m_context.metadata.recordProvenBlocks(m_account, std::exchange(m_proofs, {}));
+    for (const quint64 id : ids) {
+        if (recorded)
+            m_channel->send(MessageType::Ok, id, QCborMap());
+        else
+            reply(id, errors::kInternal, recorded.errorMessage());
+    }
 }
 
 void ClientSession::onGetBlock(const Envelope &envelope)

@@ -46,6 +46,7 @@ public:
     static constexpr qint64 kMaxQueuedBytes = 128 * 1024 * 1024;
     static constexpr qsizetype kMaxQueuedRequests = 20000;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
+    static constexpr int kMaxProofBatch = 1024; // uploaded blocks recorded in one transaction
 
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);
     ~ClientSession() override;
@@ -72,6 +73,7 @@ private:
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);
     void onPutBlock(const protocol::Envelope &envelope);
+    void flushProofs();
     void onGetBlock(const protocol::Envelope &envelope);
     void onCommit(const protocol::Envelope &envelope);
     void onGetStats(const protocol::Envelope &envelope);
@@ -87,6 +89,12 @@ private:
     qint64 m_sessionId = 0;
     QString m_sessionName;
     bool m_subscribed = false;
+    // Blocks stored for PutBlocks whose Ok waits for their proof to be recorded: one
+    // database transaction per batch (at most kMaxProofBatch, or what arrived in one pass
+    // of the event loop), written before any other request is served, so replies stay in
+    // order and a Commit or QueryBlocks always sees them.
+    QList<ContentHash> m_proofs;
+    QList<quint64> m_proofIds;
     QQueue<protocol::Envelope> m_queue; // requests waiting for the output to drain
     qint64 m_queuedBytes = 0;
 };

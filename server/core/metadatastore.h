@@ -43,7 +43,12 @@ public:
 
     // Of `hashes`, those the account has not proven it holds (uploaded or referenced).
     virtual Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) = 0;
-    virtual Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) = 0;
+    // Records that the account proved it holds each of `hashes`: all or none.
+    virtual Result<void> recordProvenBlocks(AccountKey account, const QList<ContentHash> &hashes) = 0;
+    Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash)
+    {
+        return recordProvenBlocks(account, { hash });
+    }
     virtual Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) = 0;
 
     // Tells whether the server holds a block's bytes (the BlockStore's business).

@@ -237,14 +237,24 @@ Result<QList<ContentHash>> SqliteMetadataStore::unprovenBlocks(AccountKey accoun
     return missing;
 }
 
-Result<void> SqliteMetadataStore::recordProvenBlock(AccountKey account, const ContentHash &hash)
+Result<void> SqliteMetadataStore::recordProvenBlocks(AccountKey account, const QList<ContentHash> &hashes)
 {
+    if (hashes.isEmpty())
+        return {};
+    Transaction tx(m_db);
+    if (!tx.isOpen())
+        return makeError(QStringLiteral("cannot start a database transaction: %1").arg(m_db.lastError().text()));
     QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("INSERT OR IGNORE INTO account_blocks(account, hash) VALUES(?, ?)"));
-    q.addBindValue(account);
-    q.addBindValue(hash.bytes());
-    if (!q.exec())
+    if (!q.prepare(QStringLiteral("INSERT OR IGNORE INTO account_blocks(account, hash) VALUES(?, ?)")))
         return sqlError(q);
+    for (const ContentHash &hash : hashes) {
+        q.bindValue(0, account);
+        q.bindValue(1, hash.bytes());
+        if (!q.exec())
+            return sqlError(q);
+    }
+    if (!tx.commit())
+        return makeError(QStringLiteral("cannot record uploaded blocks: %1").arg(m_db.lastError().text()));
     return {};
 }
 

@@ -34,7 +34,8 @@ public:
     Result<quint64> head(AccountKey account) override;
     Result<protocol::Changes> changesSince(AccountKey account, quint64 since, int limit, qint64 byteBudget) override;
     Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) override;
-    Result<void> recordProvenBlock(AccountKey account, const ContentHash &hash) override;
+    // One transaction and one prepared statement for the whole list.
+    Result<void> recordProvenBlocks(AccountKey account, const QList<ContentHash> &hashes) override;
     Result<bool> isProvenBlock(AccountKey account, const ContentHash &hash) override;
     Result<protocol::CommitReply> commit(AccountKey account, const QString &origin,
         const QList<protocol::CommitOp> &ops, const BlockExists &blockExists) override;

@@ -30,6 +30,7 @@ private Q_SLOTS:
     void ownDownloadsDoNotEchoBack();
     void pullThousandFiles();
     void pullThousandsOfSmallFiles();
+    void uploadCommitsBeforeItsLastBlock();
     void largeFileEditedInTheMiddle();
     void editOfABigFileSendsOnlyTheChangedBlocks();
 
@@ -262,6 +263,35 @@ void tst_Sync::pullThousandsOfSmallFiles()
     }
     QDir tmp(b.root() + QStringLiteral("/.filesync/tmp"));
     QCOMPARE(tmp.entryList(QDir::Files).size(), 0);
+}
+
+// The uploader commits ops whose blocks are acknowledged while later blocks are still
+// under way (one Commit at a time, from 256 ops on), so the other computers start early:
+// 700 new files, fewer than one batch's 2,000, still take more than one Commit. B,
+// connected all along, ends identical.
+void tst_Sync::uploadCommitsBeforeItsLastBlock()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Idle, 60000);
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine()->state(), EngineState::Idle, 60000);
+    const auto commits = [this] {
+        const QByteArray text = m_server->server()->metricsText();
+        const QByteArray name("\nfilesync_commits_total ");
+        const qsizetype at = text.indexOf(name);
+        bool ok = false;
+        const qint64 value = text.mid(at + name.size()).split('\n').first().toLongLong(&ok);
+        return at < 0 || !ok ? -1 : value;
+    };
+    const qint64 before = commits();
+    QVERIFY(before >= 0);
+    for (int i = 0; i < 700; ++i)
+        writeFile(a.root(), QStringLiteral("e%1/f%2").arg(i % 7).arg(i), randomBytes(1000 + i, quint32(7000 + i)));
+    a.engine()->syncNow();
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 60000);
+    QVERIFY2(commits() - before >= 2, qPrintable(QString::number(commits() - before)));
 }
 
 void tst_Sync::largeFileEditedInTheMiddle()

@@ -1,6 +1,7 @@
 // The real SyncServer over real sockets on 127.0.0.1: handshake, accounts, push, stats,
 // restarts and hostile peers. Commit rules are in tst_server_commits.cpp.
 #include "accountstore.h"
+#include "blockstore.h"
 #include "clientsession.h"
 #include "framereader.h"
 #include "syncserver.h"
@@ -34,13 +35,25 @@ QByteArray lengthPrefix(quint32 length)
     return bytes;
 }
 
+// Stored blocks: files named by their SHA-256 (temporary files have a suffix) and the
+// records of the packs (each a 45-byte header, magic "FSP1", then its data).
 int blockFiles(const QString &dataDir)
 {
     int count = 0;
     QDirIterator it(dataDir + QStringLiteral("/blocks"), QDir::Files, QDirIterator::Subdirectories);
     while (it.hasNext()) {
-        if (it.next().section(u'/', -1).size() == 64)
-            ++count; // a stored block, named by its SHA-256 (temporary files have a suffix)
+        const QString path = it.next();
+        if (path.section(u'/', -1).size() == 64)
+            ++count;
+        if (!path.endsWith(QStringLiteral(".pack")))
+            continue;
+        QFile pack(path);
+        if (!pack.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray bytes = pack.readAll();
+        for (qsizetype at = 0; at + LocalBlockStore::kPackHeaderSize <= bytes.size() && bytes.mid(at, 4) == "FSP1";
+             ++count)
+            at += LocalBlockStore::kPackHeaderSize + qFromBigEndian<quint32>(bytes.constData() + at + 41);
     }
     return count;
 }
@@ -67,6 +80,7 @@ private Q_SLOTS:
     void hostileFramesChangeNothing_data();
     void hostileFramesChangeNothing();
     void unreadRepliesAreBounded();
+    void pipelinedUploadsAreAnsweredInOrder();
     void statsAndMetrics();
 
 private:
@@ -361,6 +375,48 @@ void tst_Server::hostileFramesChangeNothing()
     QVERIFY(after.entries.isEmpty());
     QCOMPARE(blockFiles(m_dir->path()), 0);
     QCOMPARE(good.call(MessageType::Ping, QCborMap()).type, MessageType::Pong); // the server lives on
+}
+
+// Many PutBlocks in one go (their proofs are recorded in batches), a QueryBlocks and a
+// Commit behind them, then a forged block: every reply comes in request order, the query
+// and the commit already see the blocks, the forged one stores nothing and closes.
+void tst_Server::pipelinedUploadsAreAnsweredInOrder()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QList<ContentHash> hashes;
+    QList<quint64> ids;
+    QList<CommitOp> ops;
+    for (int i = 0; i < 1500; ++i) { // beyond one proof batch
+        const QByteArray data = QByteArray::number(i).repeated(10 + i % 50);
+        hashes << ContentHash::of(data);
+        ids << c.send(MessageType::PutBlock,
+            BlockPayload { hashes.last(), BlockCodec::Raw, quint32(data.size()), data }.toCbor());
+        if (i % 100 == 0)
+            ops << put(QByteArray("f" + QByteArray::number(i)).constData(), data);
+    }
+    ids << c.send(MessageType::QueryBlocks, QueryBlocks { hashes.mid(0, kMaxHashesPerQuery) }.toCbor());
+    ids << c.send(MessageType::Commit, Commit { ops }.toCbor());
+    const quint64 forged
+        = c.send(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor());
+    const Envelope error = c.waitFor([forged](const Envelope &e) { return e.id == forged; });
+    QCOMPARE(c.errorCode(error), QStringLiteral("bad-request"));
+    QTRY_VERIFY(!c.isConnected());
+    QList<Envelope> replies = c.takeInbox();
+    replies.removeIf([](const Envelope &e) { return e.type == MessageType::Advanced; }); // the commit's push
+    QCOMPARE(replies.size(), ids.size());
+    for (int i = 0; i < replies.size(); ++i) {
+        QCOMPARE(replies.at(i).id, ids.at(i));
+        if (i < hashes.size())
+            QCOMPARE(replies.at(i).type, MessageType::Ok);
+    }
+    QCOMPARE(QueryBlocksReply::fromCbor(replies.at(hashes.size()).body)->missing.size(), 0);
+    const auto committed = CommitReply::fromCbor(replies.last().body);
+    QVERIFY(committed);
+    QCOMPARE(committed->results.size(), ops.size());
+    for (const CommitResult &r : committed->results)
+        QCOMPARE(r.status, CommitStatus::Applied);
+    QCOMPARE(blockFiles(m_dir->path()), hashes.size()); // and not the forged one
 }
 
 void tst_Server::unreadRepliesAreBounded()

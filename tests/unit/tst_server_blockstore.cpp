@@ -1,4 +1,5 @@
-// LocalBlockStore on its own: layout, codecs, verification, dedup, crash leftovers.
+// LocalBlockStore on its own: layout (packs and block files), codecs, verification, dedup,
+// crash leftovers.
 #include "blockstore.h"
 
 #include <QDir>
@@ -7,6 +8,8 @@
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <cstring>
 
 #include <unistd.h>
 
@@ -63,6 +66,10 @@ private Q_SLOTS:
     void syncMakesBatchesDurable_data();
     void syncMakesBatchesDurable();
     void damagedRecentBlocksAreDropped();
+    void packsAreReadBackAfterARestart();
+    void damagedUnsyncedPackTailIsCut();
+    void partialPackRecordIsCut();
+    void packsRollOver();
     void corruptBlocksAreRefused_data();
     void corruptBlocksAreRefused();
     void unwritableStoreFailsToOpen();
@@ -90,23 +97,30 @@ void tst_ServerBlockStore::roundTrip_data()
 {
     QTest::addColumn<QByteArray>("raw");
     QTest::addColumn<int>("codec");
-    QTest::newRow("one byte") << QByteArray("x") << int(BlockCodec::Raw);
-    QTest::newRow("random") << randomBytes(100000, 1) << int(BlockCodec::Raw);
-    QTest::newRow("text") << QByteArray("int main() { return 0; }\n").repeated(4000) << int(BlockCodec::Zstd);
-    QTest::newRow("largest, zeros") << QByteArray(int(kMaxBlockSize), '\0') << int(BlockCodec::Zstd);
+    QTest::addColumn<bool>("packed");
+    QTest::newRow("one byte") << QByteArray("x") << int(BlockCodec::Raw) << true;
+    QTest::newRow("random") << randomBytes(100000, 1) << int(BlockCodec::Raw) << false;
+    QTest::newRow("text") << QByteArray("int main() { return 0; }\n").repeated(4000) << int(BlockCodec::Zstd) << true;
+    QTest::newRow("largest, zeros") << QByteArray(int(kMaxBlockSize), '\0') << int(BlockCodec::Zstd) << true;
+    QTest::newRow("just over the pack cap")
+        << randomBytes(LocalBlockStore::kPackedUpTo + 1, 9) << int(BlockCodec::Raw) << false;
 }
 
 void tst_ServerBlockStore::roundTrip()
 {
     QFETCH(QByteArray, raw);
     QFETCH(int, codec);
+    QFETCH(bool, packed);
     const ContentHash hash = ContentHash::of(raw);
     QVERIFY(!m_store->has(hash));
     QVERIFY(m_store->put(hash, raw).ok());
     QVERIFY(m_store->has(hash));
     const QString hex = hash.toString();
     QCOMPARE(m_store->pathFor(hash), QStringLiteral("%1/%2/%3").arg(root(), hex.left(2), hex));
-    QVERIFY(QFile::exists(m_store->pathFor(hash)));
+    QCOMPARE(QFile::exists(m_store->pathFor(hash)), !packed);
+    QCOMPARE(m_store->packedAt(hash).has_value(), packed);
+    if (packed)
+        QCOMPARE(m_store->packedAt(hash)->path, root() + QStringLiteral("/packs/00000000.pack"));
     const auto stored = m_store->get(hash);
     QVERIFY(stored.ok());
     QCOMPARE(int(stored->codec), codec);
@@ -128,20 +142,28 @@ void tst_ServerBlockStore::wrongHashStoresNothing()
 
 void tst_ServerBlockStore::storedOnce()
 {
-    const QByteArray raw = randomBytes(5000, 2);
+    const QByteArray raw = randomBytes(100000, 2);
     const ContentHash hash = ContentHash::of(raw);
     QVERIFY(m_store->put(hash, raw).ok());
     const QDateTime written = QFileInfo(m_store->pathFor(hash)).lastModified();
     QVERIFY(m_store->put(hash, raw).ok());
     QCOMPARE(blocksUnder(root()).size(), 1);
     QCOMPARE(QFileInfo(m_store->pathFor(hash)).lastModified(), written);
+    // A packed block: appended once.
+    const QByteArray small = randomBytes(5000, 12);
+    QVERIFY(m_store->put(ContentHash::of(small), small).ok());
+    const qint64 packSize = QFileInfo(m_store->packedAt(ContentHash::of(small))->path).size();
+    QCOMPARE(packSize, qint64(LocalBlockStore::kPackHeaderSize + small.size()));
+    QVERIFY(m_store->put(ContentHash::of(small), small).ok());
+    QCOMPARE(QFileInfo(m_store->packedAt(ContentHash::of(small))->path).size(), packSize);
+    QCOMPARE(m_store->pendingCount(), 2);
 }
 
 // A store written by a server of the two-level layout (ab/cd/<hex>): its blocks are
 // found and served where they are, and not stored a second time.
 void tst_ServerBlockStore::olderLayoutIsStillRead()
 {
-    const QByteArray raw = randomBytes(3000, 7);
+    const QByteArray raw = randomBytes(100000, 7);
     const ContentHash hash = ContentHash::of(raw);
     QVERIFY(m_store->put(hash, raw).ok());
     QVERIFY(m_store->sync().ok());
@@ -188,19 +210,27 @@ void tst_ServerBlockStore::leftoversAreRemoved()
 void tst_ServerBlockStore::syncMakesBatchesDurable_data()
 {
     QTest::addColumn<int>("blocks");
-    QTest::newRow("one, fdatasync") << 1;
-    QTest::newRow("a batch, syncfs") << LocalBlockStore::kSyncEachUpTo + 10;
+    QTest::addColumn<int>("size");
+    QTest::addColumn<qint64>("journalSize");
+    const int big = int(LocalBlockStore::kPackedUpTo) + 1000;
+    QTest::newRow("one file, fdatasync") << 1 << big << qint64(65);
+    QTest::newRow("files, syncfs") << LocalBlockStore::kSyncEachUpTo + 10 << big
+                                   << qint64(LocalBlockStore::kSyncEachUpTo + 10) * 65;
+    QTest::newRow("one packed, fdatasync") << 1 << 1000 << qint64(strlen("pack 0 0\n"));
+    QTest::newRow("packed, one line for the batch") << 50 << 1000 << qint64(strlen("pack 0 0\n"));
 }
 
 void tst_ServerBlockStore::syncMakesBatchesDurable()
 {
     QFETCH(int, blocks);
+    QFETCH(int, size);
+    QFETCH(qint64, journalSize);
     for (int i = 0; i < blocks; ++i) {
-        const QByteArray raw = randomBytes(1000, quint32(i));
+        const QByteArray raw = randomBytes(size, quint32(i));
         QVERIFY(m_store->put(ContentHash::of(raw), raw).ok());
     }
     QCOMPARE(m_store->pendingCount(), blocks);
-    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), qint64(blocks) * 65);
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), journalSize);
     QVERIFY(m_store->sync().ok());
     QCOMPARE(m_store->pendingCount(), 0);
     QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), 0);
@@ -210,8 +240,8 @@ void tst_ServerBlockStore::syncMakesBatchesDurable()
 void tst_ServerBlockStore::damagedRecentBlocksAreDropped()
 {
     // Two blocks written, the server "crashes" before sync(): one of them lost its data.
-    const QByteArray intact = randomBytes(3000, 3);
-    const QByteArray damaged = randomBytes(3000, 4);
+    const QByteArray intact = randomBytes(70000, 3);
+    const QByteArray damaged = randomBytes(70000, 4);
     QVERIFY(m_store->put(ContentHash::of(intact), intact).ok());
     QVERIFY(m_store->put(ContentHash::of(damaged), damaged).ok());
     QFile journal(root() + QStringLiteral("/unsynced"));
@@ -235,6 +265,111 @@ void tst_ServerBlockStore::damagedRecentBlocksAreDropped()
     QCOMPARE(QFileInfo(journal.fileName()).size(), 0);
 }
 
+void tst_ServerBlockStore::packsAreReadBackAfterARestart()
+{
+    QList<QByteArray> blocks;
+    for (int i = 0; i < 200; ++i) {
+        blocks << randomBytes(1 + i * 97, quint32(100 + i));
+        QVERIFY(m_store->put(ContentHash::of(blocks.last()), blocks.last()).ok());
+    }
+    QVERIFY(m_store->sync().ok());
+    m_store.reset();
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    for (const QByteArray &raw : std::as_const(blocks)) {
+        const ContentHash hash = ContentHash::of(raw);
+        QVERIFY(restarted.has(hash));
+        const auto stored = restarted.get(hash);
+        QVERIFY(stored.ok());
+        QCOMPARE(*decodeAndVerify(BlockPayload { hash, stored->codec, stored->rawSize, stored->data }), raw);
+    }
+    QCOMPARE(blocksUnder(root()).size(), 0); // no file per block
+    // Appends go on at the end of the same pack.
+    const QByteArray more = randomBytes(300, 999);
+    QVERIFY(restarted.put(ContentHash::of(more), more).ok());
+    QCOMPARE(restarted.packedAt(ContentHash::of(more))->path, root() + QStringLiteral("/packs/00000000.pack"));
+    QVERIFY(restarted.packedAt(ContentHash::of(more))->offset > 0);
+}
+
+void tst_ServerBlockStore::damagedUnsyncedPackTailIsCut()
+{
+    // One synced block, then a batch of three the "crash" hits before sync(): the middle
+    // one's data is lost. What follows the first damaged record is unsynced too: cut.
+    const QByteArray synced = randomBytes(3000, 30);
+    QVERIFY(m_store->put(ContentHash::of(synced), synced).ok());
+    QVERIFY(m_store->sync().ok());
+    QList<QByteArray> batch { randomBytes(3000, 31), randomBytes(3000, 32), randomBytes(3000, 33) };
+    for (const QByteArray &raw : std::as_const(batch))
+        QVERIFY(m_store->put(ContentHash::of(raw), raw).ok());
+    const auto damagedAt = m_store->packedAt(ContentHash::of(batch.at(1)));
+    QVERIFY(damagedAt);
+    QFile journal(root() + QStringLiteral("/unsynced"));
+    QVERIFY(journal.open(QIODevice::ReadOnly));
+    const QByteArray listed = journal.readAll();
+    journal.close();
+    QVERIFY2(listed.startsWith("pack 0 "), listed.constData());
+    m_store.reset(); // a clean stop would empty the journal: put back what a crash leaves
+    QVERIFY(journal.open(QIODevice::WriteOnly));
+    journal.write(listed);
+    journal.close();
+    QFile pack(damagedAt->path);
+    QVERIFY(pack.open(QIODevice::ReadWrite));
+    QVERIFY(pack.seek(damagedAt->offset + LocalBlockStore::kPackHeaderSize + 100));
+    pack.write(QByteArray(100, '\0'));
+    pack.close();
+
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QVERIFY(restarted.has(ContentHash::of(synced)));
+    QVERIFY(restarted.has(ContentHash::of(batch.at(0))));
+    QVERIFY(!restarted.has(ContentHash::of(batch.at(1))));
+    QVERIFY(!restarted.has(ContentHash::of(batch.at(2))));
+    QCOMPARE(QFileInfo(damagedAt->path).size(), damagedAt->offset);
+    QCOMPARE(QFileInfo(journal.fileName()).size(), 0);
+    // Uploaded again, it is stored again.
+    QVERIFY(restarted.put(ContentHash::of(batch.at(2)), batch.at(2)).ok());
+    QCOMPARE(restarted.get(ContentHash::of(batch.at(2)))->data, batch.at(2));
+}
+
+void tst_ServerBlockStore::partialPackRecordIsCut()
+{
+    const QByteArray kept = randomBytes(2000, 40);
+    QVERIFY(m_store->put(ContentHash::of(kept), kept).ok());
+    QVERIFY(m_store->sync().ok());
+    const QString path = m_store->packedAt(ContentHash::of(kept))->path;
+    const qint64 size = QFileInfo(path).size();
+    m_store.reset();
+    QFile pack(path);
+    QVERIFY(pack.open(QIODevice::Append));
+    pack.write(QByteArray("FSP1") + QByteArray(20, 'x')); // a header cut short
+    pack.close();
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QCOMPARE(QFileInfo(path).size(), size);
+    QCOMPARE(restarted.get(ContentHash::of(kept))->data, kept);
+}
+
+void tst_ServerBlockStore::packsRollOver()
+{
+    m_store.reset();
+    LocalBlockStore store(root(), 10000);
+    QVERIFY(store.open().ok());
+    QList<QByteArray> blocks;
+    for (int i = 0; i < 6; ++i) {
+        blocks << randomBytes(4000, quint32(50 + i));
+        QVERIFY(store.put(ContentHash::of(blocks.last()), blocks.last()).ok());
+    }
+    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(0)))->path, root() + QStringLiteral("/packs/00000000.pack"));
+    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(5)))->path, root() + QStringLiteral("/packs/00000002.pack"));
+    QVERIFY(QFileInfo(root() + QStringLiteral("/packs/00000000.pack")).size() <= 10000);
+    QCOMPARE(store.pendingCount(), 2); // each full pack was synced before the next began
+    QVERIFY(store.sync().ok());
+    LocalBlockStore restarted(root(), 10000);
+    QVERIFY(restarted.open().ok());
+    for (const QByteArray &raw : std::as_const(blocks))
+        QCOMPARE(restarted.get(ContentHash::of(raw))->data, raw);
+}
+
 void tst_ServerBlockStore::corruptBlocksAreRefused_data()
 {
     QTest::addColumn<QByteArray>("content");
@@ -254,8 +389,9 @@ void tst_ServerBlockStore::corruptBlocksAreRefused_data()
 void tst_ServerBlockStore::corruptBlocksAreRefused()
 {
     QFETCH(QByteArray, content);
-    const ContentHash hash = ContentHash::of("data");
-    QVERIFY(m_store->put(hash, QByteArray("data")).ok());
+    const QByteArray raw = randomBytes(LocalBlockStore::kPackedUpTo + 1, 5);
+    const ContentHash hash = ContentHash::of(raw);
+    QVERIFY(m_store->put(hash, raw).ok());
     QFile f(m_store->pathFor(hash));
     QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     f.write(content);

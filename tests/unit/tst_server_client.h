@@ -7,6 +7,7 @@
 
 #include <QDeadlineTimer>
 #include <QTest>
+#include <utility>
 
 #include <functional>
 #include <memory>
@@ -108,6 +109,14 @@ public:
     bool isConnected() const { return m_channel->isConnected(); }
     quint64 sessionId() const { return m_sessionId; }
     MessageChannel &channel() { return *m_channel; }
+    // Sends without waiting (pipelining); the replies arrive in the inbox.
+    quint64 send(MessageType type, const QCborMap &body)
+    {
+        const quint64 id = m_nextId++;
+        m_channel->send(type, id, body);
+        return id;
+    }
+    QList<Envelope> takeInbox() { return std::exchange(m_inbox, {}); }
 
 private:
     std::unique_ptr<MessageChannel> m_channel;

@@ -72,6 +72,7 @@ private Q_SLOTS:
     void commitRules_data();
     void commitRules();
     void lostBlocksCannotBeReferenced();
+    void provenBlocksAreRecordedInBatches();
     void everyChangeTakesTheNextNumber();
     void changesCollapsePerPath();
     void changesPageByCountAndBudget();
@@ -94,6 +95,21 @@ private:
     QSet<ContentHash> m_lost; // blocks the block store no longer has
     MetadataStore::BlockExists m_stored = [this](const ContentHash &h) { return !m_lost.contains(h); };
 };
+
+void tst_ServerMetadataStore::provenBlocksAreRecordedInBatches()
+{
+    QList<ContentHash> hashes;
+    for (int i = 0; i < 3000; ++i)
+        hashes << ContentHash::of(QByteArray::number(i));
+    QCOMPARE(m_store->unprovenBlocks(m_account, hashes)->size(), hashes.size());
+    QVERIFY(m_store->recordProvenBlocks(m_account, hashes).ok());
+    QVERIFY(m_store->recordProvenBlocks(m_account, hashes.mid(0, 10)).ok()); // again: no error
+    QVERIFY(m_store->recordProvenBlocks(m_account, {}).ok());
+    QCOMPARE(m_store->unprovenBlocks(m_account, hashes)->size(), 0);
+    auto other = m_store->createAccount(QByteArray(32, 'B'));
+    QVERIFY(other.ok());
+    QCOMPARE(m_store->unprovenBlocks(*other, hashes)->size(), hashes.size()); // per account
+}
 
 void tst_ServerMetadataStore::init()
 {

@@ -90,6 +90,7 @@ Result<void> SqliteMetadataStore::open()
 void SqliteMetadataStore::close()
 {
     m_files.reset(); // its prepared statements first
+    m_provenQuery.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -223,8 +224,14 @@ Result<Changes> SqliteMetadataStore::changesSince(AccountKey account, quint64 si
 Result<QList<ContentHash>> SqliteMetadataStore::unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes)
 {
     QList<ContentHash> missing;
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("SELECT 1 FROM account_blocks WHERE account = ? AND hash = ?"));
+    if (!m_provenQuery) {
+        auto prepared = std::make_unique<QSqlQuery>(m_db);
+        prepared->setForwardOnly(true);
+        if (!prepared->prepare(QStringLiteral("SELECT 1 FROM account_blocks WHERE account = ? AND hash = ?")))
+            return sqlError(*prepared);
+        m_provenQuery = std::move(prepared);
+    }
+    QSqlQuery &q = *m_provenQuery;
     for (const ContentHash &h : hashes) {
         q.bindValue(0, account);
         q.bindValue(1, h.bytes());

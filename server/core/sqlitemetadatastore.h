@@ -3,6 +3,7 @@
 #include "metadatastore.h"
 
 #include <QSqlDatabase>
+#include <QSqlQuery>
 
 #include <memory>
 
@@ -48,6 +49,8 @@ private:
     QString m_connectionName;
     QSqlDatabase m_db;
     std::unique_ptr<FileTable> m_files;
+    // Prepared once: asked for every block of every commit and every QueryBlocks hash.
+    std::unique_ptr<QSqlQuery> m_provenQuery;
 };
 
 } // namespace filesync

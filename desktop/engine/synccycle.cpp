@@ -82,6 +82,9 @@ void SyncCycle::abort()
 
 void SyncCycle::onScanned(const Scanner::Result &scan)
 {
+    // `scan` is the watcher's copy: the future's own would keep the whole snapshot (and
+    // the scoped journal) alive until the next scan, all through the propagation.
+    m_scan = QFuture<Scanner::Result>();
     if (scan.cancelled)
         return end(false);
     if (!scan.fatal.isEmpty()) {

@@ -426,4 +426,19 @@ RelativePath Reconciler::conflictName(const RelativePath &path, const QString &s
     }
 }
 
+bool Reconciler::isInSync(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote)
+{
+    if (!remote.isEmpty() || local.size() != journal.size())
+        return false;
+    auto j = journal.cbegin();
+    for (auto l = local.cbegin(); l != local.cend(); ++l, ++j) {
+        if (l.key() != j.key() || l->unreadable || l->kind != j->kind || l->mode != j->mode)
+            return false;
+        if (!l->isDir()
+            && (l->size != j->size || l->mtimeNs != j->mtimeNs || l->inode != j->inode || l->blocks != j->blocks))
+            return false;
+    }
+    return true;
+}
+
 } // namespace filesync

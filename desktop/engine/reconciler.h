@@ -21,6 +21,12 @@ public:
     static SyncPlan reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
         const QString &sessionName, const QDateTime &now);
 
+    // True when the disk holds exactly what the journal says, path by path (same kind,
+    // stat, mode and blocks, nothing unreadable), and the server changed nothing: then
+    // reconcile() has nothing to decide and its plan is empty. One walk over both maps,
+    // so a rescan of an unchanged tree does not reconcile every entry.
+    static bool isInSync(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote);
+
     // "name (conflict from SESSION YYYY-MM-DD HHMMSS).ext", in the same folder;
     // `taken` tells whether a candidate already exists (then " 2", " 3", ... are added).
     static RelativePath conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,

@@ -174,8 +174,10 @@ void SyncCycle::onChangesComplete()
 
 void SyncCycle::reconcileAndPropagate()
 {
-    const SyncPlan plan
-        = Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
+    // An unchanged tree (a rescan with nothing new) needs no reconciling, entry by entry.
+    const SyncPlan plan = Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
+        ? SyncPlan()
+        : Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
     m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())

@@ -54,6 +54,8 @@ private Q_SLOTS:
     void unreadablePathWithARemoteChangeHoldsTheCursor();
     void folderMoveNextToSimilarNames();
     void remoteFolderMoveBeforeItsContent();
+    void inSync_data();
+    void inSync();
 };
 
 void tst_Reconciler::truthTable_data()
@@ -425,6 +427,78 @@ void tst_Reconciler::remoteFolderMoveBeforeItsContent()
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local b from a\nrecord b\nrecord b/x"));
+}
+
+void tst_Reconciler::inSync_data()
+{
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<bool>("inSync");
+    QTest::newRow("unchanged") << QString() << true;
+    QTest::newRow("new stat") << "stat" << false;
+    QTest::newRow("new mode") << "mode" << false;
+    QTest::newRow("other blocks") << "blocks" << false;
+    QTest::newRow("unreadable") << "unreadable" << false;
+    QTest::newRow("new file here") << "added" << false;
+    QTest::newRow("file gone here") << "removed" << false;
+    QTest::newRow("folder became a file") << "kind" << false;
+    QTest::newRow("server changed a path") << "remote" << false;
+}
+
+void tst_Reconciler::inSync()
+{
+    QFETCH(QString, change);
+    QFETCH(bool, inSync);
+    JournalState journal;
+    LocalSnapshot local;
+    JournalEntry dir;
+    dir.kind = EntryKind::Directory;
+    dir.version = 1;
+    journal.insert(P("d"), dir);
+    LocalEntry localDir;
+    localDir.kind = EntryKind::Directory;
+    local.insert(P("d"), localDir);
+    for (const char *path : { "d/a.txt", "b.txt" }) {
+        const LocalEntry l = localFile('A', false);
+        local.insert(P(path), l);
+        journal.insert(P(path), journalEntryFor(l, 1));
+    }
+    RemoteChanges remote;
+    LocalEntry &b = local[P("b.txt")];
+    if (change == QLatin1String("stat"))
+        b.mtimeNs += 1;
+    else if (change == QLatin1String("mode"))
+        b.mode = 0600;
+    else if (change == QLatin1String("blocks"))
+        b.blocks = content('B');
+    else if (change == QLatin1String("unreadable"))
+        b.unreadable = true;
+    else if (change == QLatin1String("added"))
+        local.insert(P("c.txt"), localFile('C', true));
+    else if (change == QLatin1String("removed"))
+        local.remove(P("d/a.txt"));
+    else if (change == QLatin1String("kind"))
+        local[P("d")] = localFile('D', true);
+    else if (change == QLatin1String("remote")) {
+        FileEntry e;
+        e.path = P("b.txt");
+        e.size = 10;
+        e.blocks = content('R');
+        e.version = 2;
+        remote.insert(e.path, e);
+    }
+    QCOMPARE(Reconciler::isInSync(local, journal, remote), inSync);
+    // The shortcut must never hide work: whenever it says "in sync", the full
+    // reconciliation agrees that there is nothing to do.
+    const SyncPlan plan
+        = Reconciler::reconcile(local, journal, remote, QStringLiteral("me"), QDateTime::currentDateTime());
+    if (inSync) {
+        QVERIFY2(plan.isEmpty(), qPrintable(plan.describe()));
+        QVERIFY(!plan.holdCursor);
+        QVERIFY(!plan.needsFollowUp);
+    } else if (change == QLatin1String("added") || change == QLatin1String("removed") || change == QLatin1String("kind")
+        || change == QLatin1String("remote")) {
+        QVERIFY2(!plan.isEmpty(), qPrintable(change)); // these rows really are work
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Reconciler)

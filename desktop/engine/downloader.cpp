@@ -110,8 +110,15 @@ void Downloader::recordLanded()
     const QStringList dirs(dirSet.cbegin(), dirSet.cend());
     if (!syncBatch(m_tmpDir, {}, dirs, dirs.size() > kSyncEachUpTo))
         return; // not known to be durable: the next cycle finds them as they are
+    record(landed);
+}
+
+// One journal transaction for files whose rename is durable: each with its stat right
+// after the rename and the server's blocks and version.
+void Downloader::record(const QList<File *> &files)
+{
     m_journal.begin();
-    for (const File *f : landed) {
+    for (const File *f : files) {
         LocalEntry l = *f->landed;
         l.blocks = f->action.remote.blocks;
         m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
@@ -438,13 +445,7 @@ void Downloader::onSynced(bool ok)
     } else {
         Q_EMIT batchSynced(int(synced.size()), int(renamed.size()));
         if (!renamed.isEmpty()) {
-            m_journal.begin(); // one transaction for the batch
-            for (const File *f : renamed) {
-                LocalEntry l = *f->landed;
-                l.blocks = f->action.remote.blocks;
-                m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
-            }
-            m_journal.commit();
+            record(renamed);
         }
         const int generation = m_generation;
         for (File *f : renamed) {

@@ -100,6 +100,7 @@ private:
     void failFile(File &file, const QString &reason);
     void release(File &file);
     void recordLanded();
+    void record(const QList<File *> &files);
     void checkDone();
 
     QString m_root;

@@ -30,6 +30,43 @@ qint64 newBytes(const QList<BlockRef> &a, const QList<BlockRef> &b)
     return bytes;
 }
 
+// SplitMix64: a fixed sequence independent of Qt's generator, for the pinned cut points.
+QByteArray splitMixBytes(qint64 size, quint64 state)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    for (qint64 i = 0; i < size; i += 8) {
+        state += 0x9e3779b97f4a7c15ull;
+        quint64 z = state;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        for (int k = 0; k < 8 && i + k < size; ++k)
+            data[i + k] = char(z >> (8 * k));
+    }
+    return data;
+}
+
+// Random stretches, a run of zeros (cut only by the maximum size) and low-entropy text.
+QByteArray pinnedInput()
+{
+    QByteArray data = splitMixBytes(3 * 1024 * 1024 + 12345, 42);
+    data += QByteArray(1200 * 1024, '\0');
+    QByteArray text;
+    for (int i = 0; text.size() < 2 * 1024 * 1024; ++i)
+        text += QByteArray::number(i * 7919 % 100003) + (i % 13 == 0 ? "\n" : " word ");
+    data += text;
+    data += splitMixBytes(2 * 1024 * 1024 + 777, 7);
+    return data;
+}
+
+QByteArray sizesDigest(const QList<BlockRef> &blocks)
+{
+    QByteArray sizes;
+    for (const BlockRef &b : blocks)
+        sizes += QByteArray::number(b.size) + ',';
+    return ContentHash::of(sizes).toHex().left(16);
+}
+
 int sharedBlocks(const QList<BlockRef> &a, const QList<BlockRef> &b)
 {
     QSet<ContentHash> set;
@@ -57,6 +94,8 @@ private Q_SLOTS:
     void tooBigIsAClearError();
     void cancelStopsHashing();
     void fileMatchesBytes();
+    void cutPointsArePinned_data();
+    void cutPointsArePinned();
 };
 
 void tst_Chunker::emptyAndSmall()
@@ -221,3 +260,37 @@ void tst_Chunker::fileMatchesBytes()
 
 QTEST_GUILESS_MAIN(tst_Chunker)
 #include "tst_chunker.moc"
+
+void tst_Chunker::cutPointsArePinned_data()
+{
+    QTest::addColumn<qint64>("avg");
+    QTest::addColumn<int>("count");
+    QTest::addColumn<QByteArray>("digest");
+    QTest::newRow("64 KiB") << qint64(64 * 1024) << 97 << QByteArray("a3e9a86df5836af4");
+    QTest::newRow("128 KiB") << qint64(128 * 1024) << 51 << QByteArray("1e71dbd4f6586af0");
+    QTest::newRow("1 MiB") << qint64(1024 * 1024) << 6 << QByteArray("291e68ae74b55a35");
+}
+
+// Journals and the server's block lists rely on the cut points: the same input and sizes
+// must always give the same blocks, whatever the chunker's inner loop looks like. The
+// figures were taken from the first implementation (byte by byte, before the fast loop).
+void tst_Chunker::cutPointsArePinned()
+{
+    QFETCH(qint64, avg);
+    QFETCH(int, count);
+    QFETCH(QByteArray, digest);
+    const QByteArray data = pinnedInput();
+    QBuffer buffer;
+    buffer.setData(data);
+    QVERIFY(buffer.open(QIODevice::ReadOnly));
+    const auto blocks = Chunker::chunkWith(buffer, data.size(), Chunker::paramsForAverage(avg));
+    QVERIFY(blocks);
+    qint64 total = 0;
+    for (const BlockRef &b : *blocks) {
+        QCOMPARE(b.hash, ContentHash::of(QByteArrayView(data).sliced(total, b.size)));
+        total += b.size;
+    }
+    QCOMPARE(total, data.size());
+    QCOMPARE(blocks->size(), count);
+    QCOMPARE(sizesDigest(*blocks), digest);
+}

@@ -5,9 +5,19 @@
 
 #include <QBuffer>
 #include <QFile>
+#include <QHash>
+#include <QtEndian>
+
+#include <xxhash.h>
 
 #include <array>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace filesync {
 
@@ -47,6 +57,299 @@ quint64 topMask(int bits)
 {
     return bits <= 0 ? 0 : (~quint64(0)) << (64 - bits);
 }
+
+// Rolls the gear hash over data[i, end) and returns the length (i + 1) at the first
+// position whose hash has no bit of `mask` set, or -1 (then `hash` is the state at
+// `end`). Four bytes per iteration with the state in a register: the loop's only
+// dependency chain is one shift-and-add per byte.
+inline qint64 rollUntilCut(const quint8 *d, qint64 i, qint64 end, quint64 &hash, quint64 mask, const quint64 *g)
+{
+    quint64 h = hash;
+    for (; i + 4 <= end; i += 4) {
+        h = (h << 1) + g[d[i]];
+        if (!(h & mask))
+            return i + 1;
+        h = (h << 1) + g[d[i + 1]];
+        if (!(h & mask))
+            return i + 2;
+        h = (h << 1) + g[d[i + 2]];
+        if (!(h & mask))
+            return i + 3;
+        h = (h << 1) + g[d[i + 3]];
+        if (!(h & mask))
+            return i + 4;
+    }
+    for (; i < end; ++i) {
+        h = (h << 1) + g[d[i]];
+        if (!(h & mask))
+            return i + 1;
+    }
+    hash = h;
+    return -1;
+}
+
+// Finds one cut. The hash at a position depends only on the 64 bytes before it (every
+// step shifts one bit out), and no cut comes at or before minSize bytes, so the first
+// minSize - 64 bytes of a chunk are never looked at. The rule, unchanged since the first
+// version (tst_chunker pins it): the length L is the first in (minSize, maxSize] where
+// hash & (L < avg ? strict : loose) == 0, else maxSize, else what is left of the file.
+class Cutter
+{
+public:
+    explicit Cutter(const Chunker::Params &p)
+        : m_p(p)
+        , m_strict(topMask(log2Of(p.avgSize) + 1))
+        , m_loose(topMask(log2Of(p.avgSize) - 1))
+    {
+        // Normalization level 1 (one bit stricter before the average, one looser after):
+        // measured on random data, level 2 re-sent about 2.1 average blocks around a
+        // 1 MiB overwrite, level 1 about 1.6 (docs/architecture.md).
+        Q_ASSERT(p.minSize >= 64 && p.avgSize > p.minSize);
+    }
+
+    // `n` is min(maxSize, bytes left in the file) bytes from the chunk's start.
+    qint64 cut(const quint8 *d, qint64 n) const
+    {
+        if (n <= m_p.minSize)
+            return n;
+        const quint64 *g = gearTable().data();
+        quint64 h = 0;
+        for (qint64 i = m_p.minSize - 64; i < m_p.minSize; ++i)
+            h = (h << 1) + g[d[i]];
+        const qint64 strictEnd = qMin(n, m_p.avgSize - 1); // lengths below avg
+        qint64 at = rollUntilCut(d, m_p.minSize, strictEnd, h, m_strict, g);
+        if (at < 0 && strictEnd < n)
+            at = rollUntilCut(d, strictEnd, n, h, m_loose, g);
+        return at < 0 ? n : at;
+    }
+
+    const Chunker::Params &params() const { return m_p; }
+
+private:
+    Chunker::Params m_p;
+    quint64 m_strict;
+    quint64 m_loose;
+};
+
+quint64 checkOf(const char *data, qint64 n)
+{
+    return quint64(XXH3_64bits(data, size_t(n)));
+}
+
+// --- The block checks (Chunker::Chunked::checks) ---------------------------------------
+// Header: format (quint32), log2 of the average the blocks were cut with (quint32), a tag
+// (XXH3 of the block list they describe, sizes and SHA-256s, and of the checks); then one
+// XXH3-64 per block, all little-endian. The tag binds the checks to one exact block list:
+// a journal entry whose blocks were replaced elsewhere (a download, a merge) without new
+// checks, or damaged checks, can never lend a check that describes other bytes.
+constexpr quint32 kChecksFormat = 1;
+constexpr int kChecksHeader = 16;
+
+quint64 tagOf(const QList<protocol::BlockRef> &blocks, const char *checks, qsizetype checksSize)
+{
+    XXH3_state_t *state = XXH3_createState();
+    XXH3_64bits_reset(state);
+    for (const protocol::BlockRef &b : blocks) {
+        const quint32 size = qToLittleEndian(b.size);
+        XXH3_64bits_update(state, &size, sizeof size);
+        XXH3_64bits_update(state, b.hash.bytes().constData(), size_t(b.hash.bytes().size()));
+    }
+    XXH3_64bits_update(state, checks, size_t(checksSize));
+    const quint64 tag = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
+    return tag;
+}
+
+QByteArray packChecks(const QList<protocol::BlockRef> &blocks, const std::vector<quint64> &checks, qint64 avg)
+{
+    QByteArray out(kChecksHeader + 8 * qsizetype(checks.size()), Qt::Uninitialized);
+    char *p = out.data();
+    qToLittleEndian<quint32>(kChecksFormat, p);
+    qToLittleEndian<quint32>(quint32(log2Of(avg)), p + 4);
+    for (size_t i = 0; i < checks.size(); ++i)
+        qToLittleEndian<quint64>(checks[i], p + kChecksHeader + 8 * i);
+    qToLittleEndian<quint64>(tagOf(blocks, p + kChecksHeader, out.size() - kChecksHeader), p + 8);
+    return out;
+}
+
+// The average the previous checks were made for, or 0 when they are missing or do not
+// describe exactly `blocks`.
+qint64 checksAverage(const QList<protocol::BlockRef> &blocks, const QByteArray &checks)
+{
+    if (blocks.isEmpty() || checks.size() != kChecksHeader + 8 * blocks.size())
+        return 0;
+    const char *p = checks.constData();
+    const quint32 bits = qFromLittleEndian<quint32>(p + 4);
+    if (qFromLittleEndian<quint32>(p) != kChecksFormat || bits > 40
+        || qFromLittleEndian<quint64>(p + 8) != tagOf(blocks, p + kChecksHeader, checks.size() - kChecksHeader))
+        return 0;
+    return qint64(1) << bits;
+}
+
+quint64 checkAt(const QByteArray &checks, qsizetype i)
+{
+    return qFromLittleEndian<quint64>(checks.constData() + kChecksHeader + 8 * i);
+}
+
+// --- Reading and hashing ----------------------------------------------------------------
+// The chunker reads into a ring of buffers; a block is always contiguous in one of them
+// (each holds maxSize plus the read size), so its SHA-256 and check can be computed later
+// on the hashing thread while the next cuts are found. A buffer is refilled only when no
+// queued block points into it: at most kSlots buffers are in memory.
+constexpr int kSlots = 3;
+constexpr qint64 kReadSize = 4 * 1024 * 1024;
+// Below this the file is hashed on the calling thread (a thread costs more than it saves).
+constexpr qint64 kThreadedFrom = 8 * 1024 * 1024;
+
+class Pipeline
+{
+public:
+    struct Job
+    {
+        int slot;
+        qint64 offset; // in the slot
+        qint64 length;
+        qsizetype index; // in the block list
+    };
+    struct Done
+    {
+        qsizetype index;
+        ContentHash hash;
+        quint64 check;
+    };
+
+    Pipeline(QIODevice &device, qint64 size, qint64 maxBlock, bool threaded)
+        : m_device(device)
+        , m_size(size)
+        , m_capacity(qMin(size, maxBlock + kReadSize))
+    {
+        for (auto &slot : m_slots)
+            slot.buffer.resize(0);
+        if (threaded)
+            m_thread = std::thread([this] { hashLoop(); });
+    }
+    ~Pipeline() { finish(); }
+
+    // Makes [pos, pos + len) (cut at the file's end) contiguous in memory, reading ahead.
+    // An empty string on success, else the error.
+    QString ensure(qint64 pos, qint64 len)
+    {
+        len = qMin(len, m_size - pos);
+        if (pos >= m_start && pos + len <= m_start + m_filled)
+            return {};
+        const int next = (m_current + 1) % kSlots;
+        {
+            std::unique_lock lock(m_mutex);
+            m_cond.wait(lock, [&] { return m_slots[next].pending == 0; });
+        }
+        std::vector<char> &to = m_slots[next].buffer;
+        if (qint64(to.size()) < m_capacity)
+            to.resize(size_t(m_capacity));
+        qint64 kept = 0;
+        if (pos >= m_start && pos < m_start + m_filled) {
+            kept = m_start + m_filled - pos;
+            std::memcpy(to.data(), m_slots[m_current].buffer.data() + (pos - m_start), size_t(kept));
+        } else if (pos != m_start + m_filled) {
+            return QStringLiteral("internal error: non-sequential read"); // never: reads are in order
+        }
+        const qint64 want = qMin(m_capacity, m_size - pos);
+        while (kept < want) {
+            const qint64 n = m_device.read(to.data() + kept, want - kept);
+            if (n < 0)
+                return QStringLiteral("read error: %1").arg(m_device.errorString());
+            if (n == 0)
+                return QStringLiteral("the file changed while it was read");
+            kept += n;
+        }
+        m_current = next;
+        m_start = pos;
+        m_filled = kept;
+        return {};
+    }
+    const char *at(qint64 pos) const { return m_slots[m_current].buffer.data() + (pos - m_start); }
+
+    // Whether the device has more than `size` bytes (it grew while it was read).
+    bool grew()
+    {
+        char byte;
+        return m_device.read(&byte, 1) > 0;
+    }
+
+    // Queues the SHA-256 and check of [pos, pos + len), which ensure() made available.
+    void hash(qint64 pos, qint64 len, qsizetype index)
+    {
+        const Job job { m_current, pos - m_start, len, index };
+        if (!m_thread.joinable()) {
+            m_done.push_back(run(job));
+            return;
+        }
+        std::lock_guard lock(m_mutex);
+        ++m_slots[m_current].pending;
+        m_jobs.push_back(job);
+        m_cond.notify_all();
+    }
+
+    // Waits for every queued hash; the results, in any order.
+    std::vector<Done> &finish()
+    {
+        if (m_thread.joinable()) {
+            {
+                std::lock_guard lock(m_mutex);
+                m_closed = true;
+                m_cond.notify_all();
+            }
+            m_thread.join();
+        }
+        return m_done;
+    }
+
+private:
+    struct Slot
+    {
+        std::vector<char> buffer;
+        int pending = 0; // queued jobs that point into it
+    };
+
+    Done run(const Job &job) const
+    {
+        const char *data = m_slots[job.slot].buffer.data() + job.offset;
+        Sha256 sha;
+        sha.addData(QByteArrayView(data, job.length));
+        return Done { job.index, sha.result(), checkOf(data, job.length) };
+    }
+
+    void hashLoop()
+    {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_cond.wait(lock, [&] { return m_closed || !m_jobs.empty(); });
+            if (m_jobs.empty())
+                return;
+            const Job job = m_jobs.front();
+            m_jobs.pop_front();
+            lock.unlock();
+            Done done = run(job);
+            lock.lock();
+            m_done.push_back(std::move(done));
+            --m_slots[job.slot].pending;
+            m_cond.notify_all();
+        }
+    }
+
+    QIODevice &m_device;
+    const qint64 m_size;
+    const qint64 m_capacity;
+    std::array<Slot, kSlots> m_slots;
+    int m_current = 0;
+    qint64 m_start = 0;
+    qint64 m_filled = 0;
+    std::mutex m_mutex;
+    std::condition_variable m_cond;
+    std::deque<Job> m_jobs; // a short queue: bounded by the slots
+    std::vector<Done> m_done;
+    bool m_closed = false;
+    std::thread m_thread;
+};
 
 } // namespace
 
@@ -109,66 +412,105 @@ qint64 Chunker::maxFileSize()
     return kLargestAverage * (protocol::kMaxBlocksPerEntry / 4);
 }
 
-Result<QList<protocol::BlockRef>> Chunker::chunkWith(
-    QIODevice &device, qint64 size, const Params &p, const std::atomic_bool *cancel)
+Result<Chunker::Chunked> Chunker::pass(
+    QIODevice &device, qint64 size, const Params &p, const std::atomic_bool *cancel, const Previous &previous)
 {
-    const int bits = log2Of(p.avgSize);
-    // Normalization level 1 (one bit stricter before the average, one looser after):
-    // measured on random data, level 2 re-sent about 2.1 average blocks around a 1 MiB
-    // overwrite, level 1 about 1.6 (docs/architecture.md).
-    const quint64 maskStrict = topMask(bits + 1);
-    const quint64 maskLoose = topMask(bits - 1);
-    const auto &gear = gearTable();
+    const Cutter cutter(p);
+    // The previous version's blocks, when its checks say they were cut with these sizes.
+    const bool incremental = checksAverage(previous.list, previous.checks) == p.avgSize;
+    const QList<protocol::BlockRef> &old = previous.list;
+    // The old blocks by (check, size), to find one again after an insert or a delete.
+    QHash<QPair<quint64, quint32>, qsizetype> oldByCheck;
+    if (incremental) {
+        oldByCheck.reserve(old.size());
+        for (qsizetype i = 0; i < old.size(); ++i)
+            oldByCheck.insert({ checkAt(previous.checks, i), old.at(i).size }, i);
+    }
+    // The next old block that may start at a new cut, and where it starts in the new
+    // version (its old offset plus what was inserted or deleted before it).
+    qsizetype oldIndex = 0;
+    qint64 oldStart = 0;
 
-    QList<protocol::BlockRef> blocks;
-    Sha256 hasher;
-    quint64 hash = 0;
-    qint64 chunkLength = 0;
-    qint64 total = 0;
-    QByteArray buffer(1 << 20, Qt::Uninitialized);
-    for (;;) {
+    Chunked out;
+    std::vector<quint64> checks;
+    Pipeline pipe(device, size, p.maxSize, size >= kThreadedFrom);
+    qint64 pos = 0;
+    while (pos < size) {
         if (cancel && cancel->load(std::memory_order_relaxed))
             return makeError(QStringLiteral("cancelled"));
-        const qint64 n = device.read(buffer.data(), buffer.size());
-        if (n < 0)
-            return makeError(QStringLiteral("read error: %1").arg(device.errorString()));
-        if (n == 0)
-            break;
-        total += n;
-        const auto *data = reinterpret_cast<const quint8 *>(buffer.constData());
-        qint64 sliceStart = 0;
-        for (qint64 i = 0; i < n; ++i) {
-            ++chunkLength;
-            if (chunkLength <= p.minSize) {
-                // Cut-point skipping: no cut below the minimum, but keep the hash warm
-                // over the last 64 bytes so the first candidate is well defined.
-                if (chunkLength > p.minSize - 64)
-                    hash = (hash << 1) + gear[data[i]];
-                continue;
-            }
-            hash = (hash << 1) + gear[data[i]];
-            const quint64 mask = chunkLength < p.avgSize ? maskStrict : maskLoose;
-            if ((hash & mask) == 0 || chunkLength >= p.maxSize) {
-                hasher.addData(QByteArrayView(buffer.constData() + sliceStart, i + 1 - sliceStart));
-                blocks.append(protocol::BlockRef { hasher.result(), quint32(chunkLength) });
-                sliceStart = i + 1;
-                chunkLength = 0;
-                hash = 0;
+        // Past the last boundary both versions share, skip the old blocks left behind.
+        while (incremental && oldIndex < old.size() && oldStart < pos)
+            oldStart += old.at(oldIndex++).size;
+        if (incremental && oldIndex < old.size() && oldStart == pos) {
+            // Both versions cut here, so from here the chunker is in the same state as it
+            // was in the previous version. An old block whose bytes are unchanged is cut
+            // the same again: its end is a cut decided by its own bytes alone, except for
+            // the last one, which ended with the file.
+            const qint64 len = old.at(oldIndex).size;
+            const bool last = oldIndex + 1 == old.size();
+            if (pos + len <= size && (!last || pos + len == size)) {
+                if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
+                    return makeError(error);
+                const quint64 check = checkOf(pipe.at(pos), len);
+                if (check == checkAt(previous.checks, oldIndex)) {
+                    out.blocks.append(old.at(oldIndex));
+                    checks.push_back(check);
+                    out.reusedBytes += len;
+                    pos += len;
+                    oldStart = pos;
+                    ++oldIndex;
+                    continue;
+                }
             }
         }
-        if (sliceStart < n)
-            hasher.addData(QByteArrayView(buffer.constData() + sliceStart, n - sliceStart));
+        if (const QString error = pipe.ensure(pos, p.maxSize); !error.isEmpty())
+            return makeError(error);
+        const qint64 len = cutter.cut(reinterpret_cast<const quint8 *>(pipe.at(pos)), qMin(p.maxSize, size - pos));
+        if (incremental) {
+            // A block the old version had elsewhere (the bytes before it were inserted or
+            // deleted): its hash is known, and the old blocks after it are the candidates
+            // from here on.
+            const quint64 check = checkOf(pipe.at(pos), len);
+            const auto found = oldByCheck.constFind({ check, quint32(len) });
+            if (found != oldByCheck.cend()) {
+                out.blocks.append(old.at(*found));
+                checks.push_back(check);
+                out.reusedBytes += len;
+                pos += len;
+                oldIndex = *found + 1;
+                oldStart = pos;
+                continue;
+            }
+        }
+        pipe.hash(pos, len, out.blocks.size());
+        out.blocks.append(protocol::BlockRef { ContentHash(), quint32(len) });
+        checks.push_back(0);
+        pos += len;
+        if (out.blocks.size() > protocol::kMaxBlocksPerEntry)
+            return makeError(QLatin1String(kTooManyBlocks));
     }
-    if (chunkLength > 0)
-        blocks.append(protocol::BlockRef { hasher.result(), quint32(chunkLength) });
-    if (total != size)
+    if (pipe.grew())
         return makeError(QStringLiteral("the file changed while it was read"));
-    if (blocks.size() > protocol::kMaxBlocksPerEntry)
-        return makeError(QLatin1String(kTooManyBlocks));
-    return blocks;
+    for (const auto &done : pipe.finish()) {
+        out.blocks[done.index].hash = done.hash;
+        checks[size_t(done.index)] = done.check;
+    }
+    // Files of a few blocks are cut again whole in no time: no checks to keep for them.
+    if (out.blocks.size() >= kChecksFromBlocks)
+        out.checks = packChecks(out.blocks, checks, p.avgSize);
+    return out;
 }
 
-Result<QList<protocol::BlockRef>> Chunker::chunk(
+Result<QList<protocol::BlockRef>> Chunker::chunkWith(
+    QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel)
+{
+    auto chunked = pass(device, size, params, cancel, {});
+    if (!chunked)
+        return makeError(chunked.errorMessage());
+    return chunked->blocks;
+}
+
+Result<Chunker::Chunked> Chunker::chunkIncremental(
     QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous)
 {
     if (size > maxFileSize())
@@ -178,21 +520,39 @@ Result<QList<protocol::BlockRef>> Chunker::chunk(
     // expected count) is cut again with twice the average; at the largest average the
     // minimum block size alone keeps a file under the cap.
     for (qint64 avg = averageFor(size, previous);; avg *= 2) {
-        auto blocks = chunkWith(device, size, paramsForAverage(avg), cancel);
-        if (blocks || avg >= kLargestAverage || !device.seek(0))
-            return blocks;
-        if (blocks.errorMessage() != QLatin1String(kTooManyBlocks))
-            return blocks;
+        auto chunked = pass(device, size, paramsForAverage(avg), cancel, previous);
+        if (chunked || avg >= kLargestAverage || !device.seek(0))
+            return chunked;
+        if (chunked.errorMessage() != QLatin1String(kTooManyBlocks))
+            return chunked;
     }
 }
 
-Result<QList<protocol::BlockRef>> Chunker::chunkFile(
+Result<QList<protocol::BlockRef>> Chunker::chunk(
+    QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous)
+{
+    auto chunked = chunkIncremental(device, size, cancel, previous);
+    if (!chunked)
+        return makeError(chunked.errorMessage());
+    return chunked->blocks;
+}
+
+Result<Chunker::Chunked> Chunker::chunkFileIncremental(
     const QString &path, const std::atomic_bool *cancel, const Previous &previous)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return makeError(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    return chunk(file, file.size(), cancel, previous);
+    return chunkIncremental(file, file.size(), cancel, previous);
+}
+
+Result<QList<protocol::BlockRef>> Chunker::chunkFile(
+    const QString &path, const std::atomic_bool *cancel, const Previous &previous)
+{
+    auto chunked = chunkFileIncremental(path, cancel, previous);
+    if (!chunked)
+        return makeError(chunked.errorMessage());
+    return chunked->blocks;
 }
 
 QList<protocol::BlockRef> Chunker::chunkBytes(const QByteArray &data)

@@ -9,12 +9,38 @@
 
 namespace filesync {
 
+// What the previous version of a file was (the journal's), so that its sizes stick
+// (Chunker::Previous). Outside the class: its default member initializers must be
+// complete before Chunker's default arguments use them.
+struct ChunkerPrevious
+{
+    qint64 size = 0; // {} is zero: no previous version
+    qint64 blocks = 0;
+    // Its block list and their checks (ChunkerResult::checks), when known: blocks whose
+    // bytes still match their check are kept without cutting or hashing them again.
+    QList<protocol::BlockRef> list = {};
+    QByteArray checks = {};
+};
+
+// What Chunker::chunkIncremental found (Chunker::Chunked).
+struct ChunkerResult
+{
+    QList<protocol::BlockRef> blocks;
+    // One XXH3-64 per block, bound to `blocks` and the average they were cut with; empty
+    // for files of fewer than Chunker::kChecksFromBlocks blocks. Opaque: for Previous.
+    QByteArray checks;
+    qint64 reusedBytes = 0; // confirmed unchanged by their check, not hashed again
+};
+
 // Content-defined chunking, FastCDC-style (Xia et al., USENIX ATC 2016): a gear rolling
 // hash, cut-point skipping below the minimum size and normalized chunking (a stricter
 // mask before the average size, a looser one after), so an insert in the middle of a
 // big file changes one or two blocks instead of every later one. Blocks are hashed with
-// SHA-256 (OpenSSL) as they stream past; no whole-file buffer. Pure and thread-safe:
-// called from the thread pool.
+// SHA-256 (OpenSSL) on a second thread while the next cuts are found (a few buffers in
+// memory, no whole-file buffer). Each block also gets a 64-bit XXH3 check, kept in the
+// journal: the next scan of a changed file confirms unchanged blocks by it and cuts and
+// hashes only the changed regions (docs/architecture.md, "Incremental re-chunking").
+// Pure and thread-safe: called from the thread pool.
 class Chunker
 {
 public:
@@ -24,12 +50,9 @@ public:
         qint64 avgSize; // a power of two
         qint64 maxSize;
     };
-    // What the previous version of the file was (the journal's), so that its sizes stick.
-    struct Previous
-    {
-        qint64 size; // {} is zero: no previous version
-        qint64 blocks;
-    };
+    using Previous = ChunkerPrevious;
+    using Chunked = ChunkerResult;
+    static constexpr int kChecksFromBlocks = 16;
     // 64 KiB on average, so that an edit costs the changed bytes plus about 100 KiB (a
     // 1 MiB overwrite in a 1 GiB file: W3 in docs/benchmarks.md).
     static constexpr qint64 kSmallestAverage = 64 * 1024;
@@ -59,10 +82,20 @@ public:
         QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
     static Result<QList<protocol::BlockRef>> chunkFile(
         const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    // The same blocks as chunk()/chunkFile(), plus their checks; with the previous
+    // version's list and checks, only what changed is cut and hashed again.
+    static Result<Chunked> chunkIncremental(
+        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    static Result<Chunked> chunkFileIncremental(
+        const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
     // One pass with the given sizes; "file has too many blocks" past the protocol's cap.
     static Result<QList<protocol::BlockRef>> chunkWith(
         QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel = nullptr);
     static QList<protocol::BlockRef> chunkBytes(const QByteArray &data);
+
+private:
+    static Result<Chunked> pass(
+        QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel, const Previous &previous);
 };
 
 } // namespace filesync

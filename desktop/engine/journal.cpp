@@ -12,7 +12,7 @@ namespace filesync {
 using namespace protocol;
 
 namespace {
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 Error sqlError(const QSqlQuery &q)
 {
@@ -97,6 +97,14 @@ Result<void> Journal::open()
                 return sqlError(q);
         }
     }
+    if (version < 3) {
+        // Schema 3: the blocks' checks (Chunker::Chunked::checks), NULL for older rows:
+        // their next change is chunked whole once, as before, and recorded with checks.
+        for (const char *sql : { "ALTER TABLE entries ADD COLUMN checks BLOB", "PRAGMA user_version=3" }) {
+            if (!q.exec(QLatin1String(sql)))
+                return sqlError(q);
+        }
+    }
     m_entries = readEntries();
     return {};
 }
@@ -120,7 +128,8 @@ JournalState Journal::readEntries() const
     JournalState state;
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
-    if (!q.exec(QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks, ctime FROM entries")))
+    if (!q.exec(
+            QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks, ctime, checks FROM entries")))
         return state;
     while (q.next()) {
         auto path = RelativePath::fromString(q.value(0).toString());
@@ -135,6 +144,7 @@ JournalState Journal::readEntries() const
         e.version = quint64(q.value(6).toLongLong());
         e.blocks = unpackBlockList(q.value(7).toByteArray());
         e.ctimeNs = q.value(8).toLongLong();
+        e.blockChecks = q.value(9).toByteArray();
         state.insert(*path, e);
     }
     return state;
@@ -144,7 +154,7 @@ void Journal::put(const RelativePath &path, const JournalEntry &e)
 {
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral("INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, "
-                             "ctime) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                             "ctime, checks) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.addBindValue(path.toString());
     q.addBindValue(int(e.kind));
     q.addBindValue(e.size);
@@ -154,6 +164,7 @@ void Journal::put(const RelativePath &path, const JournalEntry &e)
     q.addBindValue(qint64(e.version));
     q.addBindValue(packBlockList(e.blocks));
     q.addBindValue(e.ctimeNs);
+    q.addBindValue(e.blockChecks);
     if (!q.exec())
         m_error = sqlError(q).message;
     else if (!path.isRoot())

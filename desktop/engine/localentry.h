@@ -22,6 +22,9 @@ struct LocalEntry
     // Could not be read (permissions, vanished while hashed): the reconciler leaves this
     // path, and for a directory everything under it, alone this cycle. Never a delete.
     bool unreadable = false;
+    // Chunker::Chunked::checks of `blocks` (per-block XXH3), when the scan made them or
+    // kept the journal's: lets the next scan re-chunk only what changed. Empty: unknown.
+    QByteArray blockChecks = {};
 
     bool isDir() const { return kind == protocol::EntryKind::Directory; }
 };
@@ -38,6 +41,7 @@ struct JournalEntry
     quint64 version = 0;
     QList<protocol::BlockRef> blocks;
     qint64 ctimeNs = 0; // as stat saw it when recorded; 0 when unknown (older journals, remote-only)
+    QByteArray blockChecks = {}; // LocalEntry::blockChecks as recorded; empty when unknown
 
     bool isDir() const { return kind == protocol::EntryKind::Directory; }
     // Same stat as on disk: unchanged without hashing.
@@ -61,7 +65,7 @@ struct JournalEntry
 
 inline JournalEntry journalEntryFor(const LocalEntry &l, quint64 version)
 {
-    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs };
+    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs, l.blockChecks };
 }
 
 // Sorted by path, so a parent always comes before its children.

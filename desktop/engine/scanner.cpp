@@ -109,19 +109,23 @@ struct Walker
             const bool racy = nowNs - local.mtimeNs < Scanner::kRacyWindowNs;
             if (known != journal.cend() && known->statMatches(local) && (!racy || known->statProvesUnchanged(local))) {
                 local.blocks = known->blocks;
+                local.blockChecks = known->blockChecks;
             } else if (local.size > 0) {
-                // The journal's version lends its block sizes (sticky chunking).
+                // The journal's version lends its block sizes (sticky chunking) and, with
+                // its checks, its unchanged blocks (only the changed regions are cut).
                 const Chunker::Previous previous = known != journal.cend()
-                    ? Chunker::Previous { known->size, qint64(known->blocks.size()) }
+                    ? Chunker::Previous { known->size, qint64(known->blocks.size()), known->blocks, known->blockChecks }
                     : Chunker::Previous {};
-                auto blocks = Chunker::chunkFile(QFile::decodeName(absPath), cancel, previous);
-                if (!blocks) {
+                auto chunked = Chunker::chunkFileIncremental(QFile::decodeName(absPath), cancel, previous);
+                if (!chunked) {
                     local.unreadable = true;
-                    result.warnings << QStringLiteral("cannot read %1: %2").arg(relText, blocks.errorMessage());
+                    result.warnings << QStringLiteral("cannot read %1: %2").arg(relText, chunked.errorMessage());
                 } else {
-                    local.blocks = *blocks;
+                    local.blocks = chunked->blocks;
+                    local.blockChecks = chunked->checks;
                     ++result.hashedFiles;
-                    result.hashedBytes += local.size;
+                    result.hashedBytes += local.size - chunked->reusedBytes;
+                    result.reusedBytes += chunked->reusedBytes;
                 }
                 // It may have changed while we read it: describe what we hashed or nothing.
                 struct stat after;

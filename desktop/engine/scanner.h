@@ -47,7 +47,8 @@ public:
         int visited = 0; // entries stat'ed on disk
         qint64 elapsedMs = 0; // the walk itself, for the cycle's debug log
         int hashedFiles = 0;
-        qint64 hashedBytes = 0;
+        qint64 hashedBytes = 0; // cut and SHA-256-hashed
+        qint64 reusedBytes = 0; // in changed files, confirmed unchanged by the blocks' checks
         bool cancelled = false; // stopped early: the snapshot is incomplete, use nothing
         // A partial scan describes only its scope: `snapshot` holds what is on disk there
         // and `scopedJournal` the journal's entries there. Everything else is unchanged

@@ -67,6 +67,15 @@ QByteArray sizesDigest(const QList<BlockRef> &blocks)
     return ContentHash::of(sizes).toHex().left(16);
 }
 
+Chunker::Chunked chunked(const QByteArray &data, const Chunker::Previous &previous = {})
+{
+    QBuffer buffer;
+    buffer.setData(data);
+    buffer.open(QIODevice::ReadOnly);
+    auto result = Chunker::chunkIncremental(buffer, data.size(), nullptr, previous);
+    return result ? *result : Chunker::Chunked {};
+}
+
 int sharedBlocks(const QList<BlockRef> &a, const QList<BlockRef> &b)
 {
     QSet<ContentHash> set;
@@ -96,6 +105,10 @@ private Q_SLOTS:
     void fileMatchesBytes();
     void cutPointsArePinned_data();
     void cutPointsArePinned();
+    void incrementalEqualsFullRechunk_data();
+    void incrementalEqualsFullRechunk();
+    void checksOfAnotherListAreIgnored();
+    void fewBlocksHaveNoChecks();
 };
 
 void tst_Chunker::emptyAndSmall()
@@ -259,6 +272,113 @@ void tst_Chunker::fileMatchesBytes()
 }
 
 QTEST_GUILESS_MAIN(tst_Chunker)
+
+void tst_Chunker::incrementalEqualsFullRechunk_data()
+{
+    // 12 MiB: hashed on the second thread (from 8 MiB), about 150 blocks of 64 KiB.
+    const QByteArray data = splitMixBytes(12 * 1024 * 1024, 99);
+    const qint64 mib = 1024 * 1024;
+    QTest::addColumn<QByteArray>("before");
+    QTest::addColumn<QByteArray>("after");
+    QTest::addColumn<qint64>("minReused"); // proves the unchanged blocks were not re-cut
+    QTest::addColumn<qint64>("maxReused");
+    const auto overwrite = [&](qint64 at, qint64 n, quint64 seed) {
+        QByteArray d = data;
+        d.replace(at, n, splitMixBytes(n, seed));
+        return d;
+    };
+    const qint64 slack = 2 * 256 * 1024; // the blocks around an edit: up to two maximum sizes
+    QTest::newRow("unchanged") << data << data << data.size() << data.size();
+    QTest::newRow("start") << data << overwrite(0, 100 * 1024, 1) << data.size() - 100 * 1024 - slack
+                           << data.size() - 100 * 1024;
+    QTest::newRow("middle") << data << overwrite(6 * mib, mib, 2) << data.size() - mib - 2 * slack << data.size() - mib;
+    QTest::newRow("end") << data << overwrite(data.size() - 50 * 1024, 50 * 1024, 3) << data.size() - 50 * 1024 - slack
+                         << data.size() - 50 * 1024;
+    QByteArray inserted = data;
+    inserted.insert(5 * mib, splitMixBytes(1000, 4));
+    QTest::newRow("insert") << data << inserted << data.size() - 2 * slack << data.size();
+    QByteArray removed = data;
+    removed.remove(3 * mib, 300 * 1024);
+    QTest::newRow("delete") << data << removed << data.size() - 300 * 1024 - 2 * slack << data.size() - 300 * 1024;
+    QTest::newRow("truncate") << data << data.left(9 * mib + 123) << 9 * mib - slack << 9 * mib;
+    QTest::newRow("truncate to a block") << data << data.left(1000) << qint64(0) << qint64(0);
+    QTest::newRow("append") << data << data + splitMixBytes(mib, 5) << data.size() - slack << data.size();
+    QByteArray everyBlock = data;
+    for (qint64 i = 0; i < everyBlock.size(); i += 8 * 1024)
+        everyBlock[i] = char(everyBlock[i] ^ 0x5a);
+    QTest::newRow("every block changed") << data << everyBlock << qint64(0) << qint64(0);
+    QTest::newRow("all new") << data << splitMixBytes(data.size(), 6) << qint64(0) << qint64(0);
+    // Low-entropy content that cuts at the maximum size (zeros), edited in its middle.
+    QByteArray zeros = data.left(2 * mib) + QByteArray(4 * mib, '\0') + data.mid(2 * mib);
+    QByteArray zerosEdited = zeros;
+    zerosEdited[3 * mib] = 'x';
+    QTest::newRow("zeros") << zeros << zerosEdited << zeros.size() - 2 * slack << zeros.size() - 1;
+}
+
+// Re-chunking only what changed must give exactly the blocks (and checks) a full re-chunk
+// with the same sticky sizes gives: journals and the server's lists rely on one answer.
+void tst_Chunker::incrementalEqualsFullRechunk()
+{
+    QFETCH(QByteArray, before);
+    QFETCH(QByteArray, after);
+    QFETCH(qint64, minReused);
+    QFETCH(qint64, maxReused);
+    const Chunker::Chunked old = chunked(before);
+    QVERIFY(old.blocks.size() >= Chunker::kChecksFromBlocks);
+    QVERIFY(!old.checks.isEmpty());
+    const Chunker::Previous sizesOnly { before.size(), qint64(old.blocks.size()) };
+    const Chunker::Chunked full = chunked(after, sizesOnly);
+    QVERIFY(!full.blocks.isEmpty());
+    QCOMPARE(full.reusedBytes, 0);
+    const Chunker::Chunked incremental
+        = chunked(after, Chunker::Previous { before.size(), qint64(old.blocks.size()), old.blocks, old.checks });
+    QCOMPARE(incremental.blocks, full.blocks);
+    QCOMPARE(incremental.checks, full.checks);
+    QVERIFY2(incremental.reusedBytes >= minReused && incremental.reusedBytes <= maxReused,
+        qPrintable(QString::number(incremental.reusedBytes)));
+    // And the hashes are the bytes' own.
+    qint64 at = 0;
+    for (const BlockRef &b : incremental.blocks) {
+        QCOMPARE(b.hash, ContentHash::of(QByteArrayView(after).sliced(at, b.size)));
+        at += b.size;
+    }
+    QCOMPARE(at, after.size());
+}
+
+// Checks that do not describe exactly the previous block list (another version's, cut
+// with another average, damaged) are never used to keep a block.
+void tst_Chunker::checksOfAnotherListAreIgnored()
+{
+    const QByteArray a = splitMixBytes(4 * 1024 * 1024, 11);
+    QByteArray b = a;
+    b[2 * 1024 * 1024] = char(b[2 * 1024 * 1024] ^ 1);
+    const Chunker::Chunked ca = chunked(a);
+    const Chunker::Chunked cb = chunked(b);
+    QCOMPARE(ca.blocks.size(), cb.blocks.size()); // same sizes: only one hash differs
+    QVERIFY(ca.checks != cb.checks);
+    const Chunker::Previous sizes { a.size(), qint64(ca.blocks.size()) };
+    // a's list with b's checks, then a's list with a damaged copy of its own.
+    QByteArray damaged = ca.checks;
+    damaged[damaged.size() - 1] = char(damaged[damaged.size() - 1] ^ 1);
+    for (const QByteArray &checks : { cb.checks, damaged, ca.checks.left(ca.checks.size() - 8) }) {
+        const auto result = chunked(b, Chunker::Previous { a.size(), qint64(ca.blocks.size()), ca.blocks, checks });
+        QCOMPARE(result.reusedBytes, 0);
+        QCOMPARE(result.blocks, chunked(b, sizes).blocks);
+    }
+    // With its own checks the same edit keeps all but the changed block's neighbourhood.
+    const auto own = chunked(b, Chunker::Previous { a.size(), qint64(ca.blocks.size()), ca.blocks, ca.checks });
+    QCOMPARE(own.blocks, cb.blocks);
+    QVERIFY(own.reusedBytes > a.size() / 2);
+}
+
+void tst_Chunker::fewBlocksHaveNoChecks()
+{
+    const Chunker::Chunked small = chunked(splitMixBytes(300 * 1024, 12));
+    QVERIFY(!small.blocks.isEmpty());
+    QVERIFY(small.blocks.size() < Chunker::kChecksFromBlocks);
+    QVERIFY(small.checks.isEmpty());
+}
+
 #include "tst_chunker.moc"
 
 void tst_Chunker::cutPointsArePinned_data()

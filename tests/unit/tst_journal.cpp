@@ -27,13 +27,14 @@ private Q_SLOTS:
     void valuesCanBeEmptyOrRemoved();
     void leftoverDownloadsAreRemovedAtOpen();
     void schemaOneIsUpgraded();
+    void schemaTwoIsUpgraded();
 };
 
 void tst_Journal::persistsAcrossReopen()
 {
     QTemporaryDir dir;
     const JournalEntry e { EntryKind::File, 3, 123456789, 42, 0640, 7, { BlockRef { ContentHash::of("abc"), 3 } },
-        987654321 };
+        987654321, QByteArray("\x01\x02checks", 8) };
     {
         Journal j(dir.path());
         QVERIFY(j.open().ok());
@@ -56,6 +57,7 @@ void tst_Journal::persistsAcrossReopen()
     QCOMPARE(back.version, 7u);
     QCOMPARE(back.blocks, e.blocks);
     QCOMPARE(back.ctimeNs, 987654321);
+    QCOMPARE(back.blockChecks, e.blockChecks);
     QCOMPARE(j.value(QStringLiteral("account")), QStringLiteral("abc"));
     QCOMPARE(j.cursor(), 99u);
 }
@@ -163,6 +165,50 @@ void tst_Journal::schemaOneIsUpgraded()
     e.ctimeNs = 11;
     j.put(P("f"), e);
     QVERIFY(!j.hasFailed());
+}
+
+// Schema 3 adds the blocks' checks: rows from before have none (their next change is
+// chunked whole once), and new rows keep theirs across a reopen.
+void tst_Journal::schemaTwoIsUpgraded()
+{
+    QTemporaryDir dir;
+    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
+    const QByteArray packed = packBlockList({ BlockRef { ContentHash::of("abc"), 3 } });
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v2"));
+        db.setDatabaseName(Journal::path(dir.path()));
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        for (const char *sql : {
+                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+                 "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                 " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
+                 " blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0)",
+                 "PRAGMA user_version=2",
+             })
+            QVERIFY2(q.exec(QLatin1String(sql)), sql);
+        q.prepare(QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, ?, 77)"));
+        q.addBindValue(packed);
+        QVERIFY(q.exec());
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("v2"));
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        const JournalEntry old = j.load().value(P("f"));
+        QCOMPARE(old.ctimeNs, 77);
+        QCOMPARE(old.blocks, unpackBlockList(packed));
+        QVERIFY(old.blockChecks.isEmpty());
+        JournalEntry e = old;
+        e.blockChecks = QByteArray(24, 'c');
+        j.put(P("g"), e);
+        QVERIFY(!j.hasFailed());
+    }
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QCOMPARE(j.load().value(P("g")).blockChecks, QByteArray(24, 'c'));
+    QVERIFY(j.load().value(P("f")).blockChecks.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_Journal)

@@ -54,6 +54,7 @@ private Q_SLOTS:
     void partialScan();
     void racyRule_data();
     void racyRule();
+    void changedBigFileReusesUnchangedBlocks();
 };
 
 void tst_Scanner::describesTheTree()
@@ -345,6 +346,46 @@ void tst_Scanner::racyRule()
     QCOMPARE(result.hashedFiles, hashed);
     if (afterwards == QLatin1String("rewrite"))
         QCOMPARE(result.snapshot.value(P("f.bin")).blocks, Chunker::chunkBytes("CONTENT"));
+}
+
+// A big file's scan records its blocks' checks; after an overwrite in the middle the next
+// scan keeps the unchanged blocks by their checks (hashing only the changed region) and
+// still describes exactly what a full re-chunk would, and the checks are carried on
+// when the stat matches.
+void tst_Scanner::changedBigFileReusesUnchangedBlocks()
+{
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/big.bin");
+    QByteArray data(6 * 1024 * 1024, Qt::Uninitialized);
+    quint64 x = 12345;
+    for (char &c : data) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        c = char(x >> 56);
+    }
+    write(path, data);
+    age(path);
+    const auto first = Scanner::scan(dir.path(), {});
+    const LocalEntry seen = first.snapshot.value(P("big.bin"));
+    QCOMPARE(seen.blocks, Chunker::chunkBytes(data));
+    QVERIFY(!seen.blockChecks.isEmpty());
+    JournalState journal;
+    journal.insert(P("big.bin"), journalEntryFor(seen, 1));
+
+    const auto same = Scanner::scan(dir.path(), journal);
+    QCOMPARE(same.hashedFiles, 0);
+    QCOMPARE(same.snapshot.value(P("big.bin")).blockChecks, seen.blockChecks);
+
+    QByteArray edited = data;
+    for (int i = 0; i < 256 * 1024; ++i)
+        edited[3 * 1024 * 1024 + i] = char(~edited[3 * 1024 * 1024 + i]);
+    write(path, edited);
+    const auto second = Scanner::scan(dir.path(), journal);
+    QCOMPARE(second.hashedFiles, 1);
+    const LocalEntry now = second.snapshot.value(P("big.bin"));
+    QCOMPARE(now.blocks, Chunker::chunkBytes(edited));
+    QVERIFY(now.blockChecks != seen.blockChecks);
+    QVERIFY2(second.reusedBytes > data.size() - 1024 * 1024, qPrintable(QString::number(second.reusedBytes)));
+    QCOMPARE(second.hashedBytes + second.reusedBytes, edited.size());
 }
 
 QTEST_GUILESS_MAIN(tst_Scanner)

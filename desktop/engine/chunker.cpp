@@ -239,8 +239,21 @@ public:
             return {};
         const int next = (m_current + 1) % kSlots;
         {
+            // While the buffer to refill is still being hashed, help hash it (the
+            // hashing thread is the slower of the two when SHA-256 runs below the cutter).
             std::unique_lock lock(m_mutex);
-            m_cond.wait(lock, [&] { return m_slots[next].pending == 0; });
+            while (m_slots[next].pending > 0) {
+                if (m_jobs.empty()) {
+                    m_cond.wait(lock);
+                    continue;
+                }
+                const Job job = m_jobs.front();
+                m_jobs.pop_front();
+                lock.unlock();
+                Done done = run(job);
+                lock.lock();
+                finished(job, std::move(done));
+            }
         }
         std::vector<char> &to = m_slots[next].buffer;
         if (qint64(to.size()) < m_capacity)
@@ -330,10 +343,16 @@ private:
             lock.unlock();
             Done done = run(job);
             lock.lock();
-            m_done.push_back(std::move(done));
-            --m_slots[job.slot].pending;
-            m_cond.notify_all();
+            finished(job, std::move(done));
         }
+    }
+
+    // With m_mutex held.
+    void finished(const Job &job, Done &&done)
+    {
+        m_done.push_back(std::move(done));
+        --m_slots[job.slot].pending;
+        m_cond.notify_all();
     }
 
     QIODevice &m_device;

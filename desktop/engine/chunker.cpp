@@ -467,7 +467,7 @@ Result<Chunker::Chunked> Chunker::pass(
             // the last one, which ended with the file.
             const qint64 len = old.at(oldIndex).size;
             const bool last = oldIndex + 1 == old.size();
-            if (pos + len <= size && (!last || pos + len == size)) {
+            if (len <= p.maxSize && pos + len <= size && (!last || pos + len == size)) {
                 if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
                     return makeError(error);
                 const quint64 check = checkOf(pipe.at(pos), len);

@@ -454,7 +454,10 @@ Result<Chunker::Chunked> Chunker::pass(
     std::vector<quint64> checks;
     Pipeline pipe(device, size, p.maxSize, size >= kThreadedFrom);
     qint64 pos = 0;
+    const auto tooMany = [&] { return out.blocks.size() > protocol::kMaxBlocksPerEntry; };
     while (pos < size) {
+        if (tooMany()) // kept and new blocks alike count
+            return makeError(QLatin1String(kTooManyBlocks));
         if (cancel && cancel->load(std::memory_order_relaxed))
             return makeError(QStringLiteral("cancelled"));
         // Past the last boundary both versions share, skip the old blocks left behind.
@@ -505,9 +508,9 @@ Result<Chunker::Chunked> Chunker::pass(
         out.blocks.append(protocol::BlockRef { ContentHash(), quint32(len) });
         checks.push_back(0);
         pos += len;
-        if (out.blocks.size() > protocol::kMaxBlocksPerEntry)
-            return makeError(QLatin1String(kTooManyBlocks));
     }
+    if (tooMany())
+        return makeError(QLatin1String(kTooManyBlocks));
     if (pipe.grew())
         return makeError(QStringLiteral("the file changed while it was read"));
     for (const auto &done : pipe.finish()) {

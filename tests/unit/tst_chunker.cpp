@@ -76,6 +76,32 @@ Chunker::Chunked chunked(const QByteArray &data, const Chunker::Previous &previo
     return result ? *result : Chunker::Chunked {};
 }
 
+// Sets `cancel` once `after` bytes have been read: a scan stopped while a big file is hashed.
+class CancellingBuffer : public QBuffer
+{
+public:
+    CancellingBuffer(QByteArray *data, std::atomic_bool *cancel, qint64 after)
+        : QBuffer(data)
+        , m_cancel(cancel)
+        , m_after(after)
+    { }
+
+protected:
+    qint64 readData(char *data, qint64 maxSize) override
+    {
+        const qint64 n = QBuffer::readData(data, maxSize);
+        m_read += qMax<qint64>(n, 0);
+        if (m_read >= m_after)
+            m_cancel->store(true);
+        return n;
+    }
+
+private:
+    std::atomic_bool *m_cancel;
+    qint64 m_after;
+    qint64 m_read = 0;
+};
+
 int sharedBlocks(const QList<BlockRef> &a, const QList<BlockRef> &b)
 {
     QSet<ContentHash> set;
@@ -109,6 +135,7 @@ private Q_SLOTS:
     void incrementalEqualsFullRechunk();
     void checksOfAnotherListAreIgnored();
     void fewBlocksHaveNoChecks();
+    void bigFileCancelAndChangeAreErrors();
 };
 
 void tst_Chunker::emptyAndSmall()
@@ -377,6 +404,26 @@ void tst_Chunker::fewBlocksHaveNoChecks()
     QVERIFY(!small.blocks.isEmpty());
     QVERIFY(small.blocks.size() < Chunker::kChecksFromBlocks);
     QVERIFY(small.checks.isEmpty());
+}
+
+// The second thread's work is ended cleanly (no result, no hang) when the scan is
+// cancelled half-way or the file turns out shorter or longer than its stat said.
+void tst_Chunker::bigFileCancelAndChangeAreErrors()
+{
+    QByteArray data = splitMixBytes(24 * 1024 * 1024, 13);
+    std::atomic_bool cancel { false };
+    CancellingBuffer cancelling(&data, &cancel, 9 * 1024 * 1024);
+    QVERIFY(cancelling.open(QIODevice::ReadOnly));
+    const auto cancelled = Chunker::chunkIncremental(cancelling, data.size(), &cancel);
+    QVERIFY(!cancelled.ok());
+    QCOMPARE(cancelled.errorMessage(), QStringLiteral("cancelled"));
+    for (const qint64 claimed : { data.size() + 1, data.size() - 1 }) {
+        QBuffer buffer(&data);
+        QVERIFY(buffer.open(QIODevice::ReadOnly));
+        const auto changed = Chunker::chunkIncremental(buffer, claimed);
+        QVERIFY(!changed.ok());
+        QCOMPARE(changed.errorMessage(), QStringLiteral("the file changed while it was read"));
+    }
 }
 
 #include "tst_chunker.moc"

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <unistd.h>
+#include <utility>
 
 namespace filesync {
 
@@ -88,16 +89,17 @@ void Propagator::abort()
     m_running = false;
 }
 
-void Propagator::run(const SyncPlan &plan, const JournalState &journalAtStart)
+void Propagator::run(SyncPlan plan, const JournalState &journalAtStart)
 {
-    m_plan = plan;
+    m_plan = std::move(plan);
+    m_remoteOps.clear();
     m_journalAtStart = journalAtStart;
     m_running = true;
-    m_complete = !plan.holdCursor;
-    m_followUp = plan.needsFollowUp || plan.holdCursor;
+    m_complete = !m_plan.holdCursor;
+    m_followUp = m_plan.needsFollowUp || m_plan.holdCursor;
     m_rewindTo.reset();
     m_progress = {};
-    for (const SyncAction &a : plan.actions) {
+    for (const SyncAction &a : std::as_const(m_plan.actions)) {
         if (a.kind != EntryKind::File)
             continue;
         if (a.type == ActionType::Download) {
@@ -239,14 +241,25 @@ void Propagator::runDownloads()
 {
     auto isFile
         = [](const SyncAction &a) { return a.type == ActionType::Download && a.remote.kind == EntryKind::File; };
+    auto isRemote = [](const SyncAction &a) {
+        return a.type == ActionType::MoveRemote || a.type == ActionType::DeleteRemote || a.type == ActionType::Upload;
+    };
+    // The local phase is done: the actions left to do are moved (not copied) into one
+    // list for each of the other two phases and the plan is freed. Each list is sized up
+    // front: growing a list of 100,000 actions doubles it, and old and new buffers live
+    // together while it grows (heaptrack: a 64 MiB peak for 34 MB of actions).
     QList<SyncAction> files;
-    // Sized up front: growing a list of 100,000 actions doubles it, and old and new
-    // buffers live together while it grows (heaptrack: a 64 MiB peak for 34 MB of actions).
     files.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isFile));
-    for (const SyncAction &a : std::as_const(m_plan.actions)) {
+    m_remoteOps.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isRemote));
+    for (SyncAction &a : m_plan.actions) {
         if (isFile(a))
-            files << a;
+            files.append(std::move(a));
+        else if (isRemote(a))
+            m_remoteOps.append(std::move(a));
     }
+    m_plan.actions = {};
+    // The Downloader keeps an implicitly shared reference to the list; once ours is gone
+    // (at the end of this function) it holds the only one, and nothing is copied.
     m_downloader->run(files, m_journalAtStart); // finished() leads on to runRemote()
 }
 
@@ -260,15 +273,8 @@ void Propagator::runRemote()
         m_complete = false;
         return finish();
     }
-    auto isRemote = [](const SyncAction &a) {
-        return a.type == ActionType::MoveRemote || a.type == ActionType::DeleteRemote || a.type == ActionType::Upload;
-    };
-    QList<SyncAction> ops;
-    ops.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isRemote)); // as in runDownloads()
-    for (const SyncAction &a : std::as_const(m_plan.actions)) {
-        if (isRemote(a))
-            ops << a;
-    }
+    // As in runDownloads(): after this the Uploader holds the only reference to the ops.
+    const QList<SyncAction> ops = std::exchange(m_remoteOps, {});
     m_uploader->run(ops, m_journalAtStart); // finished() leads on to finish()
 }
 

@@ -33,7 +33,9 @@ public:
     Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Propagator() override;
 
-    void run(const SyncPlan &plan, const JournalState &journalAtStart);
+    // Takes the plan: its actions are moved on to the Downloader and the Uploader, so
+    // that one copy of each action exists at a time (100,000 actions are ~34 MB).
+    void run(SyncPlan plan, const JournalState &journalAtStart);
     void abort();
     bool isRunning() const { return m_running; }
     const SyncProgress &progress() const { return m_progress; }
@@ -60,7 +62,8 @@ private:
     Journal &m_journal;
     Downloader *m_downloader;
     Uploader *m_uploader;
-    SyncPlan m_plan;
+    SyncPlan m_plan; // until runDownloads(), which hands its actions on
+    QList<SyncAction> m_remoteOps; // for runRemote(), moved out of m_plan
     JournalState m_journalAtStart;
     SyncProgress m_progress;
     bool m_running = false;

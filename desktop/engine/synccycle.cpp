@@ -175,7 +175,7 @@ void SyncCycle::onChangesComplete()
 void SyncCycle::reconcileAndPropagate()
 {
     // An unchanged tree (a rescan with nothing new) needs no reconciling, entry by entry.
-    const SyncPlan plan = Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
+    SyncPlan plan = Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
         ? SyncPlan()
         : Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
@@ -185,7 +185,7 @@ void SyncCycle::reconcileAndPropagate()
     m_snapshot.clear();
     m_reconcileJournal.clear();
     m_changes.clear();
-    m_propagator->run(plan, m_journalAtStart);
+    m_propagator->run(std::move(plan), m_journalAtStart);
 }
 
 void SyncCycle::onPropagated(const Propagator::Outcome &outcome)

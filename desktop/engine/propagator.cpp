@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QSet>
 
 #include <algorithm>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 namespace filesync {
 
+using protocol::BlockRef;
 using protocol::EntryKind;
 
 Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
@@ -89,11 +91,12 @@ void Propagator::abort()
     m_running = false;
 }
 
-void Propagator::run(SyncPlan plan, const JournalState &journalAtStart)
+void Propagator::run(SyncPlan plan, JournalState journalAtStart)
 {
     m_plan = std::move(plan);
     m_remoteOps.clear();
-    m_journalAtStart = journalAtStart;
+    m_atStart = entriesUsed(m_plan, journalAtStart);
+    journalAtStart = {}; // before runLocal() writes the journal (see m_atStart)
     m_running = true;
     m_complete = !m_plan.holdCursor;
     m_followUp = m_plan.needsFollowUp || m_plan.holdCursor;
@@ -114,6 +117,30 @@ void Propagator::run(SyncPlan plan, const JournalState &journalAtStart)
     runLocal();
     if (m_running)
         runDownloads();
+}
+
+// What the phases will read of the journal at the start (see m_atStart): the Downloader
+// only looks for sources among the files that hold a block it needs, the Uploader only
+// at the paths it uploads, runLocal() only at the paths it deletes.
+JournalState Propagator::entriesUsed(const SyncPlan &plan, const JournalState &journal)
+{
+    JournalState used;
+    QSet<ContentHash> wanted;
+    for (const SyncAction &a : plan.actions) {
+        if (a.type == ActionType::Download && a.remote.kind == EntryKind::File) {
+            for (const BlockRef &b : a.remote.blocks)
+                wanted.insert(b.hash);
+        } else if (a.type == ActionType::DeleteLocal || a.type == ActionType::Upload) {
+            if (const auto it = journal.constFind(a.path); it != journal.cend())
+                used.insert(it.key(), it.value());
+        }
+    }
+    for (auto it = wanted.isEmpty() ? journal.cend() : journal.cbegin(); it != journal.cend(); ++it) {
+        if (std::any_of(
+                it->blocks.cbegin(), it->blocks.cend(), [&](const BlockRef &b) { return wanted.contains(b.hash); }))
+            used.insert(it.key(), it.value());
+    }
+    return used;
 }
 
 void Propagator::completed(const SyncAction &a, ItemDirection direction, const QString &what)
@@ -182,7 +209,7 @@ void Propagator::runLocal()
             break;
         case ActionType::DeleteLocal: {
             // Only what is still exactly as last synced; a folder only once it is empty.
-            const auto known = m_journalAtStart.value(a.path);
+            const auto known = m_atStart.value(a.path);
             const auto now = Scanner::stat(absolute(a.path));
             if (!now) {
                 m_journal.remove(a.path);
@@ -260,7 +287,7 @@ void Propagator::runDownloads()
     m_plan.actions = {};
     // The Downloader keeps an implicitly shared reference to the list; once ours is gone
     // (at the end of this function) it holds the only one, and nothing is copied.
-    m_downloader->run(files, m_journalAtStart); // finished() leads on to runRemote()
+    m_downloader->run(files, m_atStart); // finished() leads on to runRemote()
 }
 
 void Propagator::runRemote()
@@ -275,7 +302,7 @@ void Propagator::runRemote()
     }
     // As in runDownloads(): after this the Uploader holds the only reference to the ops.
     const QList<SyncAction> ops = std::exchange(m_remoteOps, {});
-    m_uploader->run(ops, m_journalAtStart); // finished() leads on to finish()
+    m_uploader->run(ops, m_atStart); // finished() leads on to finish()
 }
 
 void Propagator::finish()

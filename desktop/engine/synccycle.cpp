@@ -8,6 +8,8 @@
 #include <QFutureWatcher>
 #include <QtConcurrent>
 
+#include <utility>
+
 namespace filesync {
 
 SyncCycle::SyncCycle(
@@ -54,7 +56,7 @@ void SyncCycle::startScan()
     m_cancel = std::make_shared<std::atomic_bool>(false);
     // The scan gets copies (and its own cancel flag): it may outlive this cycle.
     const QString root = m_root;
-    const JournalState journal = m_journalAtStart;
+    JournalState journal = m_journalAtStart;
     const ScanScope scope = m_scope;
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
     // One watcher per scan: a late signal of an aborted scan cannot reach this one.
@@ -65,8 +67,13 @@ void SyncCycle::startScan()
         if (m_running && generation == m_generation)
             onScanned(watcher->result());
     });
-    m_scan = QtConcurrent::run(
-        [root, journal, scope, cancel] { return Scanner::scan(root, journal, scope, cancel.get()); });
+    m_scan = QtConcurrent::run([root, journal, scope, cancel]() mutable {
+        Scanner::Result result = Scanner::scan(root, journal, scope, cancel.get());
+        // Let go of the journal before the result is reported, not whenever the pool
+        // deletes this task: see reconcileAndPropagate().
+        journal = {};
+        return result;
+    });
     watcher->setFuture(m_scan);
 }
 
@@ -185,7 +192,9 @@ void SyncCycle::reconcileAndPropagate()
     m_snapshot.clear();
     m_reconcileJournal.clear();
     m_changes.clear();
-    m_propagator->run(std::move(plan), m_journalAtStart);
+    // Our reference to the journal's map goes with it: held while the propagator writes
+    // the journal, it would make the first write copy the whole map.
+    m_propagator->run(std::move(plan), std::exchange(m_journalAtStart, {}));
 }
 
 void SyncCycle::onPropagated(const Propagator::Outcome &outcome)

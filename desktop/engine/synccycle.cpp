@@ -12,6 +12,31 @@
 
 namespace filesync {
 
+namespace {
+
+// The plan as the debug log shows it: all of a small plan; of a big one the first actions
+// and a count per type. The whole text of 100,000 actions, and its copies while the
+// message is formatted, were 34 MB at the client's peak (heaptrack, W6: A).
+QString planForLog(const SyncPlan &plan)
+{
+    constexpr qsizetype kLoggedActions = 100;
+    if (plan.actions.size() <= kLoggedActions)
+        return plan.describe();
+    SyncPlan head;
+    head.actions = plan.actions.first(kLoggedActions);
+    QStringList counts;
+    for (const ActionType type : { ActionType::MoveRemote, ActionType::DeleteRemote, ActionType::Upload,
+             ActionType::MoveLocal, ActionType::ConflictCopy, ActionType::DeleteLocal, ActionType::Download,
+             ActionType::Record, ActionType::Forget }) {
+        if (const int n = plan.count(type))
+            counts << QStringLiteral("%1 %2").arg(n).arg(actionName(type));
+    }
+    return head.describe()
+        + QStringLiteral("\n... %1 actions in all: %2").arg(plan.actions.size()).arg(counts.join(QStringLiteral(", ")));
+}
+
+} // namespace
+
 SyncCycle::SyncCycle(
     const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection, QObject *parent)
     : QObject(parent)
@@ -188,7 +213,7 @@ void SyncCycle::reconcileAndPropagate()
     m_stats.actions = int(plan.actions.size());
     m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())
-        qCDebug(lcEngine).noquote() << "plan:\n" << plan.describe();
+        qCDebug(lcEngine).noquote() << "plan:\n" << planForLog(plan);
     m_snapshot.clear();
     m_reconcileJournal.clear();
     m_changes.clear();

@@ -13,15 +13,15 @@ namespace filesync {
 struct LocalEntry
 {
     protocol::EntryKind kind = protocol::EntryKind::File;
-    qint64 size = 0;
-    qint64 mtimeNs = 0; // nanoseconds: the protocol carries milliseconds
-    quint64 inode = 0;
-    quint32 mode = 0;
-    QList<protocol::BlockRef> blocks;
-    qint64 ctimeNs = 0; // inode change time (ns); 0 when unknown
     // Could not be read (permissions, vanished while hashed): the reconciler leaves this
     // path, and for a directory everything under it, alone this cycle. Never a delete.
     bool unreadable = false;
+    quint32 mode = 0; // next to the two above: 16 bytes less per entry (snapshot and plan)
+    qint64 size = 0;
+    qint64 mtimeNs = 0; // nanoseconds: the protocol carries milliseconds
+    quint64 inode = 0;
+    QList<protocol::BlockRef> blocks;
+    qint64 ctimeNs = 0; // inode change time (ns); 0 when unknown
     // Chunker::Chunked::checks of `blocks` (per-block XXH3), when the scan made them or
     // kept the journal's: lets the next scan re-chunk only what changed. Empty: unknown.
     QByteArray blockChecks = {};

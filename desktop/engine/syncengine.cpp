@@ -5,15 +5,42 @@
 
 #include <QLocale>
 
+#include <mutex>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 Q_LOGGING_CATEGORY(lcEngine, "filesync.engine")
 
 namespace filesync {
 
 // The public facade: every decision lives in SyncEnginePrivate.
 
+namespace {
+
+// glibc gives threads that allocate at the same time arenas of their own (up to 8 a
+// core), and a free page in one arena is no use to a thread on another. The scan builds
+// its snapshot (one entry a file) on a pool thread and the engine thread frees it, so the
+// pool's arenas sit mostly empty at the high-water mark. Measured in W6 (100,000 files):
+// B's peak RSS 128 -> 119 MiB with MALLOC_ARENA_MAX=2, A's unchanged, the sync no slower.
+// Process-wide, before the engine starts a thread; an explicit MALLOC_ARENA_MAX wins.
+void limitMallocArenas()
+{
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (!qEnvironmentVariableIsSet("MALLOC_ARENA_MAX"))
+            mallopt(M_ARENA_MAX, 2);
+    });
+#endif
+}
+
+} // namespace
+
 SyncEngine::SyncEngine(const EngineConfig &config, QObject *parent)
     : QObject(parent)
-    , d(std::make_unique<SyncEnginePrivate>(this, config))
+    , d((limitMallocArenas(), std::make_unique<SyncEnginePrivate>(this, config)))
 {
     qRegisterMetaType<EngineState>();
     qRegisterMetaType<SyncItem>();

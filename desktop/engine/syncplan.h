@@ -7,7 +7,7 @@
 
 namespace filesync {
 
-enum class ActionType {
+enum class ActionType : quint8 {
     MoveRemote, // the user moved `from` to `path` here: one server op, no re-upload
     DeleteRemote, // the user deleted `path` here
     Upload, // new or changed here: blocks the server lacks, then a commit (`base` version)
@@ -21,18 +21,48 @@ enum class ActionType {
 
 QString actionName(ActionType type);
 
+// What the server holds at an action's path: the fields of protocol::FileEntry that the
+// propagator uses. The change's origin and move source are the reconciler's business and
+// stay out of the plan (56 bytes and an origin string less per action; a plan holds one
+// action per file, 100,000 in W6). Converts from a FileEntry, so `a.remote = entry` works.
+struct RemoteState
+{
+    RelativePath path;
+    protocol::EntryKind kind = protocol::EntryKind::File;
+    bool deleted = false;
+    quint32 mode = 0;
+    qint64 size = 0;
+    qint64 mtimeMs = 0;
+    QList<protocol::BlockRef> blocks;
+    quint64 version = 0;
+
+    RemoteState() = default;
+    RemoteState(const protocol::FileEntry &e) // NOLINT(google-explicit-constructor): as before, a.remote = entry
+        : path(e.path)
+        , kind(e.kind)
+        , deleted(e.deleted)
+        , mode(e.mode)
+        , size(e.size)
+        , mtimeMs(e.mtimeMs)
+        , blocks(e.blocks)
+        , version(e.version)
+    { }
+};
+
 // One step of a sync: what to do with one path, and what the reconciler knew when it
 // decided, so the propagator can check nothing moved underneath before acting.
+// A plan holds one of these per changed file (and the Downloader or Uploader the same
+// ones later, moved): the small fields share the first word.
 struct SyncAction
 {
     ActionType type = ActionType::Record;
+    protocol::EntryKind kind = protocol::EntryKind::File;
     RelativePath path;
     RelativePath from; // MoveRemote, MoveLocal
     RelativePath conflictCopy; // ConflictCopy
-    protocol::EntryKind kind = protocol::EntryKind::File;
     quint64 base = 0; // remote ops: the version we change
     std::optional<LocalEntry> local; // the disk as scanned (absent: nothing there)
-    protocol::FileEntry remote; // Download, Record: the server's state
+    RemoteState remote; // Download, Record: the server's state
     quint64 version = 0; // Record: the version to remember
 };
 

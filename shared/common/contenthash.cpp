@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 namespace filesync {
 
 Result<ContentHash> ContentHash::fromBytes(QByteArrayView raw)
@@ -10,7 +12,8 @@ Result<ContentHash> ContentHash::fromBytes(QByteArrayView raw)
     if (raw.size() != kSize)
         return makeError(QStringLiteral("a content hash must be %1 bytes, not %2").arg(kSize).arg(raw.size()));
     ContentHash h;
-    h.m_bytes = raw.toByteArray();
+    std::copy(raw.begin(), raw.end(), h.m_bytes.begin());
+    h.m_set = true;
     return h;
 }
 
@@ -59,10 +62,10 @@ void Sha256::addData(QByteArrayView data)
 ContentHash Sha256::result()
 {
     ContentHash h;
-    h.m_bytes.resize(ContentHash::kSize);
     unsigned int len = 0;
-    EVP_DigestFinal_ex(d->ctx, reinterpret_cast<unsigned char *>(h.m_bytes.data()), &len);
+    EVP_DigestFinal_ex(d->ctx, h.m_bytes.data(), &len);
     Q_ASSERT(len == ContentHash::kSize);
+    h.m_set = true;
     reset();
     return h;
 }

@@ -278,7 +278,7 @@ QByteArray packBlockList(const QList<BlockRef> &blocks)
     QByteArray out;
     out.reserve(blocks.size() * (ContentHash::kSize + 4));
     for (const BlockRef &b : blocks) {
-        out.append(b.hash.bytes());
+        out.append(b.hash.view());
         char size[4];
         qToBigEndian(b.size, size);
         out.append(size, 4);

@@ -48,6 +48,7 @@ private Q_SLOTS:
     void remoteDeleteOfFolderKeepsNewLocalFiles();
     void unreadablePathsAreLeftAlone();
     void ordering();
+    void everyPhaseInOrder();
     void conflictNames();
     void folderBecameAFileThere();
     void folderBecameAFileThereKeepsNewWorkHere();
@@ -269,6 +270,68 @@ void tst_Reconciler::ordering()
     const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
     // Deletes deepest first, uploads shallowest first.
     QCOMPARE(plan.describe(), QStringLiteral("delete-remote gone/f\ndelete-remote gone\nupload n\nupload n/f"));
+}
+
+// One action of every type in one plan: moves first, then by phase (conflict copies,
+// local deletes deepest first, downloads, remote deletes deepest first, uploads,
+// records, forgets). The plan is sorted in place; the propagator relies on this order.
+void tst_Reconciler::everyPhaseInOrder()
+{
+    auto dir = [](quint64 inode) {
+        LocalEntry d;
+        d.kind = EntryKind::Directory;
+        d.inode = inode;
+        return d;
+    };
+    auto file = [](char c, quint64 inode) {
+        LocalEntry f = localFile(c, false);
+        f.inode = inode;
+        return f;
+    };
+    JournalState j;
+    j.insert(P("m"), JournalEntry { EntryKind::Directory, 0, 0, 21, 0755, 1, {} });
+    j.insert(P("m/old"), JournalEntry { EntryKind::File, 10, 1000, 20, 0644, 1, content('A') });
+    j.insert(P("dl"), JournalEntry { EntryKind::Directory, 0, 0, 30, 0755, 1, {} });
+    j.insert(P("dl/f"), JournalEntry { EntryKind::File, 10, 1000, 31, 0644, 1, content('D') });
+    j.insert(P("dr"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
+    j.insert(P("dr/f"), JournalEntry { EntryKind::File, 10, 1000, 41, 0644, 1, content('E') });
+    j.insert(P("c"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 1, content('A') });
+    j.insert(P("gone"), JournalEntry { EntryKind::File, 10, 1000, 50, 0644, 1, content('G') });
+    LocalSnapshot l;
+    l.insert(P("m"), dir(21));
+    l.insert(P("m/new"), file('A', 20));
+    l.insert(P("dl"), dir(30));
+    l.insert(P("dl/f"), file('D', 31));
+    l.insert(P("c"), localFile('B', true));
+    l.insert(P("up"), file('U', 60));
+    l.insert(P("same"), file('S', 61));
+    RemoteChanges r;
+    auto change = [&](const char *path, EntryKind kind, bool deleted, char c, quint64 version) {
+        FileEntry e { P(path), kind, deleted, deleted ? 0 : 10, 1, 0644, deleted ? QList<BlockRef>() : content(c),
+            version, QStringLiteral("other"), std::nullopt };
+        r.insert(e.path, e);
+    };
+    change("dl", EntryKind::Directory, true, 0, 2);
+    change("dl/f", EntryKind::File, true, 0, 3);
+    change("dn", EntryKind::File, false, 'N', 4);
+    change("c", EntryKind::File, false, 'C', 5);
+    change("same", EntryKind::File, false, 'S', 6);
+    change("gone", EntryKind::File, true, 0, 7);
+    const QDateTime now(QDate(2026, 11, 24), QTime(10, 15, 0));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(plan.describe(),
+        QStringLiteral("move-remote m/new from m/old\n"
+                       "conflict-copy c -> c (conflict from me 2026-11-24 101500)\n"
+                       "delete-local dl/f\n"
+                       "delete-local dl\n"
+                       "download c\n"
+                       "download dn\n"
+                       "delete-remote dr/f\n"
+                       "delete-remote dr\n"
+                       "upload up\n"
+                       "record same\n"
+                       "forget gone"));
+    QVERIFY(plan.needsFollowUp);
 }
 
 void tst_Reconciler::conflictNames()

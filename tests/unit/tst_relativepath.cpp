@@ -2,6 +2,7 @@
 #include "contenthash.h"
 #include "relativepath.h"
 
+#include <QSet>
 #include <QTest>
 
 using namespace filesync;
@@ -15,6 +16,9 @@ private Q_SLOTS:
     void navigation();
     void rebase();
     void hashes();
+    void hashValueSemantics_data();
+    void hashValueSemantics();
+    void nullHash();
     void accountIds();
 };
 
@@ -110,6 +114,70 @@ void tst_RelativePath::hashes()
     QVERIFY(constantTimeEquals("abc", "abc"));
     QVERIFY(!constantTimeEquals("abc", "abd"));
     QVERIFY(!constantTimeEquals("abc", "ab"));
+}
+
+// ContentHash holds its bytes inline: equality, order and qHash must be those of the raw
+// bytes as a QByteArray compared them (unsigned), so sorted block lists, QMap/QSet keys
+// and everything persisted in that order stay the same.
+void tst_RelativePath::hashValueSemantics_data()
+{
+    QTest::addColumn<QByteArray>("a");
+    QTest::addColumn<QByteArray>("b");
+    const QByteArray zeros(ContentHash::kSize, '\0');
+    auto with = [&](int at, char c) {
+        QByteArray r = zeros;
+        r[at] = c;
+        return r;
+    };
+    QTest::newRow("equal") << ContentHash::of("abc").bytes() << ContentHash::of("abc").bytes();
+    QTest::newRow("all zero vs first byte") << zeros << with(0, 1);
+    QTest::newRow("last byte") << with(31, 2) << with(31, 1);
+    QTest::newRow("high bit is unsigned") << with(0, char(0x80)) << with(0, char(0x7f));
+    QTest::newRow("0xff vs 0x00 late") << with(5, char(0xff)) << with(4, 1);
+    QTest::newRow("two digests") << ContentHash::of("a").bytes() << ContentHash::of("b").bytes();
+}
+
+void tst_RelativePath::hashValueSemantics()
+{
+    QFETCH(QByteArray, a);
+    QFETCH(QByteArray, b);
+    const ContentHash ha = *ContentHash::fromBytes(a), hb = *ContentHash::fromBytes(b);
+    QVERIFY(!ha.isNull());
+    QCOMPARE(ha.bytes(), a);
+    QCOMPARE(ha.view(), QByteArrayView(a));
+    QCOMPARE(ha.toHex(), a.toHex());
+    QCOMPARE(ha == hb, a == b);
+    QCOMPARE(ha != hb, a != b);
+    QCOMPARE(ha < hb, a < b);
+    QCOMPARE(hb < ha, b < a);
+    if (a == b)
+        QCOMPARE(qHash(ha, 7), qHash(hb, 7));
+    QSet<ContentHash> set { ha, hb };
+    QCOMPARE(set.size(), a == b ? 1 : 2);
+    QVERIFY(set.contains(*ContentHash::fromHex(a.toHex())));
+}
+
+void tst_RelativePath::nullHash()
+{
+    const ContentHash null;
+    QVERIFY(null.isNull());
+    QVERIFY(null.bytes().isEmpty());
+    QVERIFY(null.view().isEmpty());
+    QVERIFY(null.toHex().isEmpty());
+    QCOMPARE(null, ContentHash());
+    // 32 zero bytes are a hash like any other, not the null one.
+    const ContentHash zeros = *ContentHash::fromBytes(QByteArray(ContentHash::kSize, '\0'));
+    QVERIFY(!zeros.isNull());
+    QVERIFY(zeros != null);
+    QVERIFY(null < zeros);
+    QVERIFY(!(zeros < null));
+    QVERIFY(!(null < null));
+    // The hasher starts afresh after each result.
+    Sha256 h;
+    h.addData("x");
+    QCOMPARE(h.result(), ContentHash::of("x"));
+    h.addData("abc");
+    QCOMPARE(h.result(), ContentHash::of("abc"));
 }
 
 void tst_RelativePath::accountIds()

@@ -234,6 +234,21 @@ Result<void> LocalBlockStore::put(
         return {}; // stored once per server
     if (ContentHash::of(raw) != hash)
         return makeError(QStringLiteral("the block's bytes do not match its hash"));
+    return store(hash, raw, wireForm);
+}
+
+Result<void> LocalBlockStore::put(const protocol::VerifiedBlock &block)
+{
+    return store(block.hash(), block.raw(), block.wireForm());
+}
+
+Result<void> LocalBlockStore::store(
+    const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm)
+{
+    if (raw.isEmpty() || raw.size() > protocol::kMaxBlockSize)
+        return makeError(QStringLiteral("a block must hold 1 byte to 16 MiB"));
+    if (has(hash))
+        return {}; // stored once per server
     const protocol::EncodedBlock &encoded = wireForm;
     if (auto written = encoded.data.size() <= kPackedUpTo ? append(hash, encoded, quint32(raw.size()))
                                                           : write(hash, encoded, quint32(raw.size()));

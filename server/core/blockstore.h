@@ -42,6 +42,8 @@ public:
     {
         return put(hash, raw, protocol::encodeBlock(raw, 1));
     }
+    // put() for a block protocol::verifyBlock() checked already: not hashed again.
+    virtual Result<void> put(const protocol::VerifiedBlock &block) = 0;
     virtual Result<StoredBlock> get(const ContentHash &hash) const = 0;
     // Makes every block stored so far durable. Called before a commit may reference
     // them, and on shutdown; cheap when nothing is pending.
@@ -85,6 +87,7 @@ public:
     bool has(const ContentHash &hash) const override;
     using BlockStore::put;
     Result<void> put(const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm) override;
+    Result<void> put(const protocol::VerifiedBlock &block) override;
     Result<StoredBlock> get(const ContentHash &hash) const override;
     Result<void> sync() override;
     QString pathFor(const ContentHash &hash) const; // where a new unpacked block goes
@@ -108,6 +111,8 @@ private:
         qint64 offset = 0; // of the record's header
     };
 
+    // put() after the hash check.
+    Result<void> store(const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm);
     Result<void> write(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> append(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> openPack(quint32 number);

@@ -265,14 +265,14 @@ void ClientSession::onPutBlock(const Envelope &envelope)
     }
     // Verified here whether or not the server already holds the block: only the bytes
     // prove that this account has the content.
-    auto raw = decodeAndVerify(*payload);
-    if (!raw) {
+    // Hashed once: the store takes the verified block as it is.
+    auto block = verifyBlock(*payload);
+    if (!block) {
         flushProofs();
-        return fail(envelope.id, errors::kBadRequest, raw.errorMessage());
+        return fail(envelope.id, errors::kBadRequest, block.errorMessage());
     }
     if (!m_context.blocks.has(payload->hash)) {
-        if (auto stored = m_context.blocks.put(payload->hash, *raw, EncodedBlock { payload->codec, payload->data });
-            !stored) {
+        if (auto stored = m_context.blocks.put(*block); !stored) {
             flushProofs();
             return reply(envelope.id, errors::kInternal, stored.errorMessage());
         }

@@ -54,4 +54,16 @@ Result<QByteArray> decodeAndVerify(const BlockPayload &payload)
     return raw;
 }
 
+Result<VerifiedBlock> verifyBlock(const BlockPayload &payload)
+{
+    auto raw = decodeAndVerify(payload);
+    if (!raw)
+        return raw.error();
+    VerifiedBlock block;
+    block.m_hash = payload.hash;
+    block.m_raw = std::move(raw).value();
+    block.m_wireForm = EncodedBlock { payload.codec, payload.data };
+    return block;
+}
+
 } // namespace filesync::protocol

@@ -20,4 +20,26 @@ qint64 zstdContentSize(const QByteArray &data);
 // Decodes and verifies the SHA-256 against the announced hash.
 Result<QByteArray> decodeAndVerify(const BlockPayload &payload);
 
+// A received block whose bytes were checked against its hash, with the form it came in.
+// Only verifyBlock() makes one, so a store that takes it need not hash it again (the
+// server hashed every uploaded block twice: 25 % of its CPU on a 1 GiB upload).
+class VerifiedBlock
+{
+public:
+    const ContentHash &hash() const { return m_hash; }
+    const QByteArray &raw() const { return m_raw; }
+    const EncodedBlock &wireForm() const { return m_wireForm; }
+
+private:
+    VerifiedBlock() = default;
+    friend Result<VerifiedBlock> verifyBlock(const BlockPayload &payload);
+
+    ContentHash m_hash;
+    QByteArray m_raw;
+    EncodedBlock m_wireForm;
+};
+
+// decodeAndVerify() that keeps the hash and the form the block travelled in.
+Result<VerifiedBlock> verifyBlock(const BlockPayload &payload);
+
 } // namespace filesync::protocol

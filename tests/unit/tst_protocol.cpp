@@ -423,6 +423,17 @@ void tst_Protocol::blockCodec()
     BlockPayload lying = good;
     lying.hash = ContentHash::of("other");
     QVERIFY(!decodeAndVerify(lying).ok());
+
+    // verifyBlock keeps what a store needs to take the block without hashing it again.
+    const auto verified = verifyBlock(good);
+    QVERIFY(verified.ok());
+    QCOMPARE(verified->hash(), good.hash);
+    QCOMPARE(verified->raw(), text);
+    QCOMPARE(verified->wireForm().codec, BlockCodec::Zstd);
+    QCOMPARE(verified->wireForm().data, good.data);
+    QVERIFY(!verifyBlock(lying).ok());
+    BlockPayload rawLying { ContentHash::of("a"), BlockCodec::Raw, 1, "b" };
+    QVERIFY(!verifyBlock(rawLying).ok());
 }
 
 void tst_Protocol::channelOverRealSocket()

@@ -1,19 +1,88 @@
 #include "blockcodec.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <numbers>
+
 #include <zstd.h>
 
 namespace filesync::protocol {
 
+namespace {
+constexpr qsizetype kMinCompressed = 128; // smaller blocks always travel raw
+constexpr int kPieces = 256; // sampled pieces, evenly spread
+constexpr int kPieceSize = 16;
+constexpr qsizetype kMinSample = 1024; // below it the entropy estimate is too coarse: try zstd
+constexpr double kIncompressibleBits = 7.2; // order-0 coding saves < 1/8 above ~7 bits
+
+struct ContextDeleter
+{
+    void operator()(ZSTD_CCtx *context) const { ZSTD_freeCCtx(context); }
+};
+
+ZSTD_CCtx *threadContext()
+{
+    thread_local std::unique_ptr<ZSTD_CCtx, ContextDeleter> context(ZSTD_createCCtx());
+    return context.get();
+}
+} // namespace
+
+bool looksIncompressible(const QByteArray &raw)
+{
+    const qsizetype n = raw.size();
+    if (n < kMinSample)
+        return false;
+    const auto *bytes = reinterpret_cast<const unsigned char *>(raw.constData());
+    // Pieces at a fixed stride (a block of up to 4 KiB is all pieces): data that repeats
+    // at a multiple of the stride shows as equal pieces, which order-0 entropy would miss.
+    const int count = int(qMin<qsizetype>(kPieces, n / kPieceSize));
+    const qsizetype stride = n / count;
+    std::array<quint32, 256> counts {};
+    std::array<std::pair<quint64, quint64>, kPieces> pieces;
+    for (int k = 0; k < count; ++k) {
+        const unsigned char *piece = bytes + qsizetype(k) * stride;
+        for (int i = 0; i < kPieceSize; ++i)
+            ++counts[piece[i]];
+        std::memcpy(&pieces[k].first, piece, 8);
+        std::memcpy(&pieces[k].second, piece + 8, 8);
+    }
+    std::sort(pieces.begin(), pieces.begin() + count);
+    if (std::adjacent_find(pieces.begin(), pieces.begin() + count) != pieces.begin() + count)
+        return false;
+    const qsizetype sampled = qsizetype(count) * kPieceSize;
+    double bits = 0;
+    int seen = 0;
+    for (const quint32 c : counts) {
+        if (c == 0)
+            continue;
+        ++seen;
+        const double p = double(c) / double(sampled);
+        bits -= p * std::log2(p);
+    }
+    // Miller-Madow: a sample underestimates the entropy by about (seen - 1) / 2N nats.
+    bits += double(seen - 1) / (2.0 * double(sampled) * std::numbers::ln2);
+    return bits > kIncompressibleBits;
+}
+
 EncodedBlock encodeBlock(const QByteArray &raw, int level)
 {
-    if (raw.size() < 128)
+    if (raw.size() < kMinCompressed || looksIncompressible(raw))
         return { BlockCodec::Raw, raw };
-    QByteArray out(qsizetype(ZSTD_compressBound(size_t(raw.size()))), Qt::Uninitialized);
-    const size_t n = ZSTD_compress(out.data(), size_t(out.size()), raw.constData(), size_t(raw.size()), level);
-    // Keep the compressed form only if it saves at least an eighth.
-    if (ZSTD_isError(n) || qsizetype(n) > raw.size() - raw.size() / 8)
+    ZSTD_CCtx *context = threadContext();
+    if (!context)
+        return { BlockCodec::Raw, raw };
+    // Room for what we would keep only (at least an eighth smaller): zstd gives up as soon
+    // as its output does not fit, and no compressBound-sized buffer is allocated.
+    QByteArray out(raw.size() - raw.size() / 8, Qt::Uninitialized);
+    const size_t n
+        = ZSTD_compressCCtx(context, out.data(), size_t(out.size()), raw.constData(), size_t(raw.size()), level);
+    if (ZSTD_isError(n))
         return { BlockCodec::Raw, raw };
     out.truncate(qsizetype(n));
+    out.squeeze(); // a block in flight or queued holds no slack
     return { BlockCodec::Zstd, out };
 }
 

@@ -12,8 +12,9 @@ class ServerConnection;
 
 // Sends local changes to the server: asks which blocks the server lacks for this
 // account (QueryBlocks, up to 4,096 hashes a request), uploads only those (re-reading
-// them from disk and re-checking their hash, zstd when it pays, at most kWindowBytes in
-// flight, starting after the first query's answer), and commits the ops in the plan's
+// them from disk, hashed again only when the file's stat differs from the scan's before
+// or after the read, zstd when it pays, at most kWindowBytes in flight, starting after
+// the first query's answer), and commits the ops in the plan's
 // order, in batches under the metadata budget, one Commit in flight at a time. A batch
 // goes as soon as every block of its ops is acknowledged (or was there already) and it
 // holds kEarlyCommitOps ops or is full, so that the other computers start fetching while
@@ -48,6 +49,11 @@ public:
     };
     std::optional<OwnAdvance> ownAdvance() const;
 
+    // This run's block reads: taken on the scan's word (its stat unchanged around the
+    // read) and hashed again (the stat moved). For tests and logs.
+    int trustedReads() const { return m_trustedReads; }
+    int hashedReads() const { return m_hashedReads; }
+
 Q_SIGNALS:
     void opApplied(const filesync::SyncAction &action, quint64 version);
     // The server holds `current` at the path, not our base: nothing was changed.
@@ -71,7 +77,8 @@ private:
     protocol::CommitOp commitOpFor(int index) const;
     void noteAdvance(const protocol::CommitReply &reply);
     void fail(const QString &reason);
-    bool readBlock(const Source &source, const ContentHash &hash, QByteArray &out) const;
+    // The block's bytes, if they are still what the scan hashed (false: the file changed).
+    bool readBlock(const Source &source, const ContentHash &hash, QByteArray &out);
 
     QString m_root;
     ServerConnection &m_connection;
@@ -96,6 +103,8 @@ private:
     bool m_complete = true;
     bool m_running = false;
     int m_generation = 0;
+    int m_trustedReads = 0;
+    int m_hashedReads = 0;
 };
 
 } // namespace filesync

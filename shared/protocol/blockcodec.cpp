@@ -1,6 +1,5 @@
 #include "blockcodec.h"
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -13,9 +12,9 @@ namespace filesync::protocol {
 
 namespace {
 constexpr qsizetype kMinCompressed = 128; // smaller blocks always travel raw
-constexpr int kPieces = 256; // sampled pieces, evenly spread
+constexpr int kPieces = 64; // sampled pieces, evenly spread
 constexpr int kPieceSize = 16;
-constexpr qsizetype kMinSample = 1024; // below it the entropy estimate is too coarse: try zstd
+constexpr int kSample = kPieces * kPieceSize; // 1 KiB; a smaller block is always tried
 constexpr double kIncompressibleBits = 7.2; // order-0 coding saves < 1/8 above ~7 bits
 
 struct ContextDeleter
@@ -28,42 +27,66 @@ ZSTD_CCtx *threadContext()
     thread_local std::unique_ptr<ZSTD_CCtx, ContextDeleter> context(ZSTD_createCCtx());
     return context.get();
 }
+
+// c * log2(c) for every count a sample can hold: the entropy without a log2 per bin.
+const std::array<double, kSample + 1> &countBits()
+{
+    static const std::array<double, kSample + 1> table = [] {
+        std::array<double, kSample + 1> t {};
+        for (int c = 1; c <= kSample; ++c)
+            t[c] = c * std::log2(double(c));
+        return t;
+    }();
+    return table;
+}
 } // namespace
 
 bool looksIncompressible(const QByteArray &raw)
 {
     const qsizetype n = raw.size();
-    if (n < kMinSample)
+    if (n < kSample)
         return false;
     const auto *bytes = reinterpret_cast<const unsigned char *>(raw.constData());
-    // Pieces at a fixed stride (a block of up to 4 KiB is all pieces): data that repeats
-    // at a multiple of the stride shows as equal pieces, which order-0 entropy would miss.
-    const int count = int(qMin<qsizetype>(kPieces, n / kPieceSize));
-    const qsizetype stride = n / count;
-    std::array<quint32, 256> counts {};
-    std::array<std::pair<quint64, quint64>, kPieces> pieces;
-    for (int k = 0; k < count; ++k) {
+    // Pieces at a fixed stride (a 1 KiB block is all pieces): data that repeats at a
+    // multiple of the stride shows as equal pieces, which order-0 entropy would miss.
+    // Two histograms, so that equal neighbours do not wait on each other's increment.
+    const qsizetype stride = n / kPieces;
+    std::array<quint16, 256> even {};
+    std::array<quint16, 256> odd {};
+    std::array<quint64, 2 * kPieces> seen {}; // open addressing on the pieces' 8-byte mix
+    for (int k = 0; k < kPieces; ++k) {
         const unsigned char *piece = bytes + qsizetype(k) * stride;
-        for (int i = 0; i < kPieceSize; ++i)
-            ++counts[piece[i]];
-        std::memcpy(&pieces[k].first, piece, 8);
-        std::memcpy(&pieces[k].second, piece + 8, 8);
+        for (int i = 0; i < kPieceSize; i += 2) {
+            ++even[piece[i]];
+            ++odd[piece[i + 1]];
+        }
+        quint64 a;
+        quint64 b;
+        std::memcpy(&a, piece, 8);
+        std::memcpy(&b, piece + 8, 8);
+        // Equal pieces give equal keys; unequal ones rarely do, and then zstd is only tried.
+        quint64 key = (a ^ (b * 0x9e3779b97f4a7c15ull)) | 1;
+        for (quint64 slot = (key * 0xff51afd7ed558ccdull) >> 57;; slot = (slot + 1) % seen.size()) {
+            if (seen[slot] == key)
+                return false;
+            if (seen[slot] == 0) {
+                seen[slot] = key;
+                break;
+            }
+        }
     }
-    std::sort(pieces.begin(), pieces.begin() + count);
-    if (std::adjacent_find(pieces.begin(), pieces.begin() + count) != pieces.begin() + count)
-        return false;
-    const qsizetype sampled = qsizetype(count) * kPieceSize;
-    double bits = 0;
-    int seen = 0;
-    for (const quint32 c : counts) {
-        if (c == 0)
-            continue;
-        ++seen;
-        const double p = double(c) / double(sampled);
-        bits -= p * std::log2(p);
+    const auto &bitsOf = countBits();
+    double sum = 0;
+    int used = 0;
+    for (int v = 0; v < 256; ++v) {
+        const int c = even[v] + odd[v];
+        used += c != 0;
+        sum += bitsOf[c];
     }
-    // Miller-Madow: a sample underestimates the entropy by about (seen - 1) / 2N nats.
-    bits += double(seen - 1) / (2.0 * double(sampled) * std::numbers::ln2);
+    // Shannon's entropy of the sample (log2 N - sum c log2 c / N), plus Miller and Madow's
+    // correction: a sample underestimates it by about (used - 1) / 2N nats.
+    const double bits
+        = std::log2(double(kSample)) - sum / kSample + double(used - 1) / (2.0 * kSample * std::numbers::ln2);
     return bits > kIncompressibleBits;
 }
 

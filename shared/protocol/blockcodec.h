@@ -15,14 +15,15 @@ struct EncodedBlock
 // keeps the compressed form only when it saves at least an eighth. Thread-safe (one zstd
 // context per thread, reused: creating one per block cost more than compressing).
 EncodedBlock encodeBlock(const QByteArray &raw, int level = 1);
-// A cheap guess that zstd would not shrink `raw` by an eighth, from a sample of at most
-// 256 pieces of 16 bytes evenly spread (the whole block up to 4 KiB): a byte distribution
-// near uniform (order-0 entropy above 7.2 bits a byte, after the small-sample correction)
-// and no two sampled pieces equal. Says so for random, encrypted or already compressed
-// data; never for text, zeros, or a pattern repeated at a multiple of the sampling stride
-// (16 bytes up to 4 KiB, size / 256 beyond); blocks under 1 KiB are always tried. Data of
-// high byte entropy that repeats at another distance (a random run copied within one
-// block) is missed and travels raw; identical blocks are still sent and stored once.
+// A cheap guess that zstd would not shrink `raw` by an eighth, from a 1 KiB sample (64
+// pieces of 16 bytes evenly spread): a byte distribution near uniform (order-0 entropy
+// above 7.2 bits a byte, after the small-sample correction) and no two sampled pieces
+// equal. Says so for random, encrypted or already compressed data; never for text, zeros,
+// or a pattern repeated at a multiple of the sampling stride (size / 64); blocks under
+// 1 KiB are always tried. Costs about a microsecond, against 10-20 for a zstd attempt on
+// random data and 50 when each attempt made its own context. Data of high byte entropy
+// that repeats at another distance (a random run copied within one block) is missed and
+// travels raw; identical blocks are still sent and stored once.
 bool looksIncompressible(const QByteArray &raw);
 // Decodes and checks the size; never allocates more than rawSize (itself capped).
 Result<QByteArray> decodeBlock(BlockCodec codec, const QByteArray &data, quint32 rawSize);

@@ -120,6 +120,7 @@ private:
     void loadPacks(const QHash<quint32, qint64> &unsyncedFrom);
     QString packPath(quint32 number) const;
     QString existingPathFor(const ContentHash &hash) const; // empty when not stored as a file
+    int readerFor(quint32 pack) const; // a read-only descriptor of the pack, or -1
 
     QString m_root;
     qint64 m_maxPackBytes;
@@ -131,6 +132,7 @@ private:
     quint32 m_packNumber = 0;
     qint64 m_packSize = 0;
     int m_pendingPacked = 0; // records appended since the last sync()
+    mutable QHash<quint32, int> m_readers; // pack -> read-only descriptor, for get()
 };
 
 } // namespace filesync

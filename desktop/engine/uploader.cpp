@@ -49,6 +49,7 @@ void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
     m_toSend.clear();
     m_trustedReads = 0;
     m_hashedReads = 0;
+    m_peakPuts = 0;
     const bool deltas = m_connection.serverMinor() >= kMinorBlockDelta;
     for (int i = 0; i < m_ops.size(); ++i) {
         const SyncAction &a = m_ops.at(i);
@@ -181,7 +182,7 @@ bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArr
 
 void Uploader::pumpBlocks()
 {
-    while (!m_toSend.isEmpty() && m_inFlight < kWindowBytes) {
+    while (!m_toSend.isEmpty() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
         const ContentHash hash = m_toSend.takeFirst();
         QByteArray raw;
         const Source source = m_where.value(hash);
@@ -196,6 +197,7 @@ void Uploader::pumpBlocks()
         const EncodedBlock encoded = encodeBlock(raw);
         m_inFlight += raw.size();
         ++m_putsPending;
+        m_peakPuts = qMax(m_peakPuts, m_putsPending);
         const qint64 size = raw.size();
         const int generation = m_generation;
         m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },

@@ -29,6 +29,10 @@ class Uploader : public QObject
     Q_OBJECT
 public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
+    // PutBlocks in flight, whatever their size: small files filled the byte window with
+    // thousands of requests, each a send buffer and a pending reply (about 26 MB at
+    // 100,000 files); 512 of them still keep a LAN busy (4 MiB at W2's 8 KiB average).
+    static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
 
     Uploader(const QString &root, ServerConnection &connection, QObject *parent = nullptr);
@@ -52,6 +56,7 @@ public:
     // This run's block reads: taken on the scan's word (its stat unchanged around the
     // read) and hashed again (the stat moved). For tests and logs.
     int trustedReads() const { return m_trustedReads; }
+    int peakPutsInFlight() const { return m_peakPuts; }
     int hashedReads() const { return m_hashedReads; }
 
 Q_SIGNALS:
@@ -105,6 +110,7 @@ private:
     int m_generation = 0;
     int m_trustedReads = 0;
     int m_hashedReads = 0;
+    int m_peakPuts = 0;
 };
 
 } // namespace filesync

@@ -35,6 +35,7 @@ private Q_SLOTS:
     void fileChangedAfterTheScanIsNotCommitted_data();
     void fileChangedAfterTheScanIsNotCommitted();
     void bytesThatDoNotMatchTheScanAreRefused();
+    void requestsInFlightAreBounded();
 
 private:
     struct Run
@@ -44,6 +45,7 @@ private:
         QHash<QString, quint64> versions;
         int trusted = 0;
         int hashed = 0;
+        int peakPuts = 0;
     };
     // Every file of the folder, as the scanner sees it now, as Upload actions.
     QList<SyncAction> scanUploads() const;
@@ -117,6 +119,7 @@ tst_Uploader::Run tst_Uploader::upload(const QList<SyncAction> &ops)
     run.complete = finished.first().first().toBool();
     run.trusted = uploader.trustedReads();
     run.hashed = uploader.hashedReads();
+    run.peakPuts = uploader.peakPutsInFlight();
     run.applied.sort();
     return run;
 }
@@ -314,6 +317,24 @@ void tst_Uploader::bytesThatDoNotMatchTheScanAreRefused()
     QTRY_VERIFY(missing.has_value());
     QCOMPARE(missing->size(), 2);
     QVERIFY(serverContent(QStringLiteral("torn.bin")).isNull());
+}
+
+// Many small files: far below the byte window, yet the requests in flight stay bounded
+// (each is a send buffer and a pending reply), and everything still arrives.
+void tst_Uploader::requestsInFlightAreBounded()
+{
+    const int count = Uploader::kMaxPutsInFlight * 3;
+    for (int i = 0; i < count; ++i)
+        writeFile(m_folder->path(), QStringLiteral("f%1.bin").arg(i), randomBytes(200 + i % 100, quint32(i + 10)));
+    const QList<SyncAction> ops = scanUploads();
+    QCOMPARE(ops.size(), count);
+    const Run run = upload(ops);
+    QVERIFY(run.complete);
+    QCOMPARE(run.applied.size(), count);
+    QCOMPARE(run.trusted, count);
+    QVERIFY(run.peakPuts > 1); // pipelined
+    QVERIFY(run.peakPuts <= Uploader::kMaxPutsInFlight);
+    QCOMPARE(serverContent(QStringLiteral("f7.bin")), randomBytes(207, 17));
 }
 
 QTEST_GUILESS_MAIN(tst_Uploader)

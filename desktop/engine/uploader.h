@@ -13,9 +13,9 @@ class ServerConnection;
 // Sends local changes to the server: asks which blocks the server lacks for this
 // account (QueryBlocks, up to 4,096 hashes a request), uploads only those (re-reading
 // them from disk, hashed again only when the file's stat differs from the scan's before
-// or after the read, zstd when it pays, at most kWindowBytes in flight, starting after
-// the first query's answer), and commits the ops in the plan's
-// order, in batches under the metadata budget, one Commit in flight at a time. A batch
+// or after the read, zstd when it pays, at most kWindowBytes and kMaxPutsInFlight
+// requests in flight, starting after the first query's answer), and commits the ops in
+// the plan's order, in batches under the metadata budget, one Commit in flight at a time. A batch
 // goes as soon as every block of its ops is acknowledged (or was there already) and it
 // holds kEarlyCommitOps ops or is full, so that the other computers start fetching while
 // the rest is still uploading; the server makes the blocks durable before it commits.
@@ -24,6 +24,11 @@ class ServerConnection;
 // against that base's block list (the base's blocks are not even queried: the account
 // references them already), so editing a big file costs the changed blocks plus a short
 // commit. Engine thread; owned by Propagator.
+// Trusting the scan's hash: file times come from a coarse clock, so a write that lands in
+// the same tick as the scan's read and the write before it leaves the stat unchanged. Its
+// bytes then go with the scan's hash, the server refuses the block (and closes the
+// connection) and the run fails; the next cycle re-scans. Never a commit of wrong
+// content, since the server verifies every block.
 class Uploader : public QObject
 {
     Q_OBJECT

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-base-dev-tools qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
-    libqt6sql6-sqlite libqt6svg6 libssl-dev libzstd-dev libxxhash-dev
+    libqt6sql6-sqlite libqt6svg6 libssl-dev libzstd-dev libxxhash-dev libsqlite3-dev
     xvfb xauth x11-utils trayer xdotool imagemagick dbus-x11 libglib2.0-bin
     python3 procps
 )

@@ -8,6 +8,8 @@
 #include <QtEndian>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -52,6 +54,18 @@ LocalBlockStore::~LocalBlockStore()
 {
     if (m_journal.isOpen())
         (void)sync();
+    for (const int fd : std::as_const(m_readers))
+        ::close(fd);
+}
+
+int LocalBlockStore::readerFor(quint32 pack) const
+{
+    if (const auto it = m_readers.constFind(pack); it != m_readers.cend())
+        return *it;
+    const int fd = ::open(QFile::encodeName(packPath(pack)).constData(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        m_readers.insert(pack, fd);
+    return fd;
 }
 
 Result<void> LocalBlockStore::open()
@@ -234,6 +248,21 @@ Result<void> LocalBlockStore::put(
         return {}; // stored once per server
     if (ContentHash::of(raw) != hash)
         return makeError(QStringLiteral("the block's bytes do not match its hash"));
+    return store(hash, raw, wireForm);
+}
+
+Result<void> LocalBlockStore::put(const protocol::VerifiedBlock &block)
+{
+    return store(block.hash(), block.raw(), block.wireForm());
+}
+
+Result<void> LocalBlockStore::store(
+    const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm)
+{
+    if (raw.isEmpty() || raw.size() > protocol::kMaxBlockSize)
+        return makeError(QStringLiteral("a block must hold 1 byte to 16 MiB"));
+    if (has(hash))
+        return {}; // stored once per server
     const protocol::EncodedBlock &encoded = wireForm;
     if (auto written = encoded.data.size() <= kPackedUpTo ? append(hash, encoded, quint32(raw.size()))
                                                           : write(hash, encoded, quint32(raw.size()));
@@ -354,16 +383,29 @@ Result<void> LocalBlockStore::sync()
 Result<StoredBlock> LocalBlockStore::get(const ContentHash &hash) const
 {
     if (const auto at = m_packed.constFind(hash); at != m_packed.cend()) {
-        QFile pack(packPath(at->pack));
-        if (!pack.open(QIODevice::ReadOnly) || !pack.seek(at->offset + kPackHeaderSize))
-            return makeError(QStringLiteral("cannot read a block pack: %1").arg(pack.errorString()));
+        // One descriptor per pack, kept open: opening the pack for every GetBlock cost
+        // more than reading the block.
+        const int fd = readerFor(at->pack);
+        if (fd < 0)
+            return makeError(
+                QStringLiteral("cannot read a block pack: %1").arg(QString::fromLocal8Bit(strerror(errno))));
         StoredBlock block;
         block.codec = BlockCodec(at->codec);
         block.rawSize = at->rawSize;
-        block.data = pack.read(at->dataSize);
-        if (quint32(block.data.size()) != at->dataSize
+        block.data = QByteArray(qsizetype(at->dataSize), Qt::Uninitialized);
+        qint64 done = 0;
+        while (done < qint64(at->dataSize)) {
+            const ssize_t n = ::pread(
+                fd, block.data.data() + done, size_t(at->dataSize - done), off_t(at->offset + kPackHeaderSize + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            done += n;
+        }
+        if (done != qint64(at->dataSize)
             || (block.codec == BlockCodec::Raw && block.data.size() != qsizetype(block.rawSize))) {
-            qCWarning(lcBlocks) << "corrupt block" << hash.toString() << "in" << pack.fileName();
+            qCWarning(lcBlocks) << "corrupt block" << hash.toString() << "in" << packPath(at->pack);
             return makeError(QStringLiteral("a corrupt block in the store"));
         }
         return block;

@@ -42,6 +42,8 @@ public:
     {
         return put(hash, raw, protocol::encodeBlock(raw, 1));
     }
+    // put() for a block protocol::verifyBlock() checked already: not hashed again.
+    virtual Result<void> put(const protocol::VerifiedBlock &block) = 0;
     virtual Result<StoredBlock> get(const ContentHash &hash) const = 0;
     // Makes every block stored so far durable. Called before a commit may reference
     // them, and on shutdown; cheap when nothing is pending.
@@ -85,6 +87,7 @@ public:
     bool has(const ContentHash &hash) const override;
     using BlockStore::put;
     Result<void> put(const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm) override;
+    Result<void> put(const protocol::VerifiedBlock &block) override;
     Result<StoredBlock> get(const ContentHash &hash) const override;
     Result<void> sync() override;
     QString pathFor(const ContentHash &hash) const; // where a new unpacked block goes
@@ -108,6 +111,8 @@ private:
         qint64 offset = 0; // of the record's header
     };
 
+    // put() after the hash check.
+    Result<void> store(const ContentHash &hash, const QByteArray &raw, const protocol::EncodedBlock &wireForm);
     Result<void> write(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> append(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> openPack(quint32 number);
@@ -115,6 +120,7 @@ private:
     void loadPacks(const QHash<quint32, qint64> &unsyncedFrom);
     QString packPath(quint32 number) const;
     QString existingPathFor(const ContentHash &hash) const; // empty when not stored as a file
+    int readerFor(quint32 pack) const; // a read-only descriptor of the pack, or -1
 
     QString m_root;
     qint64 m_maxPackBytes;
@@ -126,6 +132,7 @@ private:
     quint32 m_packNumber = 0;
     qint64 m_packSize = 0;
     int m_pendingPacked = 0; // records appended since the last sync()
+    mutable QHash<quint32, int> m_readers; // pack -> read-only descriptor, for get()
 };
 
 } // namespace filesync

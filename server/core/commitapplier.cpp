@@ -59,10 +59,14 @@ Result<CommitResult> CommitApplier::apply(const CommitOp &op)
 {
     switch (op.op) {
     case CommitOpKind::Put:
+        // A put of a file where a folder was (an empty one) ends that folder.
+        m_liveDirectories.remove(op.path);
         return put(op);
     case CommitOpKind::Delete:
+        m_liveDirectories.clear(); // a folder and what is under it may go
         return remove(op);
     case CommitOpKind::Move:
+        m_liveDirectories.clear();
         return move(op);
     }
     return rejected(QStringLiteral("unknown operation"));
@@ -94,12 +98,15 @@ Result<QString> CommitApplier::ensureParents(const RelativePath &path)
 {
     QList<RelativePath> missing;
     for (RelativePath p = path.parent(); !p.isRoot(); p = p.parent()) {
+        if (m_liveDirectories.contains(p))
+            break; // and so are its parents
         auto found = m_files.find(m_account, p);
         if (!found)
             return found.error();
         if (*found && (*found)->live()) {
             if (!(*found)->isDirectory())
                 return QStringLiteral("%1 is a file, so %2 cannot be inside it").arg(p.toString(), path.toString());
+            m_liveDirectories.insert(p);
             break;
         }
         missing.prepend(p);
@@ -111,6 +118,7 @@ Result<QString> CommitApplier::ensureParents(const RelativePath &path)
         dir.mode = 0755;
         if (auto w = write(dir); !w)
             return w.error();
+        m_liveDirectories.insert(p);
     }
     return QString();
 }

@@ -36,6 +36,30 @@ std::optional<FileRow> readRow(const QSqlQuery &q)
     return r;
 }
 
+// readRow() for a SqliteStatement, same columns.
+std::optional<FileRow> readRow(const SqliteStatement &q)
+{
+    auto path = RelativePath::fromString(q.text(0));
+    if (!path || path->isRoot()) {
+        qCWarning(lcMetadata) << "skipping an invalid stored path";
+        return std::nullopt;
+    }
+    FileRow r;
+    r.path = *path;
+    r.kind = q.int64(1) == 1 ? EntryKind::Directory : EntryKind::File;
+    r.deleted = q.int64(2) != 0;
+    r.size = q.int64(3);
+    r.mtimeMs = q.int64(4);
+    r.mode = quint32(q.int64(5));
+    r.blocks = FileTable::decodeBlocks(q.blob(6));
+    r.version = quint64(q.int64(7));
+    r.origin = q.text(8);
+    if (r.origin.isNull())
+        r.origin = QStringLiteral("");
+    r.movedFrom = q.text(9);
+    return r;
+}
+
 QString sql(const char *pattern)
 {
     return QString::fromLatin1(pattern).arg(QLatin1String(kColumns));
@@ -47,6 +71,12 @@ Error sqlError(const QSqlQuery &query)
 {
     qCWarning(lcMetadata) << "database error:" << query.lastError().text();
     return makeError(QStringLiteral("the server's database failed: %1").arg(query.lastError().text()));
+}
+
+Error sqlError(const SqliteStatement &statement)
+{
+    qCWarning(lcMetadata) << "database error:" << statement.errorMessage();
+    return makeError(QStringLiteral("the server's database failed: %1").arg(statement.errorMessage()));
 }
 
 FileEntry FileRow::toEntry() const
@@ -78,13 +108,13 @@ qint64 FileRow::estimatedWireSize() const
 
 FileTable::FileTable(const QSqlDatabase &db)
     : m_db(db)
-    , m_find(db)
-    , m_write(db)
-{
-    m_find.prepare(sql("SELECT %1 FROM files WHERE account = ? AND path = ?"));
-    m_write.prepare(QStringLiteral("INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, "
-                                   "blocks, version, origin, moved_from) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-}
+    , m_find(db,
+          "SELECT path, kind, deleted, size, mtime, mode, blocks, version, origin, moved_from FROM files "
+          "WHERE account = ?1 AND path = ?2")
+    , m_write(db,
+          "INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, blocks, version, "
+          "origin, moved_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+{ }
 
 QByteArray FileTable::encodeBlocks(const QList<BlockRef> &blocks)
 {
@@ -98,14 +128,17 @@ QList<BlockRef> FileTable::decodeBlocks(const QByteArray &bytes)
 
 Result<std::optional<FileRow>> FileTable::find(AccountKey account, const RelativePath &path)
 {
-    m_find.bindValue(0, account);
-    m_find.bindValue(1, path.toString());
-    if (!m_find.exec())
-        return sqlError(m_find);
+    m_find.bind(1, qint64(account));
+    m_find.bind(2, path.toString());
     std::optional<FileRow> row;
     if (m_find.next())
         row = readRow(m_find);
-    m_find.finish();
+    if (m_find.failed() || !m_find.isValid()) {
+        const Error error = sqlError(m_find);
+        m_find.reset();
+        return error;
+    }
+    m_find.reset();
     return row;
 }
 
@@ -143,19 +176,24 @@ Result<bool> FileTable::hasLiveDescendants(AccountKey account, const RelativePat
 
 Result<void> FileTable::write(AccountKey account, const FileRow &r)
 {
-    m_write.bindValue(0, account);
-    m_write.bindValue(1, r.path.toString());
-    m_write.bindValue(2, int(r.kind));
-    m_write.bindValue(3, r.deleted ? 1 : 0);
-    m_write.bindValue(4, r.deleted ? 0 : r.size);
-    m_write.bindValue(5, r.mtimeMs);
-    m_write.bindValue(6, qint64(r.mode));
-    m_write.bindValue(7, r.deleted ? QByteArray() : encodeBlocks(r.blocks));
-    m_write.bindValue(8, qint64(r.version));
-    m_write.bindValue(9, r.origin.isNull() ? QStringLiteral("") : r.origin); // a null QString binds as NULL
-    m_write.bindValue(10, r.movedFrom.isEmpty() ? QVariant() : QVariant(r.movedFrom));
-    if (!m_write.exec())
-        return sqlError(m_write);
+    m_write.bind(1, qint64(account));
+    m_write.bind(2, r.path.toString());
+    m_write.bind(3, qint64(r.kind));
+    m_write.bind(4, qint64(r.deleted ? 1 : 0));
+    m_write.bind(5, r.deleted ? 0 : r.size);
+    m_write.bind(6, r.mtimeMs);
+    m_write.bind(7, qint64(r.mode));
+    m_write.bind(8, r.deleted ? QByteArray() : encodeBlocks(r.blocks));
+    m_write.bind(9, qint64(r.version));
+    m_write.bind(10, r.origin.isNull() ? QStringLiteral("") : r.origin); // a null QString binds as NULL
+    m_write.bind(11, r.movedFrom.isEmpty() ? QString() : r.movedFrom);
+    (void)m_write.next();
+    if (m_write.failed() || !m_write.isValid()) {
+        const Error error = sqlError(m_write);
+        m_write.reset();
+        return error;
+    }
+    m_write.reset();
     return {};
 }
 

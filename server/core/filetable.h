@@ -1,6 +1,7 @@
 #pragma once
 
 #include "metadatastore.h"
+#include "sqlitestatement.h"
 
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -51,11 +52,13 @@ public:
 
 private:
     QSqlDatabase m_db;
-    QSqlQuery m_find;
-    QSqlQuery m_write;
+    // The statements of every op of a commit (SqliteStatement says why not QSqlQuery).
+    SqliteStatement m_find;
+    SqliteStatement m_write;
 };
 
 // Logs a failed statement (never its bound values) and turns it into an Error.
 Error sqlError(const QSqlQuery &query);
+Error sqlError(const SqliteStatement &statement);
 
 } // namespace filesync

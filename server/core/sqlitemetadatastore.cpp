@@ -84,6 +84,15 @@ Result<void> SqliteMetadataStore::open()
         return prepared;
     }
     m_files = std::make_unique<FileTable>(m_db);
+    m_provenQuery
+        = std::make_unique<SqliteStatement>(m_db, "SELECT 1 FROM account_blocks WHERE account = ?1 AND hash = ?2");
+    m_recordProof
+        = std::make_unique<SqliteStatement>(m_db, "INSERT OR IGNORE INTO account_blocks(account, hash) VALUES(?1, ?2)");
+    if (!m_provenQuery->isValid() || !m_recordProof->isValid()) {
+        const QString reason = m_provenQuery->isValid() ? m_recordProof->errorMessage() : m_provenQuery->errorMessage();
+        close();
+        return makeError(QStringLiteral("cannot prepare the metadata statements in %1: %2").arg(m_path, reason));
+    }
     return {};
 }
 
@@ -91,6 +100,7 @@ void SqliteMetadataStore::close()
 {
     m_files.reset(); // its prepared statements first
     m_provenQuery.reset();
+    m_recordProof.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -224,22 +234,19 @@ Result<Changes> SqliteMetadataStore::changesSince(AccountKey account, quint64 si
 Result<QList<ContentHash>> SqliteMetadataStore::unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes)
 {
     QList<ContentHash> missing;
-    if (!m_provenQuery) {
-        auto prepared = std::make_unique<QSqlQuery>(m_db);
-        prepared->setForwardOnly(true);
-        if (!prepared->prepare(QStringLiteral("SELECT 1 FROM account_blocks WHERE account = ? AND hash = ?")))
-            return sqlError(*prepared);
-        m_provenQuery = std::move(prepared);
-    }
-    QSqlQuery &q = *m_provenQuery;
+    SqliteStatement &q = *m_provenQuery;
     for (const ContentHash &h : hashes) {
-        q.bindValue(0, account);
-        q.bindValue(1, h.bytes());
-        if (!q.exec())
-            return sqlError(q);
-        if (!q.next())
+        q.bind(1, qint64(account));
+        q.bind(2, h.bytes());
+        const bool found = q.next();
+        if (q.failed()) {
+            const Error error = sqlError(q);
+            q.reset();
+            return error;
+        }
+        q.reset();
+        if (!found)
             missing.append(h);
-        q.finish();
     }
     return missing;
 }
@@ -251,14 +258,17 @@ Result<void> SqliteMetadataStore::recordProvenBlocks(AccountKey account, const Q
     Transaction tx(m_db);
     if (!tx.isOpen())
         return makeError(QStringLiteral("cannot start a database transaction: %1").arg(m_db.lastError().text()));
-    QSqlQuery q(m_db);
-    if (!q.prepare(QStringLiteral("INSERT OR IGNORE INTO account_blocks(account, hash) VALUES(?, ?)")))
-        return sqlError(q);
+    SqliteStatement &q = *m_recordProof;
     for (const ContentHash &hash : hashes) {
-        q.bindValue(0, account);
-        q.bindValue(1, hash.bytes());
-        if (!q.exec())
-            return sqlError(q);
+        q.bind(1, qint64(account));
+        q.bind(2, hash.bytes());
+        (void)q.next();
+        if (q.failed()) {
+            const Error error = sqlError(q);
+            q.reset();
+            return error;
+        }
+        q.reset();
     }
     if (!tx.commit())
         return makeError(QStringLiteral("cannot record uploaded blocks: %1").arg(m_db.lastError().text()));

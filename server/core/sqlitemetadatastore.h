@@ -1,6 +1,7 @@
 #pragma once
 
 #include "metadatastore.h"
+#include "sqlitestatement.h"
 
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -50,7 +51,8 @@ private:
     QSqlDatabase m_db;
     std::unique_ptr<FileTable> m_files;
     // Prepared once: asked for every block of every commit and every QueryBlocks hash.
-    std::unique_ptr<QSqlQuery> m_provenQuery;
+    std::unique_ptr<SqliteStatement> m_provenQuery; // per hashed block: not QSqlQuery
+    std::unique_ptr<SqliteStatement> m_recordProof;
 };
 
 } // namespace filesync

@@ -12,3 +12,7 @@ if(TARGET filesync_test_support)
     filesync_add_test(NAME tst_downloader SOURCES tst_downloader.cpp LIBS filesync_test_support LABELS unit
         TIMEOUT 300)
 endif()
+if(TARGET filesync_test_support)
+    filesync_add_test(NAME tst_uploader SOURCES tst_uploader.cpp LIBS filesync_test_support LABELS unit
+        TIMEOUT 300)
+endif()

@@ -11,6 +11,8 @@
 #include <QTest>
 #include <QtEndian>
 
+#include <zstd.h>
+
 using namespace filesync;
 using namespace filesync::protocol;
 
@@ -69,6 +71,8 @@ private Q_SLOTS:
     void malformedBodies();
     void oversizedLengthRejectedBeforeBuffering();
     void blockCodec();
+    void compressionOnlyWhereItPays_data();
+    void compressionOnlyWhereItPays();
     void channelOverRealSocket();
 };
 
@@ -423,6 +427,84 @@ void tst_Protocol::blockCodec()
     BlockPayload lying = good;
     lying.hash = ContentHash::of("other");
     QVERIFY(!decodeAndVerify(lying).ok());
+
+    // verifyBlock keeps what a store needs to take the block without hashing it again.
+    const auto verified = verifyBlock(good);
+    QVERIFY(verified.ok());
+    QCOMPARE(verified->hash(), good.hash);
+    QCOMPARE(verified->raw(), text);
+    QCOMPARE(verified->wireForm().codec, BlockCodec::Zstd);
+    QCOMPARE(verified->wireForm().data, good.data);
+    QVERIFY(!verifyBlock(lying).ok());
+    BlockPayload rawLying { ContentHash::of("a"), BlockCodec::Raw, 1, "b" };
+    QVERIFY(!verifyBlock(rawLying).ok());
+}
+
+namespace {
+QByteArray randomBlock(qsizetype size, quint32 seed)
+{
+    QByteArray out(size, Qt::Uninitialized);
+    QRandomGenerator rng(seed);
+    for (qsizetype i = 0; i < size; ++i)
+        out[i] = char(rng.generate() & 0xff);
+    return out;
+}
+} // namespace
+
+// The guess that skips zstd: random data travels raw without a zstd attempt, and every
+// kind of compressible data is compressed exactly as zstd alone would (same bytes on the
+// wire as before the guess).
+void tst_Protocol::compressionOnlyWhereItPays_data()
+{
+    QTest::addColumn<QByteArray>("raw");
+    QTest::addColumn<bool>("compressible");
+    const QByteArray text = QByteArray("for (int i = 0; i < n; ++i)\n    sum += values[i];\n").repeated(2000);
+    QTest::newRow("text, 64 KiB") << text.left(64 * 1024) << true;
+    QTest::newRow("text, 1 KiB") << text.left(1024) << true;
+    QTest::newRow("text, 300 B") << text.left(300) << true;
+    QTest::newRow("zeros, 16 KiB") << QByteArray(16 * 1024, '\0') << true;
+    QTest::newRow("zeros, 4 MiB") << QByteArray(4 * 1024 * 1024, '\0') << true;
+    QTest::newRow("repeated word") << QByteArray("abcdefgh").repeated(8000) << true;
+    QTest::newRow("random 4 KiB, 16 times") << randomBlock(4096, 3).repeated(16) << true;
+    QTest::newRow("random 2 KiB, twice") << randomBlock(2048, 4).repeated(2) << true;
+    QTest::newRow("random 512 B, 8 times") << randomBlock(512, 5).repeated(8) << true;
+    QTest::newRow("half zeros, half random") << QByteArray(32 * 1024, '\0') + randomBlock(32 * 1024, 6) << true;
+    QTest::newRow("random, then zeros") << randomBlock(8 * 1024, 7) + QByteArray(8 * 1024, '\0') << true;
+    QByteArray sixBits = randomBlock(64 * 1024, 8); // base64-like: 64 symbols, 6 bits a byte
+    for (char &c : sixBits)
+        c = char('0' + (uchar(c) & 63));
+    QTest::newRow("64 symbols") << sixBits << true;
+    QTest::newRow("random, 1 KiB") << randomBlock(1024, 9) << false;
+    QTest::newRow("random, 5 KiB") << randomBlock(5 * 1024, 10) << false;
+    QTest::newRow("random, 16 KiB") << randomBlock(16 * 1024, 11) << false;
+    QTest::newRow("random, 64 KiB") << randomBlock(64 * 1024, 12) << false;
+    QTest::newRow("random, 1 MiB") << randomBlock(1024 * 1024, 13) << false;
+    QTest::newRow("random, 300 B (tried)") << randomBlock(300, 14) << false;
+}
+
+void tst_Protocol::compressionOnlyWhereItPays()
+{
+    QFETCH(QByteArray, raw);
+    QFETCH(bool, compressible);
+    // What zstd alone makes of it, at the level the senders use.
+    QByteArray reference(qsizetype(ZSTD_compressBound(size_t(raw.size()))), Qt::Uninitialized);
+    const size_t n = ZSTD_compress(reference.data(), size_t(reference.size()), raw.constData(), size_t(raw.size()), 1);
+    QVERIFY(!ZSTD_isError(n));
+    const bool pays = qsizetype(n) <= raw.size() - raw.size() / 8;
+    QCOMPARE(pays, compressible); // the row says what zstd says
+
+    const EncodedBlock enc = encodeBlock(raw);
+    if (compressible) {
+        QVERIFY(!looksIncompressible(raw));
+        QCOMPARE(enc.codec, BlockCodec::Zstd);
+        QCOMPARE(enc.data.size(), qsizetype(n)); // not one byte more on the wire
+        QCOMPARE(*decodeBlock(enc.codec, enc.data, quint32(raw.size())), raw);
+    } else {
+        QCOMPARE(enc.codec, BlockCodec::Raw);
+        QCOMPARE(enc.data, raw);
+        if (raw.size() >= 1024)
+            QVERIFY(looksIncompressible(raw)); // skipped without trying zstd
+    }
 }
 
 void tst_Protocol::channelOverRealSocket()

@@ -354,6 +354,11 @@ void tst_Server::hostileFramesChangeNothing_data()
         << encodeFrame({ MessageType::GetChanges, 9, QCborMap { { QStringLiteral("since"), QStringLiteral("0") } } });
     QTest::newRow("block with a wrong hash") << encodeFrame(
         { MessageType::PutBlock, 9, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor() });
+    // A well-formed zstd frame whose content is not what the hash names.
+    const QByteArray zeros(4096, '\0');
+    QTest::newRow("zstd block with a wrong hash") << encodeFrame({ MessageType::PutBlock, 9,
+        BlockPayload { ContentHash::of("aaaa"), BlockCodec::Zstd, quint32(zeros.size()), encodeBlock(zeros).data }
+            .toCbor() });
     QTest::newRow("zstd garbage") << encodeFrame(
         { MessageType::PutBlock, 9, BlockPayload { ContentHash::of("aaaa"), BlockCodec::Zstd, 4, "zzzz" }.toCbor() });
 }

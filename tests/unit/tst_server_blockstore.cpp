@@ -61,6 +61,7 @@ private Q_SLOTS:
     void wrongHashStoresNothing();
     void storedOnce();
     void sendersZstdIsKept();
+    void verifiedBlocksAreStoredAsSent();
     void olderLayoutIsStillRead();
     void leftoversAreRemoved();
     void syncMakesBatchesDurable_data();
@@ -190,6 +191,31 @@ void tst_ServerBlockStore::sendersZstdIsKept()
     const auto stored = m_store->get(hash);
     QCOMPARE(stored->codec, BlockCodec::Zstd);
     QCOMPARE(stored->data, wire.data);
+}
+
+// The server's path: a block verifyBlock() checked goes in without a second hash, in the
+// form it travelled in; one that fails the check never becomes a VerifiedBlock at all.
+void tst_ServerBlockStore::verifiedBlocksAreStoredAsSent()
+{
+    const QByteArray raw = QByteArray("abcdefgh").repeated(10000);
+    const EncodedBlock wire = encodeBlock(raw, 19);
+    const ContentHash hash = ContentHash::of(raw);
+    const auto verified = verifyBlock(BlockPayload { hash, wire.codec, quint32(raw.size()), wire.data });
+    QVERIFY(verified.ok());
+    QVERIFY(m_store->put(*verified).ok());
+    QVERIFY(m_store->has(hash));
+    const auto stored = m_store->get(hash);
+    QCOMPARE(stored->codec, BlockCodec::Zstd);
+    QCOMPARE(stored->data, wire.data);
+    QCOMPARE(*decodeAndVerify(BlockPayload { hash, stored->codec, stored->rawSize, stored->data }), raw);
+    QVERIFY(m_store->put(*verified).ok()); // stored once
+    QCOMPARE(m_store->pendingCount(), 1);
+
+    const QByteArray other = randomBytes(3000, 5);
+    QVERIFY(
+        !verifyBlock(BlockPayload { ContentHash::of("claimed"), BlockCodec::Raw, quint32(other.size()), other }).ok());
+    QVERIFY(!m_store->has(ContentHash::of("claimed")));
+    QCOMPARE(m_store->pendingCount(), 1);
 }
 
 void tst_ServerBlockStore::leftoversAreRemoved()

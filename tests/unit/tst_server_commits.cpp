@@ -50,6 +50,7 @@ private Q_SLOTS:
     void directoriesDeleteOnlyWhenEmpty();
     void movesAreOneOperation();
     void invalidMovesChangeNothing();
+    void parentsStayTrueWithinOneCommit();
     void blocksCannotBeClaimedByHash();
     void blocksAreStoredOnce();
     void changesCollapseAndPage();
@@ -196,6 +197,43 @@ void tst_ServerCommits::invalidMovesChangeNothing()
     QCOMPARE(bad.results.at(2).status, CommitStatus::Applied); // long, yet within the caps
     QCOMPARE(bad.head, r.head + 1 + 4); // one parent created, then d and d/f moved
     QVERIFY(byPath(c.changes(0)).value(QString::fromLatin1(longName + "/f")).movedFrom == P("d/f"));
+}
+
+// A commit remembers the folders it found or created (so that 256 files in one folder
+// look the folder up once): a folder deleted or moved later in the same commit must be
+// created again for the ops after it, never assumed.
+void tst_ServerCommits::parentsStayTrueWithinOneCommit()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    CommitReply r = c.commit({ put("p/a", "x") });
+    const quint64 head = r.head;
+    const auto before = byPath(c.changes(0));
+    const quint64 pv = before[QStringLiteral("p")].version;
+    const quint64 av = before[QStringLiteral("p/a")].version;
+    // p/b is head + 1; then p empties and goes; p/c needs p again.
+    r = c.commit({ put("p/b", "x"), del("p/b", head + 1), del("p/a", av), dirOp(CommitOpKind::Delete, "p", pv),
+        put("p/c", "x") });
+    for (const CommitResult &result : std::as_const(r.results))
+        QCOMPARE(result.status, CommitStatus::Applied);
+    auto after = byPath(c.changes(0));
+    QVERIFY(!after.value(QStringLiteral("p")).deleted);
+    QCOMPARE(after.value(QStringLiteral("p")).kind, EntryKind::Directory);
+    QVERIFY(after.value(QStringLiteral("p")).version > r.results.at(3).version); // created again
+    QVERIFY(!after.value(QStringLiteral("p/c")).deleted);
+
+    // m and m/a are made here (m first), then m moves away: m/b needs a new m.
+    const quint64 h2 = r.head;
+    r = c.commit({ put("m/a", "x"), move("m", "n", h2 + 1, EntryKind::Directory), put("m/b", "x") });
+    for (const CommitResult &result : std::as_const(r.results))
+        QCOMPARE(result.status, CommitStatus::Applied);
+    after = byPath(c.changes(0));
+    QVERIFY(!after.value(QStringLiteral("m")).deleted);
+    QCOMPARE(after.value(QStringLiteral("m")).kind, EntryKind::Directory);
+    QVERIFY(!after.value(QStringLiteral("m/b")).deleted);
+    QVERIFY(after.value(QStringLiteral("m/a")).deleted);
+    QVERIFY(!after.value(QStringLiteral("n/a")).deleted);
 }
 
 void tst_ServerCommits::blocksCannotBeClaimedByHash()

@@ -152,7 +152,7 @@ quint64 tagOf(const QList<protocol::BlockRef> &blocks, const char *checks, qsize
     for (const protocol::BlockRef &b : blocks) {
         const quint32 size = qToLittleEndian(b.size);
         XXH3_64bits_update(state, &size, sizeof size);
-        XXH3_64bits_update(state, b.hash.bytes().constData(), size_t(b.hash.bytes().size()));
+        XXH3_64bits_update(state, b.hash.view().data(), size_t(b.hash.view().size()));
     }
     XXH3_64bits_update(state, checks, size_t(checksSize));
     const quint64 tag = XXH3_64bits_digest(state);

@@ -8,7 +8,9 @@
 #include <QSet>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 namespace filesync {
@@ -44,6 +46,10 @@ public:
     static constexpr int kMaxOpenFiles = 256;
     static constexpr int kMaxUninstalled = 4096;
     static constexpr int kSyncEachUpTo = 4; // files + directories; a larger batch is one syncfs()
+    // A temp file's write-back is started every this many bytes written, so that the sync
+    // before its rename finds little left to flush (this machine has room for gigabytes
+    // of dirty pages: without it the whole file waited for that sync).
+    static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
 
     Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Downloader() override;
@@ -56,6 +62,9 @@ public:
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
     int syncsRun() const { return m_syncsRun; }
+    // For tests: called on the pool once the stat of `source` proved it unchanged, just
+    // before its blocks are copied without reading them (to change it under the copy).
+    static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -77,12 +86,26 @@ private:
     struct LocalCopy
     {
         protocol::BlockRef block;
-        QString source;
         qint64 sourceOffset = 0;
         QList<QPair<QString, qint64>> targets; // temp path, offset
     };
-    // Thread pool: copies and verifies; returns the blocks that were written everywhere.
-    static QSet<ContentHash> copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel);
+    // The blocks of one job found in one local file, with the stat the journal recorded
+    // for that file when it knows one.
+    struct LocalSource
+    {
+        QString path;
+        std::optional<JournalEntry> recorded;
+        QList<LocalCopy> copies;
+    };
+    // Thread pool: copies (verified, or stat-proven, see there); returns the blocks that
+    // were written everywhere.
+    static QSet<ContentHash> copyLocalBlocks(const QList<LocalSource> &sources, const std::atomic_bool *cancel);
+    static bool copyProven(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
+        const std::atomic_bool *cancel);
+    static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
+        const std::atomic_bool *cancel);
+    // Write-back of a temp file written by the engine thread, started on a pool of its own.
+    static void startWriteBack(int fd);
     // Thread pool: makes the files and directories durable; false if any sync failed.
     static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
 
@@ -115,6 +138,7 @@ private:
     QList<protocol::BlockRef> m_queue; // blocks still to request
     qint64 m_queuedBytes = 0;
     QHash<ContentHash, QPair<QString, qint64>> m_localSources; // hash -> (absolute path, offset)
+    QHash<QString, JournalEntry> m_recorded; // absolute path of a local source -> its recorded stat
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
     QList<File *> m_ready; // assembled, waiting for a sync

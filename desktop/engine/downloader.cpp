@@ -263,9 +263,9 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 namespace {
 std::function<void(const QString &)> s_duringProvenCopyForTests;
 
-// Write-back starts for temp files written on the engine thread: on one thread of their
-// own, in order, since sync_file_range may block while the disk's queue is full, and
-// neither the engine thread nor the pool the copies and syncs share should wait for that.
+// Write-back starts for temp files written on the engine thread, and the release of big
+// replaced files: on one thread of their own, in order, since both may block on the disk,
+// and neither the engine thread nor the pool the copies and syncs share should wait.
 QThreadPool *writeBackPool()
 {
     static QThreadPool *pool = [] {
@@ -656,10 +656,18 @@ void Downloader::install(File &file)
     // empty: its unchanged content was deleted first, anything new in it stays.
     if (now && now->isDir() && ::rmdir(to.constData()) != 0)
         return skip(QStringLiteral("the folder there is not empty"));
+    // A big old version is held open over its replacement: the last reference to it,
+    // which frees its blocks (0.4 s for 1 GiB here, inside rename(2) otherwise), is then
+    // dropped on the pool, after the new version is already in place.
+    const int old = now && !now->isDir() && now->size >= kReleaseOnPoolBytes
+        ? ::open(to.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        : -1;
     // Over an unchanged old file: an atomic replace. Onto a free path: never over
     // something that appeared there since the check.
     const bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
                                               : localfs::renameNoReplace(file.tempPath, target);
+    if (old >= 0)
+        writeBackPool()->start([old] { ::close(old); });
     if (!renamed)
         return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
     file.landed = Scanner::stat(target);

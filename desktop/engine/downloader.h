@@ -50,6 +50,8 @@ public:
     // before its rename finds little left to flush (this machine has room for gigabytes
     // of dirty pages: without it the whole file waited for that sync).
     static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
+    // A replaced old version at least this big is released on a pool thread (see install()).
+    static constexpr qint64 kReleaseOnPoolBytes = 16 * 1024 * 1024;
 
     Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Downloader() override;

@@ -649,8 +649,6 @@ void Downloader::install(File &file)
             || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
     if (!unchanged)
         return skip(QStringLiteral("changed on this computer meanwhile"));
-    if (!localfs::makeDirs(m_root, a.path.parent()))
-        return skip(QStringLiteral("cannot create its folder"));
     const QByteArray from = QFile::encodeName(file.tempPath), to = QFile::encodeName(target);
     // A file replaces a folder (changed into a file elsewhere) only once the folder is
     // empty: its unchanged content was deleted first, anything new in it stays.
@@ -664,8 +662,15 @@ void Downloader::install(File &file)
         : -1;
     // Over an unchanged old file: an atomic replace. Onto a free path: never over
     // something that appeared there since the check.
-    const bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
-                                              : localfs::renameNoReplace(file.tempPath, target);
+    bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
+                                        : localfs::renameNoReplace(file.tempPath, target);
+    // Its folder is made only when the rename says it is missing (ENOENT): checking and
+    // making every level for every file cost 5 system calls per file (W2).
+    if (!renamed && !now && errno == ENOENT) {
+        if (!localfs::makeDirs(m_root, a.path.parent()))
+            return skip(QStringLiteral("cannot create its folder")); // nothing was there: `old` is not open
+        renamed = localfs::renameNoReplace(file.tempPath, target);
+    }
     if (old >= 0)
         writeBackPool()->start([old] { ::close(old); });
     if (!renamed)

@@ -138,7 +138,6 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     m_actions = files;
     m_cancel = std::make_shared<std::atomic_bool>(false);
     m_localSources.clear();
-    m_recorded.clear();
     // Only the blocks these files need: indexing every block of a 20,000-file journal on
     // every cycle (a path string each) cost tens of milliseconds even with nothing to fetch.
     QSet<ContentHash> wanted;
@@ -149,13 +148,14 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     for (auto it = wanted.isEmpty() ? sources.cend() : sources.cbegin(); it != sources.cend(); ++it) {
         qint64 offset = 0;
         QString path;
+        std::shared_ptr<const JournalEntry> recorded;
         for (const BlockRef &b : it->blocks) {
             if (wanted.contains(b.hash)) {
                 if (path.isEmpty()) {
                     path = m_root + u'/' + it.key().toString();
-                    m_recorded.insert(path, *it);
+                    recorded = std::make_shared<const JournalEntry>(*it);
                 }
-                m_localSources.insert(b.hash, { path, offset });
+                m_localSources.insert(b.hash, { path, offset, recorded });
             }
             offset += b.size;
         }
@@ -226,18 +226,16 @@ void Downloader::admit()
 void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 {
     QList<LocalSource> copies;
-    QHash<QString, qsizetype> sourceIndex; // path -> its place in `copies`
+    QHash<const JournalEntry *, qsizetype> sourceIndex; // recorded stat -> its place in `copies`
     QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
     for (const BlockRef &b : blocks) {
-        const auto source = m_localSources.value(b.hash);
-        auto index = sourceIndex.constFind(source.first);
+        const LocalBlock source = m_localSources.value(b.hash);
+        auto index = sourceIndex.constFind(source.recorded.get());
         if (index == sourceIndex.cend()) {
-            const auto recorded = m_recorded.constFind(source.first);
-            copies.append({ source.first,
-                recorded == m_recorded.cend() ? std::nullopt : std::optional<JournalEntry>(*recorded), {} });
-            index = sourceIndex.insert(source.first, copies.size() - 1);
+            copies.append({ source.path, source.recorded, {} });
+            index = sourceIndex.insert(source.recorded.get(), copies.size() - 1);
         }
-        LocalCopy copy { b, source.second, {} };
+        LocalCopy copy { b, source.offset, {} };
         const QList<Target> &targets = m_waiting.value(b.hash);
         for (const Target &t : targets)
             copy.targets.append({ t.file->tempPath, t.offset });
@@ -682,15 +680,14 @@ void Downloader::install(File &file)
         Q_EMIT fileSkipped(a, QStringLiteral("removed on this computer meanwhile"));
         return release(file);
     }
-    qint64 offset = 0;
-    for (const BlockRef &b : a.remote.blocks) {
-        m_localSources.insert(b.hash, { target, offset });
-        offset += b.size;
-    }
     // Its stat right after the rename proves it unchanged later just as a journal entry
     // would: blocks copied from it need not be re-read while this stat holds.
-    LocalEntry landed = *file.landed;
-    m_recorded.insert(target, journalEntryFor(landed, a.remote.version));
+    const auto recorded = std::make_shared<const JournalEntry>(journalEntryFor(*file.landed, a.remote.version));
+    qint64 offset = 0;
+    for (const BlockRef &b : a.remote.blocks) {
+        m_localSources.insert(b.hash, { target, offset, recorded });
+        offset += b.size;
+    }
     m_renamed.append(&file); // recorded once the next sync made its directory entry durable
 }
 

@@ -91,12 +91,21 @@ private:
         qint64 sourceOffset = 0;
         QList<QPair<QString, qint64>> targets; // temp path, offset
     };
-    // The blocks of one job found in one local file, with the stat the journal recorded
-    // for that file when it knows one.
+    // Where a block can be read locally: a file, the offset in it, and the stat recorded
+    // with the block list that offset comes from (the journal's, or this run's own install).
+    // Per block, not per path: a path replaced during the run keeps its old blocks under
+    // the old stat, which the new file cannot match (they are then verified, not trusted).
+    struct LocalBlock
+    {
+        QString path;
+        qint64 offset = 0;
+        std::shared_ptr<const JournalEntry> recorded;
+    };
+    // The blocks of one job found in one local file under one recorded stat.
     struct LocalSource
     {
         QString path;
-        std::optional<JournalEntry> recorded;
+        std::shared_ptr<const JournalEntry> recorded;
         QList<LocalCopy> copies;
     };
     // Thread pool: copies (verified, or stat-proven, see there); returns the blocks that
@@ -139,8 +148,7 @@ private:
     QHash<ContentHash, QList<Target>> m_waiting; // hash -> files waiting for it
     QList<protocol::BlockRef> m_queue; // blocks still to request
     qint64 m_queuedBytes = 0;
-    QHash<ContentHash, QPair<QString, qint64>> m_localSources; // hash -> (absolute path, offset)
-    QHash<QString, JournalEntry> m_recorded; // absolute path of a local source -> its recorded stat
+    QHash<ContentHash, LocalBlock> m_localSources;
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
     QList<File *> m_ready; // assembled, waiting for a sync

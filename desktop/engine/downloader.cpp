@@ -12,8 +12,8 @@
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QSet>
-#include <QUuid>
 #include <QThreadPool>
+#include <QUuid>
 #include <QtConcurrent>
 
 #include <cerrno>
@@ -339,8 +339,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
 // unchanged before the copy (the caller verifies instead). If it moved during the copy,
 // the bytes written may be wrong: every block of the source is then reported not written,
 // and the server's copy of each is written over the same range before the file is closed.
-bool Downloader::copyProven(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
-    const std::atomic_bool *cancel)
+bool Downloader::copyProven(
+    int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok, const std::atomic_bool *cancel)
 {
     if (!provenUnchanged(fd, *source.recorded))
         return false;
@@ -377,7 +377,8 @@ bool Downloader::copyProven(int fd, const LocalSource &source, QHash<QString, in
             run.append(pieces[j].copy);
         }
         const int to = openTarget(targets, *first.target);
-        if (to < 0 || !localfs::copyRange(fd, first.sourceOffset, to, first.targetOffset, size, kWriteBackBytes, cancel)) {
+        if (to < 0
+            || !localfs::copyRange(fd, first.sourceOffset, to, first.targetOffset, size, kWriteBackBytes, cancel)) {
             for (const qsizetype c : std::as_const(run))
                 ok[c] = false;
         }
@@ -394,8 +395,8 @@ bool Downloader::copyProven(int fd, const LocalSource &source, QHash<QString, in
 
 // Each block read from the source and re-hashed: only bytes with the right hash are
 // written into the temp files.
-void Downloader::copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
-    const std::atomic_bool *cancel)
+void Downloader::copyVerified(
+    int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok, const std::atomic_bool *cancel)
 {
     QByteArray raw;
     for (qsizetype i = 0; i < source.copies.size(); ++i) {

@@ -19,9 +19,11 @@ class Journal;
 class ServerConnection;
 
 // Brings server files to the disk: each file is assembled in a temporary file inside
-// the metadata directory from blocks already on this computer (read and re-verified) and
-// blocks fetched from the server (pipelined, at most kWindowBytes in flight), every block
-// checked against its hash; then made durable, given its mtime and mode, and renamed over
+// the metadata directory from blocks already on this computer and blocks fetched from
+// the server (pipelined, at most kWindowBytes in flight, each checked against its hash).
+// A local block is copied unread (copy_file_range) when its file's stat proves it
+// unchanged since its block list was recorded, before and after the copy (else it is
+// fetched); otherwise it is read and re-hashed. Then made durable, given its mtime and mode, and renamed over
 // the final path in one atomic step, only if that path still holds what the plan saw. No
 // partial file ever appears at a final path.
 //

@@ -123,8 +123,7 @@ bool copyRange(int from, qint64 fromOffset, int to, qint64 toOffset, qint64 leng
                 return false; // the source ends early
             } else if (errno == EINTR) {
                 continue;
-            } else if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP
-                || errno == EBADF) {
+            } else if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP || errno == EBADF) {
                 kernelCopy = false; // an older kernel or a file system that cannot: plain copy
                 continue;
             } else {

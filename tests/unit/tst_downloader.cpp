@@ -225,7 +225,8 @@ bool tst_Downloader::upload(const QList<QByteArray> &blocks)
     int acknowledged = 0;
     for (const QByteArray &data : blocks) {
         const EncodedBlock encoded = encodeBlock(data);
-        m_connection->putBlock(BlockPayload { ContentHash::of(data), encoded.codec, quint32(data.size()), encoded.data },
+        m_connection->putBlock(
+            BlockPayload { ContentHash::of(data), encoded.codec, quint32(data.size()), encoded.data },
             [&acknowledged](const Reply<Done> &r) { acknowledged += r ? 1 : 0; });
     }
     return QTest::qWaitFor([&] { return acknowledged == blocks.size(); }, 60000);

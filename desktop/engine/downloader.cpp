@@ -315,6 +315,9 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
         const int fd = ::open(QFile::encodeName(source.path).constData(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue; // gone: the server has its blocks
+        // Read in order, mostly: a source not in the page cache was read in small steps
+        // without this (a cold 1 GiB copy: 3.5-6.4 s, with it 1.4-1.8 s here).
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         QList<bool> ok(source.copies.size(), true);
         // A source whose stat proves it unchanged since the journal recorded its blocks is
         // copied without being read here (W3: the 1 GiB old version of the file being

@@ -285,23 +285,15 @@ int openTarget(QHash<QString, int> &targets, const QString &path)
     return *it;
 }
 
-// Whether the open source still has the stat the journal recorded for it, in a way that
-// proves its bytes unchanged since: the rule the scanner trusts without reading (size,
-// mtime and inode equal, and a recent mtime only when the stat cannot hide a rewrite),
-// and in every case the same ctime as recorded, which no write, truncate or mtime reset
-// can leave as it was.
+// Whether the open source still has the stat recorded for it, in a way that proves its
+// bytes unchanged since: statProvesUnchanged (size, mtime, inode and ctime as recorded,
+// and a recorded mtime that differs from its ctime, as a download leaves it). Not the
+// scanner's weaker rule for old mtimes: a rewrite in the same clock tick as the recorded
+// stat leaves mtime == ctime unchanged, and copied bytes would land in another file.
 bool provenUnchanged(int fd, const JournalEntry &recorded)
 {
     const auto now = localfs::statFd(fd);
-    if (!now || now->isDir() || recorded.ctimeNs == 0 || now->ctimeNs != recorded.ctimeNs
-        || !recorded.statMatches(*now))
-        return false;
-    if (recorded.statProvesUnchanged(*now))
-        return true;
-    timespec clock;
-    ::clock_gettime(CLOCK_REALTIME, &clock);
-    const qint64 nowNs = qint64(clock.tv_sec) * 1'000'000'000 + clock.tv_nsec;
-    return nowNs - now->mtimeNs >= Scanner::kRacyWindowNs && nowNs - now->ctimeNs >= Scanner::kRacyWindowNs;
+    return now && !now->isDir() && recorded.statProvesUnchanged(*now);
 }
 } // namespace
 

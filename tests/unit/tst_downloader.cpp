@@ -36,13 +36,15 @@ private Q_SLOTS:
     void patchCopiesUnchangedBlocksWithoutTheServer();
     void sourceChangedDuringTheCopyIsFetched();
     void sourceRewrittenWithItsOldMtimeIsVerified();
+    void sourceWrittenHereIsVerified();
 
 private:
     // A 24 MiB file of 96 blocks written into the folder with an old mtime and recorded
     // in the journal as the server's version 1 (as a download would have left it), and
     // its version 2 with blocks 40..43 new. Uploads version 2's new blocks, or with
     // `uploadAll` all of its blocks. Returns the action that downloads version 2.
-    SyncAction preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2);
+    // `downloaded` false: the file keeps the stat its write gave it (mtime == ctime).
+    SyncAction preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2, bool downloaded = true);
     bool upload(const QList<QByteArray> &blocks);
     // Runs the download of `action` with the journal as local sources; its completion.
     bool download(const SyncAction &action);
@@ -232,7 +234,7 @@ bool tst_Downloader::upload(const QList<QByteArray> &blocks)
     return QTest::qWaitFor([&] { return acknowledged == blocks.size(); }, 60000);
 }
 
-SyncAction tst_Downloader::preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2)
+SyncAction tst_Downloader::preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2, bool downloaded)
 {
     constexpr int kBlocks = 96, kBlockSize = 256 * 1024;
     v1 = randomBytes(qint64(kBlocks) * kBlockSize, 11);
@@ -248,7 +250,7 @@ SyncAction tst_Downloader::preparePatch(bool uploadAll, QByteArray &v1, QByteArr
     const QByteArray abs = QFile::encodeName(m_folder->path() + QStringLiteral("/big.bin"));
     // The mtime a download gives: the other computer's, unlike the ctime of the install.
     const timespec old[2] = { { 1'600'000'000, 0 }, { 1'600'000'000, 0 } };
-    if (::utimensat(AT_FDCWD, abs.constData(), old, 0) != 0)
+    if (downloaded && ::utimensat(AT_FDCWD, abs.constData(), old, 0) != 0)
         return {};
     const auto stat = Scanner::stat(QString::fromLocal8Bit(abs));
     if (!stat)
@@ -357,6 +359,24 @@ void tst_Downloader::sourceRewrittenWithItsOldMtimeIsVerified()
     QCOMPARE(proven.load(), 0);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
     QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::sourceWrittenHereIsVerified()
+{
+    // A file written on this computer has mtime == ctime: a second write in the same clock
+    // tick would leave that stat as it was, so it proves nothing and the blocks are read
+    // and re-hashed (here they are all right: the server has only the new ones).
+    QByteArray v1, v2;
+    const SyncAction action = preparePatch(false, v1, v2, false);
+    QVERIFY(!action.remote.blocks.isEmpty());
+    QCOMPARE(action.local->mtimeNs, action.local->ctimeNs);
+    std::atomic_int proven { 0 };
+    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    const bool complete = download(action);
+    Downloader::setDuringProvenCopyForTests({});
+    QVERIFY(complete);
+    QCOMPARE(proven.load(), 0);
+    QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
 }
 
 QTEST_GUILESS_MAIN(tst_Downloader)

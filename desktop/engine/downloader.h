@@ -8,7 +8,9 @@
 #include <QSet>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 namespace filesync {
@@ -17,9 +19,11 @@ class Journal;
 class ServerConnection;
 
 // Brings server files to the disk: each file is assembled in a temporary file inside
-// the metadata directory from blocks already on this computer (read and re-verified) and
-// blocks fetched from the server (pipelined, at most kWindowBytes in flight), every block
-// checked against its hash; then made durable, given its mtime and mode, and renamed over
+// the metadata directory from blocks already on this computer and blocks fetched from
+// the server (pipelined, at most kWindowBytes in flight, each checked against its hash).
+// A local block is copied unread (copy_file_range) when its file's stat proves it
+// unchanged since its block list was recorded, before and after the copy (else it is
+// fetched); otherwise it is read and re-hashed. Then made durable, given its mtime and mode, and renamed over
 // the final path in one atomic step, only if that path still holds what the plan saw. No
 // partial file ever appears at a final path.
 //
@@ -44,6 +48,12 @@ public:
     static constexpr int kMaxOpenFiles = 256;
     static constexpr int kMaxUninstalled = 4096;
     static constexpr int kSyncEachUpTo = 4; // files + directories; a larger batch is one syncfs()
+    // A temp file's write-back is started every this many bytes written, so that the sync
+    // before its rename finds little left to flush (this machine has room for gigabytes
+    // of dirty pages: without it the whole file waited for that sync).
+    static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
+    // A replaced old version at least this big is released on a pool thread (see install()).
+    static constexpr qint64 kReleaseOnPoolBytes = 16 * 1024 * 1024;
 
     Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Downloader() override;
@@ -56,6 +66,9 @@ public:
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
     int syncsRun() const { return m_syncsRun; }
+    // For tests: called on the pool once the stat of `source` proved it unchanged, just
+    // before its blocks are copied without reading them (to change it under the copy).
+    static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -77,12 +90,35 @@ private:
     struct LocalCopy
     {
         protocol::BlockRef block;
-        QString source;
         qint64 sourceOffset = 0;
         QList<QPair<QString, qint64>> targets; // temp path, offset
     };
-    // Thread pool: copies and verifies; returns the blocks that were written everywhere.
-    static QSet<ContentHash> copyLocalBlocks(const QList<LocalCopy> &copies, const std::atomic_bool *cancel);
+    // Where a block can be read locally: a file, the offset in it, and the stat recorded
+    // with the block list that offset comes from (the journal's, or this run's own install).
+    // Per block, not per path: a path replaced during the run keeps its old blocks under
+    // the old stat, which the new file cannot match (they are then verified, not trusted).
+    struct LocalBlock
+    {
+        QString path;
+        qint64 offset = 0;
+        std::shared_ptr<const JournalEntry> recorded;
+    };
+    // The blocks of one job found in one local file under one recorded stat.
+    struct LocalSource
+    {
+        QString path;
+        std::shared_ptr<const JournalEntry> recorded;
+        QList<LocalCopy> copies;
+    };
+    // Thread pool: copies (verified, or stat-proven, see there); returns the blocks that
+    // were written everywhere.
+    static QSet<ContentHash> copyLocalBlocks(const QList<LocalSource> &sources, const std::atomic_bool *cancel);
+    static bool copyProven(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
+        const std::atomic_bool *cancel);
+    static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
+        const std::atomic_bool *cancel);
+    // Write-back of a temp file written by the engine thread, started on a pool of its own.
+    static void startWriteBack(int fd);
     // Thread pool: makes the files and directories durable; false if any sync failed.
     static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
 
@@ -114,7 +150,7 @@ private:
     QHash<ContentHash, QList<Target>> m_waiting; // hash -> files waiting for it
     QList<protocol::BlockRef> m_queue; // blocks still to request
     qint64 m_queuedBytes = 0;
-    QHash<ContentHash, QPair<QString, qint64>> m_localSources; // hash -> (absolute path, offset)
+    QHash<ContentHash, LocalBlock> m_localSources;
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
     QList<File *> m_ready; // assembled, waiting for a sync

@@ -1,8 +1,13 @@
 #pragma once
 
+#include "localentry.h"
 #include "relativepath.h"
 
 #include <QString>
+
+#include <atomic>
+
+#include <optional>
 
 namespace filesync::localfs {
 
@@ -21,5 +26,22 @@ bool makeDirs(const QString &root, const RelativePath &dir);
 
 // Makes a rename or creation inside `dir` durable.
 void syncDirectory(const QString &dir);
+
+// The stat of an open file, as the scanner would record it (no blocks).
+std::optional<LocalEntry> statFd(int fd);
+
+// Copies `length` bytes at `fromOffset` of `from` to `toOffset` of `to`: copy_file_range(2)
+// (inside the kernel, no user-space buffer; a reflink where the file system shares
+// extents), read/write where the kernel cannot. Never moves either file offset. Starts
+// write-back of what it wrote every `writeBackEvery` bytes (0: never) so a later fdatasync
+// has little left to wait for. `cancel` (may be null) is checked between steps. False
+// when not every byte was copied (a source shorter than expected, an I/O error).
+bool copyRange(int from, qint64 fromOffset, int to, qint64 toOffset, qint64 length, qint64 writeBackEvery,
+    const std::atomic_bool *cancel);
+
+// Starts write-back of the file's dirty pages in [offset, offset + length) (length 0: to
+// the end) without waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE). Durability
+// still needs fdatasync/syncfs; this only makes that one short.
+void startWriteBack(int fd, qint64 offset, qint64 length);
 
 } // namespace filesync::localfs

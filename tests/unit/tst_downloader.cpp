@@ -1,14 +1,21 @@
 #include "blockcodec.h"
 #include "downloader.h"
 #include "journal.h"
+#include "scanner.h"
 #include "serverconnection.h"
 #include "testcluster.h"
 #include "testtree.h"
 
 #include <QDir>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <atomic>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace filesync;
 using namespace filesync::test;
@@ -26,8 +33,21 @@ private Q_SLOTS:
     void manySmallFilesKeepTheOrderOfDurability();
     void abortLeavesNoTempFiles();
     void abortRecordsWhatLanded();
+    void patchCopiesUnchangedBlocksWithoutTheServer();
+    void sourceChangedDuringTheCopyIsFetched();
+    void sourceRewrittenWithItsOldMtimeIsVerified();
+    void sourceWrittenHereIsVerified();
 
 private:
+    // A 24 MiB file of 96 blocks written into the folder with an old mtime and recorded
+    // in the journal as the server's version 1 (as a download would have left it), and
+    // its version 2 with blocks 40..43 new. Uploads version 2's new blocks, or with
+    // `uploadAll` all of its blocks. Returns the action that downloads version 2.
+    // `downloaded` false: the file keeps the stat its write gave it (mtime == ctime).
+    SyncAction preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2, bool downloaded = true);
+    bool upload(const QList<QByteArray> &blocks);
+    // Runs the download of `action` with the journal as local sources; its completion.
+    bool download(const SyncAction &action);
     // `count` files of a few hundred bytes, their blocks uploaded for the account.
     QList<SyncAction> uploadFiles(int count, QHash<QString, QByteArray> &contents);
     int tempFiles() const;
@@ -200,6 +220,163 @@ void tst_Downloader::abortRecordsWhatLanded()
     QVERIFY(landed > 0);
     QCOMPARE(int(journal.size()), landed);
     QCOMPARE(tempFiles(), 0);
+}
+
+bool tst_Downloader::upload(const QList<QByteArray> &blocks)
+{
+    int acknowledged = 0;
+    for (const QByteArray &data : blocks) {
+        const EncodedBlock encoded = encodeBlock(data);
+        m_connection->putBlock(
+            BlockPayload { ContentHash::of(data), encoded.codec, quint32(data.size()), encoded.data },
+            [&acknowledged](const Reply<Done> &r) { acknowledged += r ? 1 : 0; });
+    }
+    return QTest::qWaitFor([&] { return acknowledged == blocks.size(); }, 60000);
+}
+
+SyncAction tst_Downloader::preparePatch(bool uploadAll, QByteArray &v1, QByteArray &v2, bool downloaded)
+{
+    constexpr int kBlocks = 96, kBlockSize = 256 * 1024;
+    v1 = randomBytes(qint64(kBlocks) * kBlockSize, 11);
+    v2 = v1;
+    v2.replace(40 * kBlockSize, 4 * kBlockSize, randomBytes(4 * kBlockSize, 12));
+    auto blocksOf = [](const QByteArray &data) {
+        QList<BlockRef> refs;
+        for (qsizetype at = 0; at < data.size(); at += kBlockSize)
+            refs.append({ ContentHash::of(data.mid(at, kBlockSize)), quint32(kBlockSize) });
+        return refs;
+    };
+    writeFile(m_folder->path(), QStringLiteral("big.bin"), v1);
+    const QByteArray abs = QFile::encodeName(m_folder->path() + QStringLiteral("/big.bin"));
+    // The mtime a download gives: the other computer's, unlike the ctime of the install.
+    const timespec old[2] = { { 1'600'000'000, 0 }, { 1'600'000'000, 0 } };
+    if (downloaded && ::utimensat(AT_FDCWD, abs.constData(), old, 0) != 0)
+        return {};
+    const auto stat = Scanner::stat(QString::fromLocal8Bit(abs));
+    if (!stat)
+        return {};
+    LocalEntry recorded = *stat;
+    recorded.blocks = blocksOf(v1);
+    const RelativePath path = *RelativePath::fromString(QStringLiteral("big.bin"));
+    m_journal->put(path, journalEntryFor(recorded, 1));
+
+    QList<QByteArray> blocks;
+    for (int i = 0; i < kBlocks; ++i) {
+        if (uploadAll || (i >= 40 && i < 44))
+            blocks.append(v2.mid(qsizetype(i) * kBlockSize, kBlockSize));
+    }
+    if (!upload(blocks))
+        return {};
+    SyncAction a;
+    a.type = ActionType::Download;
+    a.path = path;
+    a.local = *stat;
+    a.remote.path = path;
+    a.remote.size = v2.size();
+    a.remote.mtimeMs = 1'700'000'000'000;
+    a.remote.mode = 0644;
+    a.remote.blocks = blocksOf(v2);
+    a.remote.version = 2;
+    return a;
+}
+
+bool tst_Downloader::download(const SyncAction &action)
+{
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run({ action }, m_journal->load());
+    if (!finished.wait(60000) && finished.isEmpty())
+        return false;
+    return finished.first().first().toBool();
+}
+
+void tst_Downloader::patchCopiesUnchangedBlocksWithoutTheServer()
+{
+    // The server has only the 4 new blocks: the other 92 can only come from the old
+    // version, copied because its stat proves it unchanged since the journal recorded it.
+    QByteArray v1, v2;
+    const SyncAction action = preparePatch(false, v1, v2);
+    QVERIFY(!action.remote.blocks.isEmpty());
+    std::atomic_int proven { 0 };
+    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    const bool complete = download(action);
+    Downloader::setDuringProvenCopyForTests({});
+    QVERIFY(complete);
+    QCOMPARE(proven.load(), 1);
+    QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
+    QCOMPARE(m_journal->load().value(action.path).blocks, action.remote.blocks);
+    QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::sourceChangedDuringTheCopyIsFetched()
+{
+    // The old version is rewritten (and its mtime put back) between the stat that proved
+    // it unchanged and the copy: what was copied is wrong, the second stat sees it, and
+    // every block comes from the server instead. Wrong bytes never reach the final path.
+    QByteArray v1, v2;
+    const SyncAction action = preparePatch(true, v1, v2);
+    QVERIFY(!action.remote.blocks.isEmpty());
+    std::atomic_int proven { 0 };
+    Downloader::setDuringProvenCopyForTests([&proven](const QString &source) {
+        ++proven;
+        const int fd = ::open(QFile::encodeName(source).constData(), O_WRONLY | O_CLOEXEC);
+        const QByteArray garbage = randomBytes(8 * 1024 * 1024, 13);
+        const bool written = fd >= 0 && ::pwrite(fd, garbage.constData(), size_t(garbage.size()), 0) == garbage.size();
+        const timespec old[2] = { { 1'600'000'000, 0 }, { 1'600'000'000, 0 } };
+        if (!written || ::futimens(fd, old) != 0)
+            qFatal("cannot change the source");
+        ::close(fd);
+    });
+    const bool complete = download(action);
+    Downloader::setDuringProvenCopyForTests({});
+    QVERIFY(complete);
+    QCOMPARE(proven.load(), 1);
+    QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
+    QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::sourceRewrittenWithItsOldMtimeIsVerified()
+{
+    // Changed before the download, size and mtime as recorded: only the ctime tells. The
+    // blocks are then read and re-hashed; the changed ones come from the server.
+    QByteArray v1, v2;
+    SyncAction action = preparePatch(true, v1, v2);
+    QVERIFY(!action.remote.blocks.isEmpty());
+    const QByteArray abs = QFile::encodeName(m_folder->path() + QStringLiteral("/big.bin"));
+    const int fd = ::open(abs.constData(), O_WRONLY | O_CLOEXEC);
+    QVERIFY(fd >= 0);
+    const QByteArray garbage = randomBytes(1024 * 1024, 14);
+    QCOMPARE(::pwrite(fd, garbage.constData(), size_t(garbage.size()), 4 * 1024 * 1024), garbage.size());
+    const timespec old[2] = { { 1'600'000'000, 0 }, { 1'600'000'000, 0 } };
+    QCOMPARE(::futimens(fd, old), 0);
+    ::close(fd);
+    action.local = Scanner::stat(QString::fromLocal8Bit(abs)); // what the scan saw
+    std::atomic_int proven { 0 };
+    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    const bool complete = download(action);
+    Downloader::setDuringProvenCopyForTests({});
+    QVERIFY(complete);
+    QCOMPARE(proven.load(), 0);
+    QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
+    QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::sourceWrittenHereIsVerified()
+{
+    // A file written on this computer has mtime == ctime: a second write in the same clock
+    // tick would leave that stat as it was, so it proves nothing and the blocks are read
+    // and re-hashed (here they are all right: the server has only the new ones).
+    QByteArray v1, v2;
+    const SyncAction action = preparePatch(false, v1, v2, false);
+    QVERIFY(!action.remote.blocks.isEmpty());
+    QCOMPARE(action.local->mtimeNs, action.local->ctimeNs);
+    std::atomic_int proven { 0 };
+    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    const bool complete = download(action);
+    Downloader::setDuringProvenCopyForTests({});
+    QVERIFY(complete);
+    QCOMPARE(proven.load(), 0);
+    QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
 }
 
 QTEST_GUILESS_MAIN(tst_Downloader)

@@ -66,7 +66,14 @@ struct Journal::Statements
               "UPDATE entries SET path = ?1 || substr(path, length(?2) + 1) WHERE path = ?2 OR (path > ?3 AND path < "
               "?4)")
     { }
-    bool isValid() const { return put.isValid() && remove.isValid() && removeTree.isValid() && moveTree.isValid(); }
+    QString error() const // of the first that could not be prepared; empty if none
+    {
+        for (const SqliteStatement *q : { &put, &remove, &removeTree, &moveTree }) {
+            if (!q->isValid())
+                return q->errorMessage();
+        }
+        return {};
+    }
 
     SqliteStatement put;
     SqliteStatement remove;
@@ -147,8 +154,10 @@ Result<void> Journal::open()
         }
     }
     m_statements = std::make_unique<Statements>(m_db);
-    if (!m_statements->isValid())
-        return makeError(QStringLiteral("journal error: %1").arg(m_db.lastError().text()));
+    if (const QString error = m_statements->error(); !error.isEmpty()) {
+        m_statements.reset();
+        return makeError(QStringLiteral("journal error: %1").arg(error));
+    }
     m_entries = readEntries();
     return {};
 }

@@ -1,5 +1,7 @@
 #include "journal.h"
 
+#include "sqlitestatement.h"
+
 #include <QDir>
 #include <QFile>
 #include <QSqlError>
@@ -19,6 +21,23 @@ Error sqlError(const QSqlQuery &q)
     return makeError(QStringLiteral("journal error: %1").arg(q.lastError().text()));
 }
 
+QString statementError(const SqliteStatement &q)
+{
+    return QStringLiteral("journal error: %1").arg(q.errorMessage());
+}
+
+// Runs a write statement once and makes it ready for the next use (a statement left
+// unreset would keep its transaction open).
+bool runOnce(SqliteStatement &q, QString &error)
+{
+    q.next();
+    const bool ok = q.isValid() && !q.failed();
+    if (!ok)
+        error = statementError(q);
+    q.reset();
+    return ok;
+}
+
 // `path` and everything under it. Paths sort as strings, so the subtree lies between
 // `path` and `path + '0'` ('0' follows '/'), mixed with siblings like "a b" or "a.txt".
 QList<RelativePath> subtree(const JournalState &entries, const RelativePath &path)
@@ -32,6 +51,35 @@ QList<RelativePath> subtree(const JournalState &entries, const RelativePath &pat
     return found;
 }
 } // namespace
+
+// The writes run per entry, prepared once per connection at open().
+struct Journal::Statements
+{
+    explicit Statements(const QSqlDatabase &db)
+        : put(db,
+            "INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, ctime, checks)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+        , remove(db, "DELETE FROM entries WHERE path = ?1")
+        , removeTree(db, "DELETE FROM entries WHERE path = ?1 OR (path > ?2 AND path < ?3)")
+        // substr counts characters, as length() does
+        , moveTree(db,
+              "UPDATE entries SET path = ?1 || substr(path, length(?2) + 1) WHERE path = ?2 OR (path > ?3 AND path < "
+              "?4)")
+    { }
+    QString error() const // of the first that could not be prepared; empty if none
+    {
+        for (const SqliteStatement *q : { &put, &remove, &removeTree, &moveTree }) {
+            if (!q->isValid())
+                return q->errorMessage();
+        }
+        return {};
+    }
+
+    SqliteStatement put;
+    SqliteStatement remove;
+    SqliteStatement removeTree;
+    SqliteStatement moveTree;
+};
 
 QString Journal::metadataDir(const QString &folder)
 {
@@ -105,12 +153,23 @@ Result<void> Journal::open()
                 return sqlError(q);
         }
     }
+    m_statements = std::make_unique<Statements>(m_db);
+    if (const QString error = m_statements->error(); !error.isEmpty()) {
+        m_statements.reset();
+        return makeError(QStringLiteral("journal error: %1").arg(error));
+    }
     m_entries = readEntries();
     return {};
 }
 
 void Journal::close()
 {
+    m_statements.reset(); // finalized while their connection is open
+    if (m_inBatch && m_db.isOpen())
+        m_db.rollback(); // a batch never committed is not in the journal
+    m_inBatch = false;
+    m_batchFailed = false;
+    m_pending.clear();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -150,82 +209,137 @@ JournalState Journal::readEntries() const
     return state;
 }
 
+bool Journal::canWrite()
+{
+    if (m_statements && !m_batchFailed)
+        return true;
+    fail(m_statements ? QStringLiteral("journal error: not written after a failed write in the batch")
+                      : QStringLiteral("journal error: the journal is not open"));
+    return false;
+}
+
+void Journal::fail(const QString &message)
+{
+    if (m_error.isEmpty())
+        m_error = message; // the first failure is the one to report
+    if (m_inBatch)
+        m_batchFailed = true; // SQLite may have rolled the transaction back already
+}
+
+void Journal::applied(Change change)
+{
+    if (m_inBatch)
+        m_pending.push_back(std::move(change));
+    else
+        apply(change);
+}
+
+void Journal::apply(const Change &c)
+{
+    switch (c.type) {
+    case Change::Put:
+        if (!c.path.isRoot())
+            m_entries.insert(c.path, c.entry);
+        break;
+    case Change::Remove:
+        m_entries.remove(c.path);
+        break;
+    case Change::RemoveTree:
+        for (const RelativePath &p : subtree(m_entries, c.path))
+            m_entries.remove(p);
+        break;
+    case Change::Clear:
+        m_entries.clear();
+        break;
+    case Change::MoveTree: {
+        JournalState moved;
+        for (const RelativePath &p : subtree(m_entries, c.path))
+            moved.insert(p.rebased(c.path, c.to), m_entries.take(p));
+        for (auto it = moved.cbegin(); it != moved.cend(); ++it)
+            m_entries.insert(it.key(), it.value());
+        break;
+    }
+    }
+}
+
 void Journal::put(const RelativePath &path, const JournalEntry &e)
 {
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, "
-                             "ctime, checks) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    q.addBindValue(path.toString());
-    q.addBindValue(int(e.kind));
-    q.addBindValue(e.size);
-    q.addBindValue(e.mtimeNs);
-    q.addBindValue(qint64(e.inode));
-    q.addBindValue(qint64(e.mode));
-    q.addBindValue(qint64(e.version));
-    q.addBindValue(packBlockList(e.blocks));
-    q.addBindValue(e.ctimeNs);
-    q.addBindValue(e.blockChecks);
-    if (!q.exec())
-        m_error = sqlError(q).message;
-    else if (!path.isRoot())
-        m_entries.insert(path, e);
+    if (!canWrite())
+        return;
+    SqliteStatement &q = m_statements->put;
+    q.bind(1, path.toString());
+    q.bind(2, qint64(e.kind));
+    q.bind(3, e.size);
+    q.bind(4, e.mtimeNs);
+    q.bind(5, qint64(e.inode));
+    q.bind(6, qint64(e.mode));
+    q.bind(7, qint64(e.version));
+    q.bind(8, packBlockList(e.blocks));
+    q.bind(9, e.ctimeNs);
+    q.bind(10, e.blockChecks);
+    QString error;
+    if (!runOnce(q, error))
+        return fail(error);
+    applied(Change { Change::Put, path, {}, e });
 }
 
 void Journal::remove(const RelativePath &path)
 {
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("DELETE FROM entries WHERE path = ?"));
-    q.addBindValue(path.toString());
-    if (!q.exec())
-        m_error = sqlError(q).message;
-    else
-        m_entries.remove(path);
+    if (!canWrite())
+        return;
+    SqliteStatement &q = m_statements->remove;
+    q.bind(1, path.toString());
+    QString error;
+    if (!runOnce(q, error))
+        return fail(error);
+    applied(Change { Change::Remove, path, {}, {} });
 }
 
 void Journal::removeTree(const RelativePath &path)
 {
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("DELETE FROM entries WHERE path = ? OR (path > ? AND path < ?)"));
-    q.addBindValue(path.toString());
-    q.addBindValue(QString(path.toString() + u'/'));
-    q.addBindValue(QString(path.toString() + u'0')); // '0' follows '/'
-    if (!q.exec()) {
-        m_error = sqlError(q).message;
-        return;
+    removeTreeRows(path);
+}
+
+bool Journal::removeTreeRows(const RelativePath &path)
+{
+    if (!canWrite())
+        return false;
+    SqliteStatement &q = m_statements->removeTree;
+    q.bind(1, path.toString());
+    q.bind(2, QString(path.toString() + u'/'));
+    q.bind(3, QString(path.toString() + u'0')); // '0' follows '/'
+    QString error;
+    if (!runOnce(q, error)) {
+        fail(error);
+        return false;
     }
-    for (const RelativePath &p : subtree(m_entries, path))
-        m_entries.remove(p);
+    applied(Change { Change::RemoveTree, path, {}, {} });
+    return true;
 }
 
 void Journal::clearEntries()
 {
+    if (!canWrite())
+        return;
     QSqlQuery q(m_db);
     if (!q.exec(QStringLiteral("DELETE FROM entries")))
-        m_error = sqlError(q).message;
-    else
-        m_entries.clear();
+        return fail(sqlError(q).message);
+    applied(Change { Change::Clear, {}, {}, {} });
 }
 
 void Journal::moveTree(const RelativePath &from, const RelativePath &to)
 {
-    removeTree(to);
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral(
-        "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR (path > ? AND path < ?)"));
-    q.addBindValue(to.toString());
-    q.addBindValue(from.toString()); // substr counts characters, as length() does
-    q.addBindValue(from.toString());
-    q.addBindValue(QString(from.toString() + u'/'));
-    q.addBindValue(QString(from.toString() + u'0'));
-    if (!q.exec()) {
-        m_error = sqlError(q).message;
-        return;
-    }
-    JournalState moved;
-    for (const RelativePath &p : subtree(m_entries, from))
-        moved.insert(p.rebased(from, to), m_entries.take(p));
-    for (auto it = moved.cbegin(); it != moved.cend(); ++it)
-        m_entries.insert(it.key(), it.value());
+    if (!removeTreeRows(to))
+        return; // recorded
+    SqliteStatement &q = m_statements->moveTree;
+    q.bind(1, to.toString());
+    q.bind(2, from.toString());
+    q.bind(3, QString(from.toString() + u'/'));
+    q.bind(4, QString(from.toString() + u'0'));
+    QString error;
+    if (!runOnce(q, error))
+        return fail(error);
+    applied(Change { Change::MoveTree, from, to, {} });
 }
 
 QString Journal::value(const QString &key) const
@@ -240,21 +354,25 @@ QString Journal::value(const QString &key) const
 
 void Journal::setValue(const QString &key, const QString &value)
 {
+    if (!canWrite())
+        return;
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
     q.addBindValue(key);
     q.addBindValue(value.isNull() ? QStringLiteral("") : value); // a null QString binds as NULL
     if (!q.exec())
-        m_error = sqlError(q).message;
+        fail(sqlError(q).message);
 }
 
 void Journal::removeValue(const QString &key)
 {
+    if (!canWrite())
+        return;
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral("DELETE FROM meta WHERE key = ?"));
     q.addBindValue(key);
     if (!q.exec())
-        m_error = sqlError(q).message;
+        fail(sqlError(q).message);
 }
 
 quint64 Journal::cursor() const
@@ -269,12 +387,34 @@ void Journal::setCursor(quint64 cursor)
 
 bool Journal::begin()
 {
-    return m_db.transaction();
+    if (m_inBatch || !m_statements)
+        return false; // not nested: the writes belong to the batch already open
+    // Without a transaction the writes still go, each on its own (as they did before
+    // batches); the first failure is recorded either way.
+    m_inBatch = m_db.transaction();
+    m_batchFailed = false;
+    return m_inBatch;
 }
 
 bool Journal::commit()
 {
-    return m_db.commit();
+    if (!m_inBatch)
+        return false;
+    m_inBatch = false;
+    std::vector<Change> pending = std::exchange(m_pending, {});
+    if (m_batchFailed) {
+        m_batchFailed = false;
+        m_db.rollback(); // may fail when SQLite rolled back already: nothing is left either way
+        return false;
+    }
+    if (!m_db.commit()) {
+        fail(QStringLiteral("journal error: %1").arg(m_db.lastError().text()));
+        m_db.rollback();
+        return false;
+    }
+    for (const Change &c : pending)
+        apply(c);
+    return true;
 }
 
 } // namespace filesync

@@ -5,6 +5,9 @@
 
 #include <QSqlDatabase>
 
+#include <memory>
+#include <vector>
+
 namespace filesync {
 
 // The last-synced state of every path plus the folder's settings (server, account,
@@ -12,7 +15,8 @@ namespace filesync {
 // engine's thread after each finished action, so a crash at any point leaves a journal
 // that describes what is really on disk and on the server (at worst a little behind,
 // which the next cycle repairs without loss). The entries are also kept in memory, and
-// every write updates both. Owned by SyncEngine.
+// every write updates both: the in-memory copy only once SQLite has the write (inside
+// begin()/commit(), once the transaction is committed). Owned by SyncEngine.
 class Journal
 {
 public:
@@ -48,17 +52,42 @@ public:
     bool hasFailed() const { return !m_error.isEmpty(); }
     QString lastError() const { return m_error; }
 
-    bool begin(); // groups the writes of one finished batch
+    // Groups the writes of one finished batch in one transaction. The batch's entries
+    // reach the in-memory copy (load()) at a successful commit(), all at once; after a
+    // failed write in the batch the rest of it is not attempted, and commit() rolls
+    // the whole batch back (SQLite and memory unchanged) and returns false.
+    bool begin();
     bool commit();
 
 private:
+    struct Statements;
+    // An entry write, replayed on m_entries in order once SQLite has it.
+    struct Change
+    {
+        enum Type { Put, Remove, RemoveTree, MoveTree, Clear } type;
+        RelativePath path; // MoveTree: from
+        RelativePath to;
+        JournalEntry entry;
+    };
+
     JournalState readEntries() const;
+    bool canWrite(); // records why not: closed, or in a batch that already failed
+    bool removeTreeRows(const RelativePath &path);
+    void fail(const QString &message);
+    void applied(Change change); // now in SQLite: to memory, or pending until commit()
+    void apply(const Change &change);
 
     QString m_folder;
     QString m_connection;
     QSqlDatabase m_db;
     QString m_error;
     JournalState m_entries;
+    // Prepared once per connection: the statements run per entry (SqliteStatement says
+    // why not QSqlQuery). Finalized before the connection closes.
+    std::unique_ptr<Statements> m_statements;
+    bool m_inBatch = false;
+    bool m_batchFailed = false;
+    std::vector<Change> m_pending; // the batch's changes, for m_entries at commit()
 };
 
 } // namespace filesync

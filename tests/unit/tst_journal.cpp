@@ -15,6 +15,53 @@ RelativePath P(const char *p)
 {
     return *RelativePath::fromString(QString::fromUtf8(p));
 }
+
+// What a second connection reads from the journal's file: the rows SQLite really holds.
+QStringList pathsOnDisk(const QString &folder)
+{
+    QStringList paths;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("reader"));
+        db.setDatabaseName(Journal::path(folder));
+        if (!db.open())
+            return { QStringLiteral("cannot open") };
+        QSqlQuery q(db);
+        if (!q.exec(QStringLiteral("SELECT path FROM entries ORDER BY path")))
+            return { QStringLiteral("cannot read") };
+        while (q.next())
+            paths << q.value(0).toString();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("reader"));
+    return paths;
+}
+
+QStringList pathsOf(const JournalState &state)
+{
+    QStringList paths;
+    for (auto it = state.cbegin(); it != state.cend(); ++it)
+        paths << it.key().toString();
+    return paths;
+}
+
+// Makes SQLite itself refuse any write of the entry "boom" (the way a full disk refuses
+// a write: the statement fails, in the middle of a batch). `action` is RAISE's first
+// argument: ABORT undoes the statement only, ROLLBACK the whole transaction, as SQLite
+// does on its own for SQLITE_FULL or an I/O error.
+bool armTrigger(const QString &folder, const char *action)
+{
+    bool ok = false;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("saboteur"));
+        db.setDatabaseName(Journal::path(folder));
+        QSqlQuery q(db);
+        ok = db.open()
+            && q.exec(QStringLiteral("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.path = 'boom'"
+                                     " BEGIN SELECT RAISE(%1, 'database or disk is full'); END")
+                          .arg(QLatin1String(action)));
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("saboteur"));
+    return ok;
+}
 } // namespace
 
 class tst_Journal : public QObject
@@ -24,6 +71,10 @@ private Q_SLOTS:
     void persistsAcrossReopen();
     void treesMoveAndGo();
     void failedWritesAreReported();
+    void batchIsInMemoryAtCommitAndSurvivesReopen();
+    void failedWriteChangesNothing();
+    void failedBatchChangesNothing_data();
+    void failedBatchChangesNothing();
     void valuesCanBeEmptyOrRemoved();
     void leftoverDownloadsAreRemovedAtOpen();
     void schemaOneIsUpgraded();
@@ -100,6 +151,110 @@ void tst_Journal::failedWritesAreReported()
     j.put(P("x"), JournalEntry());
     QVERIFY(j.hasFailed());
     QVERIFY(!j.lastError().isEmpty());
+}
+
+void tst_Journal::batchIsInMemoryAtCommitAndSurvivesReopen()
+{
+    QTemporaryDir dir;
+    JournalEntry e;
+    e.version = 3;
+    e.blocks = { BlockRef { ContentHash::of("x"), 1 } };
+    QStringList expected;
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        j.put(P("old/a"), e);
+        j.put(P("gone"), e);
+        QVERIFY(j.begin());
+        QVERIFY(!j.begin()); // not nested
+        for (int i = 0; i < 300; ++i) {
+            e.size = i;
+            j.put(P(qPrintable(QStringLiteral("d%1/f%2").arg(i % 7).arg(i))), e);
+        }
+        j.remove(P("gone"));
+        j.moveTree(P("old"), P("new")); // sees the batch's own rows
+        j.put(P("new/b"), e);
+        // Not in memory before SQLite has committed it.
+        QCOMPARE(pathsOf(j.load()), (QStringList { QStringLiteral("gone"), QStringLiteral("old/a") }));
+        QVERIFY(j.commit());
+        QVERIFY2(!j.hasFailed(), qPrintable(j.lastError()));
+        QCOMPARE(j.load().size(), 302);
+        QVERIFY(!j.load().contains(P("gone")) && !j.load().contains(P("old/a")));
+        QVERIFY(j.load().contains(P("new/a")) && j.load().contains(P("new/b")));
+        QCOMPARE(j.load().value(P("d5/f299")).size, 299);
+        expected = pathsOf(j.load());
+        QCOMPARE(pathsOnDisk(dir.path()), expected);
+        QVERIFY(!j.commit()); // no batch open
+    }
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QCOMPARE(pathsOf(j.load()), expected);
+    QCOMPARE(j.load().value(P("new/a")).blocks, e.blocks);
+}
+
+void tst_Journal::failedWriteChangesNothing()
+{
+    QTemporaryDir dir;
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+    }
+    QVERIFY(armTrigger(dir.path(), "ABORT"));
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    j.put(P("a"), JournalEntry());
+    j.put(P("boom"), JournalEntry()); // on its own, outside a batch
+    QVERIFY(j.hasFailed());
+    QVERIFY2(j.lastError().contains(QStringLiteral("full")), qPrintable(j.lastError()));
+    QCOMPARE(pathsOf(j.load()), QStringList { QStringLiteral("a") });
+    QCOMPARE(pathsOnDisk(dir.path()), QStringList { QStringLiteral("a") });
+}
+
+void tst_Journal::failedBatchChangesNothing_data()
+{
+    QTest::addColumn<QString>("action");
+    QTest::newRow("statement undone") << QStringLiteral("ABORT");
+    QTest::newRow("transaction rolled back by SQLite") << QStringLiteral("ROLLBACK");
+}
+
+void tst_Journal::failedBatchChangesNothing()
+{
+    QFETCH(QString, action);
+    QTemporaryDir dir;
+    JournalEntry e;
+    e.version = 1;
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        j.put(P("keep/x"), e);
+        j.put(P("keep/y"), e);
+        QVERIFY(!j.hasFailed());
+    }
+    QVERIFY(armTrigger(dir.path(), qPrintable(action)));
+    const QStringList before { QStringLiteral("keep/x"), QStringLiteral("keep/y") };
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        QVERIFY(j.begin());
+        j.put(P("a"), e);
+        j.removeTree(P("keep"));
+        j.put(P("boom"), e);
+        // After the failure: were these to run, SQLite (its transaction already gone
+        // after a ROLLBACK) would keep them on their own.
+        j.put(P("z"), e);
+        j.moveTree(P("a"), P("b"));
+        j.setCursor(5);
+        QVERIFY(!j.commit());
+        QVERIFY(j.hasFailed());
+        QVERIFY2(j.lastError().contains(QStringLiteral("full")), qPrintable(j.lastError())); // the first error
+        QCOMPARE(pathsOf(j.load()), before);
+        QCOMPARE(pathsOnDisk(dir.path()), before);
+        QCOMPARE(j.cursor(), 0u);
+    }
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QCOMPARE(pathsOf(j.load()), before);
+    QCOMPARE(j.cursor(), 0u);
 }
 
 void tst_Journal::valuesCanBeEmptyOrRemoved()
@@ -202,7 +357,10 @@ void tst_Journal::schemaTwoIsUpgraded()
         QVERIFY(old.blockChecks.isEmpty());
         JournalEntry e = old;
         e.blockChecks = QByteArray(24, 'c');
+        // The statements prepared at open() see the upgraded table (its new column).
+        QVERIFY(j.begin());
         j.put(P("g"), e);
+        QVERIFY(j.commit());
         QVERIFY(!j.hasFailed());
     }
     Journal j(dir.path());

@@ -10,12 +10,13 @@ struct sqlite3_stmt;
 namespace filesync {
 
 // One statement prepared once on the sqlite3 connection under a QSQLITE QSqlDatabase, for
-// the statements the server runs per file and per block. Why not QSqlQuery there: in Qt
-// 6.4 every QSqlQuery::bindValue() formats a placeholder name (":%1") and hashes it, and
-// every exec() rebuilds a QVariant cache: a third of the server's CPU on 20,000 small
-// files (docs/architecture.md). Runs inside the transactions QSqlDatabase opens, on the
-// same connection. Server event thread; owned by the store that owns the connection, and
-// finalized before that connection closes.
+// the statements run per file and per block (the server's file table and proofs, the
+// client's journal). Why not QSqlQuery there: in Qt 6.4 every QSqlQuery::bindValue()
+// formats a placeholder name (":%1") and hashes it, every prepare() parses the SQL again
+// and every exec() rebuilds a QVariant cache: a third of the server's CPU on 20,000 small
+// files, and of the uploading client's (docs/architecture.md). Runs inside the
+// transactions QSqlDatabase opens, on the same connection. Used on the thread of that
+// connection; owned by whoever owns the connection, and finalized before it closes.
 class SqliteStatement
 {
 public:

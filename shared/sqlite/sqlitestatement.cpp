@@ -1,7 +1,6 @@
 #include "sqlitestatement.h"
 
-#include "serverlogging.h"
-
+#include <QLoggingCategory>
 #include <QSqlDriver>
 #include <QVariant>
 
@@ -10,6 +9,8 @@
 namespace filesync {
 
 namespace {
+Q_LOGGING_CATEGORY(lcSqlite, "filesync.sqlite")
+
 sqlite3 *handleOf(const QSqlDatabase &db)
 {
     const QVariant handle = db.driver() ? db.driver()->handle() : QVariant();
@@ -28,7 +29,7 @@ SqliteStatement::SqliteStatement(const QSqlDatabase &db, const char *sql)
     }
     if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m_statement, nullptr) != SQLITE_OK) {
         m_error = QString::fromUtf8(sqlite3_errmsg(m_db));
-        qCWarning(lcMetadata) << "cannot prepare a statement:" << m_error;
+        qCWarning(lcSqlite) << "cannot prepare a statement:" << m_error;
         sqlite3_finalize(m_statement);
         m_statement = nullptr;
     }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace filesync {
@@ -298,18 +299,36 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
             QByteArray("pack ") + QByteArray::number(m_packNumber) + ' ' + QByteArray::number(m_packSize) + '\n');
         ::fdatasync(m_journal.handle());
     }
-    QByteArray record;
-    record.reserve(recordSize);
-    record.append(kPackMagic, kPackMagicSize);
-    record.append(hash.bytes());
-    record.append(char(encoded.codec));
-    char sizes[8];
-    qToBigEndian(rawSize, sizes);
-    qToBigEndian(quint32(encoded.data.size()), sizes + 4);
-    record.append(sizes, sizeof sizes);
-    record.append(encoded.data);
-    if (m_pack.write(record) != record.size()) {
-        const QString reason = m_pack.errorString();
+    // The header and the data go in one writev(): no copy of the data into a record
+    // buffer first (a 1 GiB upload is 1 GiB of memmove less).
+    char header[kPackHeaderSize];
+    std::memcpy(header, kPackMagic, kPackMagicSize);
+    std::memcpy(header + kPackMagicSize, hash.view().data(), ContentHash::kSize);
+    header[kPackMagicSize + ContentHash::kSize] = char(encoded.codec);
+    qToBigEndian(rawSize, header + kPackMagicSize + ContentHash::kSize + 1);
+    qToBigEndian(quint32(encoded.data.size()), header + kPackMagicSize + ContentHash::kSize + 5);
+    iovec parts[2]
+        = { { header, sizeof header }, { const_cast<char *>(encoded.data.constData()), size_t(encoded.data.size()) } };
+    qint64 written = 0;
+    int error = 0;
+    while (written < recordSize) { // the pack is opened O_APPEND: each part lands at its end
+        ssize_t n = ::writev(m_pack.handle(), parts, 2);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            error = n < 0 ? errno : ENOSPC;
+            break;
+        }
+        written += n;
+        for (iovec &part : parts) { // past what was written
+            const size_t done = std::min(part.iov_len, size_t(n));
+            part.iov_base = static_cast<char *>(part.iov_base) + done;
+            part.iov_len -= done;
+            n -= ssize_t(done);
+        }
+    }
+    if (written != recordSize) {
+        const QString reason = QString::fromLocal8Bit(strerror(error));
         m_pack.resize(m_packSize); // a partial record would end the pack at the next open()
         qCWarning(lcBlocks) << "cannot append a block to" << m_pack.fileName() << ":" << reason;
         return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));

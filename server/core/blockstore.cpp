@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace filesync {
@@ -39,9 +40,10 @@ bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
 
 } // namespace
 
-LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes)
+LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes, qint64 packedUpTo)
     : m_root(root)
     , m_maxPackBytes(maxPackBytes)
+    , m_packedUpTo(packedUpTo)
     , m_journal(root + QStringLiteral("/unsynced"))
 { }
 
@@ -83,6 +85,9 @@ Result<void> LocalBlockStore::open()
     if (!probe.open(QIODevice::WriteOnly))
         return makeError(QStringLiteral("the block store %1 is not writable: %2").arg(m_root, probe.errorString()));
     probe.remove();
+    // Block files live in two-hex-digit directories (ab/ or ab/cd/); packs/ and tmp/ are not.
+    const QStringList dirs = QDir(m_root).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    m_mayHaveFiles = std::any_of(dirs.cbegin(), dirs.cend(), [](const QString &d) { return d.size() == 2; });
     recover();
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
@@ -109,6 +114,7 @@ Result<void> LocalBlockStore::openPack(quint32 number)
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_pack.fileName(), m_pack.errorString()));
     m_packNumber = number;
     m_packSize = m_pack.size();
+    m_writebackFrom = m_packSize;
     if (!existed) { // its name (and packs/ itself) made durable with its first records
         m_pendingDirectories.insert(m_root + QStringLiteral("/packs"));
         m_pendingDirectories.insert(m_root);
@@ -184,7 +190,8 @@ void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
             at.dataSize = qFromBigEndian<quint32>(header.constData() + kPackMagicSize + ContentHash::kSize + 5);
             const auto hash = ContentHash::fromBytes(header.mid(kPackMagicSize, ContentHash::kSize));
             if (!hash || at.codec > quint8(BlockCodec::Zstd) || at.rawSize == 0 || at.rawSize > protocol::kMaxBlockSize
-                || at.dataSize == 0 || at.dataSize > kPackedUpTo || offset + kPackHeaderSize + at.dataSize > size)
+                || at.dataSize == 0 || at.dataSize > protocol::kMaxBlockSize
+                || offset + kPackHeaderSize + at.dataSize > size)
                 break;
             if (offset >= verifyFrom) {
                 const QByteArray data = pack.read(at.dataSize);
@@ -227,6 +234,8 @@ QString LocalBlockStore::legacyPathFor(const ContentHash &hash) const
 
 QString LocalBlockStore::existingPathFor(const ContentHash &hash) const
 {
+    if (!m_mayHaveFiles)
+        return {};
     QString path = pathFor(hash);
     if (QFileInfo::exists(path))
         return path;
@@ -264,8 +273,8 @@ Result<void> LocalBlockStore::store(
     if (has(hash))
         return {}; // stored once per server
     const protocol::EncodedBlock &encoded = wireForm;
-    if (auto written = encoded.data.size() <= kPackedUpTo ? append(hash, encoded, quint32(raw.size()))
-                                                          : write(hash, encoded, quint32(raw.size()));
+    if (auto written = encoded.data.size() <= m_packedUpTo ? append(hash, encoded, quint32(raw.size()))
+                                                           : write(hash, encoded, quint32(raw.size()));
         !written)
         return written;
     if (pendingCount() >= kMaxPending) // bounds the memory and what a crash can damage
@@ -290,18 +299,36 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
             QByteArray("pack ") + QByteArray::number(m_packNumber) + ' ' + QByteArray::number(m_packSize) + '\n');
         ::fdatasync(m_journal.handle());
     }
-    QByteArray record;
-    record.reserve(recordSize);
-    record.append(kPackMagic, kPackMagicSize);
-    record.append(hash.bytes());
-    record.append(char(encoded.codec));
-    char sizes[8];
-    qToBigEndian(rawSize, sizes);
-    qToBigEndian(quint32(encoded.data.size()), sizes + 4);
-    record.append(sizes, sizeof sizes);
-    record.append(encoded.data);
-    if (m_pack.write(record) != record.size()) {
-        const QString reason = m_pack.errorString();
+    // The header and the data go in one writev(): no copy of the data into a record
+    // buffer first (a 1 GiB upload is 1 GiB of memmove less).
+    char header[kPackHeaderSize];
+    std::memcpy(header, kPackMagic, kPackMagicSize);
+    std::memcpy(header + kPackMagicSize, hash.view().data(), ContentHash::kSize);
+    header[kPackMagicSize + ContentHash::kSize] = char(encoded.codec);
+    qToBigEndian(rawSize, header + kPackMagicSize + ContentHash::kSize + 1);
+    qToBigEndian(quint32(encoded.data.size()), header + kPackMagicSize + ContentHash::kSize + 5);
+    iovec parts[2]
+        = { { header, sizeof header }, { const_cast<char *>(encoded.data.constData()), size_t(encoded.data.size()) } };
+    qint64 written = 0;
+    int error = 0;
+    while (written < recordSize) { // the pack is opened O_APPEND: each part lands at its end
+        ssize_t n = ::writev(m_pack.handle(), parts, 2);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            error = n < 0 ? errno : ENOSPC;
+            break;
+        }
+        written += n;
+        for (iovec &part : parts) { // past what was written
+            const size_t done = std::min(part.iov_len, size_t(n));
+            part.iov_base = static_cast<char *>(part.iov_base) + done;
+            part.iov_len -= done;
+            n -= ssize_t(done);
+        }
+    }
+    if (written != recordSize) {
+        const QString reason = QString::fromLocal8Bit(strerror(error));
         m_pack.resize(m_packSize); // a partial record would end the pack at the next open()
         qCWarning(lcBlocks) << "cannot append a block to" << m_pack.fileName() << ":" << reason;
         return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));
@@ -310,6 +337,11 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
         hash, Location { m_packNumber, quint8(encoded.codec), rawSize, quint32(encoded.data.size()), m_packSize });
     m_packSize += recordSize;
     ++m_pendingPacked;
+    if (m_packSize - m_writebackFrom >= kWritebackEvery) {
+        // Started now, waited for in sync(): the disk writes while the upload goes on.
+        ::sync_file_range(m_pack.handle(), m_writebackFrom, m_packSize - m_writebackFrom, SYNC_FILE_RANGE_WRITE);
+        m_writebackFrom = m_packSize;
+    }
     return {};
 }
 
@@ -339,6 +371,7 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
 
     // A new directory is an entry in the root: remember whose entries changed.
     const QString dir = QFileInfo(path).absolutePath();
+    m_mayHaveFiles = true;
     const bool newDir = !QFileInfo::exists(dir);
     if (newDir && !QDir().mkpath(dir))
         return failed("make the directory of");
@@ -375,6 +408,7 @@ Result<void> LocalBlockStore::sync()
     m_pending.clear();
     m_pendingDirectories.clear();
     m_pendingPacked = 0;
+    m_writebackFrom = m_packSize;
     m_journal.resize(0);
     m_journal.seek(0);
     return {};

@@ -2,6 +2,7 @@
 
 #include "blockcodec.h"
 #include "contenthash.h"
+#include "protocol.h"
 #include "result.h"
 
 #include <QFile>
@@ -50,38 +51,43 @@ public:
     virtual Result<void> sync() = 0;
 };
 
-// The default store. Small blocks (stored form up to kPackedUpTo bytes: every block of a
-// small file) are appended to pack files, DATA/blocks/packs/<8 hex>.pack, as records of
-// {magic "FSP1", SHA-256, codec, raw size, data size (big-endian), data}; an in-memory
-// index (hash -> pack, offset) is rebuilt from the records' headers at open(). Larger
-// blocks get a file each, DATA/blocks/ab/<hex>: a 5-byte header (codec, raw size) and the
-// data. Why packs: on this kind of journal-less ext4 creating an inode costs far more than
+// The default store. Blocks are appended to pack files, DATA/blocks/packs/<8 hex>.pack, as
+// records of {magic "FSP1", SHA-256, codec, raw size, data size (big-endian), data}; an
+// in-memory index (hash -> pack, offset) is rebuilt from the records' headers at open().
+// Why packs: on this kind of journal-less ext4 creating an inode costs far more than
 // writing 8 KiB (ext4 scans past every recently freed inode), and it was 40 % of the
-// server's CPU on 20,000 small files; a pack costs one write() per block. Blocks of the
-// older two-level layout (ab/cd/<hex>) are still found, read and served where they are.
-// The index costs about 100 bytes of memory per packed block.
+// server's CPU on 20,000 small files; a pack costs one write() per block. Every block is
+// packed, whatever its size (until W1 profiling, blocks over 64 KiB got a file each: about
+// half of a big file's blocks, one inode, a rename and a syncfs() share each; W1 in
+// docs/benchmarks.md). Block files, DATA/blocks/ab/<hex> (a 5-byte header: codec, raw
+// size; then the data), of stores written before, are still found, read and served where
+// they are, as are those of the older two-level layout (ab/cd/<hex>); a store constructed
+// with a smaller `packedUpTo` (tests) still writes them. The index costs about 100 bytes
+// of memory per packed block.
 //
-// Durability is batched: a packed block is appended (a block file written to
-// DATA/blocks/tmp and renamed into place) at once, and sync() makes the whole batch
-// durable with one syncfs() (or a few fdatasync() calls for a small batch) before a
-// commit may reference it: one disk flush per commit instead of one or two per block.
-// DATA/blocks/unsynced lists what a crash could damage: the hash of every block file
-// written since the last sync, and "pack N OFFSET" where the pack's unsynced part begins
-// (written and flushed before the first record of a batch). After a crash, open()
-// re-verifies those blocks and that part of the pack, cuts the pack at its first damaged
-// or partial record (the clients' QueryBlocks then asks for the rest again), and removes
-// leftovers in tmp/.
+// Durability is batched: a block is appended at once, and sync() makes the whole batch
+// durable with one fdatasync() of the pack (the write-back of each kWritebackEvery bytes
+// is started as soon as they are appended, so that the flush at a commit waits for the
+// last few MiB only, not for the whole upload) before a commit may reference it: one
+// disk flush per commit instead of one or two per block. DATA/blocks/unsynced lists what
+// a crash could damage: "pack N OFFSET" where the pack's unsynced part begins (written
+// and flushed before the first record of a batch), and the hash of every block file
+// written since the last sync. After a crash, open() re-verifies that part of the pack
+// and those blocks, cuts the pack at its first damaged or partial record (the clients'
+// QueryBlocks then asks for the rest again), and removes leftovers in tmp/.
 class LocalBlockStore : public BlockStore
 {
 public:
     static constexpr int kSyncEachUpTo = 4; // a larger batch is flushed with syncfs()
     static constexpr int kMaxPending = 4096; // blocks between two syncs, at most
-    static constexpr qint64 kPackedUpTo = 64 * 1024; // stored size of a packed block, at most
+    static constexpr qint64 kPackedUpTo = protocol::kMaxBlockSize; // stored size of a packed block, at most
+    static constexpr qint64 kWritebackEvery = 8 * 1024 * 1024; // of a pack: write-back started
     static constexpr qint64 kMaxPackBytes = 256 * 1024 * 1024; // a new pack starts beyond
     static constexpr int kPackHeaderSize = 45; // magic 4, hash 32, codec 1, raw 4, data 4
 
-    // `maxPackBytes`: where a new pack starts (smaller in tests).
-    explicit LocalBlockStore(const QString &root, qint64 maxPackBytes = kMaxPackBytes);
+    // `maxPackBytes`: where a new pack starts; `packedUpTo`: a block whose stored form is
+    // larger gets a file of its own (both smaller in tests).
+    explicit LocalBlockStore(const QString &root, qint64 maxPackBytes = kMaxPackBytes, qint64 packedUpTo = kPackedUpTo);
     ~LocalBlockStore() override;
     Result<void> open() override;
     bool has(const ContentHash &hash) const override;
@@ -124,6 +130,7 @@ private:
 
     QString m_root;
     qint64 m_maxPackBytes;
+    qint64 m_packedUpTo;
     QFile m_journal; // DATA/blocks/unsynced: what was written since the last sync()
     QStringList m_pending; // paths of block files written since the last sync()
     QSet<QString> m_pendingDirectories; // directories whose entries changed
@@ -131,8 +138,12 @@ private:
     QFile m_pack; // the pack being appended to
     quint32 m_packNumber = 0;
     qint64 m_packSize = 0;
+    qint64 m_writebackFrom = 0; // of the pack: where no write-back was started yet
     int m_pendingPacked = 0; // records appended since the last sync()
     mutable QHash<quint32, int> m_readers; // pack -> read-only descriptor, for get()
+    // Whether any block file may exist (a directory of them at open(), or one written):
+    // has() of a new block then costs no stat() of two paths (4 a block on W1's upload).
+    bool m_mayHaveFiles = false;
 };
 
 } // namespace filesync

@@ -1,5 +1,7 @@
 // LocalBlockStore on its own: layout (packs and block files), codecs, verification, dedup,
-// crash leftovers.
+// crash leftovers. Most cases use a store that gives blocks over 64 KiB a file each (as
+// stores did before every block was packed), so that block files are still written, read,
+// recovered and refused; bigBlocksArePacked* use the default store.
 #include "blockstore.h"
 
 #include <QDir>
@@ -17,6 +19,9 @@ using namespace filesync;
 using namespace filesync::protocol;
 
 namespace {
+
+// Where the test store starts writing block files (the default store packs every block).
+constexpr qint64 kFilesAbove = 64 * 1024;
 
 QByteArray randomBytes(qsizetype size, quint32 seed)
 {
@@ -71,6 +76,8 @@ private Q_SLOTS:
     void damagedUnsyncedPackTailIsCut();
     void partialPackRecordIsCut();
     void packsRollOver();
+    void bigBlocksArePackedByDefault();
+    void bigBlocksArePackedAcrossRestartsAndCrashes();
     void corruptBlocksAreRefused_data();
     void corruptBlocksAreRefused();
     void unwritableStoreFailsToOpen();
@@ -84,7 +91,7 @@ private:
 void tst_ServerBlockStore::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
-    m_store = std::make_unique<LocalBlockStore>(root());
+    m_store = std::make_unique<LocalBlockStore>(root(), LocalBlockStore::kMaxPackBytes, kFilesAbove);
     QVERIFY(m_store->open().ok());
 }
 
@@ -103,8 +110,7 @@ void tst_ServerBlockStore::roundTrip_data()
     QTest::newRow("random") << randomBytes(100000, 1) << int(BlockCodec::Raw) << false;
     QTest::newRow("text") << QByteArray("int main() { return 0; }\n").repeated(4000) << int(BlockCodec::Zstd) << true;
     QTest::newRow("largest, zeros") << QByteArray(int(kMaxBlockSize), '\0') << int(BlockCodec::Zstd) << true;
-    QTest::newRow("just over the pack cap")
-        << randomBytes(LocalBlockStore::kPackedUpTo + 1, 9) << int(BlockCodec::Raw) << false;
+    QTest::newRow("just over the pack cap") << randomBytes(kFilesAbove + 1, 9) << int(BlockCodec::Raw) << false;
 }
 
 void tst_ServerBlockStore::roundTrip()
@@ -238,7 +244,7 @@ void tst_ServerBlockStore::syncMakesBatchesDurable_data()
     QTest::addColumn<int>("blocks");
     QTest::addColumn<int>("size");
     QTest::addColumn<qint64>("journalSize");
-    const int big = int(LocalBlockStore::kPackedUpTo) + 1000;
+    const int big = int(kFilesAbove) + 1000;
     QTest::newRow("one file, fdatasync") << 1 << big << qint64(65);
     QTest::newRow("files, syncfs") << LocalBlockStore::kSyncEachUpTo + 10 << big
                                    << qint64(LocalBlockStore::kSyncEachUpTo + 10) * 65;
@@ -396,6 +402,86 @@ void tst_ServerBlockStore::packsRollOver()
         QCOMPARE(restarted.get(ContentHash::of(raw))->data, raw);
 }
 
+// The default store: a big file's blocks (16 KiB to 256 KiB, up to the protocol's 16 MiB)
+// are appended to the pack, no inode each, and one fdatasync() of the pack makes them
+// durable; the bytes written beyond kWritebackEvery change nothing in what is stored.
+void tst_ServerBlockStore::bigBlocksArePackedByDefault()
+{
+    m_store.reset();
+    LocalBlockStore store(root());
+    QVERIFY(store.open().ok());
+    QList<QByteArray> blocks;
+    qint64 bytes = 0;
+    for (int i = 0; bytes < LocalBlockStore::kWritebackEvery + 1024 * 1024; ++i) {
+        blocks << randomBytes(64 * 1024 + 1 + i * 4099, quint32(200 + i));
+        bytes += blocks.last().size();
+        QVERIFY(store.put(ContentHash::of(blocks.last()), blocks.last()).ok());
+    }
+    blocks << randomBytes(int(kMaxBlockSize), 299);
+    QVERIFY(store.put(ContentHash::of(blocks.last()), blocks.last()).ok());
+    QCOMPARE(store.pendingCount(), int(blocks.size()));
+    QCOMPARE(blocksUnder(root()).size(), 0); // no file per block
+    for (const QByteArray &raw : std::as_const(blocks)) {
+        const auto at = store.packedAt(ContentHash::of(raw));
+        QVERIFY(at);
+        QCOMPARE(at->path, root() + QStringLiteral("/packs/00000000.pack"));
+        const auto stored = store.get(ContentHash::of(raw));
+        QVERIFY(stored.ok());
+        QCOMPARE(stored->data, raw);
+    }
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), qint64(strlen("pack 0 0\n")));
+    QVERIFY(store.sync().ok());
+    QCOMPARE(store.pendingCount(), 0);
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), 0);
+}
+
+// Records over 64 KiB are read back after a clean restart (an index rebuilt from their
+// headers), and after a crash a damaged one in the unsynced part is cut with what follows.
+void tst_ServerBlockStore::bigBlocksArePackedAcrossRestartsAndCrashes()
+{
+    m_store.reset();
+    auto store = std::make_unique<LocalBlockStore>(root());
+    QVERIFY(store->open().ok());
+    const QByteArray synced = randomBytes(200 * 1024, 60);
+    QVERIFY(store->put(ContentHash::of(synced), synced).ok());
+    QVERIFY(store->sync().ok());
+    store = std::make_unique<LocalBlockStore>(root());
+    QVERIFY(store->open().ok());
+    QCOMPARE(store->get(ContentHash::of(synced))->data, synced);
+
+    QList<QByteArray> batch { randomBytes(100 * 1024, 61), randomBytes(256 * 1024, 62), randomBytes(70 * 1024, 63) };
+    for (const QByteArray &raw : std::as_const(batch))
+        QVERIFY(store->put(ContentHash::of(raw), raw).ok());
+    const auto damagedAt = store->packedAt(ContentHash::of(batch.at(1)));
+    QVERIFY(damagedAt);
+    QCOMPARE(damagedAt->path, root() + QStringLiteral("/packs/00000000.pack"));
+    QFile journal(root() + QStringLiteral("/unsynced"));
+    QVERIFY(journal.open(QIODevice::ReadOnly));
+    const QByteArray listed = journal.readAll();
+    journal.close();
+    QVERIFY2(listed.startsWith("pack 0 "), listed.constData());
+    store.reset(); // a clean stop would empty the journal: put back what a crash leaves
+    QVERIFY(journal.open(QIODevice::WriteOnly));
+    journal.write(listed);
+    journal.close();
+    QFile pack(damagedAt->path);
+    QVERIFY(pack.open(QIODevice::ReadWrite));
+    QVERIFY(pack.seek(damagedAt->offset + LocalBlockStore::kPackHeaderSize + 200 * 1024));
+    pack.write(QByteArray(100, '\0'));
+    pack.close();
+
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QCOMPARE(restarted.get(ContentHash::of(synced))->data, synced);
+    QCOMPARE(restarted.get(ContentHash::of(batch.at(0)))->data, batch.at(0));
+    QVERIFY(!restarted.has(ContentHash::of(batch.at(1))));
+    QVERIFY(!restarted.has(ContentHash::of(batch.at(2))));
+    QCOMPARE(QFileInfo(damagedAt->path).size(), damagedAt->offset);
+    QVERIFY(restarted.put(ContentHash::of(batch.at(1)), batch.at(1)).ok()); // uploaded again
+    QCOMPARE(restarted.get(ContentHash::of(batch.at(1)))->data, batch.at(1));
+    QCOMPARE(blocksUnder(root()).size(), 0);
+}
+
 void tst_ServerBlockStore::corruptBlocksAreRefused_data()
 {
     QTest::addColumn<QByteArray>("content");
@@ -415,7 +501,7 @@ void tst_ServerBlockStore::corruptBlocksAreRefused_data()
 void tst_ServerBlockStore::corruptBlocksAreRefused()
 {
     QFETCH(QByteArray, content);
-    const QByteArray raw = randomBytes(LocalBlockStore::kPackedUpTo + 1, 5);
+    const QByteArray raw = randomBytes(kFilesAbove + 1, 5);
     const ContentHash hash = ContentHash::of(raw);
     QVERIFY(m_store->put(hash, raw).ok());
     QFile f(m_store->pathFor(hash));

@@ -95,6 +95,7 @@ void Propagator::run(SyncPlan plan, JournalState journalAtStart)
 {
     m_plan = std::move(plan);
     m_remoteOps.clear();
+    m_moveSources.clear();
     m_atStart = entriesUsed(m_plan, journalAtStart);
     journalAtStart = {}; // before runLocal() writes the journal (see m_atStart)
     m_running = true;
@@ -277,12 +278,15 @@ void Propagator::runDownloads()
     // together while it grows (heaptrack: a 64 MiB peak for 34 MB of actions).
     QList<SyncAction> files;
     files.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isFile));
-    m_remoteOps.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isRemote));
+    m_remoteOps.reserve(size_t(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isRemote)));
     for (SyncAction &a : m_plan.actions) {
-        if (isFile(a))
+        if (isFile(a)) {
             files.append(std::move(a));
-        else if (isRemote(a))
-            m_remoteOps.append(std::move(a));
+        } else if (isRemote(a)) {
+            if (a.type == ActionType::MoveRemote)
+                m_moveSources.insert(int(m_remoteOps.size()), a.from);
+            m_remoteOps.push_back(Uploader::Op::from(std::move(a)));
+        }
     }
     m_plan.actions = {};
     // The Downloader keeps an implicitly shared reference to the list; once ours is gone
@@ -301,8 +305,8 @@ void Propagator::runRemote()
         return finish();
     }
     // As in runDownloads(): after this the Uploader holds the only reference to the ops.
-    const QList<SyncAction> ops = std::exchange(m_remoteOps, {});
-    m_uploader->run(ops, m_atStart); // finished() leads on to finish()
+    m_uploader->run(std::exchange(m_remoteOps, {}), std::exchange(m_moveSources, {}), m_atStart);
+    // finished() leads on to finish()
 }
 
 void Propagator::finish()

@@ -2,6 +2,7 @@
 
 #include "syncengine.h"
 #include "syncplan.h"
+#include "uploader.h"
 
 #include <QObject>
 
@@ -10,7 +11,6 @@ namespace filesync {
 class Downloader;
 class Journal;
 class ServerConnection;
-class Uploader;
 
 // Carries out a SyncPlan in three phases: local changes (renames for remote moves,
 // conflict copies set aside, deletes of unchanged paths, folders), downloads, then the
@@ -66,7 +66,10 @@ private:
     Downloader *m_downloader;
     Uploader *m_uploader;
     SyncPlan m_plan; // until runDownloads(), which hands its actions on
-    QList<SyncAction> m_remoteOps; // for runRemote(), moved out of m_plan
+    // For runRemote(), moved out of m_plan into the Uploader's own compact records (half
+    // the size of a SyncAction), with the moves' sources beside them.
+    std::vector<Uploader::Op> m_remoteOps;
+    QHash<int, RelativePath> m_moveSources;
     // The entries of the journal at the start that the phases read: the paths of the
     // plan's local deletes and uploads (their last-synced stat, their delta base) and the
     // files holding a block some download needs (local copies instead of downloads).

@@ -6,6 +6,7 @@
 
 #include <QFile>
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,6 +15,9 @@
 namespace filesync {
 
 using namespace protocol;
+
+// The sizes the comments and docs/architecture.md give (a change is a memory change in W6).
+static_assert(sizeof(void *) != 8 || sizeof(Uploader::Op) == 120);
 
 Uploader::Uploader(const QString &root, ServerConnection &connection, QObject *parent)
     : QObject(parent)
@@ -27,39 +31,119 @@ void Uploader::abort()
     m_running = false;
 }
 
-void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
+Uploader::Op Uploader::Op::from(SyncAction &&a)
+{
+    Op op;
+    op.type = a.type;
+    op.kind = a.kind;
+    op.path = std::move(a.path);
+    op.base = a.base;
+    if (a.local) {
+        LocalEntry &l = *a.local;
+        op.hasLocal = true;
+        op.localKind = l.kind;
+        op.mode = l.mode;
+        op.size = l.size;
+        op.mtimeNs = l.mtimeNs;
+        op.inode = l.inode;
+        op.ctimeNs = l.ctimeNs;
+        op.blocks = std::move(l.blocks);
+        op.blockChecks = std::move(l.blockChecks);
+    }
+    return op;
+}
+
+LocalEntry Uploader::Op::local() const
+{
+    LocalEntry l;
+    l.kind = localKind;
+    l.mode = mode;
+    l.size = size;
+    l.mtimeNs = mtimeNs;
+    l.inode = inode;
+    l.blocks = blocks;
+    l.ctimeNs = ctimeNs;
+    l.blockChecks = blockChecks;
+    return l;
+}
+
+SyncAction Uploader::actionFor(int i) const
+{
+    const Op &op = m_ops.at(size_t(i));
+    SyncAction a;
+    a.type = op.type;
+    a.kind = op.kind;
+    a.path = op.path;
+    a.from = m_moveSources.value(i);
+    a.base = op.base;
+    if (op.hasLocal)
+        a.local = op.local();
+    return a;
+}
+
+void Uploader::run(const QList<SyncAction> &actions, const JournalState &journal)
+{
+    std::vector<Op> ops;
+    ops.reserve(size_t(actions.size()));
+    QHash<int, RelativePath> moveSources;
+    for (SyncAction a : actions) {
+        if (a.type == ActionType::MoveRemote)
+            moveSources.insert(int(ops.size()), a.from);
+        ops.push_back(Op::from(std::move(a)));
+    }
+    run(std::move(ops), std::move(moveSources), journal);
+}
+
+void Uploader::run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, const JournalState &journal)
 {
     abort();
     m_running = true;
     m_complete = true;
-    m_ops = ops;
+    m_ops = std::move(ops);
+    m_moveSources = std::move(moveSources);
     m_commitAt = 0;
     m_inFlight = 0;
     m_putsPending = 0;
     m_committing = false;
     m_readyEnd = 0;
-    m_waiters.clear();
-    m_unresolved = QList<int>(m_ops.size(), 0);
+    m_unresolved.assign(m_ops.size(), 0);
     m_broken.clear();
     m_deltas.clear();
     m_advance.reset();
     m_advanceBroken = false;
-    m_where.clear();
-    m_toQuery.clear();
-    m_toSend.clear();
     m_trustedReads = 0;
     m_hashedReads = 0;
     m_peakPuts = 0;
+    planBlocks(journal);
+    queryNext();
+}
+
+// Fills m_blocks, m_waiterOps, m_unresolved and m_toQuery: every distinct block of the
+// ops (but those of a delta's base), once, with its first use as the place to read it.
+void Uploader::planBlocks(const JournalState &journal)
+{
+    m_blocks.clear();
+    m_waiterOps.clear();
+    m_toQuery.clear();
+    m_toSend.clear();
+    m_queryAt = 0;
+    m_sendAt = 0;
     const bool deltas = m_connection.serverMinor() >= kMinorBlockDelta;
-    for (int i = 0; i < m_ops.size(); ++i) {
-        const SyncAction &a = m_ops.at(i);
-        if (a.type != ActionType::Upload || !a.local)
+    // First one entry per use (op, block), then sorted by hash and folded in place.
+    size_t uses = 0;
+    for (const Op &a : m_ops)
+        uses += a.type == ActionType::Upload && a.hasLocal ? size_t(a.blocks.size()) : 0;
+    std::vector<Block> all;
+    all.reserve(uses);
+    for (int i = 0; i < int(m_ops.size()); ++i) {
+        const Op &a = m_ops.at(size_t(i));
+        if (a.type != ActionType::Upload || !a.hasLocal)
             continue;
         QSet<ContentHash> inBase;
         const auto base = journal.constFind(a.path);
-        if (deltas && a.kind == EntryKind::File && a.base != 0 && !a.local->blocks.isEmpty() && base != journal.cend()
+        if (deltas && a.kind == EntryKind::File && a.base != 0 && !a.blocks.isEmpty() && base != journal.cend()
             && !base->isDir() && base->version == a.base && !base->blocks.isEmpty() && !m_noDelta.contains(a.path)) {
-            BlockListDelta delta = BlockListDelta::between(base->blocks, a.local->blocks);
+            BlockListDelta delta = BlockListDelta::between(base->blocks, a.blocks);
             if (delta.keptBlocks() > 0) {
                 for (const BlockRef &b : base->blocks)
                     inBase.insert(b.hash);
@@ -67,23 +151,54 @@ void Uploader::run(const QList<SyncAction> &ops, const JournalState &journal)
             }
         }
         qint64 offset = 0;
-        for (const BlockRef &b : a.local->blocks) {
+        for (const BlockRef &b : a.blocks) {
             // The base's blocks are referenced by the account already: nothing to ask.
-            if (!inBase.contains(b.hash)) {
-                if (!m_where.contains(b.hash)) {
-                    m_where.insert(b.hash, Source { i, offset, b.size });
-                    m_toQuery.append(b.hash);
-                }
-                QList<int> &waiters = m_waiters[b.hash];
-                if (waiters.isEmpty() || waiters.last() != i) { // a block twice in one file counts once
-                    waiters.append(i);
-                    ++m_unresolved[i];
-                }
-            }
+            if (!inBase.contains(b.hash))
+                all.push_back(Block { b.hash, BlockState::Pending, i, b.size, 0, offset });
             offset += b.size;
         }
     }
-    queryNext();
+    // By hash, then by use: the first of each run is where the block is read from.
+    std::sort(all.begin(), all.end(), [](const Block &x, const Block &y) {
+        if (x.hash != y.hash)
+            return x.hash < y.hash;
+        return x.op != y.op ? x.op < y.op : x.offset < y.offset;
+    });
+    m_waiterOps.reserve(all.size());
+    size_t kept = 0;
+    for (size_t at = 0; at < all.size();) {
+        Block block = all[at];
+        block.waitersBegin = int(m_waiterOps.size());
+        for (; at < all.size() && all[at].hash == block.hash; ++at) {
+            const int op = all[at].op;
+            if (m_waiterOps.size() == size_t(block.waitersBegin) || m_waiterOps.back() != op) {
+                m_waiterOps.push_back(op); // a block twice in one file counts once
+                ++m_unresolved[size_t(op)];
+            }
+        }
+        all[kept++] = block;
+    }
+    all.resize(kept);
+    if (all.capacity() > kept + kept / 4)
+        all.shrink_to_fit(); // many repeated blocks: do not keep room for every use
+    m_blocks = std::move(all);
+    // Asked (and so sent and committed) in the order of the ops, as before: early ops
+    // become ready first and the early commits can go.
+    m_toQuery.resize(m_blocks.size());
+    for (size_t b = 0; b < m_blocks.size(); ++b)
+        m_toQuery[b] = int(b);
+    std::sort(m_toQuery.begin(), m_toQuery.end(), [this](int x, int y) {
+        const Block &bx = m_blocks[size_t(x)];
+        const Block &by = m_blocks[size_t(y)];
+        return bx.op != by.op ? bx.op < by.op : bx.offset < by.offset;
+    });
+}
+
+int Uploader::findBlock(const ContentHash &hash) const
+{
+    const auto it = std::lower_bound(
+        m_blocks.cbegin(), m_blocks.cend(), hash, [](const Block &b, const ContentHash &h) { return b.hash < h; });
+    return it != m_blocks.cend() && it->hash == hash ? int(it - m_blocks.cbegin()) : -1;
 }
 
 void Uploader::fail(const QString &reason)
@@ -96,38 +211,54 @@ void Uploader::fail(const QString &reason)
 
 void Uploader::queryNext()
 {
-    if (m_toQuery.isEmpty())
+    if (m_queryAt == m_toQuery.size()) {
+        m_toQuery = {};
+        m_queryAt = 0;
         return maybeCommit(); // the ops without blocks, or all of them already there
-    const QList<ContentHash> hashes = m_toQuery.mid(0, kMaxHashesPerQuery);
-    m_toQuery.remove(0, hashes.size());
+    }
+    const size_t count = qMin(m_toQuery.size() - m_queryAt, size_t(kMaxHashesPerQuery));
+    QList<ContentHash> hashes;
+    hashes.reserve(qsizetype(count));
+    for (size_t k = m_queryAt; k < m_queryAt + count; ++k) {
+        Block &b = m_blocks[size_t(m_toQuery[k])];
+        b.state = BlockState::Asked;
+        hashes.append(b.hash);
+    }
+    const size_t first = m_queryAt;
+    m_queryAt += count;
     const int generation = m_generation;
-    m_connection.queryBlocks(hashes, [this, generation, hashes](const Reply<QueryBlocksReply> &reply) {
+    m_connection.queryBlocks(hashes, [this, generation, first, count](const Reply<QueryBlocksReply> &reply) {
         if (generation != m_generation)
             return;
         if (!reply)
             return fail(reply.message);
-        QSet<ContentHash> missing;
         for (const ContentHash &h : reply->missing) {
             // Only what we asked about, once: a confused server cannot make us read junk.
-            if (m_waiters.contains(h) && !missing.contains(h)) {
-                missing.insert(h);
-                m_toSend.append(h);
+            const int b = findBlock(h);
+            if (b >= 0 && m_blocks[size_t(b)].state == BlockState::Asked) {
+                m_blocks[size_t(b)].state = BlockState::Missing;
+                m_toSend.push_back(b);
             }
         }
-        for (const ContentHash &h : hashes) {
-            if (!missing.contains(h))
-                resolve(h);
+        for (size_t k = first; k < first + count; ++k) {
+            if (m_blocks[size_t(m_toQuery[k])].state == BlockState::Asked)
+                resolve(m_toQuery[k]);
         }
         pumpBlocks(); // the uploads start while the next query is under way
         queryNext();
     });
 }
 
-void Uploader::resolve(const ContentHash &hash)
+void Uploader::resolve(int block)
 {
-    const QList<int> waiters = m_waiters.take(hash);
-    for (const int op : waiters)
-        --m_unresolved[op];
+    Block &b = m_blocks[size_t(block)];
+    if (b.state == BlockState::Resolved)
+        return;
+    b.state = BlockState::Resolved;
+    const size_t end
+        = size_t(block) + 1 < m_blocks.size() ? size_t(m_blocks[size_t(block) + 1].waitersBegin) : m_waiterOps.size();
+    for (size_t w = size_t(b.waitersBegin); w < end; ++w)
+        --m_unresolved[size_t(m_waiterOps[w])];
 }
 
 namespace {
@@ -137,26 +268,27 @@ qint64 nanoseconds(const struct timespec &t)
 }
 
 // The stat the scan saw when it hashed the file (inode, size, mtime and ctime).
-bool sameAsScanned(const struct stat &st, const LocalEntry &scanned)
+bool sameAsScanned(const struct stat &st, const Uploader::Op &scanned)
 {
     return scanned.ctimeNs != 0 && quint64(st.st_ino) == scanned.inode && qint64(st.st_size) == scanned.size
         && nanoseconds(st.st_mtim) == scanned.mtimeNs && nanoseconds(st.st_ctim) == scanned.ctimeNs;
 }
 } // namespace
 
-bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArray &out)
+bool Uploader::readBlock(const Block &source, QByteArray &out)
 {
-    const SyncAction &action = m_ops.at(source.op);
+    const Op &action = m_ops.at(size_t(source.op));
     const QByteArray path = QFile::encodeName(m_root + u'/' + action.path.toString());
     const int fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return false;
     struct stat before;
-    const bool statBefore = ::fstat(fd, &before) == 0 && sameAsScanned(before, *action.local);
-    out = QByteArray(source.size, Qt::Uninitialized);
+    const bool statBefore = ::fstat(fd, &before) == 0 && sameAsScanned(before, action);
+    const qint64 size = source.size;
+    out = QByteArray(size, Qt::Uninitialized);
     qint64 done = 0;
-    while (done < source.size) {
-        const ssize_t n = ::pread(fd, out.data() + done, size_t(source.size - done), off_t(source.offset + done));
+    while (done < size) {
+        const ssize_t n = ::pread(fd, out.data() + done, size_t(size - done), off_t(source.offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -164,9 +296,9 @@ bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArr
         done += n;
     }
     struct stat after;
-    const bool statAfter = statBefore && ::fstat(fd, &after) == 0 && sameAsScanned(after, *action.local);
+    const bool statAfter = statBefore && ::fstat(fd, &after) == 0 && sameAsScanned(after, action);
     ::close(fd);
-    if (done != source.size)
+    if (done != size)
         return false;
     // Every write or truncate moves ctime (and setting mtime back moves it too), and a
     // replaced file has another inode: a stat equal to the scan's before and after the
@@ -177,21 +309,26 @@ bool Uploader::readBlock(const Source &source, const ContentHash &hash, QByteArr
         return true;
     }
     ++m_hashedReads;
-    return ContentHash::of(out) == hash;
+    return ContentHash::of(out) == source.hash;
 }
 
 void Uploader::pumpBlocks()
 {
-    while (!m_toSend.isEmpty() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
-        const ContentHash hash = m_toSend.takeFirst();
+    while (m_sendAt < m_toSend.size() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
+        const int block = m_toSend[m_sendAt++];
+        if (m_sendAt == m_toSend.size() && m_queryAt == m_toQuery.size()) {
+            m_toSend = {}; // every block is asked about: nothing more comes in here
+            m_sendAt = 0;
+        }
         QByteArray raw;
-        const Source source = m_where.value(hash);
-        if (!readBlock(source, hash, raw)) {
+        const Block &source = m_blocks[size_t(block)];
+        const ContentHash &hash = source.hash;
+        if (!readBlock(source, raw)) {
             // Changed since the scan: that file waits for the next cycle, the rest goes on
             // (another file with the same block is refused by the server and retried).
             m_broken.insert(source.op);
             m_complete = false;
-            resolve(hash);
+            resolve(block);
             continue;
         }
         const EncodedBlock encoded = encodeBlock(raw);
@@ -201,7 +338,7 @@ void Uploader::pumpBlocks()
         const qint64 size = raw.size();
         const int generation = m_generation;
         m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
-            [this, generation, size, hash](const Reply<Done> &reply) {
+            [this, generation, size, block](const Reply<Done> &reply) {
                 if (generation != m_generation)
                     return;
                 m_inFlight -= size;
@@ -209,7 +346,7 @@ void Uploader::pumpBlocks()
                 if (!reply)
                     return fail(reply.message);
                 Q_EMIT bytesDone(size);
-                resolve(hash);
+                resolve(block);
                 pumpBlocks();
             });
     }
@@ -250,25 +387,25 @@ void Uploader::noteAdvance(const CommitReply &reply)
 
 CommitOp Uploader::commitOpFor(int i) const
 {
-    const SyncAction &a = m_ops.at(i);
+    const Op &a = m_ops.at(size_t(i));
     CommitOp op;
     op.path = a.path;
     op.kind = a.kind;
     op.baseVersion = a.base;
     if (a.type == ActionType::MoveRemote) {
         op.op = CommitOpKind::Move;
-        op.from = a.from;
+        op.from = m_moveSources.value(i);
     } else if (a.type == ActionType::DeleteRemote) {
         op.op = CommitOpKind::Delete;
     } else {
         op.op = CommitOpKind::Put;
-        op.size = a.local->size;
-        op.mtimeMs = a.local->mtimeNs / 1'000'000;
-        op.mode = a.local->mode;
+        op.size = a.size;
+        op.mtimeMs = a.mtimeNs / 1'000'000;
+        op.mode = a.mode;
         if (const auto delta = m_deltas.constFind(i); delta != m_deltas.cend())
             op.delta = *delta;
         else
-            op.blocks = a.local->blocks;
+            op.blocks = a.blocks;
     }
     return op;
 }
@@ -277,10 +414,12 @@ void Uploader::maybeCommit()
 {
     if (!m_running || m_committing)
         return;
-    while (m_readyEnd < m_ops.size() && (m_unresolved.at(m_readyEnd) == 0 || m_broken.contains(m_readyEnd)))
+    const int opCount = int(m_ops.size());
+    while (m_readyEnd < opCount && (m_unresolved.at(size_t(m_readyEnd)) == 0 || m_broken.contains(m_readyEnd)))
         ++m_readyEnd;
     // The last batch waits for the uploads still under way (those of a broken file too).
-    const bool last = m_readyEnd == m_ops.size() && m_toQuery.isEmpty() && m_toSend.isEmpty() && m_putsPending == 0;
+    const bool last
+        = m_readyEnd == opCount && m_queryAt == m_toQuery.size() && m_sendAt == m_toSend.size() && m_putsPending == 0;
     QList<CommitOp> batch;
     QList<int> indexes;
     qint64 bytes = 0;
@@ -292,7 +431,7 @@ void Uploader::maybeCommit()
             break;
         }
         const int i = at;
-        const SyncAction &a = m_ops.at(i);
+        const Op &a = m_ops.at(size_t(i));
         if (m_broken.contains(i)) {
             ++at;
             continue;
@@ -332,32 +471,41 @@ void Uploader::maybeCommit()
                 QStringLiteral("the server answered %1 of %2 ops").arg(result->results.size()).arg(indexes.size()));
         noteAdvance(*result);
         for (int k = 0; k < indexes.size(); ++k) {
-            const SyncAction &a = m_ops.at(indexes.at(k));
+            const int i = indexes.at(k);
+            Op &a = m_ops[size_t(i)];
             const CommitResult &r = result->results.at(k);
-            if (r.status == CommitStatus::Rejected && m_deltas.contains(indexes.at(k))) {
+            if (r.status == CommitStatus::Rejected && m_deltas.contains(i)) {
                 // Our journal's idea of the base differs from the server's: the next
                 // cycle sends (and first queries) the full list. Nothing was changed.
                 qCInfo(lcEngine) << "the server refused a block delta for" << a.path.toString() << "-" << r.reason
                                  << "- sending the full list next";
                 m_noDelta.insert(a.path);
                 m_complete = false;
-                continue;
+            } else {
+                switch (r.status) {
+                case CommitStatus::Applied:
+                    m_noDelta.remove(a.path);
+                    Q_EMIT opApplied(actionFor(i), r.version);
+                    break;
+                case CommitStatus::Conflict:
+                    m_complete = false; // our view is stale: the cursor stays for a re-fetch
+                    Q_EMIT opConflict(actionFor(i), r.currentVersion);
+                    break;
+                case CommitStatus::Rejected:
+                    // Invalid whatever the timing, so no remote change hides behind it: the
+                    // cursor may move on; the op is retried (and reported) next cycle.
+                    Q_EMIT opRejected(actionFor(i), r.reason);
+                    break;
+                }
             }
-            switch (r.status) {
-            case CommitStatus::Applied:
-                m_noDelta.remove(a.path);
-                Q_EMIT opApplied(a, r.version);
-                break;
-            case CommitStatus::Conflict:
-                m_complete = false; // our view is stale: the cursor stays for a re-fetch
-                Q_EMIT opConflict(a, r.currentVersion);
-                break;
-            case CommitStatus::Rejected:
-                // Invalid whatever the timing, so no remote change hides behind it: the
-                // cursor may move on; the op is retried (and reported) next cycle.
-                Q_EMIT opRejected(a, r.reason);
-                break;
-            }
+            // Done with: its lists and strings go now (or stay only where the journal
+            // shares them), not at the end of the run. Its blocks are all resolved, so
+            // no read comes back to its path.
+            a.path = {};
+            a.blocks = {};
+            a.blockChecks = {};
+            m_deltas.remove(i);
+            m_moveSources.remove(i);
         }
         maybeCommit();
     });

@@ -6,6 +6,8 @@
 #include <QObject>
 #include <QSet>
 
+#include <vector>
+
 namespace filesync {
 
 class ServerConnection;
@@ -40,8 +42,37 @@ public:
     static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
 
+    // What the Uploader keeps of one MoveRemote, DeleteRemote or Upload action: 120 bytes
+    // instead of SyncAction's 248 (its remote state, conflict copy and version are never
+    // used by an upload, and a move's source is kept aside). One per changed file: 100,000
+    // in W6, where the SyncActions were the biggest single part of A's heap peak.
+    struct Op
+    {
+        ActionType type = ActionType::Upload;
+        protocol::EntryKind kind = protocol::EntryKind::File;
+        bool hasLocal = false; // the fields below the path are the scan's LocalEntry
+        protocol::EntryKind localKind = protocol::EntryKind::File;
+        quint32 mode = 0;
+        RelativePath path;
+        quint64 base = 0;
+        qint64 size = 0;
+        qint64 mtimeNs = 0;
+        quint64 inode = 0;
+        qint64 ctimeNs = 0;
+        QList<protocol::BlockRef> blocks;
+        QByteArray blockChecks;
+
+        // Takes the action's path, lists and strings (shared, not copied); `from` is not
+        // kept here (see Uploader::run).
+        static Op from(SyncAction &&a);
+        LocalEntry local() const;
+    };
+
     Uploader(const QString &root, ServerConnection &connection, QObject *parent = nullptr);
-    // MoveRemote, DeleteRemote, Upload; `journal` holds the bases of the ops.
+    // MoveRemote, DeleteRemote, Upload, in the plan's order; `journal` holds the bases of
+    // the ops. `moveSources` holds each MoveRemote's `from`, by its index in `ops`.
+    void run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, const JournalState &journal);
+    // The same from actions (tests, small runs): converted first.
     void run(const QList<SyncAction> &ops, const JournalState &journal);
     void abort();
 
@@ -73,31 +104,51 @@ Q_SIGNALS:
     void finished(bool complete);
 
 private:
-    struct Source
+    // One distinct block the run may upload: where it is on disk (its first use) and
+    // which ops wait for it. A flat array sorted by hash with the waiting ops in one
+    // shared array, instead of hash tables keyed by ContentHash (a node, a bucket and a
+    // waiter list per block: about 11 MB at 100,000 blocks in W6).
+    enum class BlockState : quint8 {
+        Pending, // not asked about yet
+        Asked, // in the QueryBlocks under way
+        Missing, // to be sent, or being sent
+        Resolved, // the server has it (or it cannot be sent): its waiters were counted down
+    };
+    struct Block // 56 bytes
     {
-        int op; // index in m_ops
-        qint64 offset;
-        qint64 size;
+        ContentHash hash;
+        BlockState state = BlockState::Pending;
+        int op = 0; // index in m_ops of its first use
+        quint32 size = 0;
+        // m_waiterOps from here to the next block's waitersBegin: the ops that wait for it.
+        int waitersBegin = 0;
+        qint64 offset = 0;
     };
 
+    void planBlocks(const JournalState &journal);
+    int findBlock(const ContentHash &hash) const; // index in m_blocks, or -1
     void queryNext();
     void pumpBlocks();
-    void resolve(const ContentHash &hash); // the server has it now (or it cannot be sent)
+    void resolve(int block); // the server has it now (or it cannot be sent)
     void maybeCommit();
     protocol::CommitOp commitOpFor(int index) const;
+    SyncAction actionFor(int index) const; // for the signals
     void noteAdvance(const protocol::CommitReply &reply);
     void fail(const QString &reason);
     // The block's bytes, if they are still what the scan hashed (false: the file changed).
-    bool readBlock(const Source &source, const ContentHash &hash, QByteArray &out);
+    bool readBlock(const Block &block, QByteArray &out);
 
     QString m_root;
     ServerConnection &m_connection;
-    QList<SyncAction> m_ops;
-    QList<ContentHash> m_toQuery;
-    QList<ContentHash> m_toSend;
-    QHash<ContentHash, Source> m_where; // where each block to upload is on disk
-    QHash<ContentHash, QList<int>> m_waiters; // ops that wait for each unresolved block
-    QList<int> m_unresolved; // per op: blocks it waits for
+    std::vector<Op> m_ops;
+    QHash<int, RelativePath> m_moveSources; // MoveRemote's `from`, by op index
+    std::vector<Block> m_blocks; // sorted by hash, each hash once
+    std::vector<int> m_waiterOps;
+    std::vector<int> m_toQuery; // block indexes, in the order of their first use
+    size_t m_queryAt = 0; // m_toQuery before it was asked
+    std::vector<int> m_toSend; // block indexes the server lacks, in the order it answered
+    size_t m_sendAt = 0; // m_toSend before it was read and sent
+    std::vector<int> m_unresolved; // per op: blocks it waits for
     int m_readyEnd = 0; // ops before it wait for no block
     QSet<int> m_broken; // ops whose file changed since the scan: not committed now
     QHash<int, protocol::BlockListDelta> m_deltas; // puts sent as a delta

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void fileChangedAfterTheScanIsNotCommitted();
     void bytesThatDoNotMatchTheScanAreRefused();
     void requestsInFlightAreBounded();
+    void sharedBlocksGoOnceAndMovesAndDeletesKeepTheirFields();
 
 private:
     struct Run
@@ -43,6 +44,7 @@ private:
         bool complete = false;
         QStringList applied;
         QHash<QString, quint64> versions;
+        QHash<QString, SyncAction> actions; // as opApplied reported them
         int trusted = 0;
         int hashed = 0;
         int peakPuts = 0;
@@ -111,6 +113,7 @@ tst_Uploader::Run tst_Uploader::upload(const QList<SyncAction> &ops)
     connect(&uploader, &Uploader::opApplied, this, [&run](const SyncAction &a, quint64 version) {
         run.applied.append(a.path.toString());
         run.versions.insert(a.path.toString(), version);
+        run.actions.insert(a.path.toString(), a);
     });
     QSignalSpy finished(&uploader, &Uploader::finished);
     uploader.run(ops, JournalState());
@@ -335,6 +338,88 @@ void tst_Uploader::requestsInFlightAreBounded()
     QVERIFY(run.peakPuts > 1); // pipelined
     QVERIFY(run.peakPuts <= Uploader::kMaxPutsInFlight);
     QCOMPARE(serverContent(QStringLiteral("f7.bin")), randomBytes(207, 17));
+}
+
+// The Uploader keeps its own compact record per op and one table entry per distinct
+// block: a block used by two files is asked about and sent once and both wait for it; a
+// block the server holds already is not sent; a move and a delete among the uploads keep
+// their source, base and scanned state (what the journal is written from).
+void tst_Uploader::sharedBlocksGoOnceAndMovesAndDeletesKeepTheirFields()
+{
+    const QString root = m_folder->path();
+    const QByteArray a = randomBytes(3000, 41);
+    const QByteArray b = randomBytes(2000, 42);
+    const QByteArray twin = randomBytes(1500, 43);
+    writeFile(root, QStringLiteral("a.bin"), a);
+    writeFile(root, QStringLiteral("b.bin"), b);
+    writeFile(root, QStringLiteral("twin1.bin"), twin);
+    writeFile(root, QStringLiteral("twin2.bin"), twin);
+    const QList<SyncAction> first = scanUploads();
+    QCOMPARE(first.size(), 4);
+    const Run one = upload(first);
+    QVERIFY(one.complete);
+    QCOMPARE(one.applied,
+        QStringList({ QStringLiteral("a.bin"), QStringLiteral("b.bin"), QStringLiteral("twin1.bin"),
+            QStringLiteral("twin2.bin") }));
+    QCOMPARE(one.trusted, 3); // the twins' block once
+    for (const SyncAction &scanned : first) {
+        const SyncAction reported = one.actions.value(scanned.path.toString());
+        QVERIFY(reported.local.has_value());
+        QCOMPARE(reported.local->blocks, scanned.local->blocks);
+        QCOMPARE(reported.local->blockChecks, scanned.local->blockChecks);
+        QCOMPARE(reported.local->inode, scanned.local->inode);
+        QCOMPARE(reported.local->ctimeNs, scanned.local->ctimeNs);
+    }
+    QCOMPARE(serverContent(QStringLiteral("twin2.bin")), twin);
+
+    // a.bin moved to c.bin, b.bin deleted, d.bin holds a's bytes, e.bin is new.
+    QVERIFY(QFile::rename(root + QStringLiteral("/a.bin"), root + QStringLiteral("/c.bin")));
+    QVERIFY(QFile::remove(root + QStringLiteral("/b.bin")));
+    const QByteArray e = randomBytes(2500, 44);
+    writeFile(root, QStringLiteral("d.bin"), a);
+    writeFile(root, QStringLiteral("e.bin"), e);
+    QList<SyncAction> second;
+    const QList<SyncAction> now = scanUploads();
+    for (const SyncAction &s : now) {
+        if (s.path.toString() == QLatin1String("c.bin")) {
+            SyncAction move = s;
+            move.type = ActionType::MoveRemote;
+            move.from = *RelativePath::fromString(QStringLiteral("a.bin"));
+            move.base = one.versions.value(QStringLiteral("a.bin"));
+            second.prepend(move);
+        }
+    }
+    SyncAction del;
+    del.type = ActionType::DeleteRemote;
+    del.kind = EntryKind::File;
+    del.path = *RelativePath::fromString(QStringLiteral("b.bin"));
+    del.base = one.versions.value(QStringLiteral("b.bin"));
+    second.append(del);
+    for (const SyncAction &s : now) {
+        if (s.path.toString() == QLatin1String("d.bin") || s.path.toString() == QLatin1String("e.bin"))
+            second.append(s);
+    }
+    QCOMPARE(second.size(), 4);
+    const Run two = upload(second);
+    QVERIFY(two.complete);
+    QCOMPARE(two.applied,
+        QStringList(
+            { QStringLiteral("b.bin"), QStringLiteral("c.bin"), QStringLiteral("d.bin"), QStringLiteral("e.bin") }));
+    QCOMPARE(two.trusted, 1); // only e's block: a's is on the server already
+    const SyncAction moved = two.actions.value(QStringLiteral("c.bin"));
+    QCOMPARE(moved.type, ActionType::MoveRemote);
+    QCOMPARE(moved.from.toString(), QStringLiteral("a.bin"));
+    QCOMPARE(moved.base, one.versions.value(QStringLiteral("a.bin")));
+    QVERIFY(moved.local.has_value());
+    QCOMPARE(moved.local->inode, second.first().local->inode);
+    const SyncAction deleted = two.actions.value(QStringLiteral("b.bin"));
+    QCOMPARE(deleted.type, ActionType::DeleteRemote);
+    QVERIFY(!deleted.local.has_value());
+    QCOMPARE(serverContent(QStringLiteral("c.bin")), a);
+    QCOMPARE(serverContent(QStringLiteral("d.bin")), a);
+    QCOMPARE(serverContent(QStringLiteral("e.bin")), e);
+    QVERIFY(serverContent(QStringLiteral("a.bin")).isNull());
+    QVERIFY(serverContent(QStringLiteral("b.bin")).isNull());
 }
 
 QTEST_GUILESS_MAIN(tst_Uploader)

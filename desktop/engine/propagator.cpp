@@ -11,6 +11,8 @@
 #include <QFileInfo>
 #include <QSet>
 
+#include <utility>
+
 #include <algorithm>
 #include <cstdio>
 #include <unistd.h>
@@ -41,6 +43,14 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
     connect(m_downloader, &Downloader::finished, this, [this](bool complete) {
         m_complete = m_complete && complete;
         runRemote();
+    });
+    // One journal transaction per Commit reply (begin() refuses to nest, and then each
+    // write stands alone as before). A failed write makes the journal fail, which stops
+    // the folder at the end of the cycle, as for single writes.
+    connect(m_uploader, &Uploader::resultsStarting, this, [this] { m_resultsBatch = m_journal.begin(); });
+    connect(m_uploader, &Uploader::resultsDone, this, [this] {
+        if (std::exchange(m_resultsBatch, false))
+            m_journal.commit();
     });
     connect(m_uploader, &Uploader::opApplied, this, [this](const SyncAction &a, quint64 version) {
         if (a.type == ActionType::MoveRemote) {

@@ -80,6 +80,7 @@ private:
     bool m_running = false;
     bool m_complete = true;
     bool m_followUp = false;
+    bool m_resultsBatch = false; // a journal batch is open around a Commit reply's results
     std::optional<quint64> m_rewindTo;
 };
 

@@ -470,6 +470,7 @@ void Uploader::maybeCommit()
             return fail(
                 QStringLiteral("the server answered %1 of %2 ops").arg(result->results.size()).arg(indexes.size()));
         noteAdvance(*result);
+        Q_EMIT resultsStarting();
         for (int k = 0; k < indexes.size(); ++k) {
             const int i = indexes.at(k);
             Op &a = m_ops[size_t(i)];
@@ -507,6 +508,7 @@ void Uploader::maybeCommit()
             m_deltas.remove(i);
             m_moveSources.remove(i);
         }
+        Q_EMIT resultsDone();
         maybeCommit();
     });
 }

@@ -100,6 +100,10 @@ Q_SIGNALS:
     // The server holds `current` at the path, not our base: nothing was changed.
     void opConflict(const filesync::SyncAction &action, quint64 current);
     void opRejected(const filesync::SyncAction &action, const QString &reason);
+    // Around the op signals of one Commit reply, so that their journal writes can go in
+    // one transaction (one WAL append and lock round instead of one per file).
+    void resultsStarting();
+    void resultsDone();
     void bytesDone(qint64 bytes);
     void finished(bool complete);
 

@@ -48,6 +48,9 @@ private:
         int trusted = 0;
         int hashed = 0;
         int peakPuts = 0;
+        int resultBatches = 0; // resultsStarting .. resultsDone pairs
+        int outsideBatch = 0; // op results reported outside such a pair (must stay 0)
+        bool inBatch = false;
     };
     // Every file of the folder, as the scanner sees it now, as Upload actions.
     QList<SyncAction> scanUploads() const;
@@ -110,7 +113,16 @@ tst_Uploader::Run tst_Uploader::upload(const QList<SyncAction> &ops)
 {
     Uploader uploader(m_folder->path(), *m_connection);
     Run run;
+    connect(&uploader, &Uploader::resultsStarting, this, [&run] {
+        run.outsideBatch += run.inBatch ? 1 : 0; // nested: counted as a break of the pairing
+        run.inBatch = true;
+    });
+    connect(&uploader, &Uploader::resultsDone, this, [&run] {
+        run.resultBatches += run.inBatch ? 1 : 0;
+        run.inBatch = false;
+    });
     connect(&uploader, &Uploader::opApplied, this, [&run](const SyncAction &a, quint64 version) {
+        run.outsideBatch += run.inBatch ? 0 : 1;
         run.applied.append(a.path.toString());
         run.versions.insert(a.path.toString(), version);
         run.actions.insert(a.path.toString(), a);
@@ -190,6 +202,11 @@ void tst_Uploader::unchangedFilesAreSentOnTheScansWord()
     QCOMPARE(run.applied.size(), contents.size());
     QCOMPARE(run.trusted, int(blocks.size()));
     QCOMPARE(run.hashed, 0);
+    // Every result came inside a resultsStarting/resultsDone pair (the propagator's one
+    // journal transaction per Commit reply), and every pair was closed.
+    QCOMPARE(run.outsideBatch, 0);
+    QVERIFY(run.resultBatches >= 1);
+    QVERIFY(!run.inBatch);
     for (auto it = contents.cbegin(); it != contents.cend(); ++it)
         QCOMPARE(serverContent(it.key()), it.value());
 }

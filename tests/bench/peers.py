@@ -99,7 +99,7 @@ def proc_status_kib(pid, field):
             for line in f:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or exiting (the kernel says ESRCH)
         pass
     return 0
 
@@ -109,7 +109,7 @@ def proc_cpu_seconds(pid, children=False):
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or exiting (the kernel says ESRCH)
         return 0.0
     ticks = int(fields[11]) + int(fields[12])  # utime, stime
     if children:

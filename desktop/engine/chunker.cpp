@@ -247,12 +247,7 @@ public:
                     m_cond.wait(lock);
                     continue;
                 }
-                const Job job = m_jobs.front();
-                m_jobs.pop_front();
-                lock.unlock();
-                Done done = run(job);
-                lock.lock();
-                finished(job, std::move(done));
+                runNext(lock);
             }
         }
         std::vector<char> &to = m_slots[next].buffer;
@@ -338,13 +333,20 @@ private:
             m_cond.wait(lock, [&] { return m_closed || !m_jobs.empty(); });
             if (m_jobs.empty())
                 return;
-            const Job job = m_jobs.front();
-            m_jobs.pop_front();
-            lock.unlock();
-            Done done = run(job);
-            lock.lock();
-            finished(job, std::move(done));
+            runNext(lock);
         }
+    }
+
+    // The oldest job, run without the lock (the cutter's help and the hashing thread
+    // take jobs the same way); `lock` holds m_mutex before and after.
+    void runNext(std::unique_lock<std::mutex> &lock)
+    {
+        const Job job = m_jobs.front();
+        m_jobs.pop_front();
+        lock.unlock();
+        Done done = run(job);
+        lock.lock();
+        finished(job, std::move(done));
     }
 
     // With m_mutex held.

@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFile>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -47,20 +48,34 @@ QStringList pathsOf(const JournalState &state)
 // a write: the statement fails, in the middle of a batch). `action` is RAISE's first
 // argument: ABORT undoes the statement only, ROLLBACK the whole transaction, as SQLite
 // does on its own for SQLITE_FULL or an I/O error.
-bool armTrigger(const QString &folder, const char *action)
+// Runs `statements` on a second connection to the journal's file: how a test writes what
+// an older build or a failing disk would leave there. False at the first that fails.
+bool execOnJournalFile(const QString &folder, const QStringList &statements)
 {
     bool ok = false;
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("saboteur"));
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("side"));
         db.setDatabaseName(Journal::path(folder));
+        ok = db.open();
         QSqlQuery q(db);
-        ok = db.open()
-            && q.exec(QStringLiteral("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.path = 'boom'"
-                                     " BEGIN SELECT RAISE(%1, 'database or disk is full'); END")
-                          .arg(QLatin1String(action)));
+        for (const QString &sql : statements) {
+            if (!ok)
+                break;
+            ok = q.exec(sql);
+            if (!ok)
+                qWarning() << sql << q.lastError().text();
+        }
     }
-    QSqlDatabase::removeDatabase(QStringLiteral("saboteur"));
+    QSqlDatabase::removeDatabase(QStringLiteral("side"));
     return ok;
+}
+
+bool armTrigger(const QString &folder, const char *action)
+{
+    return execOnJournalFile(folder,
+        { QStringLiteral("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.path = 'boom'"
+                         " BEGIN SELECT RAISE(%1, 'database or disk is full'); END")
+                .arg(QLatin1String(action)) });
 }
 } // namespace
 
@@ -291,24 +306,16 @@ void tst_Journal::schemaOneIsUpgraded()
 {
     QTemporaryDir dir;
     QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v1"));
-        db.setDatabaseName(Journal::path(dir.path()));
-        QVERIFY(db.open());
-        QSqlQuery q(db);
-        for (const char *sql : {
-                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                 "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-                 " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
-                 " blocks BLOB)",
-                 "INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL)",
-                 "INSERT INTO meta VALUES('cursor', '9')",
-                 "PRAGMA user_version=1",
-             })
-            QVERIFY2(q.exec(QLatin1String(sql)), sql);
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("v1"));
+    QVERIFY(execOnJournalFile(dir.path(),
+        {
+            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
+                           " version INTEGER NOT NULL, blocks BLOB)"),
+            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL)"),
+            QStringLiteral("INSERT INTO meta VALUES('cursor', '9')"),
+            QStringLiteral("PRAGMA user_version=1"),
+        }));
     Journal j(dir.path());
     QVERIFY(j.open().ok());
     QCOMPARE(j.cursor(), 9u);
@@ -329,25 +336,16 @@ void tst_Journal::schemaTwoIsUpgraded()
     QTemporaryDir dir;
     QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
     const QByteArray packed = packBlockList({ BlockRef { ContentHash::of("abc"), 3 } });
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v2"));
-        db.setDatabaseName(Journal::path(dir.path()));
-        QVERIFY(db.open());
-        QSqlQuery q(db);
-        for (const char *sql : {
-                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                 "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-                 " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
-                 " blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0)",
-                 "PRAGMA user_version=2",
-             })
-            QVERIFY2(q.exec(QLatin1String(sql)), sql);
-        q.prepare(QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, ?, 77)"));
-        q.addBindValue(packed);
-        QVERIFY(q.exec());
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("v2"));
+    QVERIFY(execOnJournalFile(dir.path(),
+        {
+            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
+                           " version INTEGER NOT NULL, blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0)"),
+            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, X'%1', 77)")
+                .arg(QLatin1String(packed.toHex())),
+            QStringLiteral("PRAGMA user_version=2"),
+        }));
     {
         Journal j(dir.path());
         QVERIFY(j.open().ok());

@@ -14,12 +14,33 @@
 
 #include <atomic>
 #include <fcntl.h>
+#include <functional>
 #include <sys/stat.h>
 #include <unistd.h>
 
 using namespace filesync;
 using namespace filesync::test;
 using namespace filesync::protocol;
+
+namespace {
+// Counts the downloader's unread (stat-proven) copies, running `also` in each, while it
+// lives. The hook refers to this object, so it is cleared on every way out of a test,
+// a failed check included.
+struct ProvenCopies
+{
+    std::atomic_int count { 0 };
+    explicit ProvenCopies(std::function<void(const QString &source)> also = {})
+    {
+        Downloader::setDuringProvenCopyForTests([this, also](const QString &source) {
+            ++count;
+            if (also)
+                also(source);
+        });
+    }
+    ~ProvenCopies() { Downloader::setDuringProvenCopyForTests({}); }
+    Q_DISABLE_COPY_MOVE(ProvenCopies)
+};
+} // namespace
 
 // The Downloader against the real server core on 127.0.0.1, into a real folder with a
 // real journal: group commit keeps its order (durable, then renamed, then durable again,
@@ -297,12 +318,10 @@ void tst_Downloader::patchCopiesUnchangedBlocksWithoutTheServer()
     QByteArray v1, v2;
     const SyncAction action = preparePatch(false, v1, v2);
     QVERIFY(!action.remote.blocks.isEmpty());
-    std::atomic_int proven { 0 };
-    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    ProvenCopies proven;
     const bool complete = download(action);
-    Downloader::setDuringProvenCopyForTests({});
     QVERIFY(complete);
-    QCOMPARE(proven.load(), 1);
+    QCOMPARE(proven.count.load(), 1);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
     QCOMPARE(m_journal->load().value(action.path).blocks, action.remote.blocks);
     QCOMPARE(tempFiles(), 0);
@@ -316,9 +335,7 @@ void tst_Downloader::sourceChangedDuringTheCopyIsFetched()
     QByteArray v1, v2;
     const SyncAction action = preparePatch(true, v1, v2);
     QVERIFY(!action.remote.blocks.isEmpty());
-    std::atomic_int proven { 0 };
-    Downloader::setDuringProvenCopyForTests([&proven](const QString &source) {
-        ++proven;
+    ProvenCopies proven([](const QString &source) {
         const int fd = ::open(QFile::encodeName(source).constData(), O_WRONLY | O_CLOEXEC);
         const QByteArray garbage = randomBytes(8 * 1024 * 1024, 13);
         const bool written = fd >= 0 && ::pwrite(fd, garbage.constData(), size_t(garbage.size()), 0) == garbage.size();
@@ -328,9 +345,8 @@ void tst_Downloader::sourceChangedDuringTheCopyIsFetched()
         ::close(fd);
     });
     const bool complete = download(action);
-    Downloader::setDuringProvenCopyForTests({});
     QVERIFY(complete);
-    QCOMPARE(proven.load(), 1);
+    QCOMPARE(proven.count.load(), 1);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
     QCOMPARE(tempFiles(), 0);
 }
@@ -351,12 +367,10 @@ void tst_Downloader::sourceRewrittenWithItsOldMtimeIsVerified()
     QCOMPARE(::futimens(fd, old), 0);
     ::close(fd);
     action.local = Scanner::stat(QString::fromLocal8Bit(abs)); // what the scan saw
-    std::atomic_int proven { 0 };
-    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    ProvenCopies proven;
     const bool complete = download(action);
-    Downloader::setDuringProvenCopyForTests({});
     QVERIFY(complete);
-    QCOMPARE(proven.load(), 0);
+    QCOMPARE(proven.count.load(), 0);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
     QCOMPARE(tempFiles(), 0);
 }
@@ -370,12 +384,10 @@ void tst_Downloader::sourceWrittenHereIsVerified()
     const SyncAction action = preparePatch(false, v1, v2, false);
     QVERIFY(!action.remote.blocks.isEmpty());
     QCOMPARE(action.local->mtimeNs, action.local->ctimeNs);
-    std::atomic_int proven { 0 };
-    Downloader::setDuringProvenCopyForTests([&proven](const QString &) { ++proven; });
+    ProvenCopies proven;
     const bool complete = download(action);
-    Downloader::setDuringProvenCopyForTests({});
     QVERIFY(complete);
-    QCOMPARE(proven.load(), 0);
+    QCOMPARE(proven.count.load(), 0);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
 }
 

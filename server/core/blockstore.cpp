@@ -22,8 +22,30 @@ using protocol::BlockCodec;
 namespace {
 
 constexpr int kHeaderSize = 5; // codec, raw size (big-endian)
-constexpr char kPackMagic[] = "FSP1";
+constexpr char kPackMagic[] = "FSP1"; // of a record
 constexpr int kPackMagicSize = 4;
+constexpr char kPackFileMagic[] = "FSPK"; // of a .fsp pack's file header
+
+QByteArray packFileHeader()
+{
+    QByteArray header(LocalBlockStore::kPackFileHeaderSize, '\0');
+    std::memcpy(header.data(), kPackFileMagic, 4);
+    qToBigEndian(LocalBlockStore::kPackFormat, header.data() + 4);
+    return header;
+}
+
+// "~pack-format-N.pack" -> N, else 0.
+quint32 markerFormat(const QString &name)
+{
+    static const QString prefix = QStringLiteral("~pack-format-");
+    static const QString suffix = QStringLiteral(".pack");
+    if (!name.startsWith(prefix) || !name.endsWith(suffix))
+        return 0;
+    bool ok = false;
+    const quint32 format
+        = QStringView(name).mid(prefix.size(), name.size() - prefix.size() - suffix.size()).toUInt(&ok);
+    return ok ? format : 0;
+}
 
 // fsync / fdatasync / syncfs on a path; false (and a warning) when it fails.
 bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
@@ -49,7 +71,61 @@ LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes, qint6
 
 QString LocalBlockStore::packPath(quint32 number) const
 {
-    return QStringLiteral("%1/packs/%2.pack").arg(m_root).arg(number, 8, 16, QLatin1Char('0'));
+    return QStringLiteral("%1/packs/%2.%3")
+        .arg(m_root)
+        .arg(number, 8, 16, QLatin1Char('0'))
+        .arg(m_legacyPacks.contains(number) ? QLatin1String("pack") : QLatin1String("fsp"));
+}
+
+Result<void> LocalBlockStore::findPacks()
+{
+    m_packNumbers.clear();
+    m_legacyPacks.clear();
+    const QString dir = m_root + QStringLiteral("/packs");
+    const QStringList names
+        = QDir(dir).entryList({ QStringLiteral("*.pack"), QStringLiteral("*.fsp") }, QDir::Files, QDir::Name);
+    for (const QString &name : names) {
+        const bool legacy = name.endsWith(QLatin1String(".pack"));
+        bool ok = false;
+        const quint32 number = name.section(u'.', 0, 0).toUInt(&ok, 16);
+        if (!ok || name.section(u'.', 0, 0).size() != 8) {
+            // A newer build's marker stops this one as this build's stops older ones.
+            if (const quint32 format = markerFormat(name); format > kPackFormat)
+                return makeError(QStringLiteral("the block store %1 holds packs of format %2, written by a newer "
+                                                "filesync-server (this one reads formats 1 and %3): not started")
+                                     .arg(m_root)
+                                     .arg(format)
+                                     .arg(kPackFormat));
+            continue; // the marker, or not ours
+        }
+        if (m_packNumbers.contains(number))
+            return makeError(
+                QStringLiteral("two packs numbered %1 in %2").arg(number, 8, 16, QLatin1Char('0')).arg(dir));
+        m_packNumbers.insert(number);
+        if (legacy) {
+            m_legacyPacks.insert(number);
+            continue;
+        }
+        // A file header shorter than its size is a pack cut off while it was created (no
+        // record can follow yet): openPack() writes it again. Else it must be ours.
+        QFile pack(dir + u'/' + name);
+        if (!pack.open(QIODevice::ReadOnly))
+            return makeError(QStringLiteral("cannot read %1: %2").arg(pack.fileName(), pack.errorString()));
+        if (pack.size() < kPackFileHeaderSize)
+            continue;
+        const QByteArray header = pack.read(kPackFileHeaderSize);
+        if (header.size() != kPackFileHeaderSize || !header.startsWith(kPackFileMagic))
+            return makeError(QStringLiteral("%1 is not a block pack (its file header is damaged): not started; "
+                                            "see docs/operations.md, \"Pack formats\"")
+                                 .arg(pack.fileName()));
+        if (const quint32 format = qFromBigEndian<quint32>(header.constData() + 4); format != kPackFormat)
+            return makeError(QStringLiteral("%1 has pack format %2, this filesync-server reads formats 1 and %3: "
+                                            "not started (a newer build wrote it)")
+                                 .arg(pack.fileName())
+                                 .arg(format)
+                                 .arg(kPackFormat));
+    }
+    return {};
 }
 
 LocalBlockStore::~LocalBlockStore()
@@ -88,18 +164,27 @@ Result<void> LocalBlockStore::open()
     // Block files live in two-hex-digit directories (ab/ or ab/cd/); packs/ and tmp/ are not.
     const QStringList dirs = QDir(m_root).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     m_mayHaveFiles = std::any_of(dirs.cbegin(), dirs.cend(), [](const QString &d) { return d.size() == 2; });
+    // Every pack's format checked before anything is cut or written.
+    if (auto found = findPacks(); !found)
+        return found;
+    // Before the first .fsp pack, so that an older build never starts on this store.
+    const QString marker = m_root + QStringLiteral("/packs/") + QLatin1String(kFormatMarker);
+    if (!QFileInfo::exists(marker)) {
+        QFile file(marker);
+        if (!file.open(QIODevice::WriteOnly) || !file.flush())
+            return makeError(QStringLiteral("cannot create %1: %2").arg(marker, file.errorString()));
+        ::fdatasync(file.handle());
+        file.close();
+        syncPath(m_root + QStringLiteral("/packs"), ::fsync, O_RDONLY | O_DIRECTORY);
+    }
     recover();
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
+    // Appends go to the last pack if it has this build's format and room, else to a new one.
     quint32 last = 0;
-    const QStringList packs
-        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
-    if (!packs.isEmpty()) {
-        bool ok = false;
-        last = packs.last().section(u'.', 0, 0).toUInt(&ok, 16);
-        if (!ok)
-            return makeError(QStringLiteral("a stray file in %1/packs: %2").arg(m_root, packs.last()));
-        if (QFileInfo(packPath(last)).size() >= m_maxPackBytes)
+    if (!m_packNumbers.isEmpty()) {
+        last = *std::max_element(m_packNumbers.cbegin(), m_packNumbers.cend());
+        if (m_legacyPacks.contains(last) || QFileInfo(packPath(last)).size() >= m_maxPackBytes)
             ++last;
     }
     return openPack(last);
@@ -114,6 +199,18 @@ Result<void> LocalBlockStore::openPack(quint32 number)
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_pack.fileName(), m_pack.errorString()));
     m_packNumber = number;
     m_packSize = m_pack.size();
+    if (m_packSize < kPackFileHeaderSize) {
+        // New, or cut off while it was created: its file header first, made durable with
+        // its first records (the "pack N OFFSET" line of a batch points past it).
+        const QByteArray header = packFileHeader();
+        if (!m_pack.resize(0) || m_pack.write(header) != header.size())
+            return makeError(QStringLiteral("cannot write %1: %2").arg(m_pack.fileName(), m_pack.errorString()));
+        // Durable before any record: a crash can then never leave records behind a
+        // damaged file header (which open() refuses).
+        ::fdatasync(m_pack.handle());
+        m_packSize = header.size();
+        m_packNumbers.insert(number);
+    }
     m_writebackFrom = m_packSize;
     if (!existed) { // its name (and packs/ itself) made durable with its first records
         m_pendingDirectories.insert(m_root + QStringLiteral("/packs"));
@@ -159,13 +256,7 @@ void LocalBlockStore::recover()
 
 void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
 {
-    const QStringList packs
-        = QDir(m_root + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
-    for (const QString &name : packs) {
-        bool ok = false;
-        const quint32 number = name.section(u'.', 0, 0).toUInt(&ok, 16);
-        if (!ok)
-            continue;
+    for (const quint32 number : std::as_const(m_packNumbers)) {
         QFile pack(packPath(number));
         if (!pack.open(QIODevice::ReadWrite)) {
             qCWarning(lcBlocks) << "cannot read" << pack.fileName() << ":" << pack.errorString();
@@ -173,7 +264,8 @@ void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
         }
         const qint64 size = pack.size();
         const qint64 verifyFrom = unsyncedFrom.value(number, size);
-        qint64 offset = 0;
+        // findPacks() checked the file header (a shorter one: no records yet).
+        qint64 offset = m_legacyPacks.contains(number) ? 0 : qMin(size, qint64(kPackFileHeaderSize));
         int verified = 0;
         while (offset < size) {
             // Any record that does not parse ends the pack: only a crash leaves one.

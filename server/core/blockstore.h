@@ -51,9 +51,18 @@ public:
     virtual Result<void> sync() = 0;
 };
 
-// The default store. Blocks are appended to pack files, DATA/blocks/packs/<8 hex>.pack, as
+// The default store. Blocks are appended to pack files, DATA/blocks/packs/<8 hex>.fsp: a
+// 16-byte file header {magic "FSPK", format (big-endian, kPackFormat), 8 zero bytes}, then
 // records of {magic "FSP1", SHA-256, codec, raw size, data size (big-endian), data}; an
 // in-memory index (hash -> pack, offset) is rebuilt from the records' headers at open().
+// Format marker (docs/operations.md, "Pack formats"): a pack whose format this build does
+// not know, or whose file header is damaged, makes open() fail; it is never read as
+// damaged records and cut. Packs of format 1, <8 hex>.pack without a file header (written
+// by earlier builds), are still read, never appended to: builds from before the marker read
+// *.pack only and cut a pack at the first record they do not understand (one over 64 KiB,
+// or a file header), so they never see a .fsp pack, and the file packs/~pack-format-2.pack
+// (kFormatMarker) makes them refuse to start ("a stray file") instead of serving without
+// the blocks of the new packs.
 // Why packs: on this kind of journal-less ext4 creating an inode costs far more than
 // writing 8 KiB (ext4 scans past every recently freed inode), and it was 40 % of the
 // server's CPU on 20,000 small files; a pack costs one write() per block. Every block is
@@ -83,7 +92,10 @@ public:
     static constexpr qint64 kPackedUpTo = protocol::kMaxBlockSize; // stored size of a packed block, at most
     static constexpr qint64 kWritebackEvery = 8 * 1024 * 1024; // of a pack: write-back started
     static constexpr qint64 kMaxPackBytes = 256 * 1024 * 1024; // a new pack starts beyond
-    static constexpr int kPackHeaderSize = 45; // magic 4, hash 32, codec 1, raw 4, data 4
+    static constexpr int kPackHeaderSize = 45; // of a record: magic 4, hash 32, codec 1, raw 4, data 4
+    static constexpr quint32 kPackFormat = 2; // of the .fsp packs this build writes and reads
+    static constexpr int kPackFileHeaderSize = 16; // magic 4, format 4, reserved 8
+    static constexpr char kFormatMarker[] = "~pack-format-2.pack"; // in packs/, see above
 
     // `maxPackBytes`: where a new pack starts; `packedUpTo`: a block whose stored form is
     // larger gets a file of its own (both smaller in tests).
@@ -122,6 +134,9 @@ private:
     Result<void> write(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> append(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize);
     Result<void> openPack(quint32 number);
+    // The packs in packs/ (both formats) and the format marker; an error for a pack or
+    // marker of an unknown format, or a damaged file header. Nothing is changed.
+    Result<void> findPacks();
     void recover(); // after a crash: verifies the blocks listed in the journal
     void loadPacks(const QHash<quint32, qint64> &unsyncedFrom);
     QString packPath(quint32 number) const;
@@ -135,6 +150,8 @@ private:
     QStringList m_pending; // paths of block files written since the last sync()
     QSet<QString> m_pendingDirectories; // directories whose entries changed
     QHash<ContentHash, Location> m_packed;
+    QSet<quint32> m_packNumbers; // every pack in packs/, by number
+    QSet<quint32> m_legacyPacks; // the format-1 packs among them (<8 hex>.pack, no file header)
     QFile m_pack; // the pack being appended to
     quint32 m_packNumber = 0;
     qint64 m_packSize = 0;

@@ -36,7 +36,8 @@ QByteArray lengthPrefix(quint32 length)
 }
 
 // Stored blocks: files named by their SHA-256 (temporary files have a suffix) and the
-// records of the packs (each a 45-byte header, magic "FSP1", then its data).
+// records of the packs (each a 45-byte header, magic "FSP1", then its data; a .fsp pack
+// starts with its 16-byte file header).
 int blockFiles(const QString &dataDir)
 {
     int count = 0;
@@ -45,14 +46,15 @@ int blockFiles(const QString &dataDir)
         const QString path = it.next();
         if (path.section(u'/', -1).size() == 64)
             ++count;
-        if (!path.endsWith(QStringLiteral(".pack")))
+        const bool fsp = path.endsWith(QStringLiteral(".fsp"));
+        if (!fsp && !path.endsWith(QStringLiteral(".pack")))
             continue;
         QFile pack(path);
         if (!pack.open(QIODevice::ReadOnly))
             continue;
         const QByteArray bytes = pack.readAll();
-        for (qsizetype at = 0; at + LocalBlockStore::kPackHeaderSize <= bytes.size() && bytes.mid(at, 4) == "FSP1";
-             ++count)
+        for (qsizetype at = fsp ? LocalBlockStore::kPackFileHeaderSize : 0;
+             at + LocalBlockStore::kPackHeaderSize <= bytes.size() && bytes.mid(at, 4) == "FSP1"; ++count)
             at += LocalBlockStore::kPackHeaderSize + qFromBigEndian<quint32>(bytes.constData() + at + 41);
     }
     return count;

@@ -10,6 +10,7 @@
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 #include <cstring>
 
@@ -52,6 +53,25 @@ QStringList blocksUnder(const QString &root)
     return blocks;
 }
 
+// A format-1 pack record, as builds before the format marker appended them (no file header).
+QByteArray formatOneRecord(const QByteArray &raw)
+{
+    QByteArray record("FSP1");
+    record += ContentHash::of(raw).view().toByteArray();
+    record += char(BlockCodec::Raw);
+    char sizes[8];
+    qToBigEndian(quint32(raw.size()), sizes);
+    qToBigEndian(quint32(raw.size()), sizes + 4);
+    record += QByteArray(sizes, 8);
+    return record + raw;
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
 } // namespace
 
 class tst_ServerBlockStore : public QObject
@@ -81,6 +101,12 @@ private Q_SLOTS:
     void corruptBlocksAreRefused_data();
     void corruptBlocksAreRefused();
     void unwritableStoreFailsToOpen();
+    void newPacksCarryTheirFormat();
+    void formatOnePacksAreStillRead();
+    void unknownPackFormatIsRefused_data();
+    void unknownPackFormatIsRefused();
+    void newerFormatMarkerIsRefused();
+    void packCutOffWhileCreatedIsWrittenAgain();
 
 private:
     QString root() const { return m_dir->path() + QStringLiteral("/blocks"); }
@@ -127,7 +153,7 @@ void tst_ServerBlockStore::roundTrip()
     QCOMPARE(QFile::exists(m_store->pathFor(hash)), !packed);
     QCOMPARE(m_store->packedAt(hash).has_value(), packed);
     if (packed)
-        QCOMPARE(m_store->packedAt(hash)->path, root() + QStringLiteral("/packs/00000000.pack"));
+        QCOMPARE(m_store->packedAt(hash)->path, root() + QStringLiteral("/packs/00000000.fsp"));
     const auto stored = m_store->get(hash);
     QVERIFY(stored.ok());
     QCOMPARE(int(stored->codec), codec);
@@ -160,7 +186,7 @@ void tst_ServerBlockStore::storedOnce()
     const QByteArray small = randomBytes(5000, 12);
     QVERIFY(m_store->put(ContentHash::of(small), small).ok());
     const qint64 packSize = QFileInfo(m_store->packedAt(ContentHash::of(small))->path).size();
-    QCOMPARE(packSize, qint64(LocalBlockStore::kPackHeaderSize + small.size()));
+    QCOMPARE(packSize, qint64(LocalBlockStore::kPackFileHeaderSize + LocalBlockStore::kPackHeaderSize + small.size()));
     QVERIFY(m_store->put(ContentHash::of(small), small).ok());
     QCOMPARE(QFileInfo(m_store->packedAt(ContentHash::of(small))->path).size(), packSize);
     QCOMPARE(m_store->pendingCount(), 2);
@@ -248,8 +274,8 @@ void tst_ServerBlockStore::syncMakesBatchesDurable_data()
     QTest::newRow("one file, fdatasync") << 1 << big << qint64(65);
     QTest::newRow("files, syncfs") << LocalBlockStore::kSyncEachUpTo + 10 << big
                                    << qint64(LocalBlockStore::kSyncEachUpTo + 10) * 65;
-    QTest::newRow("one packed, fdatasync") << 1 << 1000 << qint64(strlen("pack 0 0\n"));
-    QTest::newRow("packed, one line for the batch") << 50 << 1000 << qint64(strlen("pack 0 0\n"));
+    QTest::newRow("one packed, fdatasync") << 1 << 1000 << qint64(strlen("pack 0 16\n"));
+    QTest::newRow("packed, one line for the batch") << 50 << 1000 << qint64(strlen("pack 0 16\n"));
 }
 
 void tst_ServerBlockStore::syncMakesBatchesDurable()
@@ -319,7 +345,7 @@ void tst_ServerBlockStore::packsAreReadBackAfterARestart()
     // Appends go on at the end of the same pack.
     const QByteArray more = randomBytes(300, 999);
     QVERIFY(restarted.put(ContentHash::of(more), more).ok());
-    QCOMPARE(restarted.packedAt(ContentHash::of(more))->path, root() + QStringLiteral("/packs/00000000.pack"));
+    QCOMPARE(restarted.packedAt(ContentHash::of(more))->path, root() + QStringLiteral("/packs/00000000.fsp"));
     QVERIFY(restarted.packedAt(ContentHash::of(more))->offset > 0);
 }
 
@@ -391,9 +417,9 @@ void tst_ServerBlockStore::packsRollOver()
         blocks << randomBytes(4000, quint32(50 + i));
         QVERIFY(store.put(ContentHash::of(blocks.last()), blocks.last()).ok());
     }
-    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(0)))->path, root() + QStringLiteral("/packs/00000000.pack"));
-    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(5)))->path, root() + QStringLiteral("/packs/00000002.pack"));
-    QVERIFY(QFileInfo(root() + QStringLiteral("/packs/00000000.pack")).size() <= 10000);
+    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(0)))->path, root() + QStringLiteral("/packs/00000000.fsp"));
+    QCOMPARE(store.packedAt(ContentHash::of(blocks.at(5)))->path, root() + QStringLiteral("/packs/00000002.fsp"));
+    QVERIFY(QFileInfo(root() + QStringLiteral("/packs/00000000.fsp")).size() <= 10000);
     QCOMPARE(store.pendingCount(), 2); // each full pack was synced before the next began
     QVERIFY(store.sync().ok());
     LocalBlockStore restarted(root(), 10000);
@@ -424,12 +450,12 @@ void tst_ServerBlockStore::bigBlocksArePackedByDefault()
     for (const QByteArray &raw : std::as_const(blocks)) {
         const auto at = store.packedAt(ContentHash::of(raw));
         QVERIFY(at);
-        QCOMPARE(at->path, root() + QStringLiteral("/packs/00000000.pack"));
+        QCOMPARE(at->path, root() + QStringLiteral("/packs/00000000.fsp"));
         const auto stored = store.get(ContentHash::of(raw));
         QVERIFY(stored.ok());
         QCOMPARE(stored->data, raw);
     }
-    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), qint64(strlen("pack 0 0\n")));
+    QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), qint64(strlen("pack 0 16\n")));
     QVERIFY(store.sync().ok());
     QCOMPARE(store.pendingCount(), 0);
     QCOMPARE(QFileInfo(root() + QStringLiteral("/unsynced")).size(), 0);
@@ -454,7 +480,7 @@ void tst_ServerBlockStore::bigBlocksArePackedAcrossRestartsAndCrashes()
         QVERIFY(store->put(ContentHash::of(raw), raw).ok());
     const auto damagedAt = store->packedAt(ContentHash::of(batch.at(1)));
     QVERIFY(damagedAt);
-    QCOMPARE(damagedAt->path, root() + QStringLiteral("/packs/00000000.pack"));
+    QCOMPARE(damagedAt->path, root() + QStringLiteral("/packs/00000000.fsp"));
     QFile journal(root() + QStringLiteral("/unsynced"));
     QVERIFY(journal.open(QIODevice::ReadOnly));
     const QByteArray listed = journal.readAll();
@@ -521,6 +547,156 @@ void tst_ServerBlockStore::unwritableStoreFailsToOpen()
     QFile::setPermissions(root() + QStringLiteral("/tmp"), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
     QVERIFY(!opened.ok());
     QVERIFY2(opened.errorMessage().contains(QStringLiteral("not writable")), qPrintable(opened.errorMessage()));
+}
+
+// A new pack starts with its file header, and the marker in packs/ stops builds that read
+// format-1 packs only: they list *.pack, cut any pack at a record they cannot parse, and
+// refuse to start when the last *.pack (by name) is not numbered (their "stray file").
+void tst_ServerBlockStore::newPacksCarryTheirFormat()
+{
+    const QByteArray raw = randomBytes(3000, 70);
+    QVERIFY(m_store->put(ContentHash::of(raw), raw).ok());
+    QVERIFY(m_store->sync().ok());
+    const QByteArray pack = readAll(root() + QStringLiteral("/packs/00000000.fsp"));
+    QVERIFY(pack.startsWith("FSPK"));
+    QCOMPARE(qFromBigEndian<quint32>(pack.constData() + 4), LocalBlockStore::kPackFormat);
+    QCOMPARE(pack.mid(LocalBlockStore::kPackFileHeaderSize, 4), QByteArray("FSP1"));
+    QVERIFY(QFile::exists(root() + QStringLiteral("/packs/") + QLatin1String(LocalBlockStore::kFormatMarker)));
+    // What an older build sees: the marker and no pack of the new format.
+    const QStringList olderSees
+        = QDir(root() + QStringLiteral("/packs")).entryList({ QStringLiteral("*.pack") }, QDir::Files, QDir::Name);
+    QCOMPARE(olderSees, QStringList { QLatin1String(LocalBlockStore::kFormatMarker) });
+    bool numbered = true;
+    olderSees.last().section(u'.', 0, 0).toUInt(&numbered, 16);
+    QVERIFY(!numbered);
+}
+
+// A store written before the marker: its .pack files (records of any size, no file header)
+// are read where they are and never appended to; new blocks go to a new .fsp pack.
+void tst_ServerBlockStore::formatOnePacksAreStillRead()
+{
+    m_store.reset();
+    QDir(root()).removeRecursively();
+    QVERIFY(QDir().mkpath(root() + QStringLiteral("/packs")));
+    const QList<QByteArray> old { randomBytes(3000, 71), randomBytes(200 * 1024, 72), randomBytes(10, 73) };
+    QByteArray packBytes;
+    for (const QByteArray &raw : old)
+        packBytes += formatOneRecord(raw);
+    const QString oldPack = root() + QStringLiteral("/packs/00000003.pack");
+    {
+        QFile file(oldPack);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QCOMPARE(file.write(packBytes), packBytes.size());
+    }
+    for (int restart = 0; restart < 2; ++restart) {
+        LocalBlockStore store(root());
+        QVERIFY(store.open().ok());
+        for (const QByteArray &raw : old) {
+            QCOMPARE(store.packedAt(ContentHash::of(raw))->path, oldPack);
+            QCOMPARE(store.get(ContentHash::of(raw))->data, raw);
+        }
+        const QByteArray added = randomBytes(5000, quint32(74 + restart));
+        QVERIFY(store.put(ContentHash::of(added), added).ok());
+        QVERIFY(store.sync().ok());
+        QCOMPARE(store.packedAt(ContentHash::of(added))->path, root() + QStringLiteral("/packs/00000004.fsp"));
+        QCOMPARE(readAll(oldPack), packBytes); // untouched
+    }
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QCOMPARE(restarted.get(ContentHash::of(randomBytes(5000, 74)))->data, randomBytes(5000, 74));
+    QCOMPARE(restarted.get(ContentHash::of(randomBytes(5000, 75)))->data, randomBytes(5000, 75));
+    QCOMPARE(restarted.get(ContentHash::of(old.at(1)))->data, old.at(1));
+}
+
+void tst_ServerBlockStore::unknownPackFormatIsRefused_data()
+{
+    QTest::addColumn<int>("at");
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("a newer format") << 4 << QByteArray("\0\0\0\3", 4) << QStringLiteral("pack format 3");
+    QTest::newRow("a damaged file header") << 0 << QByteArray("FSQK") << QStringLiteral("file header is damaged");
+}
+
+// A pack this build does not understand stops the start, and nothing is cut: not the
+// pack, not its unsynced tail (listed as a crash leaves it), not the other packs.
+void tst_ServerBlockStore::unknownPackFormatIsRefused()
+{
+    QFETCH(int, at);
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, reason);
+    m_store.reset();
+    auto store = std::make_unique<LocalBlockStore>(root(), 10000);
+    QVERIFY(store->open().ok());
+    for (int i = 0; i < 3; ++i) { // packs 0 and 1
+        const QByteArray raw = randomBytes(4000, quint32(80 + i));
+        QVERIFY(store->put(ContentHash::of(raw), raw).ok());
+    }
+    const QByteArray listed = readAll(root() + QStringLiteral("/unsynced"));
+    QVERIFY2(listed.startsWith("pack 1 "), listed.constData());
+    store.reset();
+    {
+        QFile journal(root() + QStringLiteral("/unsynced"));
+        QVERIFY(journal.open(QIODevice::WriteOnly));
+        journal.write(listed);
+    }
+    const QString packPath = root() + QStringLiteral("/packs/00000001.fsp");
+    QByteArray pack = readAll(packPath);
+    pack.replace(at, bytes.size(), bytes);
+    pack.append("FSP1 and then a record cut short"); // would be cut, were it read
+    {
+        QFile file(packPath);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(pack);
+    }
+    const QByteArray first = readAll(root() + QStringLiteral("/packs/00000000.fsp"));
+
+    LocalBlockStore restarted(root(), 10000);
+    const auto opened = restarted.open();
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.errorMessage().contains(reason), qPrintable(opened.errorMessage()));
+    QCOMPARE(readAll(packPath), pack);
+    QCOMPARE(readAll(root() + QStringLiteral("/packs/00000000.fsp")), first);
+    QCOMPARE(readAll(root() + QStringLiteral("/unsynced")), listed);
+}
+
+// A newer build's marker stops this one, as this build's stops older ones.
+void tst_ServerBlockStore::newerFormatMarkerIsRefused()
+{
+    const QByteArray raw = randomBytes(3000, 90);
+    QVERIFY(m_store->put(ContentHash::of(raw), raw).ok());
+    m_store.reset();
+    QFile marker(root() + QStringLiteral("/packs/~pack-format-3.pack"));
+    QVERIFY(marker.open(QIODevice::WriteOnly));
+    marker.close();
+    const QByteArray pack = readAll(root() + QStringLiteral("/packs/00000000.fsp"));
+    LocalBlockStore restarted(root());
+    const auto opened = restarted.open();
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.errorMessage().contains(QStringLiteral("format 3")), qPrintable(opened.errorMessage()));
+    QCOMPARE(readAll(root() + QStringLiteral("/packs/00000000.fsp")), pack);
+}
+
+// A crash while a new pack's file header was written leaves it shorter than the header
+// (no record can follow yet): it is written again and the pack used.
+void tst_ServerBlockStore::packCutOffWhileCreatedIsWrittenAgain()
+{
+    m_store.reset();
+    const QString path = root() + QStringLiteral("/packs/00000000.fsp");
+    {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write("FSP");
+    }
+    LocalBlockStore store(root());
+    QVERIFY(store.open().ok());
+    const QByteArray raw = randomBytes(3000, 91);
+    QVERIFY(store.put(ContentHash::of(raw), raw).ok());
+    QVERIFY(store.sync().ok());
+    QCOMPARE(store.packedAt(ContentHash::of(raw))->path, path);
+    QCOMPARE(store.packedAt(ContentHash::of(raw))->offset, qint64(LocalBlockStore::kPackFileHeaderSize));
+    LocalBlockStore restarted(root());
+    QVERIFY(restarted.open().ok());
+    QCOMPARE(restarted.get(ContentHash::of(raw))->data, raw);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerBlockStore)

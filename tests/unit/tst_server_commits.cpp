@@ -281,7 +281,7 @@ void tst_ServerCommits::blocksAreStoredOnce()
     QVERIFY(b.putBlock(text, BlockCodec::Raw));
     QVERIFY(a.putBlock(text, BlockCodec::Raw));
     // Small: packed, one record, kept compressed.
-    const QFileInfo stored(m_dir->path() + QStringLiteral("/blocks/packs/00000000.pack"));
+    const QFileInfo stored(m_dir->path() + QStringLiteral("/blocks/packs/00000000.fsp"));
     QVERIFY(stored.exists());
     QVERIFY(stored.size() < text.size() / 10);
     const Envelope data = b.call(MessageType::GetBlock, GetBlock { ContentHash::of(text) });

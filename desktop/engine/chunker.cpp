@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <condition_variable>
@@ -210,6 +211,9 @@ public:
         qint64 offset; // in the slot
         qint64 length;
         qsizetype index; // in the block list
+        // check(): only the XXH3 check, compared with this one (no SHA-256, no Done).
+        bool checkOnly = false;
+        quint64 expected = 0;
     };
     struct Done
     {
@@ -275,6 +279,49 @@ public:
         return {};
     }
     const char *at(qint64 pos) const { return m_slots[m_current].buffer.data() + (pos - m_start); }
+    // Whether [pos, pos + len) is in memory now (no read needed).
+    bool holds(qint64 pos, qint64 len) const { return pos >= m_start && pos + len <= m_start + m_filled; }
+
+    // Queues the check of an old block kept on trust (ensure() made it available): the
+    // hashing thread compares it while the cutter reads on, so that an unchanged file is
+    // read on one core and checked on the other. The first block that failed: failedCheck().
+    void check(qint64 pos, qint64 len, qsizetype index, quint64 expected)
+    {
+        Q_ASSERT(m_thread.joinable());
+        std::lock_guard lock(m_mutex);
+        ++m_slots[m_current].pending;
+        ++m_checksPending;
+        m_jobs.push_back(Job { m_current, pos - m_start, len, index, true, expected });
+        m_cond.notify_all();
+    }
+    // The lowest block index whose check failed so far (-1: none); a hint while checks
+    // are pending, exact after settleChecks().
+    qsizetype failedCheck() const { return m_failedCheck.load(std::memory_order_relaxed); }
+    // Waits for every queued check (helping with them); then failedCheck() is exact, and
+    // is reset by the call after this one's answer.
+    qsizetype settleChecks()
+    {
+        std::unique_lock lock(m_mutex);
+        while (m_checksPending > 0) {
+            if (m_jobs.empty())
+                m_cond.wait(lock);
+            else
+                runNext(lock);
+        }
+        return m_failedCheck.exchange(-1);
+    }
+    // Reads from `pos` again, before what is in memory (after a failed check); every check
+    // is settled. False when the device cannot seek.
+    bool rewind(qint64 pos)
+    {
+        if (pos >= m_start && pos <= m_start + m_filled)
+            return true;
+        if (!m_device.seek(pos))
+            return false;
+        m_start = pos;
+        m_filled = 0;
+        return true;
+    }
 
     // Whether the device has more than `size` bytes (it grew while it was read).
     bool grew()
@@ -321,6 +368,8 @@ private:
     Done run(const Job &job) const
     {
         const char *data = m_slots[job.slot].buffer.data() + job.offset;
+        if (job.checkOnly)
+            return Done { job.index, ContentHash(), checkOf(data, job.length) };
         Sha256 sha;
         sha.addData(QByteArrayView(data, job.length));
         return Done { job.index, sha.result(), checkOf(data, job.length) };
@@ -352,7 +401,14 @@ private:
     // With m_mutex held.
     void finished(const Job &job, Done &&done)
     {
-        m_done.push_back(std::move(done));
+        if (!job.checkOnly) {
+            m_done.push_back(std::move(done));
+        } else {
+            --m_checksPending;
+            const qsizetype failed = m_failedCheck.load(std::memory_order_relaxed);
+            if (done.check != job.expected && (failed < 0 || job.index < failed))
+                m_failedCheck.store(job.index, std::memory_order_relaxed);
+        }
         --m_slots[job.slot].pending;
         m_cond.notify_all();
     }
@@ -368,6 +424,8 @@ private:
     std::condition_variable m_cond;
     std::deque<Job> m_jobs; // a short queue: bounded by the slots
     std::vector<Done> m_done;
+    int m_checksPending = 0;
+    std::atomic<qsizetype> m_failedCheck { -1 };
     bool m_closed = false;
     std::thread m_thread;
 };
@@ -454,10 +512,55 @@ Result<Chunker::Chunked> Chunker::pass(
 
     Chunked out;
     std::vector<quint64> checks;
-    Pipeline pipe(device, size, p.maxSize, size >= kThreadedFrom);
+    const bool threaded = size >= kThreadedFrom;
+    Pipeline pipe(device, size, p.maxSize, threaded);
     qint64 pos = 0;
     const auto tooMany = [&] { return out.blocks.size() > protocol::kMaxBlocksPerEntry; };
-    while (pos < size) {
+
+    // Old blocks kept on trust while the hashing thread checks them (Pipeline::check):
+    // where each was kept, to go back to the first one whose check fails. After a success
+    // the next run of trusted blocks is twice as long (up to what is in memory), after a
+    // failure it is one block checked on this thread again, so a file changed everywhere
+    // costs no more checks than before and an unchanged one is checked on the other core.
+    struct Trusted
+    {
+        qsizetype outIndex;
+        qint64 pos;
+        qsizetype oldIndex;
+        qint64 reusedBefore;
+    };
+    std::vector<Trusted> trusted;
+    const bool mayTrust = incremental && threaded && !device.isSequential();
+    qsizetype trustRun = 1;
+    qsizetype failedOld = -1; // the old block whose check just failed: cut, not kept
+    // Back to the first trusted block whose check failed, if any (all checks settled).
+    const auto settle = [&]() -> QString {
+        const qsizetype failed = pipe.settleChecks();
+        if (failed >= 0) {
+            const auto it = std::find_if(
+                trusted.cbegin(), trusted.cend(), [&](const Trusted &t) { return t.outIndex == failed; });
+            Q_ASSERT(it != trusted.cend());
+            out.blocks.resize(it->outIndex);
+            checks.resize(size_t(it->outIndex));
+            out.reusedBytes = it->reusedBefore;
+            pos = it->pos;
+            oldIndex = it->oldIndex;
+            oldStart = pos;
+            failedOld = oldIndex;
+            trustRun = 1;
+            if (!pipe.rewind(pos))
+                return QStringLiteral("cannot read %1 again: %2").arg(pos).arg(device.errorString());
+        }
+        trusted.clear();
+        return {};
+    };
+    // At the end, the trusted blocks are settled too (and on from a failed one).
+    while (pos < size || !trusted.empty()) {
+        if (!trusted.empty() && (pos >= size || pipe.failedCheck() >= 0)) {
+            if (const QString error = settle(); !error.isEmpty())
+                return makeError(error);
+            continue;
+        }
         if (tooMany()) // kept and new blocks alike count
             return makeError(QLatin1String(kTooManyBlocks));
         if (cancel && cancel->load(std::memory_order_relaxed))
@@ -465,28 +568,55 @@ Result<Chunker::Chunked> Chunker::pass(
         // Past the last boundary both versions share, skip the old blocks left behind.
         while (incremental && oldIndex < old.size() && oldStart < pos)
             oldStart += old.at(oldIndex++).size;
-        if (incremental && oldIndex < old.size() && oldStart == pos) {
-            // Both versions cut here, so from here the chunker is in the same state as it
-            // was in the previous version. An old block whose bytes are unchanged is cut
-            // the same again: its end is a cut decided by its own bytes alone, except for
-            // the last one, which ended with the file.
+        // Both versions cut here, so from here the chunker is in the same state as it was
+        // in the previous version. An old block whose bytes are unchanged is cut the same
+        // again: its end is a cut decided by its own bytes alone, except for the last one,
+        // which ended with the file.
+        const auto keepable = [&](qsizetype i) {
+            const qint64 len = old.at(i).size;
+            return len <= p.maxSize && pos + len <= size && (i + 1 < old.size() || pos + len == size);
+        };
+        if (incremental && oldIndex < old.size() && oldStart == pos && oldIndex != failedOld && keepable(oldIndex)) {
             const qint64 len = old.at(oldIndex).size;
-            const bool last = oldIndex + 1 == old.size();
-            if (len <= p.maxSize && pos + len <= size && (!last || pos + len == size)) {
-                if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
-                    return makeError(error);
-                const quint64 check = checkOf(pipe.at(pos), len);
-                if (check == checkAt(previous.checks, oldIndex)) {
+            if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
+                return makeError(error);
+            if (mayTrust && trustRun > 1) {
+                for (qsizetype n = 0; n < trustRun && oldIndex < old.size() && keepable(oldIndex)
+                     && pipe.holds(pos, old.at(oldIndex).size);
+                     ++n) {
+                    const qint64 blockSize = old.at(oldIndex).size;
+                    const quint64 check = checkAt(previous.checks, oldIndex);
+                    trusted.push_back({ out.blocks.size(), pos, oldIndex, out.reusedBytes });
+                    pipe.check(pos, blockSize, out.blocks.size(), check);
                     out.blocks.append(old.at(oldIndex));
                     checks.push_back(check);
-                    out.reusedBytes += len;
-                    pos += len;
+                    out.reusedBytes += blockSize;
+                    pos += blockSize;
                     oldStart = pos;
                     ++oldIndex;
-                    continue;
                 }
+                trustRun = qMin<qsizetype>(trustRun * 2, old.size());
+                continue;
+            }
+            const quint64 check = checkOf(pipe.at(pos), len);
+            if (check == checkAt(previous.checks, oldIndex)) {
+                out.blocks.append(old.at(oldIndex));
+                checks.push_back(check);
+                out.reusedBytes += len;
+                pos += len;
+                oldStart = pos;
+                ++oldIndex;
+                trustRun = 2;
+                continue;
             }
         }
+        // A cut depends on what came before being right: every trusted block settled first.
+        if (!trusted.empty()) {
+            if (const QString error = settle(); !error.isEmpty())
+                return makeError(error);
+            continue;
+        }
+        failedOld = -1;
         if (const QString error = pipe.ensure(pos, p.maxSize); !error.isEmpty())
             return makeError(error);
         const qint64 len = cutter.cut(reinterpret_cast<const quint8 *>(pipe.at(pos)), qMin(p.maxSize, size - pos));

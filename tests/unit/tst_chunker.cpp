@@ -321,6 +321,12 @@ void tst_Chunker::incrementalEqualsFullRechunk_data()
     QTest::newRow("middle") << data << overwrite(6 * mib, mib, 2) << data.size() - mib - 2 * slack << data.size() - mib;
     QTest::newRow("end") << data << overwrite(data.size() - 50 * 1024, 50 * 1024, 3) << data.size() - 50 * 1024 - slack
                          << data.size() - 50 * 1024;
+    // Two regions: the blocks between them, kept on trust while the hashing thread checks
+    // them, and the cut going back to the first block of the second whose check failed.
+    QByteArray twice = overwrite(2 * mib, 200 * 1024, 7);
+    twice.replace(9 * mib, 10, splitMixBytes(10, 8));
+    QTest::newRow("two regions") << data << twice << data.size() - 200 * 1024 - 10 - 4 * slack
+                                 << data.size() - 200 * 1024 - 10;
     QByteArray inserted = data;
     inserted.insert(5 * mib, splitMixBytes(1000, 4));
     QTest::newRow("insert") << data << inserted << data.size() - 2 * slack << data.size();

@@ -132,7 +132,7 @@ private:
     quint64 m_loose;
 };
 
-quint64 checkOf(const char *data, qint64 n)
+quint64 xxh3Of(const char *data, qint64 n)
 {
     return quint64(XXH3_64bits(data, size_t(n)));
 }
@@ -369,10 +369,10 @@ private:
     {
         const char *data = m_slots[job.slot].buffer.data() + job.offset;
         if (job.checkOnly)
-            return Done { job.index, ContentHash(), checkOf(data, job.length) };
+            return Done { job.index, ContentHash(), xxh3Of(data, job.length) };
         Sha256 sha;
         sha.addData(QByteArrayView(data, job.length));
-        return Done { job.index, sha.result(), checkOf(data, job.length) };
+        return Done { job.index, sha.result(), xxh3Of(data, job.length) };
     }
 
     void hashLoop()
@@ -598,7 +598,7 @@ Result<Chunker::Chunked> Chunker::pass(
                 trustRun = qMin<qsizetype>(trustRun * 2, old.size());
                 continue;
             }
-            const quint64 check = checkOf(pipe.at(pos), len);
+            const quint64 check = xxh3Of(pipe.at(pos), len);
             if (check == checkAt(previous.checks, oldIndex)) {
                 out.blocks.append(old.at(oldIndex));
                 checks.push_back(check);
@@ -624,7 +624,7 @@ Result<Chunker::Chunked> Chunker::pass(
             // A block the old version had elsewhere (the bytes before it were inserted or
             // deleted): its hash is known, and the old blocks after it are the candidates
             // from here on.
-            const quint64 check = checkOf(pipe.at(pos), len);
+            const quint64 check = xxh3Of(pipe.at(pos), len);
             const auto found = oldByCheck.constFind({ check, quint32(len) });
             if (found != oldByCheck.cend()) {
                 out.blocks.append(old.at(*found));
@@ -707,6 +707,31 @@ Result<QList<protocol::BlockRef>> Chunker::chunkFile(
     if (!chunked)
         return makeError(chunked.errorMessage());
     return chunked->blocks;
+}
+
+QByteArray Chunker::checksFor(const QList<protocol::BlockRef> &blocks, const std::vector<quint64> &checks)
+{
+    if (blocks.size() < kChecksFromBlocks || size_t(blocks.size()) != checks.size())
+        return {};
+    qint64 size = 0;
+    for (const protocol::BlockRef &b : blocks)
+        size += b.size;
+    return packChecks(blocks, checks, averageFor(size, Previous { size, qint64(blocks.size()) }));
+}
+
+std::vector<quint64> Chunker::unpackChecks(const QList<protocol::BlockRef> &blocks, const QByteArray &checks)
+{
+    if (checksAverage(blocks, checks) == 0)
+        return {};
+    std::vector<quint64> out(size_t(blocks.size()));
+    for (qsizetype i = 0; i < blocks.size(); ++i)
+        out[size_t(i)] = checkAt(checks, i);
+    return out;
+}
+
+quint64 Chunker::checkOf(QByteArrayView bytes)
+{
+    return xxh3Of(bytes.data(), bytes.size());
 }
 
 QList<protocol::BlockRef> Chunker::chunkBytes(const QByteArray &data)

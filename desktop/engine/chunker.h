@@ -6,6 +6,7 @@
 #include <QIODevice>
 
 #include <atomic>
+#include <vector>
 
 namespace filesync {
 
@@ -92,6 +93,15 @@ public:
     static Result<QList<protocol::BlockRef>> chunkWith(
         QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel = nullptr);
     static QList<protocol::BlockRef> chunkBytes(const QByteArray &data);
+
+    // The checks of a block list the chunker did not cut here (a download), for the next
+    // version's incremental re-cut: `checks` holds one checkOf() per block, in order. Made
+    // for the average that version will most likely be cut with (the sticky one the list's
+    // size and count imply). Empty below kChecksFromBlocks blocks or on a size mismatch.
+    static QByteArray checksFor(const QList<protocol::BlockRef> &blocks, const std::vector<quint64> &checks);
+    // The per-block checks in `checks`, when they describe exactly `blocks`; else empty.
+    static std::vector<quint64> unpackChecks(const QList<protocol::BlockRef> &blocks, const QByteArray &checks);
+    static quint64 checkOf(QByteArrayView bytes); // one block's check
 
 private:
     static Result<Chunked> pass(

@@ -1,6 +1,7 @@
 #include "downloader.h"
 
 #include "blockcodec.h"
+#include "chunker.h"
 #include "journal.h"
 #include "localfs.h"
 #include "scanner.h"
@@ -16,6 +17,7 @@
 #include <QUuid>
 #include <QtConcurrent>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +40,25 @@ struct Downloader::File
     qint64 unflushed = 0; // bytes written by the engine thread since its last write-back start
     bool failed = false;
     std::optional<LocalEntry> landed; // its stat right after the rename
+    // The XXH3 check of each block (Chunker::checkOf), gathered as the blocks are written
+    // and recorded with the file, so that its first edit here re-cuts only what changed.
+    // For files of Chunker::kChecksFromBlocks blocks or more; `checksKnown` false once a
+    // block came without one (a copy from a local file that has none).
+    std::vector<qint64> starts; // of each block in the file
+    std::vector<quint64> checks;
+    bool checksKnown = false;
+
+    void setCheck(qint64 offset, std::optional<quint64> check)
+    {
+        if (!checksKnown)
+            return;
+        const auto at = std::lower_bound(starts.cbegin(), starts.cend(), offset);
+        if (!check || at == starts.cend() || *at != offset) {
+            checksKnown = false;
+            return;
+        }
+        checks[size_t(at - starts.cbegin())] = *check;
+    }
 };
 
 namespace {
@@ -124,6 +145,7 @@ void Downloader::record(const QList<File *> &files)
     for (const File *f : files) {
         LocalEntry l = *f->landed;
         l.blocks = f->action.remote.blocks;
+        l.blockChecks = f->checksKnown ? Chunker::checksFor(l.blocks, f->checks) : QByteArray();
         m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
     }
     m_journal.commit();
@@ -138,6 +160,7 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     m_actions = files;
     m_cancel = std::make_shared<std::atomic_bool>(false);
     m_localSources.clear();
+    m_knownChecks.clear();
     // Only the blocks these files need: indexing every block of a 20,000-file journal on
     // every cycle (a path string each) cost tens of milliseconds even with nothing to fetch.
     QSet<ContentHash> wanted;
@@ -149,13 +172,19 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
         qint64 offset = 0;
         QString path;
         std::shared_ptr<const JournalEntry> recorded;
-        for (const BlockRef &b : it->blocks) {
+        std::vector<quint64> checks; // the entry's, when valid: a block's check is its bytes'
+        for (qsizetype i = 0; i < it->blocks.size(); ++i) {
+            const BlockRef &b = it->blocks.at(i);
             if (wanted.contains(b.hash)) {
                 if (path.isEmpty()) {
                     path = m_root + u'/' + it.key().toString();
                     recorded = std::make_shared<const JournalEntry>(*it);
+                    if (!it->blockChecks.isEmpty())
+                        checks = Chunker::unpackChecks(it->blocks, it->blockChecks);
                 }
                 m_localSources.insert(b.hash, { path, offset, recorded });
+                if (!checks.empty())
+                    m_knownChecks.insert(b.hash, checks[size_t(i)]);
             }
             offset += b.size;
         }
@@ -194,6 +223,16 @@ void Downloader::admit()
         }
         m_files.emplace(f->id, std::move(owned));
         ++m_assembling;
+        if (action.remote.blocks.size() >= Chunker::kChecksFromBlocks) {
+            f->checksKnown = true;
+            f->checks.resize(size_t(action.remote.blocks.size()));
+            f->starts.reserve(size_t(action.remote.blocks.size()));
+            qint64 start = 0;
+            for (const BlockRef &b : action.remote.blocks) {
+                f->starts.push_back(start);
+                start += b.size;
+            }
+        }
         qint64 offset = 0;
         for (const BlockRef &b : action.remote.blocks) {
             auto waiting = m_waiting.find(b.hash);
@@ -227,7 +266,6 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 {
     QList<LocalSource> copies;
     QHash<const JournalEntry *, qsizetype> sourceIndex; // recorded stat -> its place in `copies`
-    QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
     for (const BlockRef &b : blocks) {
         const LocalBlock source = m_localSources.value(b.hash);
         auto index = sourceIndex.constFind(source.recorded.get());
@@ -240,22 +278,29 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
         for (const Target &t : targets)
             copy.targets.append({ t.file->tempPath, t.offset });
         copies[*index].copies.append(copy);
-        job.append({ b, int(targets.size()) });
     }
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
-    // One watcher per job: a late signal of an aborted run cannot reach this one.
-    auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    auto future = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
-    m_localCopies.append(future);
-    connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
-        watcher->deleteLater();
-        if (generation != m_generation)
-            return;
-        m_localCopies.removeIf([](const QFuture<QSet<ContentHash>> &f) { return f.isFinished(); });
-        onLocalCopied(job, watcher->result());
-    });
-    watcher->setFuture(future);
+    const auto start = [&](const QList<LocalSource> &part) {
+        QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
+        for (const LocalSource &source : part) {
+            for (const LocalCopy &c : source.copies)
+                job.append({ c.block, int(c.targets.size()) });
+        }
+        // One watcher per job: a late signal of an aborted run cannot reach this one.
+        auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
+        auto future = QtConcurrent::run([part, cancel] { return copyLocalBlocks(part, cancel.get()); });
+        m_localCopies.append(future);
+        connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
+            watcher->deleteLater();
+            if (generation != m_generation)
+                return;
+            m_localCopies.removeIf([](const QFuture<QSet<ContentHash>> &f) { return f.isFinished(); });
+            onLocalCopied(job, watcher->result());
+        });
+        watcher->setFuture(future);
+    };
+    start(copies);
 }
 
 namespace {
@@ -449,8 +494,12 @@ void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSe
                 m_waiting.erase(waiting);
             else
                 m_queue.append(b);
-            for (const Target &t : done)
+            const auto check = m_knownChecks.constFind(b.hash);
+            for (const Target &t : done) {
+                t.file->setCheck(t.offset,
+                    check != m_knownChecks.cend() ? std::optional<quint64>(*check) : std::optional<quint64>());
                 delivered(*t.file);
+            }
         } else {
             m_queue.append(b); // its local source changed: the server has it
         }
@@ -493,8 +542,14 @@ void Downloader::pump()
 void Downloader::onBlock(const ContentHash &hash, const QByteArray &raw)
 {
     const QList<Target> targets = m_waiting.take(hash);
+    std::optional<quint64> check; // computed once, for the files that gather checks
     for (const Target &t : targets) {
         File &file = *t.file;
+        if (file.checksKnown) {
+            if (!check)
+                check = Chunker::checkOf(raw);
+            file.setCheck(t.offset, check);
+        }
         if (!file.failed && ::pwrite(file.fd, raw.constData(), size_t(raw.size()), off_t(t.offset)) != raw.size()) {
             failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(errno))));
         } else if (!file.failed && (file.unflushed += raw.size()) >= kWriteBackBytes) {

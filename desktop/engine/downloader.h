@@ -25,7 +25,9 @@ class ServerConnection;
 // unchanged since its block list was recorded, before and after the copy (else it is
 // fetched); otherwise it is read and re-hashed. Then made durable, given its mtime and mode, and renamed over
 // the final path in one atomic step, only if that path still holds what the plan saw. No
-// partial file ever appears at a final path.
+// partial file ever appears at a final path. A file of 16 blocks or more is recorded with
+// its blocks' XXH3 checks (fetched: from the bytes; copied: from the source's recorded
+// checks), so that its first edit here re-cuts only what changed.
 //
 // Group commit: files are not synced one by one. While one sync runs on the thread pool,
 // finished files gather; the next sync makes all of them durable at once (one syncfs(),
@@ -151,6 +153,7 @@ private:
     QList<protocol::BlockRef> m_queue; // blocks still to request
     qint64 m_queuedBytes = 0;
     QHash<ContentHash, LocalBlock> m_localSources;
+    QHash<ContentHash, quint64> m_knownChecks; // of blocks in m_localSources whose entry has valid checks
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
     QList<File *> m_ready; // assembled, waiting for a sync

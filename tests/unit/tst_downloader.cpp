@@ -1,4 +1,5 @@
 #include "blockcodec.h"
+#include "chunker.h"
 #include "downloader.h"
 #include "journal.h"
 #include "scanner.h"
@@ -6,6 +7,7 @@
 #include "testcluster.h"
 #include "testtree.h"
 
+#include <QBuffer>
 #include <QDir>
 #include <QFile>
 #include <QSignalSpy>
@@ -58,6 +60,7 @@ private Q_SLOTS:
     void sourceChangedDuringTheCopyIsFetched();
     void sourceRewrittenWithItsOldMtimeIsVerified();
     void sourceWrittenHereIsVerified();
+    void downloadsRecordTheBlocksChecks();
 
 private:
     // A 24 MiB file of 96 blocks written into the folder with an old mtime and recorded
@@ -389,6 +392,94 @@ void tst_Downloader::sourceWrittenHereIsVerified()
     QVERIFY(complete);
     QCOMPARE(proven.count.load(), 0);
     QVERIFY(readFile(m_folder->path(), QStringLiteral("big.bin")) == v2);
+}
+
+namespace {
+Chunker::Chunked chunkedAsTheUploaderWould(const QByteArray &data, const Chunker::Previous &previous = {})
+{
+    QBuffer buffer;
+    buffer.setData(data);
+    buffer.open(QIODevice::ReadOnly);
+    auto chunked = Chunker::chunkIncremental(buffer, data.size(), nullptr, previous);
+    return chunked ? *chunked : Chunker::Chunked {};
+}
+
+SyncAction downloadOf(const QString &path, const QByteArray &data, const QList<BlockRef> &blocks, quint64 version)
+{
+    SyncAction a;
+    a.type = ActionType::Download;
+    a.path = *RelativePath::fromString(path);
+    a.remote.path = a.path;
+    a.remote.size = data.size();
+    a.remote.mtimeMs = 1'700'000'000'000 + qint64(version);
+    a.remote.mode = 0644;
+    a.remote.blocks = blocks;
+    a.remote.version = version;
+    return a;
+}
+} // namespace
+
+// B records the XXH3 checks of what it downloads (fetched blocks: their bytes; blocks
+// copied from a local file: that file's recorded checks), the same the other computer's
+// chunker made, so B's own first edit of the file re-cuts only the changed region.
+void tst_Downloader::downloadsRecordTheBlocksChecks()
+{
+    const qint64 mib = 1024 * 1024;
+    const QString path = QStringLiteral("big.bin");
+    const QByteArray v1 = randomBytes(6 * mib, 21);
+    const Chunker::Chunked c1 = chunkedAsTheUploaderWould(v1);
+    QVERIFY(c1.blocks.size() >= Chunker::kChecksFromBlocks);
+    QVERIFY(!c1.checks.isEmpty());
+    QList<QByteArray> blocks;
+    qint64 at = 0;
+    for (const BlockRef &b : c1.blocks) {
+        blocks.append(v1.mid(at, b.size));
+        at += b.size;
+    }
+    QVERIFY(upload(blocks));
+    const SyncAction first = downloadOf(path, v1, c1.blocks, 1);
+    QVERIFY(download(first));
+    QVERIFY(readFile(m_folder->path(), path) == v1);
+    QCOMPARE(m_journal->load().value(first.path).blockChecks, c1.checks); // all fetched
+
+    // A patch: the server has only the new blocks, the rest is copied from version 1.
+    QByteArray v2 = v1;
+    v2.replace(3 * mib, 200 * 1024, randomBytes(200 * 1024, 22));
+    const Chunker::Chunked c2 = chunkedAsTheUploaderWould(
+        v2, Chunker::Previous { v1.size(), qint64(c1.blocks.size()), c1.blocks, c1.checks });
+    QVERIFY(c2.reusedBytes > 5 * mib);
+    QList<QByteArray> fresh;
+    at = 0;
+    for (const BlockRef &b : c2.blocks) {
+        if (!c1.blocks.contains(b))
+            fresh.append(v2.mid(at, b.size));
+        at += b.size;
+    }
+    QVERIFY(!fresh.isEmpty() && fresh.size() < 10);
+    QVERIFY(upload(fresh));
+    SyncAction second = downloadOf(path, v2, c2.blocks, 2);
+    second.local = Scanner::stat(m_folder->path() + u'/' + path);
+    ProvenCopies proven;
+    QVERIFY(download(second));
+    QVERIFY(proven.count.load() >= 1);
+    QVERIFY(readFile(m_folder->path(), path) == v2);
+    const JournalEntry recorded = m_journal->load().value(second.path);
+    QCOMPARE(recorded.blockChecks, c2.checks); // copied ones included
+
+    // Edited here: the scan re-cuts and re-hashes about the 100 KiB changed, not 6 MiB,
+    // and gets the blocks a full re-cut with the same sizes gives.
+    QByteArray v3 = v2;
+    v3.replace(5 * mib, 100 * 1024, randomBytes(100 * 1024, 23));
+    writeFile(m_folder->path(), path, v3);
+    const Scanner::Result scan = Scanner::scan(m_folder->path(), m_journal->load());
+    QVERIFY(scan.fatal.isEmpty());
+    QCOMPARE(scan.hashedFiles, 1);
+    const qint64 slack = 2 * 256 * 1024; // the blocks around an edit: up to two maximum sizes
+    QVERIFY2(scan.reusedBytes >= v3.size() - 100 * 1024 - slack, qPrintable(QString::number(scan.reusedBytes)));
+    QVERIFY2(scan.hashedBytes <= 100 * 1024 + slack, qPrintable(QString::number(scan.hashedBytes)));
+    const Chunker::Chunked full
+        = chunkedAsTheUploaderWould(v3, Chunker::Previous { v2.size(), qint64(c2.blocks.size()) });
+    QCOMPARE(scan.snapshot.value(second.path).blocks, full.blocks);
 }
 
 QTEST_GUILESS_MAIN(tst_Downloader)

@@ -5,6 +5,7 @@
 
 #include <QBuffer>
 #include <QFile>
+#include <QFileDevice>
 #include <QHash>
 #include <QtEndian>
 
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -19,6 +21,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace filesync {
 
@@ -205,15 +209,20 @@ constexpr qint64 kThreadedFrom = 8 * 1024 * 1024;
 class Pipeline
 {
 public:
+    // An old block kept on trust, to be checked (checkRange()).
+    struct Piece
+    {
+        qint64 length;
+        quint64 expected; // its recorded check
+        qsizetype index; // in the block list
+    };
     struct Job
     {
-        int slot;
-        qint64 offset; // in the slot
+        int slot; // -1: a range to check (checkRange()), read by the thread that runs it
+        qint64 offset; // in the slot; of a range: in the file
         qint64 length;
         qsizetype index; // in the block list
-        // check(): only the XXH3 check, compared with this one (no SHA-256, no Done).
-        bool checkOnly = false;
-        quint64 expected = 0;
+        std::vector<Piece> pieces = {}; // of a range, in order from `offset`
     };
     struct Done
     {
@@ -229,6 +238,12 @@ public:
     {
         for (auto &slot : m_slots)
             slot.buffer.resize(0);
+        // Where a range check finds the bytes without the cutter's buffers: pread() on the
+        // file (which moves no offset), or the buffer's own memory.
+        if (auto *file = qobject_cast<QFileDevice *>(&device))
+            m_fd = file->handle();
+        else if (auto *buffer = qobject_cast<QBuffer *>(&device); buffer && buffer->data().size() >= size)
+            m_direct = buffer->data().constData();
         if (threaded)
             m_thread = std::thread([this] { hashLoop(); });
     }
@@ -251,7 +266,7 @@ public:
                     m_cond.wait(lock);
                     continue;
                 }
-                runNext(lock);
+                runNext(lock, 0);
             }
         }
         std::vector<char> &to = m_slots[next].buffer;
@@ -261,8 +276,9 @@ public:
         if (pos >= m_start && pos < m_start + m_filled) {
             kept = m_start + m_filled - pos;
             std::memcpy(to.data(), m_slots[m_current].buffer.data() + (pos - m_start), size_t(kept));
-        } else if (pos != m_start + m_filled) {
-            return QStringLiteral("internal error: non-sequential read"); // never: reads are in order
+        } else if (pos != m_start + m_filled && !m_device.seek(pos)) {
+            // Past blocks checked by range, or back to one whose check failed.
+            return QStringLiteral("cannot read at %1: %2").arg(pos).arg(m_device.errorString());
         }
         const qint64 want = qMin(m_capacity, m_size - pos);
         while (kept < want) {
@@ -279,20 +295,22 @@ public:
         return {};
     }
     const char *at(qint64 pos) const { return m_slots[m_current].buffer.data() + (pos - m_start); }
-    // Whether [pos, pos + len) is in memory now (no read needed).
-    bool holds(qint64 pos, qint64 len) const { return pos >= m_start && pos + len <= m_start + m_filled; }
 
-    // Queues the check of an old block kept on trust (ensure() made it available): the
-    // hashing thread compares it while the cutter reads on, so that an unchanged file is
-    // read on one core and checked on the other. The first block that failed: failedCheck().
-    void check(qint64 pos, qint64 len, qsizetype index, quint64 expected)
+    // Whether checkRange() can be used: a hashing thread, and bytes it can read itself.
+    bool canCheckRanges() const { return m_thread.joinable() && (m_fd >= 0 || m_direct); }
+    // Queues the check of old blocks kept on trust, `pieces` from `pos` on (`bytes` in
+    // all), which the thread that runs it reads itself: an unchanged file is then read
+    // and checked on both cores (with more than one range waiting, the cutter runs one).
+    // The first block that failed: failedCheck().
+    void checkRange(qint64 pos, std::vector<Piece> &&pieces, qint64 bytes)
     {
-        Q_ASSERT(m_thread.joinable());
-        std::lock_guard lock(m_mutex);
-        ++m_slots[m_current].pending;
+        std::unique_lock lock(m_mutex);
         ++m_checksPending;
-        m_jobs.push_back(Job { m_current, pos - m_start, len, index, true, expected });
+        ++m_rangesQueued;
+        m_jobs.push_back(Job { -1, pos, bytes, 0, std::move(pieces) });
         m_cond.notify_all();
+        while (m_rangesQueued > 1)
+            runNext(lock, 0);
     }
     // The lowest block index whose check failed so far (-1: none); a hint while checks
     // are pending, exact after settleChecks().
@@ -306,26 +324,16 @@ public:
             if (m_jobs.empty())
                 m_cond.wait(lock);
             else
-                runNext(lock);
+                runNext(lock, 0);
         }
         return m_failedCheck.exchange(-1);
-    }
-    // Reads from `pos` again, before what is in memory (after a failed check); every check
-    // is settled. False when the device cannot seek.
-    bool rewind(qint64 pos)
-    {
-        if (pos >= m_start && pos <= m_start + m_filled)
-            return true;
-        if (!m_device.seek(pos))
-            return false;
-        m_start = pos;
-        m_filled = 0;
-        return true;
     }
 
     // Whether the device has more than `size` bytes (it grew while it was read).
     bool grew()
     {
+        if (m_device.pos() != m_size && !m_device.seek(m_size)) // after blocks checked by range
+            return false;
         char byte;
         return m_device.read(&byte, 1) > 0;
     }
@@ -335,7 +343,7 @@ public:
     {
         const Job job { m_current, pos - m_start, len, index };
         if (!m_thread.joinable()) {
-            m_done.push_back(run(job));
+            m_done.push_back(run(job, 0));
             return;
         }
         std::lock_guard lock(m_mutex);
@@ -365,14 +373,44 @@ private:
         int pending = 0; // queued jobs that point into it
     };
 
-    Done run(const Job &job) const
+    // `who`: 0 the cutter, 1 the hashing thread (each reads ranges into its own buffer).
+    Done run(const Job &job, int who)
     {
+        if (job.slot < 0)
+            return Done { checkRange(job, who), ContentHash(), 0 };
         const char *data = m_slots[job.slot].buffer.data() + job.offset;
-        if (job.checkOnly)
-            return Done { job.index, ContentHash(), xxh3Of(data, job.length) };
         Sha256 sha;
         sha.addData(QByteArrayView(data, job.length));
         return Done { job.index, sha.result(), xxh3Of(data, job.length) };
+    }
+
+    // The index of the range's first block whose bytes do not match its check, or -1.
+    qsizetype checkRange(const Job &job, int who)
+    {
+        const char *data = m_direct ? m_direct + job.offset : nullptr;
+        qint64 got = job.length;
+        if (!data) {
+            std::vector<char> &buffer = m_rangeBuffers[size_t(who)];
+            if (qint64(buffer.size()) < job.length)
+                buffer.resize(size_t(qMax(job.length, m_capacity)));
+            got = 0;
+            while (got < job.length) {
+                const ssize_t n = ::pread(m_fd, buffer.data() + got, size_t(job.length - got), off_t(job.offset + got));
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    break; // shorter than it was: the blocks past `got` fail, the cutter reads there
+                got += n;
+            }
+            data = buffer.data();
+        }
+        qint64 at = 0;
+        for (const Piece &piece : job.pieces) {
+            if (at + piece.length > got || xxh3Of(data + at, piece.length) != piece.expected)
+                return piece.index;
+            at += piece.length;
+        }
+        return -1;
     }
 
     void hashLoop()
@@ -382,18 +420,20 @@ private:
             m_cond.wait(lock, [&] { return m_closed || !m_jobs.empty(); });
             if (m_jobs.empty())
                 return;
-            runNext(lock);
+            runNext(lock, 1);
         }
     }
 
     // The oldest job, run without the lock (the cutter's help and the hashing thread
     // take jobs the same way); `lock` holds m_mutex before and after.
-    void runNext(std::unique_lock<std::mutex> &lock)
+    void runNext(std::unique_lock<std::mutex> &lock, int who)
     {
-        const Job job = m_jobs.front();
+        const Job job = std::move(m_jobs.front());
         m_jobs.pop_front();
+        if (job.slot < 0)
+            --m_rangesQueued;
         lock.unlock();
-        Done done = run(job);
+        Done done = run(job, who);
         lock.lock();
         finished(job, std::move(done));
     }
@@ -401,15 +441,15 @@ private:
     // With m_mutex held.
     void finished(const Job &job, Done &&done)
     {
-        if (!job.checkOnly) {
+        if (job.slot >= 0) {
             m_done.push_back(std::move(done));
+            --m_slots[job.slot].pending;
         } else {
             --m_checksPending;
             const qsizetype failed = m_failedCheck.load(std::memory_order_relaxed);
-            if (done.check != job.expected && (failed < 0 || job.index < failed))
-                m_failedCheck.store(job.index, std::memory_order_relaxed);
+            if (done.index >= 0 && (failed < 0 || done.index < failed))
+                m_failedCheck.store(done.index, std::memory_order_relaxed);
         }
-        --m_slots[job.slot].pending;
         m_cond.notify_all();
     }
 
@@ -424,7 +464,11 @@ private:
     std::condition_variable m_cond;
     std::deque<Job> m_jobs; // a short queue: bounded by the slots
     std::vector<Done> m_done;
+    int m_fd = -1;
+    const char *m_direct = nullptr;
+    std::array<std::vector<char>, 2> m_rangeBuffers; // the cutter's, the hashing thread's
     int m_checksPending = 0;
+    int m_rangesQueued = 0; // range jobs not started yet
     std::atomic<qsizetype> m_failedCheck { -1 };
     bool m_closed = false;
     std::thread m_thread;
@@ -517,11 +561,12 @@ Result<Chunker::Chunked> Chunker::pass(
     qint64 pos = 0;
     const auto tooMany = [&] { return out.blocks.size() > protocol::kMaxBlocksPerEntry; };
 
-    // Old blocks kept on trust while the hashing thread checks them (Pipeline::check):
-    // where each was kept, to go back to the first one whose check fails. After a success
-    // the next run of trusted blocks is twice as long (up to what is in memory), after a
-    // failure it is one block checked on this thread again, so a file changed everywhere
-    // costs no more checks than before and an unchanged one is checked on the other core.
+    // Old blocks kept on trust while both threads read and check them by range
+    // (Pipeline::checkRange): where each was kept, to go back to the first one whose check
+    // fails. After a success the next run of trusted blocks is twice as long (up to one
+    // read's size a range), after a failure it is one block checked on this thread again,
+    // so a file changed everywhere costs no more checks than before and an unchanged one
+    // is read and checked on both cores.
     struct Trusted
     {
         qsizetype outIndex;
@@ -530,7 +575,7 @@ Result<Chunker::Chunked> Chunker::pass(
         qint64 reusedBefore;
     };
     std::vector<Trusted> trusted;
-    const bool mayTrust = incremental && threaded && !device.isSequential();
+    const bool mayTrust = incremental && !device.isSequential() && pipe.canCheckRanges();
     qsizetype trustRun = 1;
     qsizetype failedOld = -1; // the old block whose check just failed: cut, not kept
     // Back to the first trusted block whose check failed, if any (all checks settled).
@@ -548,8 +593,6 @@ Result<Chunker::Chunked> Chunker::pass(
             oldStart = pos;
             failedOld = oldIndex;
             trustRun = 1;
-            if (!pipe.rewind(pos))
-                return QStringLiteral("cannot read %1 again: %2").arg(pos).arg(device.errorString());
         }
         trusted.clear();
         return {};
@@ -577,27 +620,31 @@ Result<Chunker::Chunked> Chunker::pass(
             return len <= p.maxSize && pos + len <= size && (i + 1 < old.size() || pos + len == size);
         };
         if (incremental && oldIndex < old.size() && oldStart == pos && oldIndex != failedOld && keepable(oldIndex)) {
-            const qint64 len = old.at(oldIndex).size;
-            if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
-                return makeError(error);
             if (mayTrust && trustRun > 1) {
-                for (qsizetype n = 0; n < trustRun && oldIndex < old.size() && keepable(oldIndex)
-                     && pipe.holds(pos, old.at(oldIndex).size);
-                     ++n) {
+                const qint64 from = pos;
+                std::vector<Pipeline::Piece> pieces;
+                qint64 bytes = 0;
+                while (qsizetype(pieces.size()) < trustRun && oldIndex < old.size() && keepable(oldIndex)
+                    && (pieces.empty() || bytes + old.at(oldIndex).size <= kReadSize)) {
                     const qint64 blockSize = old.at(oldIndex).size;
                     const quint64 check = checkAt(previous.checks, oldIndex);
                     trusted.push_back({ out.blocks.size(), pos, oldIndex, out.reusedBytes });
-                    pipe.check(pos, blockSize, out.blocks.size(), check);
+                    pieces.push_back({ blockSize, check, out.blocks.size() });
                     out.blocks.append(old.at(oldIndex));
                     checks.push_back(check);
                     out.reusedBytes += blockSize;
+                    bytes += blockSize;
                     pos += blockSize;
                     oldStart = pos;
                     ++oldIndex;
                 }
+                pipe.checkRange(from, std::move(pieces), bytes);
                 trustRun = qMin<qsizetype>(trustRun * 2, old.size());
                 continue;
             }
+            const qint64 len = old.at(oldIndex).size;
+            if (const QString error = pipe.ensure(pos, len); !error.isEmpty())
+                return makeError(error);
             const quint64 check = xxh3Of(pipe.at(pos), len);
             if (check == checkAt(previous.checks, oldIndex)) {
                 out.blocks.append(old.at(oldIndex));

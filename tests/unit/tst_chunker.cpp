@@ -134,6 +134,7 @@ private Q_SLOTS:
     void incrementalEqualsFullRechunk_data();
     void incrementalEqualsFullRechunk();
     void checksOfAnotherListAreIgnored();
+    void incrementalFromAFileReadsOnBothThreads();
     void fewBlocksHaveNoChecks();
     void bigFileCancelAndChangeAreErrors();
 };
@@ -466,4 +467,37 @@ void tst_Chunker::cutPointsArePinned()
     QCOMPARE(total, data.size());
     QCOMPARE(blocks->size(), count);
     QCOMPARE(sizesDigest(*blocks), digest);
+}
+
+// From a file, the old blocks kept on trust are read by the thread that checks them
+// (pread, not the cutter's buffers): the same blocks as from memory, unchanged files and
+// edits alike, the edits found and cut again.
+void tst_Chunker::incrementalFromAFileReadsOnBothThreads()
+{
+    const qint64 mib = 1024 * 1024;
+    const QByteArray before = splitMixBytes(20 * mib, 31);
+    QByteArray after = before;
+    after.replace(3 * mib, 100 * 1024, splitMixBytes(100 * 1024, 32));
+    after.replace(15 * mib, 1, QByteArray("x"));
+    const Chunker::Chunked old = chunked(before);
+    const Chunker::Previous previous { before.size(), qint64(old.blocks.size()), old.blocks, old.checks };
+    for (const QByteArray &data : { before, after }) {
+        QTemporaryFile file;
+        QVERIFY(file.open());
+        QCOMPARE(file.write(data), data.size());
+        QVERIFY(file.flush());
+        const auto fromFile = Chunker::chunkFileIncremental(file.fileName(), nullptr, previous);
+        QVERIFY(fromFile.ok());
+        const Chunker::Chunked fromMemory = chunked(data, previous);
+        QCOMPARE(fromFile->blocks, fromMemory.blocks);
+        QCOMPARE(fromFile->checks, fromMemory.checks);
+        QCOMPARE(fromFile->reusedBytes, fromMemory.reusedBytes);
+        QCOMPARE(
+            fromFile->blocks, chunked(data, Chunker::Previous { before.size(), qint64(old.blocks.size()) }).blocks);
+        if (data == before)
+            QCOMPARE(fromFile->reusedBytes, before.size());
+        else
+            QVERIFY(
+                fromFile->reusedBytes < after.size() - 100 * 1024 && fromFile->reusedBytes > after.size() - 2 * mib);
+    }
 }

@@ -377,7 +377,7 @@ private:
     Done run(const Job &job, int who)
     {
         if (job.slot < 0)
-            return Done { checkRange(job, who), ContentHash(), 0 };
+            return Done { runRange(job, who), ContentHash(), 0 };
         const char *data = m_slots[job.slot].buffer.data() + job.offset;
         Sha256 sha;
         sha.addData(QByteArrayView(data, job.length));
@@ -385,7 +385,7 @@ private:
     }
 
     // The index of the range's first block whose bytes do not match its check, or -1.
-    qsizetype checkRange(const Job &job, int who)
+    qsizetype runRange(const Job &job, int who)
     {
         const char *data = m_direct ? m_direct + job.offset : nullptr;
         qint64 got = job.length;

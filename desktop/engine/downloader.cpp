@@ -266,6 +266,7 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 {
     QList<LocalSource> copies;
     QHash<const JournalEntry *, qsizetype> sourceIndex; // recorded stat -> its place in `copies`
+    QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
     for (const BlockRef &b : blocks) {
         const LocalBlock source = m_localSources.value(b.hash);
         auto index = sourceIndex.constFind(source.recorded.get());
@@ -278,29 +279,22 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
         for (const Target &t : targets)
             copy.targets.append({ t.file->tempPath, t.offset });
         copies[*index].copies.append(copy);
+        job.append({ b, int(targets.size()) });
     }
     const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
+    // One watcher per job: a late signal of an aborted run cannot reach this one.
+    auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    const auto start = [&](const QList<LocalSource> &part) {
-        QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
-        for (const LocalSource &source : part) {
-            for (const LocalCopy &c : source.copies)
-                job.append({ c.block, int(c.targets.size()) });
-        }
-        // One watcher per job: a late signal of an aborted run cannot reach this one.
-        auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
-        auto future = QtConcurrent::run([part, cancel] { return copyLocalBlocks(part, cancel.get()); });
-        m_localCopies.append(future);
-        connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
-            watcher->deleteLater();
-            if (generation != m_generation)
-                return;
-            m_localCopies.removeIf([](const QFuture<QSet<ContentHash>> &f) { return f.isFinished(); });
-            onLocalCopied(job, watcher->result());
-        });
-        watcher->setFuture(future);
-    };
-    start(copies);
+    auto future = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
+    m_localCopies.append(future);
+    connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
+        watcher->deleteLater();
+        if (generation != m_generation)
+            return;
+        m_localCopies.removeIf([](const QFuture<QSet<ContentHash>> &f) { return f.isFinished(); });
+        onLocalCopied(job, watcher->result());
+    });
+    watcher->setFuture(future);
 }
 
 namespace {

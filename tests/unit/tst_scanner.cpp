@@ -436,8 +436,15 @@ void tst_Scanner::smallFilesAreCutAsTheChunkerCutsThem()
     const QByteArray data = pseudoRandom(size, quint64(size));
     write(path, data);
     write(dir.path() + QStringLiteral("/d/g.bin"), "other");
+    QStringList readWhole;
+    SmallReadHook hook([&](const QString &at) { readWhole << QFileInfo(at).fileName(); });
     const auto result = Scanner::scan(dir.path(), {});
     QVERIFY(result.fatal.isEmpty());
+    readWhole.sort();
+    const qint64 min = Chunker::paramsFor(size).minSize;
+    const QStringList expected = size <= min ? QStringList { QStringLiteral("f.bin"), QStringLiteral("g.bin") }
+                                             : QStringList { QStringLiteral("g.bin") };
+    QCOMPARE(readWhole, expected);
     const LocalEntry seen = result.snapshot.value(P("d/f.bin"));
     QVERIFY(!seen.unreadable);
     QCOMPARE(seen.size, size);

@@ -6,6 +6,7 @@
 #include <QStringList>
 
 #include <atomic>
+#include <functional>
 
 namespace filesync {
 
@@ -69,6 +70,11 @@ public:
         const std::atomic_bool *cancel = nullptr);
     // Stats one path (no hashing); nullopt when it does not exist.
     static std::optional<LocalEntry> stat(const QString &absolutePath);
+
+    // For tests: called with the absolute path of a small file (one block, read whole)
+    // between its stat and its read, to change it there. Not thread-safe: set it while
+    // no scan runs.
+    static void setBeforeSmallReadForTests(std::function<void(const QString &path)> hook);
 };
 
 } // namespace filesync

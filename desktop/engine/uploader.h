@@ -14,8 +14,8 @@ class ServerConnection;
 
 // Sends local changes to the server: asks which blocks the server lacks for this
 // account (QueryBlocks, up to 4,096 hashes a request), uploads only those (re-reading
-// them from disk, hashed again only when the file's stat differs from the scan's before
-// or after the read, zstd when it pays, at most kWindowBytes and kMaxPutsInFlight
+// them from disk, hashed again only when the open file's stat differs from the scan's
+// after the read, zstd when it pays, at most kWindowBytes and kMaxPutsInFlight
 // requests in flight, starting after the first query's answer), and commits the ops in
 // the plan's order, in batches under the metadata budget, one Commit in flight at a time. A batch
 // goes as soon as every block of its ops is acknowledged (or was there already) and it

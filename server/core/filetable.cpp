@@ -114,6 +114,9 @@ FileTable::FileTable(const QSqlDatabase &db)
     , m_write(db,
           "INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, blocks, version, "
           "origin, moved_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+    , m_changedSince(db,
+          "SELECT path, kind, deleted, size, mtime, mode, blocks, version, origin, moved_from FROM files "
+          "WHERE account = ?1 AND version > ?2 ORDER BY version LIMIT ?3")
 { }
 
 QByteArray FileTable::encodeBlocks(const QList<BlockRef> &blocks)
@@ -199,19 +202,21 @@ Result<void> FileTable::write(AccountKey account, const FileRow &r)
 
 Result<QList<FileRow>> FileTable::changedSince(AccountKey account, quint64 since, int limit)
 {
-    QSqlQuery q(m_db);
-    q.setForwardOnly(true);
-    q.prepare(sql("SELECT %1 FROM files WHERE account = ? AND version > ? ORDER BY version LIMIT ?"));
-    q.addBindValue(account);
-    q.addBindValue(qint64(qMin<quint64>(since, quint64(std::numeric_limits<qint64>::max()))));
-    q.addBindValue(limit);
-    if (!q.exec())
-        return sqlError(q);
+    m_changedSince.bind(1, qint64(account));
+    m_changedSince.bind(2, qint64(qMin<quint64>(since, quint64(std::numeric_limits<qint64>::max()))));
+    m_changedSince.bind(3, qint64(limit));
     QList<FileRow> rows;
-    while (q.next()) {
-        if (auto r = readRow(q))
-            rows.append(*r);
+    while (m_changedSince.next()) {
+        if (auto r = readRow(m_changedSince))
+            rows.append(std::move(*r));
     }
+    // Reset in every case: a statement left stepping holds its read transaction open.
+    if (m_changedSince.failed() || !m_changedSince.isValid()) {
+        const Error error = sqlError(m_changedSince);
+        m_changedSince.reset();
+        return error;
+    }
+    m_changedSince.reset();
     return rows;
 }
 

@@ -55,6 +55,8 @@ private:
     // The statements of every op of a commit (SqliteStatement says why not QSqlQuery).
     SqliteStatement m_find;
     SqliteStatement m_write;
+    // Every GetChanges page (W2: B reads 20,000 rows in pages while A commits).
+    SqliteStatement m_changedSince;
 };
 
 // Logs a failed statement (never its bound values) and turns it into an Error.

@@ -55,6 +55,10 @@ private Q_SLOTS:
     void racyRule_data();
     void racyRule();
     void changedBigFileReusesUnchangedBlocks();
+    void smallFilesAreCutAsTheChunkerCutsThem_data();
+    void smallFilesAreCutAsTheChunkerCutsThem();
+    void smallFileChangedBeforeItsReadIsNotDescribed_data();
+    void smallFileChangedBeforeItsReadIsNotDescribed();
 };
 
 void tst_Scanner::describesTheTree()
@@ -386,6 +390,125 @@ void tst_Scanner::changedBigFileReusesUnchangedBlocks()
     QVERIFY(now.blockChecks != seen.blockChecks);
     QVERIFY2(second.reusedBytes > data.size() - 1024 * 1024, qPrintable(QString::number(second.reusedBytes)));
     QCOMPARE(second.hashedBytes + second.reusedBytes, edited.size());
+}
+
+namespace {
+QByteArray pseudoRandom(qsizetype size, quint64 seed)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    for (char &c : data) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        c = char(seed >> 56);
+    }
+    return data;
+}
+
+// Unsets the scanner's test hook however the test ends.
+struct SmallReadHook
+{
+    explicit SmallReadHook(std::function<void(const QString &)> hook)
+    {
+        Scanner::setBeforeSmallReadForTests(std::move(hook));
+    }
+    ~SmallReadHook() { Scanner::setBeforeSmallReadForTests({}); }
+};
+} // namespace
+
+// Files up to the chunker's minimum block are read whole and hashed by the scanner
+// itself: the blocks must be the chunker's, on both sides of that size.
+void tst_Scanner::smallFilesAreCutAsTheChunkerCutsThem_data()
+{
+    const qint64 min = Chunker::paramsFor(1).minSize;
+    QTest::addColumn<qint64>("size");
+    QTest::newRow("1 byte") << qint64(1);
+    QTest::newRow("W2's smallest") << qint64(1024);
+    QTest::newRow("min - 1") << min - 1;
+    QTest::newRow("min") << min;
+    QTest::newRow("min + 1 (the chunker's)") << min + 1;
+    QTest::newRow("3 min + 5 (the chunker's)") << 3 * min + 5;
+}
+
+void tst_Scanner::smallFilesAreCutAsTheChunkerCutsThem()
+{
+    QFETCH(qint64, size);
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/d/f.bin");
+    const QByteArray data = pseudoRandom(size, quint64(size));
+    write(path, data);
+    write(dir.path() + QStringLiteral("/d/g.bin"), "other");
+    QStringList readWhole;
+    SmallReadHook hook([&](const QString &at) { readWhole << QFileInfo(at).fileName(); });
+    const auto result = Scanner::scan(dir.path(), {});
+    QVERIFY(result.fatal.isEmpty());
+    readWhole.sort();
+    const qint64 min = Chunker::paramsFor(size).minSize;
+    const QStringList expected = size <= min ? QStringList { QStringLiteral("f.bin"), QStringLiteral("g.bin") }
+                                             : QStringList { QStringLiteral("g.bin") };
+    QCOMPARE(readWhole, expected);
+    const LocalEntry seen = result.snapshot.value(P("d/f.bin"));
+    QVERIFY(!seen.unreadable);
+    QCOMPARE(seen.size, size);
+    QCOMPARE(seen.blocks, Chunker::chunkBytes(data));
+    QCOMPARE(seen.blocks.first().hash, ContentHash::of(data.left(seen.blocks.first().size)));
+    QVERIFY(seen.blockChecks.isEmpty()); // under Chunker::kChecksFromBlocks blocks
+    QCOMPARE(result.snapshot.value(P("d/g.bin")).blocks, Chunker::chunkBytes("other"));
+    QCOMPARE(result.hashedFiles, 2);
+    QCOMPARE(result.hashedBytes, size + 5);
+    QVERIFY(result.warnings.isEmpty());
+}
+
+// A small file written between its stat and its read: what was read is not described
+// under the stat taken before it (the entry is left alone this cycle), and the next scan
+// describes the new bytes.
+void tst_Scanner::smallFileChangedBeforeItsReadIsNotDescribed_data()
+{
+    QTest::addColumn<QByteArray>("rewrite");
+    QTest::newRow("same size") << QByteArray("BBBB");
+    QTest::newRow("grown") << QByteArray("BBBBBBBB");
+    QTest::newRow("shrunk") << QByteArray("B");
+}
+
+void tst_Scanner::smallFileChangedBeforeItsReadIsNotDescribed()
+{
+    QFETCH(QByteArray, rewrite);
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/f.txt");
+    write(path, "AAAA");
+    age(path);
+    int calls = 0;
+    {
+        SmallReadHook hook([&](const QString &at) {
+            ++calls;
+            QCOMPARE(at, path);
+            // Written in place (same inode), with the old mtime put back: only ctime
+            // (and for a new size, the size) still tells. File times come from a coarse
+            // clock: rewritten until ctime shows it (bounded).
+            const QByteArray name = QFile::encodeName(at);
+            struct stat before, after;
+            QCOMPARE(::stat(name.constData(), &before), 0);
+            for (int tries = 0;; ++tries) {
+                QVERIFY(tries < 1'000'000);
+                const int fd = ::open(name.constData(), O_WRONLY | O_TRUNC);
+                QVERIFY(fd >= 0);
+                QCOMPARE(::write(fd, rewrite.constData(), size_t(rewrite.size())), ssize_t(rewrite.size()));
+                ::close(fd);
+                age(at);
+                QCOMPARE(::stat(name.constData(), &after), 0);
+                if (after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec)
+                    break;
+            }
+        });
+        const auto result = Scanner::scan(dir.path(), {});
+        QCOMPARE(calls, 1);
+        const LocalEntry seen = result.snapshot.value(P("f.txt"));
+        QVERIFY(seen.unreadable);
+        QVERIFY(seen.blocks.isEmpty());
+    }
+    const auto again = Scanner::scan(dir.path(), {});
+    const LocalEntry now = again.snapshot.value(P("f.txt"));
+    QVERIFY(!now.unreadable);
+    QCOMPARE(now.size, rewrite.size());
+    QCOMPARE(now.blocks, Chunker::chunkBytes(rewrite));
 }
 
 QTEST_GUILESS_MAIN(tst_Scanner)

@@ -115,7 +115,30 @@ void Uploader::run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, co
     m_hashedReads = 0;
     m_peakPuts = 0;
     planBlocks(journal);
+    announceBigFiles();
     queryNext();
+}
+
+// Protocol 1.2: the other computers learn of each big new file's block list before its
+// blocks go, so that they fetch them as they arrive instead of after the commit. Sent
+// ahead of this run's first query, so the server relays it before any of the blocks.
+void Uploader::announceBigFiles()
+{
+    if (m_connection.serverMinor() < kMinorRelay)
+        return;
+    int sent = 0;
+    for (const Op &op : m_ops) {
+        if (sent >= kMaxAnnounces)
+            break;
+        if (op.type != ActionType::Upload || !op.hasLocal || op.kind != EntryKind::File || op.size < kAnnounceMinBytes
+            || op.blocks.isEmpty())
+            continue;
+        ++sent;
+        m_connection.announce(Announce { op.path, op.size, op.blocks, {} }, [path = op.path](const Reply<Done> &r) {
+            if (!r && r.code != QLatin1String(ServerConnection::kDisconnected))
+                qCInfo(lcEngine) << "announce of" << path.toString() << "refused:" << r.message;
+        });
+    }
 }
 
 // Fills m_blocks, m_waiterOps, m_unresolved and m_toQuery: every distinct block of the

@@ -72,6 +72,9 @@ public:
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
     static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
+    // Write-back of a temp file written by the engine thread, started on a pool of its own
+    // (it may block on a busy disk); also for the Prefetcher's temp files.
+    static void startWriteBack(int fd);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -120,8 +123,6 @@ private:
         const std::atomic_bool *cancel);
     static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
         const std::atomic_bool *cancel);
-    // Write-back of a temp file written by the engine thread, started on a pool of its own.
-    static void startWriteBack(int fd);
     // Thread pool: makes the files and directories durable; false if any sync failed.
     static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
 

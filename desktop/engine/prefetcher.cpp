@@ -1,8 +1,8 @@
 #include "prefetcher.h"
 
 #include "blockcodec.h"
+#include "downloader.h"
 #include "journal.h"
-#include "localfs.h"
 #include "serverconnection.h"
 #include "syncengine.h"
 
@@ -70,15 +70,20 @@ void Prefetcher::onAnnounced(const Announce &announce)
     f.blocks = announce.blocks;
     f.written = QList<bool>(announce.blocks.size(), false);
     f.offsets.reserve(announce.blocks.size());
-    // Blocks of the version this computer already has at the path: the Downloader copies
-    // them locally (W3: a 1 GiB file with 1 MiB changed must not be fetched whole).
+    // Blocks this computer already has in some file the journal knows: the Downloader
+    // copies them locally (a copy of a local file, a new version of one) and they must
+    // not be fetched. One pass over the journal per announce (a big file, rarely).
     QSet<ContentHash> local;
     {
+        QSet<ContentHash> announced;
+        for (const BlockRef &b : announce.blocks)
+            announced.insert(b.hash);
         const JournalState state = m_journal.load();
-        const auto known = state.constFind(announce.path);
-        if (known != state.cend()) {
-            for (const BlockRef &b : known->blocks)
-                local.insert(b.hash);
+        for (const JournalEntry &entry : state) {
+            for (const BlockRef &b : entry.blocks) {
+                if (announced.contains(b.hash))
+                    local.insert(b.hash);
+            }
         }
     }
     qint64 offset = 0;
@@ -154,7 +159,7 @@ void Prefetcher::onBlock(quint64 fileId, const BlockRef &block, const BlockPaylo
         f->written[i] = true;
         if ((f->unflushed += raw->size()) >= kWriteBackBytes) {
             f->unflushed = 0;
-            localfs::startWriteBack(f->fd, 0, 0); // the sync before the rename finds little left
+            Downloader::startWriteBack(f->fd); // so the sync before the rename finds little left
         }
     }
     ++m_fetched;

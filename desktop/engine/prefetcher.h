@@ -24,7 +24,7 @@ class ServerConnection;
 //
 // Bounded: files of at least kMinBytes only, at most kMaxFiles at once, at most
 // kWindowBytes of requests in flight (GetBlock{wait}, each answered by the server within
-// its own bound), blocks the journal already has at that path are left to the
+// its own bound); blocks found in any file the journal knows are left to the
 // Downloader's local copies. A prefetch is dropped (its temp file removed) when the same
 // path is announced again, when the committed list differs, when a write fails (a full
 // disk), when nobody claims it within kKeepMs of its last block, and when this object

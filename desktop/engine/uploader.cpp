@@ -127,11 +127,12 @@ void Uploader::announceBigFiles()
     if (m_connection.serverMinor() < kMinorRelay)
         return;
     int sent = 0;
-    for (const Op &op : m_ops) {
-        if (sent >= kMaxAnnounces)
-            break;
+    for (int i = 0; i < int(m_ops.size()) && sent < kMaxAnnounces; ++i) {
+        const Op &op = m_ops.at(size_t(i));
+        // Not an edit sent as a delta: its new blocks are few, and announcing the whole
+        // list would cost more on this link than the change itself (W3: 1 MiB in 1 GiB).
         if (op.type != ActionType::Upload || !op.hasLocal || op.kind != EntryKind::File || op.size < kAnnounceMinBytes
-            || op.blocks.isEmpty())
+            || op.blocks.isEmpty() || m_deltas.contains(i))
             continue;
         ++sent;
         m_connection.announce(Announce { op.path, op.size, op.blocks, {} }, [path = op.path](const Reply<Done> &r) {

@@ -42,7 +42,8 @@ public:
     static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
     // Protocol 1.2: files from this size are announced before their blocks go (Announce),
-    // at most kMaxAnnounces a run (the receivers prefetch only a few at a time anyway).
+    // at most kMaxAnnounces a run (the receivers prefetch only a few at a time anyway);
+    // not puts sent as a delta (an edit: the whole list would cost more than the change).
     static constexpr qint64 kAnnounceMinBytes = 8 * 1024 * 1024;
     static constexpr int kMaxAnnounces = 64;
 

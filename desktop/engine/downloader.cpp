@@ -248,8 +248,8 @@ std::optional<Prefetcher::Taken> Downloader::adoptPrefetched(File &file)
         QFile::remove(file.tempPath);
         return std::nullopt;
     }
-    qCInfo(lcEngine) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes
-                     << "of" << file.action.remote.size << "bytes already here";
+    qCInfo(lcEngine) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes << "of"
+                     << file.action.remote.size << "bytes already here";
     m_adoptedBytes += taken->writtenBytes;
     Q_EMIT bytesDone(taken->writtenBytes);
     return taken;

@@ -1,8 +1,8 @@
 #include "syncserver.h"
 
 #include "accountstore.h"
-#include "blockstore.h"
 #include "blockrelay.h"
+#include "blockstore.h"
 #include "changefeed.h"
 #include "clientsession.h"
 #include "metricsendpoint.h"
@@ -37,9 +37,8 @@ Result<void> SyncServer::start()
     m_accounts = std::make_unique<AccountStore>(*m_metadata);
     m_feed = std::make_unique<ChangeFeed>();
     m_relay = std::make_unique<BlockRelay>();
-    m_context = std::make_unique<ServerContext>(ServerContext {
-        *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs,
-        m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
+    m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
+        0, 0, 0, {}, {}, {}, m_loginTimeoutMs, m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
         for (ClientSession *s : std::as_const(m_sessions))

@@ -2,12 +2,12 @@
 // a computer fetches an announced file while the other still uploads it and adopts that
 // temp file when the commit lands; an announce that never commits, or commits other
 // content, leaves nothing behind; a 1.1 server still syncs the same files the 1.1 way.
+#include "../unit/tst_server_client.h"
 #include "blockrelay.h"
 #include "journal.h"
 #include "synctestmacros.h"
 #include "testcluster.h"
 #include "testtree.h"
-#include "../unit/tst_server_client.h"
 
 #include <QDir>
 #include <QTemporaryDir>
@@ -103,8 +103,8 @@ void tst_Prefetch::announcesThatDoNotCommitLeaveNothing()
     // Announced, half uploaded, then committed with other content: B's temp file is
     // dropped and the committed version lands.
     const QByteArray first = randomBytes(5 * 1024 * 1024, 1), second = randomBytes(5 * 1024 * 1024, 2);
-    const Announce announce { servertest::P("movie.bin"), first.size() + second.size(),
-        { refOf(first), refOf(second) }, {} };
+    const Announce announce { servertest::P("movie.bin"), first.size() + second.size(), { refOf(first), refOf(second) },
+        {} };
     QCOMPARE(a.call(MessageType::Announce, announce).type, MessageType::Ok);
     QVERIFY(a.putBlock(first));
     QTRY_COMPARE(tempFiles(b.root()).size(), 1); // B prefetches into .filesync/tmp only
@@ -121,8 +121,8 @@ void tst_Prefetch::announcesThatDoNotCommitLeaveNothing()
 
     // Announced and never committed: nothing at the final path, and the temp file goes
     // with the connection that fetched it.
-    const Announce ghost { servertest::P("ghost.bin"), first.size() + second.size(),
-        { refOf(second), refOf(first) }, {} };
+    const Announce ghost { servertest::P("ghost.bin"), first.size() + second.size(), { refOf(second), refOf(first) },
+        {} };
     QCOMPARE(a.call(MessageType::Announce, ghost).type, MessageType::Ok);
     QTRY_COMPARE(tempFiles(b.root()).size(), 1); // `first` is on the server already
     QTRY_VERIFY(m_server->relay()->parkedCount() > 0); // B waits for `second`

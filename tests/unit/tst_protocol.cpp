@@ -126,8 +126,8 @@ void tst_Protocol::commitRoundTrip()
 
 void tst_Protocol::announceRoundTrip()
 {
-    Announce a { path("big/video.mkv"), 7, { BlockRef { ContentHash::of("abc"), 3 }, BlockRef { ContentHash::of("defg"), 4 } },
-        QStringLiteral("laptop") };
+    Announce a { path("big/video.mkv"), 7,
+        { BlockRef { ContentHash::of("abc"), 3 }, BlockRef { ContentHash::of("defg"), 4 } }, QStringLiteral("laptop") };
     auto back = Announce::fromCbor(a.toCbor());
     QVERIFY2(back.ok(), qPrintable(back.errorMessage()));
     QCOMPARE(back->path, a.path);
@@ -400,14 +400,15 @@ void tst_Protocol::malformedBodies_data()
                                                { QStringLiteral("size"), 4 }, { QStringLiteral("blocks"), oneBlock } };
     QTest::newRow("announce no blocks") << int(MessageType::Announce)
                                         << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
-                                               { QStringLiteral("size"), 0 }, { QStringLiteral("blocks"), QCborArray() } };
+                                               { QStringLiteral("size"), 0 },
+                                               { QStringLiteral("blocks"), QCborArray() } };
     QCborArray tooMany;
     for (int i = 0; i <= kMaxBlocksPerEntry; ++i)
         tooMany.append(QCborArray { ContentHash::of("abc").bytes(), 3 });
-    QTest::newRow("announce too many blocks")
-        << int(MessageType::Announce)
-        << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
-               { QStringLiteral("size"), qint64(3) * (kMaxBlocksPerEntry + 1) }, { QStringLiteral("blocks"), tooMany } };
+    QTest::newRow("announce too many blocks") << int(MessageType::Announce)
+                                              << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
+                                                     { QStringLiteral("size"), qint64(3) * (kMaxBlocksPerEntry + 1) },
+                                                     { QStringLiteral("blocks"), tooMany } };
     QTest::newRow("announce block too big")
         << int(MessageType::Announce)
         << QCborMap { { QStringLiteral("path"), QStringLiteral("a") }, { QStringLiteral("size"), kMaxBlockSize + 1 },

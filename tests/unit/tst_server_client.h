@@ -73,8 +73,8 @@ public:
         return waitFor(isAdvanced, timeoutMs).type == MessageType::Advanced;
     }
     // Hello (saying `minor`), then CreateAccount (no account given) or Login; the account ID, or empty.
-    QString login(const QString &account = QString(), quint32 minor = kMinorVersion,
-        const QString &session = QStringLiteral("t"))
+    QString login(
+        const QString &account = QString(), quint32 minor = kMinorVersion, const QString &session = QStringLiteral("t"))
     {
         call(MessageType::Hello, Hello { kMajorVersion, minor, QStringLiteral("test") });
         const Envelope reply = account.isEmpty() ? call(MessageType::CreateAccount, CreateAccount { session })

@@ -223,8 +223,8 @@ void tst_ServerRelay::olderClientCannotAnnounce()
     QCOMPARE(old.errorCode(old.call(MessageType::GetBlock, GetBlock { ContentHash::of(data), true })),
         QLatin1String(errors::kNotFound));
     QCOMPARE(m_server->relay()->parkedCount(), 0);
-    QCOMPARE(old.errorCode(old.call(MessageType::Announce, announceOf("a", { data }))),
-        QLatin1String(errors::kBadRequest));
+    QCOMPARE(
+        old.errorCode(old.call(MessageType::Announce, announceOf("a", { data }))), QLatin1String(errors::kBadRequest));
     QTRY_VERIFY(!old.isConnected());
     const QList<Envelope> inbox = drained(b);
     QVERIFY(std::none_of(inbox.cbegin(), inbox.cend(), isAnnounced));

@@ -122,12 +122,14 @@ void Prefetcher::pump()
             const BlockRef block = f.blocks.at(f.toFetch.at(f.next++));
             m_inFlight += block.size;
             const quint64 id = f.id;
+            const quint64 request = ++m_nextRequest;
+            m_requests.insert(request, { id, block.size });
             QPointer<Prefetcher> self(this);
             m_connection.getBlock(
                 block.hash,
-                [self, id, block](const Reply<BlockPayload> &payload) {
-                    if (!self)
-                        return;
+                [self, id, request, block](const Reply<BlockPayload> &payload) {
+                    if (!self || !self->m_requests.remove(request))
+                        return; // its file was taken or dropped: already out of the window
                     self->m_inFlight -= block.size;
                     if (payload)
                         self->onBlock(id, block, *payload);
@@ -181,7 +183,8 @@ std::optional<Prefetcher::Taken> Prefetcher::take(const RelativePath &path, cons
         for (int i = 0; i < int(f.blocks.size()); ++i)
             taken.writtenBytes += f.written.at(i) ? f.blocks.at(i).size : 0;
         ::close(f.fd);
-        m_files.erase(it); // replies still on their way find nothing to write into
+        forgetRequests(f.id); // replies still on their way find nothing to write into
+        m_files.erase(it);
         pump();
         return taken;
     }
@@ -196,11 +199,24 @@ void Prefetcher::discard(quint64 id)
         if ((*it)->fd >= 0)
             ::close((*it)->fd);
         QFile::remove((*it)->tempPath);
+        forgetRequests(id);
         m_files.erase(it);
         break;
     }
     if (m_files.empty())
         m_expiry.stop();
+}
+
+void Prefetcher::forgetRequests(quint64 fileId)
+{
+    for (auto it = m_requests.begin(); it != m_requests.end();) {
+        if (it->file == fileId) {
+            m_inFlight -= it->bytes;
+            it = m_requests.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void Prefetcher::expire()

@@ -86,6 +86,7 @@ private:
     void pump();
     void onBlock(quint64 fileId, const protocol::BlockRef &block, const protocol::BlockPayload &payload);
     void discard(quint64 id);
+    void forgetRequests(quint64 fileId);
     void expire();
 
     QString m_root;
@@ -94,6 +95,17 @@ private:
     ServerConnection &m_connection;
     std::vector<std::unique_ptr<File>> m_files; // in announce order
     quint64 m_nextId = 0;
+    // Requests under way, by a number of ours: the file and size each counts against the
+    // window. A dropped or taken file's requests leave the window at once (their late
+    // replies are ignored), so an announce that never uploads does not hold the others up
+    // until the server's wait runs out.
+    struct Request
+    {
+        quint64 file = 0;
+        qint64 bytes = 0;
+    };
+    QHash<quint64, Request> m_requests;
+    quint64 m_nextRequest = 0;
     qint64 m_inFlight = 0;
     quint64 m_fetched = 0;
     int m_keepMs = kKeepMs;

@@ -5,11 +5,14 @@
 #include "../unit/tst_server_client.h"
 #include "blockrelay.h"
 #include "journal.h"
+#include "prefetcher.h"
+#include "serverconnection.h"
 #include "synctestmacros.h"
 #include "testcluster.h"
 #include "testtree.h"
 
 #include <QDir>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -41,6 +44,7 @@ private Q_SLOTS:
     void prefetchIsAdoptedAtTheCommit();
     void announcesThatDoNotCommitLeaveNothing();
     void olderServerSyncsWithoutPrefetch();
+    void prefetchesAreBoundedAndExpire();
 
 private:
     bool startServer(quint32 minor = 0);
@@ -148,6 +152,68 @@ void tst_Prefetch::olderServerSyncsWithoutPrefetch()
     QCOMPARE(m_server->waitBlocksServed(), quint64(0));
     QVERIFY(m_server->blocksServed() > 0);
     QVERIFY(a.lastFatalError().isEmpty() && b.lastFatalError().isEmpty());
+}
+
+// The Prefetcher on its own over a real connection: which announces it takes, and an
+// unclaimed one's temp file removed after its keep time.
+void tst_Prefetch::prefetchesAreBoundedAndExpire()
+{
+    QVERIFY(startServer());
+    QTemporaryDir folder;
+    Journal journal(folder.path());
+    QVERIFY(journal.open());
+    ServerConnection connection(QStringLiteral("127.0.0.1"), m_server->port());
+    QSignalSpy ready(&connection, &ServerConnection::ready);
+    connection.open();
+    QVERIFY(ready.wait(10000));
+    QString account;
+    connection.createAccount(QStringLiteral("beta"), [&account](const Reply<LoginOk> &r) {
+        if (r)
+            account = r->account;
+    });
+    QTRY_VERIFY(!account.isEmpty());
+    Prefetcher prefetcher(folder.path(), journal, connection);
+    QSignalSpy announced(&connection, &ServerConnection::announced);
+    servertest::RawClient a(m_server->port());
+    QCOMPARE(a.login(account, kMinorVersion, QStringLiteral("alpha")), account);
+
+    const QByteArray block = randomBytes(9 * 1024 * 1024, 7);
+    const auto announce = [&](const char *path, const QByteArray &data) {
+        const Announce one { servertest::P(path), data.size(), { refOf(data) }, {} };
+        QCOMPARE(a.call(MessageType::Announce, one).type, MessageType::Ok);
+    };
+    // Under kMinBytes: not worth it, ignored.
+    announce("small.bin", randomBytes(64 * 1024, 8));
+    QTRY_COMPARE(announced.size(), 1);
+    QCOMPARE(prefetcher.activeFiles(), 0);
+    QCOMPARE(tempFiles(folder.path()), QStringList());
+    // At most kMaxFiles at once.
+    for (int i = 0; i <= Prefetcher::kMaxFiles; ++i)
+        announce(qPrintable(QStringLiteral("big-%1.bin").arg(i)), randomBytes(9 * 1024 * 1024, quint32(20 + i)));
+    QTRY_COMPARE(announced.size(), 2 + Prefetcher::kMaxFiles);
+    QCOMPARE(prefetcher.activeFiles(), Prefetcher::kMaxFiles);
+    QCOMPARE(tempFiles(folder.path()).size(), Prefetcher::kMaxFiles);
+    // A file that is not there at take() time is not adopted.
+    QVERIFY(!prefetcher.take(servertest::P("small.bin"), { refOf(block) }));
+    // Nobody claims them: all dropped after the keep time, temp files and all.
+    prefetcher.setKeepMs(100);
+    QTRY_COMPARE(prefetcher.activeFiles(), 0);
+    QCOMPARE(tempFiles(folder.path()), QStringList());
+
+    // One whose block arrives is written, verified, and adopted whole.
+    announce("movie.bin", block);
+    QTRY_COMPARE(prefetcher.activeFiles(), 1);
+    prefetcher.setKeepMs(Prefetcher::kKeepMs);
+    QVERIFY(a.putBlock(block));
+    QTRY_COMPARE(prefetcher.blocksFetched(), quint64(1));
+    const auto taken = prefetcher.take(servertest::P("movie.bin"), { refOf(block) });
+    QVERIFY(taken);
+    QCOMPARE(taken->written, QList<bool> { true });
+    QFile temp(taken->tempPath);
+    QVERIFY(temp.open(QIODevice::ReadOnly));
+    QCOMPARE(temp.readAll(), block);
+    QCOMPARE(prefetcher.activeFiles(), 0);
+    QVERIFY(temp.remove()); // the taker's now
 }
 
 QTEST_GUILESS_MAIN(tst_Prefetch)

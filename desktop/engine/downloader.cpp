@@ -4,6 +4,7 @@
 #include "chunker.h"
 #include "journal.h"
 #include "localfs.h"
+#include "prefetcher.h"
 #include "scanner.h"
 #include "serverconnection.h"
 #include "syncengine.h"
@@ -211,8 +212,13 @@ void Downloader::admit()
         File *f = owned.get();
         f->id = ++m_nextId;
         f->action = action;
-        f->tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
-        f->fd = ::open(QFile::encodeName(f->tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        // Protocol 1.2: a temp file prefetched while the other computer uploaded this very
+        // block list already holds (verified) blocks; only the rest are brought below.
+        const std::optional<Prefetcher::Taken> prefetched = adoptPrefetched(*f);
+        if (!prefetched) {
+            f->tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
+            f->fd = ::open(QFile::encodeName(f->tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        }
         if (f->fd < 0) {
             m_complete = false;
             Q_EMIT fileSkipped(action,
@@ -234,7 +240,12 @@ void Downloader::admit()
             }
         }
         qint64 offset = 0;
-        for (const BlockRef &b : action.remote.blocks) {
+        for (qsizetype i = 0; i < action.remote.blocks.size(); ++i) {
+            const BlockRef &b = action.remote.blocks.at(i);
+            if (prefetched && prefetched->written.at(i)) {
+                offset += b.size;
+                continue;
+            }
             auto waiting = m_waiting.find(b.hash);
             const bool first = waiting == m_waiting.end();
             if (first)
@@ -258,6 +269,29 @@ void Downloader::admit()
         startLocalCopies(local);
     for (File *f : std::as_const(empty))
         assembled(*f);
+}
+
+// The prefetched temp file of exactly the file's block list, opened for the file, or
+// nothing (no prefetch, another list, or the temp file is gone: then a fresh one is made).
+std::optional<Prefetcher::Taken> Downloader::adoptPrefetched(File &file)
+{
+    Prefetcher *prefetcher = m_connection.prefetcher();
+    if (!prefetcher || file.action.kind != EntryKind::File)
+        return std::nullopt;
+    auto taken = prefetcher->take(file.action.path, file.action.remote.blocks);
+    if (!taken)
+        return std::nullopt;
+    file.tempPath = taken->tempPath;
+    file.fd = ::open(QFile::encodeName(file.tempPath).constData(), O_RDWR | O_CLOEXEC);
+    if (file.fd < 0) {
+        QFile::remove(file.tempPath);
+        return std::nullopt;
+    }
+    qCInfo(lcEngine) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes << "of"
+                     << file.action.remote.size << "bytes already here";
+    m_adoptedBytes += taken->writtenBytes;
+    Q_EMIT bytesDone(taken->writtenBytes);
+    return taken;
 }
 
 // Blocks found on this computer need no network: they are copied on the pool (and

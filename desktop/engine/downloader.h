@@ -1,5 +1,6 @@
 #pragma once
 
+#include "prefetcher.h"
 #include "syncplan.h"
 
 #include <QFuture>
@@ -68,9 +69,14 @@ public:
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
     int syncsRun() const { return m_syncsRun; }
+    // Bytes found already written in prefetched temp files this object adopted (protocol 1.2).
+    qint64 adoptedBytes() const { return m_adoptedBytes; }
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
     static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
+    // Write-back of a temp file written by the engine thread, started on a pool of its own
+    // (it may block on a busy disk); also for the Prefetcher's temp files.
+    static void startWriteBack(int fd);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -119,12 +125,11 @@ private:
         const std::atomic_bool *cancel);
     static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
         const std::atomic_bool *cancel);
-    // Write-back of a temp file written by the engine thread, started on a pool of its own.
-    static void startWriteBack(int fd);
     // Thread pool: makes the files and directories durable; false if any sync failed.
     static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
 
     void admit();
+    std::optional<Prefetcher::Taken> adoptPrefetched(File &file);
     void startLocalCopies(const QList<protocol::BlockRef> &blocks);
     void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
     void pump();
@@ -163,6 +168,7 @@ private:
     bool m_syncRunning = false;
     int m_assembling = 0; // files with an open temp file
     int m_syncsRun = 0;
+    qint64 m_adoptedBytes = 0;
     qint64 m_inFlight = 0;
     bool m_complete = true;
     bool m_running = false;

@@ -59,7 +59,7 @@ void ServerConnection::open()
         [this, socket](QAbstractSocket::SocketError) { fail(socket->errorString()); });
     connect(socket, &QTcpSocket::connected, this, [this] {
         m_channel->send(MessageType::Hello, m_nextId++,
-            Hello { kMajorVersion, kMinorVersion, QStringLiteral("filesync " FILESYNC_VERSION) });
+            Hello { kMajorVersion, m_clientMinor, QStringLiteral("filesync " FILESYNC_VERSION) });
     });
     m_connectTimeout.start();
     socket->connectToHost(m_host, m_port);
@@ -132,9 +132,15 @@ void ServerConnection::putBlock(const BlockPayload &block, Handler<Done> handler
     call(MessageType::PutBlock, block.toCbor(), MessageType::Ok, std::move(handler));
 }
 
-void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> handler)
+void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> handler, bool wait)
 {
-    call(MessageType::GetBlock, GetBlock { hash }.toCbor(), MessageType::BlockData, std::move(handler));
+    call(MessageType::GetBlock, GetBlock { hash, wait && m_serverMinor >= kMinorRelay }.toCbor(),
+        MessageType::BlockData, std::move(handler));
+}
+
+void ServerConnection::announce(const Announce &announce, Handler<Done> handler)
+{
+    call(MessageType::Announce, announce.toCbor(), MessageType::Ok, std::move(handler));
 }
 
 void ServerConnection::commit(const QList<CommitOp> &ops, Handler<CommitReply> handler)
@@ -192,7 +198,7 @@ void ServerConnection::onMessage(const Envelope &envelope)
                 return;
             }
             m_ready = true;
-            m_serverMinor = welcome->minor;
+            m_serverMinor = qMin(welcome->minor, m_clientMinor);
             m_connectTimeout.stop();
             m_bytesInAtLastTick = m_channel->bytesIn();
             m_quietTicks = 0;
@@ -215,6 +221,13 @@ void ServerConnection::onMessage(const Envelope &envelope)
         if (envelope.type == MessageType::Advanced) {
             if (auto push = Advanced::fromCbor(envelope.body))
                 Q_EMIT advanced(push->head);
+            return;
+        }
+        if (envelope.type == MessageType::Announced && m_serverMinor >= kMinorRelay) {
+            auto push = Announce::fromCbor(envelope.body);
+            if (!push)
+                return fail(QStringLiteral("bad Announced from the server: %1").arg(push.errorMessage()));
+            Q_EMIT announced(*push);
             return;
         }
         if (envelope.type == MessageType::ErrorReply)

@@ -10,6 +10,8 @@
 
 namespace filesync {
 
+class Prefetcher;
+
 // The answer to one request: the expected reply, or an error code ("disconnected",
 // "unknown-account", ... or "bad-reply") and a sentence for a human.
 template<typename T> struct Reply
@@ -50,9 +52,15 @@ public:
     void open(); // connect + Hello; emits ready() or closed()
     void close();
     bool isReady() const { return m_ready; }
-    // The minor protocol version the server announced (newer features go only to a
-    // server whose minor has them).
+    // The minor protocol version both sides speak: the lower of the server's Welcome and
+    // ours (newer features go only to a server whose minor has them).
     quint32 serverMinor() const { return m_serverMinor; }
+    // For tests: the minor version this client says it speaks (an older client), before open().
+    void setClientMinor(quint32 minor) { m_clientMinor = minor; }
+    // Protocol 1.2: the engine's prefetcher for announced files, which lives as long as this
+    // connection (it fetches over it); the Downloader adopts its temp files. May be null.
+    Prefetcher *prefetcher() const { return m_prefetcher; }
+    void setPrefetcher(Prefetcher *prefetcher) { m_prefetcher = prefetcher; }
 
     template<typename T> using Handler = std::function<void(const Reply<T> &)>;
 
@@ -62,7 +70,11 @@ public:
     void getChanges(quint64 since, Handler<protocol::Changes> handler);
     void queryBlocks(const QList<ContentHash> &hashes, Handler<protocol::QueryBlocksReply> handler);
     void putBlock(const protocol::BlockPayload &block, Handler<Done> handler);
-    void getBlock(const ContentHash &hash, Handler<protocol::BlockPayload> handler);
+    // `wait` (1.2 only): a block the account does not hold yet is answered once it is
+    // uploaded (or "not-yet" after a bounded wait) instead of "not-found".
+    void getBlock(const ContentHash &hash, Handler<protocol::BlockPayload> handler, bool wait = false);
+    // 1.2 only: the file's blocks are about to be uploaded (see docs/protocol.md).
+    void announce(const protocol::Announce &announce, Handler<Done> handler);
     void commit(const QList<protocol::CommitOp> &ops, Handler<protocol::CommitReply> handler);
 
     // The raw form under the verbs, for anything else.
@@ -86,6 +98,8 @@ Q_SIGNALS:
     // The server speaks another major protocol version: retrying will not help.
     void incompatible(const QString &reason);
     void advanced(quint64 head);
+    // Protocol 1.2: another session of the account is uploading this file.
+    void announced(const filesync::protocol::Announce &announce);
     void writeQueueDrained();
 
 private:
@@ -119,6 +133,8 @@ private:
     quint64 m_nextId = 1;
     bool m_ready = false;
     quint32 m_serverMinor = 0;
+    quint32 m_clientMinor = protocol::kMinorVersion;
+    Prefetcher *m_prefetcher = nullptr;
     QTimer m_connectTimeout;
     QTimer m_keepAlive;
     quint64 m_bytesInAtLastTick = 0;

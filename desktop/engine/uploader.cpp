@@ -115,7 +115,31 @@ void Uploader::run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, co
     m_hashedReads = 0;
     m_peakPuts = 0;
     planBlocks(journal);
+    announceBigFiles();
     queryNext();
+}
+
+// Protocol 1.2: the other computers learn of each big new file's block list before its
+// blocks go, so that they fetch them as they arrive instead of after the commit. Sent
+// ahead of this run's first query, so the server relays it before any of the blocks.
+void Uploader::announceBigFiles()
+{
+    if (m_connection.serverMinor() < kMinorRelay)
+        return;
+    int sent = 0;
+    for (int i = 0; i < int(m_ops.size()) && sent < kMaxAnnounces; ++i) {
+        const Op &op = m_ops.at(size_t(i));
+        // Not an edit sent as a delta: its new blocks are few, and announcing the whole
+        // list would cost more on this link than the change itself (W3: 1 MiB in 1 GiB).
+        if (op.type != ActionType::Upload || !op.hasLocal || op.kind != EntryKind::File || op.size < kAnnounceMinBytes
+            || op.blocks.isEmpty() || m_deltas.contains(i))
+            continue;
+        ++sent;
+        m_connection.announce(Announce { op.path, op.size, op.blocks, {} }, [path = op.path](const Reply<Done> &r) {
+            if (!r && r.code != QLatin1String(ServerConnection::kDisconnected))
+                qCInfo(lcEngine) << "announce of" << path.toString() << "refused:" << r.message;
+        });
+    }
 }
 
 // Fills m_blocks, m_waiterOps, m_unresolved and m_toQuery: every distinct block of the

@@ -41,6 +41,11 @@ public:
     // 100,000 files); 512 of them still keep a LAN busy (4 MiB at W2's 8 KiB average).
     static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
+    // Protocol 1.2: files from this size are announced before their blocks go (Announce),
+    // at most kMaxAnnounces a run (the receivers prefetch only a few at a time anyway);
+    // not puts sent as a delta (an edit: the whole list would cost more than the change).
+    static constexpr qint64 kAnnounceMinBytes = 8 * 1024 * 1024;
+    static constexpr int kMaxAnnounces = 64;
 
     // What the Uploader keeps of one MoveRemote, DeleteRemote or Upload action: 120 bytes
     // instead of SyncAction's 248 (its remote state, conflict copy and version are never
@@ -130,6 +135,7 @@ private:
     };
 
     void planBlocks(const JournalState &journal);
+    void announceBigFiles();
     int findBlock(const ContentHash &hash) const; // index in m_blocks, or -1
     void queryNext();
     void pumpBlocks();

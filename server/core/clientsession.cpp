@@ -1,6 +1,7 @@
 #include "clientsession.h"
 
 #include "accountstore.h"
+#include "blockrelay.h"
 #include "blockstore.h"
 #include "changefeed.h"
 
@@ -53,6 +54,7 @@ ClientSession::~ClientSession()
 {
     if (m_subscribed)
         m_context.feed.unsubscribe(m_account, this);
+    m_context.relay.leave(this);
 }
 
 void ClientSession::close()
@@ -69,6 +71,7 @@ void ClientSession::onDisconnected()
         m_context.feed.unsubscribe(m_account, this);
         m_subscribed = false;
     }
+    m_context.relay.leave(this);
     m_stage = Stage::Closing;
     Q_EMIT finished();
 }
@@ -157,11 +160,16 @@ void ClientSession::dispatch(const Envelope &envelope)
         return onCommit(envelope);
     case MessageType::GetStats:
         return onGetStats(envelope);
+    case MessageType::Announce:
+        if (m_minor < kMinorRelay)
+            break; // unknown before 1.2
+        return onAnnounce(envelope);
     case MessageType::Pong:
         return;
     default:
-        return fail(envelope.id, errors::kBadRequest, QStringLiteral("unexpected message %1").arg(typeName(type)));
+        break;
     }
+    fail(envelope.id, errors::kBadRequest, QStringLiteral("unexpected message %1").arg(typeName(type)));
 }
 
 void ClientSession::onHello(const Envelope &envelope)
@@ -173,12 +181,14 @@ void ClientSession::onHello(const Envelope &envelope)
         return fail(envelope.id, errors::kProtocolVersion,
             QStringLiteral("this server speaks protocol %1.%2, the client %3.%4: update the older one")
                 .arg(kMajorVersion)
-                .arg(kMinorVersion)
+                .arg(m_context.minorVersion)
                 .arg(hello->major)
                 .arg(hello->minor));
     }
     m_stage = Stage::AwaitLogin;
-    m_channel->send(MessageType::Welcome, envelope.id, Welcome { kMajorVersion, kMinorVersion, softwareName() });
+    m_minor = qMin(hello->minor, m_context.minorVersion);
+    m_channel->send(
+        MessageType::Welcome, envelope.id, Welcome { kMajorVersion, m_context.minorVersion, softwareName() });
 }
 
 void ClientSession::onLogin(const Envelope &envelope)
@@ -224,6 +234,8 @@ void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &crea
     m_stage = Stage::Ready;
     m_context.feed.subscribe(account, this);
     m_subscribed = true;
+    if (m_minor >= kMinorRelay)
+        m_context.relay.join(account, this);
     qCInfo(lcServer) << "session" << m_sessionId << "(" << m_sessionName << ") of account" << account << "from"
                      << m_channel->peerDescription();
     m_channel->send(MessageType::LoginOk, id, LoginOk { createdId, quint64(m_sessionId), *head });
@@ -294,13 +306,17 @@ void ClientSession::flushProofs()
     if (m_proofIds.isEmpty() || m_stage == Stage::Closing)
         return;
     const QList<quint64> ids = std::exchange(m_proofIds, {});
-    const auto recorded = m_context.metadata.recordProvenBlocks(m_account, std::exchange(m_proofs, {}));
+    const QList<ContentHash> hashes = std::exchange(m_proofs, {});
+    const auto recorded = m_context.metadata.recordProvenBlocks(m_account, hashes);
     for (const quint64 id : ids) {
         if (recorded)
             m_channel->send(MessageType::Ok, id, QCborMap());
         else
             reply(id, errors::kInternal, recorded.errorMessage());
     }
+    // Proven for the account now: other sessions' prefetches waiting for them are served.
+    if (recorded)
+        m_context.relay.arrived(m_account, hashes);
 }
 
 void ClientSession::onGetBlock(const Envelope &envelope)
@@ -311,13 +327,57 @@ void ClientSession::onGetBlock(const Envelope &envelope)
     auto allowed = m_context.metadata.isProvenBlock(m_account, request->hash);
     if (!allowed)
         return reply(envelope.id, errors::kInternal, allowed.errorMessage());
+    const bool wait = request->wait && m_minor >= kMinorRelay;
+    if (!*allowed && wait) {
+        // A prefetch of an announced file, ahead of its upload: answered when one of the
+        // account's sessions has uploaded (and so proven) the block, or not-yet.
+        if (!m_context.relay.park(m_account, this, envelope.id, request->hash))
+            reply(envelope.id, errors::kNotYet, QStringLiteral("too many blocks waited for"));
+        return;
+    }
     if (!*allowed)
         return reply(envelope.id, errors::kNotFound, QStringLiteral("no such block in this account"));
-    auto block = m_context.blocks.get(request->hash);
+    sendBlock(envelope.id, request->hash, wait);
+}
+
+void ClientSession::sendBlock(quint64 id, const ContentHash &hash, bool wait)
+{
+    auto block = m_context.blocks.get(hash);
     if (!block)
-        return reply(envelope.id, errors::kNotFound, block.errorMessage());
-    m_channel->send(
-        MessageType::BlockData, envelope.id, BlockPayload { request->hash, block->codec, block->rawSize, block->data });
+        return reply(id, errors::kNotFound, block.errorMessage());
+    ++(wait ? m_context.waitBlocksServed : m_context.blocksServed);
+    m_channel->send(MessageType::BlockData, id, BlockPayload { hash, block->codec, block->rawSize, block->data });
+}
+
+void ClientSession::serveParked(quint64 id, const ContentHash &hash)
+{
+    if (m_stage == Stage::Ready)
+        sendBlock(id, hash, true); // proven by the upload that woke it
+}
+
+void ClientSession::expireParked(quint64 id)
+{
+    if (m_stage == Stage::Ready)
+        reply(id, errors::kNotYet, QStringLiteral("the block was not uploaded in time"));
+}
+
+void ClientSession::onAnnounce(const Envelope &envelope)
+{
+    auto announce = Announce::fromCbor(envelope.body);
+    if (!announce)
+        return fail(envelope.id, errors::kBadRequest, announce.errorMessage());
+    Announce relayed = *announce;
+    relayed.origin = m_sessionName;
+    m_context.relay.announce(m_account, this, relayed);
+    m_channel->send(MessageType::Ok, envelope.id, QCborMap());
+}
+
+bool ClientSession::sendAnnounced(const Announce &announce)
+{
+    if (m_stage != Stage::Ready || m_channel->bytesToWrite() >= kOutputHighWater)
+        return false;
+    m_channel->send(MessageType::Announced, 0, announce);
+    return true;
 }
 
 void ClientSession::onCommit(const Envelope &envelope)

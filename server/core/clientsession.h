@@ -12,6 +12,7 @@
 namespace filesync {
 
 class AccountStore;
+class BlockRelay;
 class BlockStore;
 class ChangeFeed;
 
@@ -22,6 +23,7 @@ struct ServerContext
     BlockStore &blocks;
     AccountStore &accounts;
     ChangeFeed &feed;
+    BlockRelay &relay;
     quint64 closedBytesIn = 0; // bytes of sessions that have ended
     quint64 closedBytesOut = 0;
     quint64 commits = 0; // Commit requests served since start
@@ -29,6 +31,9 @@ struct ServerContext
     std::function<quint64()> liveBytesOut;
     std::function<int()> sessionCount;
     int loginTimeoutMs = 30 * 1000; // a connection must log in within this time
+    quint32 minorVersion = protocol::kMinorVersion; // what Welcome says (older in tests)
+    quint64 blocksServed = 0; // GetBlocks answered with BlockData (without `wait`)
+    quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (1.2 prefetches)
 };
 
 // One connected computer: the handshake, then its requests, each verb a method, answered
@@ -57,6 +62,14 @@ public:
     quint64 bytesOut() const { return m_channel->bytesOut(); }
     qint64 sessionId() const { return m_sessionId; } // 0 until logged in
     bool isLoggedIn() const { return m_stage == Stage::Ready; }
+    quint32 minorVersion() const { return m_minor; } // negotiated: the lower of both sides'
+
+    // Protocol 1.2 (BlockRelay): another session's Announce, false when it was not sent
+    // (this session's output is backed up: an announce is only a hint); a parked GetBlock
+    // whose block arrived, or whose wait ran out.
+    bool sendAnnounced(const protocol::Announce &announce);
+    void serveParked(quint64 id, const ContentHash &hash);
+    void expireParked(quint64 id);
 
 Q_SIGNALS:
     void finished(); // disconnected; safe to deleteLater()
@@ -75,6 +88,8 @@ private:
     void onPutBlock(const protocol::Envelope &envelope);
     void flushProofs();
     void onGetBlock(const protocol::Envelope &envelope);
+    void sendBlock(quint64 id, const ContentHash &hash, bool wait);
+    void onAnnounce(const protocol::Envelope &envelope);
     void onCommit(const protocol::Envelope &envelope);
     void onGetStats(const protocol::Envelope &envelope);
     void loggedIn(quint64 id, AccountKey account, const QString &createdId);
@@ -89,6 +104,7 @@ private:
     qint64 m_sessionId = 0;
     QString m_sessionName;
     bool m_subscribed = false;
+    quint32 m_minor = 0;
     // Blocks stored for PutBlocks whose Ok waits for their proof to be recorded: one
     // database transaction per batch (at most kMaxProofBatch, or what arrived in one pass
     // of the event loop), written before any other request is served, so replies stay in

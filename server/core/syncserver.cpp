@@ -1,6 +1,7 @@
 #include "syncserver.h"
 
 #include "accountstore.h"
+#include "blockrelay.h"
 #include "blockstore.h"
 #include "changefeed.h"
 #include "clientsession.h"
@@ -35,8 +36,9 @@ Result<void> SyncServer::start()
         return opened;
     m_accounts = std::make_unique<AccountStore>(*m_metadata);
     m_feed = std::make_unique<ChangeFeed>();
-    m_context = std::make_unique<ServerContext>(
-        ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs });
+    m_relay = std::make_unique<BlockRelay>();
+    m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
+        0, 0, 0, {}, {}, {}, m_loginTimeoutMs, m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
         for (ClientSession *s : std::as_const(m_sessions))
@@ -90,6 +92,7 @@ void SyncServer::stop()
     if (!sessions.isEmpty())
         Q_EMIT sessionCountChanged(0);
     m_context.reset();
+    m_relay.reset();
     m_feed.reset();
     m_accounts.reset();
     if (m_blocks) {
@@ -117,6 +120,16 @@ void SyncServer::setLoginTimeout(int milliseconds)
     m_loginTimeoutMs = milliseconds;
     if (m_context)
         m_context->loginTimeoutMs = milliseconds;
+}
+
+quint64 SyncServer::blocksServed() const
+{
+    return m_context ? m_context->blocksServed : 0;
+}
+
+quint64 SyncServer::waitBlocksServed() const
+{
+    return m_context ? m_context->waitBlocksServed : 0;
 }
 
 int SyncServer::sessionCount() const

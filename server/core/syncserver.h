@@ -13,6 +13,7 @@ class QTcpServer;
 namespace filesync {
 
 class AccountStore;
+class BlockRelay;
 class BlockStore;
 class ChangeFeed;
 class ClientSession;
@@ -47,6 +48,12 @@ public:
     // How long a new connection may take to log in (default 30 s); short in tests.
     void setLoginTimeout(int milliseconds);
     QByteArray metricsText() const; // Prometheus text format
+    // For tests: the minor protocol version Welcome says (an older server), before start().
+    void setProtocolMinor(quint32 minor) { m_minorVersion = minor; }
+    // GetBlocks answered with data since start: plain ones, and 1.2 prefetches (`wait`).
+    quint64 blocksServed() const;
+    quint64 waitBlocksServed() const;
+    BlockRelay *relay() const { return m_relay.get(); }
 
 Q_SIGNALS:
     void sessionCountChanged(int count);
@@ -59,11 +66,13 @@ private:
     std::unique_ptr<BlockStore> m_blocks;
     std::unique_ptr<AccountStore> m_accounts;
     std::unique_ptr<ChangeFeed> m_feed;
+    std::unique_ptr<BlockRelay> m_relay;
     std::unique_ptr<ServerContext> m_context;
     QTcpServer *m_listener = nullptr;
     MetricsEndpoint *m_metrics = nullptr;
     QSet<ClientSession *> m_sessions;
     int m_loginTimeoutMs = 30 * 1000;
+    quint32 m_minorVersion = 0; // 0: this build's protocol::kMinorVersion
 };
 
 } // namespace filesync

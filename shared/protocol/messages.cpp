@@ -228,6 +228,10 @@ QString typeName(MessageType type)
         return QStringLiteral("Ping");
     case MessageType::Pong:
         return QStringLiteral("Pong");
+    case MessageType::Announce:
+        return QStringLiteral("Announce");
+    case MessageType::Announced:
+        return QStringLiteral("Announced");
     }
     return QStringLiteral("Unknown");
 }
@@ -635,13 +639,43 @@ Result<BlockPayload> BlockPayload::fromCbor(const QCborMap &m)
 
 QCborMap GetBlock::toCbor() const
 {
-    return QCborMap { { QLatin1String("hash"), hash.bytes() } };
+    QCborMap m { { QLatin1String("hash"), hash.bytes() } };
+    if (wait)
+        m.insert(QLatin1String("wait"), true);
+    return m;
 }
 
 Result<GetBlock> GetBlock::fromCbor(const QCborMap &m)
 {
     TRY(hash, readHash(m, "hash"));
-    return GetBlock { *hash };
+    TRY(wait, readBool(m, "wait"));
+    return GetBlock { *hash, *wait };
+}
+
+// ---- announce (1.2) ----
+
+QCborMap Announce::toCbor() const
+{
+    QCborMap m;
+    m.insert(QLatin1String("path"), path.toString());
+    m.insert(QLatin1String("size"), size);
+    m.insert(QLatin1String("blocks"), blocksToCbor(blocks));
+    if (!origin.isEmpty())
+        m.insert(QLatin1String("origin"), origin);
+    return m;
+}
+
+Result<Announce> Announce::fromCbor(const QCborMap &m)
+{
+    TRY(path, readPath(m, "path"));
+    TRY(size, readInt(m, "size"));
+    TRY(blocks, blocksFromCbor(m, "blocks"));
+    TRY(origin, readText(m, "origin", false, 256));
+    if (blocks->isEmpty())
+        return fieldError("blocks", "must not be empty");
+    if (auto c = checkContent(EntryKind::File, *size, *blocks); !c)
+        return c.error();
+    return Announce { *path, *size, *blocks, *origin };
 }
 
 // ---- commit ----

@@ -41,8 +41,10 @@ enum class MessageType : quint8 {
     ErrorReply = 19,
     Ping = 20,
     Pong = 21,
+    Announce = 22, // protocol 1.2
+    Announced = 23, // protocol 1.2, pushed with id 0
 };
-inline constexpr quint8 kLastMessageType = 21;
+inline constexpr quint8 kLastMessageType = 23;
 
 bool isKnownType(quint64 type);
 bool isBlockFrameType(quint64 type); // PutBlock and BlockData may exceed the metadata cap
@@ -261,6 +263,9 @@ struct BlockPayload
 struct GetBlock
 {
     ContentHash hash;
+    // Protocol 1.2: a block the account does not hold yet is kept waiting (parked) until one
+    // of its sessions uploads it, for a bounded time, instead of being answered not-found.
+    bool wait = false;
     QCborMap toCbor() const;
     static Result<GetBlock> fromCbor(const QCborMap &map);
 };
@@ -281,6 +286,20 @@ struct CommitReply
     std::optional<quint64> prev;
     QCborMap toCbor() const;
     static Result<CommitReply> fromCbor(const QCborMap &map);
+};
+
+// Protocol 1.2: a file whose blocks the sending session is about to upload (Announce,
+// c->s, answered Ok), relayed by the server to the account's other 1.2 sessions
+// (Announced, id 0, with `origin` set). Nothing is stored: it is a hint that lets the
+// others fetch the blocks while they arrive, never a change of the account's folder.
+struct Announce
+{
+    RelativePath path;
+    qint64 size = 0;
+    QList<BlockRef> blocks; // 1 .. kMaxBlocksPerEntry
+    QString origin; // Announced only: the announcing session's name
+    QCborMap toCbor() const;
+    static Result<Announce> fromCbor(const QCborMap &map);
 };
 
 struct Advanced
@@ -311,6 +330,7 @@ inline const char kNotAuthenticated[] = "not-authenticated";
 inline const char kMissingBlock[] = "missing-block";
 inline const char kNotFound[] = "not-found";
 inline const char kInternal[] = "internal";
+inline const char kNotYet[] = "not-yet"; // 1.2: a parked GetBlock whose block did not arrive in time
 } // namespace errors
 
 struct ErrorReply

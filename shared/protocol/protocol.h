@@ -7,9 +7,12 @@ namespace filesync::protocol {
 
 inline constexpr char kMagic[] = "FSYN";
 inline constexpr quint32 kMajorVersion = 1;
-inline constexpr quint32 kMinorVersion = 1;
+inline constexpr quint32 kMinorVersion = 2;
 // The first minor that understands CommitOp.delta and sends CommitReply.prev.
 inline constexpr quint32 kMinorBlockDelta = 1;
+// The first minor that relays Announce (a file's block list before its commit) and parks a
+// GetBlock with `wait` until the block arrives.
+inline constexpr quint32 kMinorRelay = 2;
 
 // Frame caps, checked before any allocation.
 inline constexpr qint64 kMaxMetadataFrame = 1024 * 1024; // every message but block data

@@ -67,6 +67,10 @@ void decodeBody(const Envelope &e)
     case MessageType::ErrorReply:
         (void)ErrorReply::fromCbor(e.body);
         break;
+    case MessageType::Announce:
+    case MessageType::Announced:
+        (void)Announce::fromCbor(e.body);
+        break;
     case MessageType::GetStats:
     case MessageType::Ok:
     case MessageType::Ping:

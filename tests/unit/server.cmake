@@ -10,3 +10,5 @@ if(TARGET filesync-server)
         LIBS filesync_protocol LABELS process ENVIRONMENT "FILESYNC_SERVER_BIN=$<TARGET_FILE:filesync-server>")
     add_dependencies(tst_server_binary filesync-server)
 endif()
+filesync_add_test(NAME tst_server_relay SOURCES tst_server_relay.cpp tst_server_client.h
+    LIBS filesync_server_core LABELS unit)

@@ -60,6 +60,7 @@ class tst_Protocol : public QObject
 private Q_SLOTS:
     void entryRoundTrip();
     void commitRoundTrip();
+    void announceRoundTrip();
     void blockDeltaRoundTrip_data();
     void blockDeltaRoundTrip();
     void hostileBlockDeltas_data();
@@ -121,6 +122,26 @@ void tst_Protocol::commitRoundTrip()
     CommitOp bad = mv;
     bad.path = path("x/inside");
     QVERIFY(!CommitOp::fromCbor(bad.toCbor()).ok());
+}
+
+void tst_Protocol::announceRoundTrip()
+{
+    Announce a { path("big/video.mkv"), 7,
+        { BlockRef { ContentHash::of("abc"), 3 }, BlockRef { ContentHash::of("defg"), 4 } }, QStringLiteral("laptop") };
+    auto back = Announce::fromCbor(a.toCbor());
+    QVERIFY2(back.ok(), qPrintable(back.errorMessage()));
+    QCOMPARE(back->path, a.path);
+    QCOMPARE(back->size, a.size);
+    QCOMPARE(back->blocks, a.blocks);
+    QCOMPARE(back->origin, a.origin);
+
+    // 1.2's GetBlock{wait}: absent means false, as a 1.1 peer sends it.
+    GetBlock plain { ContentHash::of("abc"), false };
+    QVERIFY(!plain.toCbor().contains(QStringLiteral("wait")));
+    QVERIFY(!GetBlock::fromCbor(plain.toCbor())->wait);
+    QVERIFY(GetBlock::fromCbor(GetBlock { ContentHash::of("abc"), true }.toCbor())->wait);
+    QCOMPARE(typeName(MessageType::Announced), QStringLiteral("Announced"));
+    QVERIFY(isKnownType(quint64(MessageType::Announce)) && isKnownType(quint64(MessageType::Announced)));
 }
 
 namespace {
@@ -284,8 +305,8 @@ void tst_Protocol::malformedFrames_data()
     QTest::newRow("type is text") << rawFrame(cbor(QCborArray { QStringLiteral("x"), 2, QCborMap() }))
                                   << QStringLiteral("[type, id, body]");
     QTest::newRow("body not a map") << rawFrame(cbor(QCborArray { 1, 2, 3 })) << QStringLiteral("[type, id, body]");
-    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 23, 2, QCborMap() }))
-                                  << QStringLiteral("unknown message type 23");
+    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 24, 2, QCborMap() }))
+                                  << QStringLiteral("unknown message type 24");
     QTest::newRow("type zero") << rawFrame(cbor(QCborArray { 0, 2, QCborMap() }))
                                << QStringLiteral("unknown message type 0");
     QTest::newRow("negative id") << rawFrame(cbor(QCborArray { 1, -2, QCborMap() }))
@@ -362,6 +383,37 @@ void tst_Protocol::malformedBodies_data()
                                                 { QStringLiteral("codec"), 0 }, { QStringLiteral("size"), 4 },
                                                 { QStringLiteral("data"), QByteArray("abc") } };
     QTest::newRow("since negative") << int(MessageType::GetChanges) << QCborMap { { QStringLiteral("since"), -1 } };
+    QTest::newRow("get block wait not a bool")
+        << int(MessageType::GetBlock)
+        << QCborMap { { QStringLiteral("hash"), ContentHash::of("abc").bytes() }, { QStringLiteral("wait"), 1 } };
+    const QCborArray oneBlock { QCborArray { ContentHash::of("abc").bytes(), 3 } };
+    QTest::newRow("announce hostile path")
+        << int(MessageType::Announce)
+        << QCborMap { { QStringLiteral("path"), QStringLiteral("../outside") }, { QStringLiteral("size"), 3 },
+               { QStringLiteral("blocks"), oneBlock } };
+    QTest::newRow("announce metadata dir")
+        << int(MessageType::Announce)
+        << QCborMap { { QStringLiteral("path"), QStringLiteral(".filesync/tmp/x") }, { QStringLiteral("size"), 3 },
+               { QStringLiteral("blocks"), oneBlock } };
+    QTest::newRow("announce size lies") << int(MessageType::Announce)
+                                        << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
+                                               { QStringLiteral("size"), 4 }, { QStringLiteral("blocks"), oneBlock } };
+    QTest::newRow("announce no blocks") << int(MessageType::Announce)
+                                        << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
+                                               { QStringLiteral("size"), 0 },
+                                               { QStringLiteral("blocks"), QCborArray() } };
+    QCborArray tooMany;
+    for (int i = 0; i <= kMaxBlocksPerEntry; ++i)
+        tooMany.append(QCborArray { ContentHash::of("abc").bytes(), 3 });
+    QTest::newRow("announce too many blocks") << int(MessageType::Announce)
+                                              << QCborMap { { QStringLiteral("path"), QStringLiteral("a") },
+                                                     { QStringLiteral("size"), qint64(3) * (kMaxBlocksPerEntry + 1) },
+                                                     { QStringLiteral("blocks"), tooMany } };
+    QTest::newRow("announce block too big")
+        << int(MessageType::Announce)
+        << QCborMap { { QStringLiteral("path"), QStringLiteral("a") }, { QStringLiteral("size"), kMaxBlockSize + 1 },
+               { QStringLiteral("blocks"),
+                   QCborArray { QCborArray { ContentHash::of("abc").bytes(), kMaxBlockSize + 1 } } } };
 }
 
 void tst_Protocol::malformedBodies()
@@ -387,6 +439,9 @@ void tst_Protocol::malformedBodies()
         break;
     case MessageType::GetChanges:
         failed = !GetChanges::fromCbor(body).ok();
+        break;
+    case MessageType::Announce:
+        failed = !Announce::fromCbor(body).ok();
         break;
     default:
         QFAIL("untested type");

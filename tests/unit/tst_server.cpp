@@ -341,7 +341,7 @@ void tst_Server::hostileFramesChangeNothing_data()
     QTest::newRow("metadata over 1 MiB") << lengthPrefix(2 * 1024 * 1024) + QByteArray("\x83\x0d", 2);
     QTest::newRow("empty frame") << lengthPrefix(0);
     QTest::newRow("not CBOR") << lengthPrefix(3) + QByteArray("\xff\xff\xff", 3);
-    QTest::newRow("unknown type") << lengthPrefix(4) + QByteArray("\x83\x17\x01\xa0", 4);
+    QTest::newRow("unknown type") << lengthPrefix(5) + QByteArray("\x83\x18\x18\x01\xa0", 5);
     QTest::newRow("wrong shape") << lengthPrefix(2) + QByteArray("\x81\x01", 2);
     QTest::newRow("dot-dot path") << commitOf({ putOp(QStringLiteral("../../etc/passwd")) });
     QTest::newRow("absolute path") << commitOf({ putOp(QStringLiteral("/etc/passwd")) });

@@ -72,13 +72,13 @@ public:
         };
         return waitFor(isAdvanced, timeoutMs).type == MessageType::Advanced;
     }
-    // Hello, then CreateAccount (no account given) or Login; the account ID, or empty.
-    QString login(const QString &account = QString())
+    // Hello (saying `minor`), then CreateAccount (no account given) or Login; the account ID, or empty.
+    QString login(
+        const QString &account = QString(), quint32 minor = kMinorVersion, const QString &session = QStringLiteral("t"))
     {
-        call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, QStringLiteral("test") });
-        const Envelope reply = account.isEmpty()
-            ? call(MessageType::CreateAccount, CreateAccount { QStringLiteral("t") })
-            : call(MessageType::Login, Login { account, QStringLiteral("t") });
+        call(MessageType::Hello, Hello { kMajorVersion, minor, QStringLiteral("test") });
+        const Envelope reply = account.isEmpty() ? call(MessageType::CreateAccount, CreateAccount { session })
+                                                 : call(MessageType::Login, Login { account, session });
         if (reply.type != MessageType::LoginOk)
             return {};
         const auto ok = LoginOk::fromCbor(reply.body);

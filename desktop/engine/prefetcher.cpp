@@ -1,0 +1,238 @@
+#include "prefetcher.h"
+
+#include "blockcodec.h"
+#include "downloader.h"
+#include "journal.h"
+#include "serverconnection.h"
+#include "syncengine.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPointer>
+#include <QSet>
+#include <QUuid>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace filesync {
+
+using namespace protocol;
+
+Prefetcher::Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+    : QObject(parent)
+    , m_root(root)
+    , m_tmpDir(Journal::metadataDir(root) + QStringLiteral("/tmp"))
+    , m_journal(journal)
+    , m_connection(connection)
+{
+    connect(&m_connection, &ServerConnection::announced, this, &Prefetcher::onAnnounced);
+    m_expiry.setInterval(1000);
+    connect(&m_expiry, &QTimer::timeout, this, &Prefetcher::expire);
+}
+
+Prefetcher::~Prefetcher()
+{
+    while (!m_files.empty())
+        discard(m_files.front()->id);
+}
+
+Prefetcher::File *Prefetcher::find(quint64 id) const
+{
+    for (const auto &f : m_files) {
+        if (f->id == id)
+            return f.get();
+    }
+    return nullptr;
+}
+
+void Prefetcher::onAnnounced(const Announce &announce)
+{
+    // A newer announce of the same path makes the older one useless.
+    for (const auto &f : m_files) {
+        if (f->path == announce.path) {
+            discard(f->id);
+            break;
+        }
+    }
+    if (announce.size < kMinBytes || int(m_files.size()) >= kMaxFiles || !m_journal.isOpen())
+        return;
+    if (!QFileInfo(m_tmpDir).isDir())
+        return; // the metadata dir is never re-created here: without it the folder is stopping
+    auto file = std::make_unique<File>();
+    File &f = *file;
+    f.id = ++m_nextId;
+    f.path = announce.path;
+    f.blocks = announce.blocks;
+    f.written = QList<bool>(announce.blocks.size(), false);
+    f.offsets.reserve(announce.blocks.size());
+    // Blocks this computer already has in some file the journal knows: the Downloader
+    // copies them locally (a copy of a local file, a new version of one) and they must
+    // not be fetched. One pass over the journal per announce (a big file, rarely).
+    QSet<ContentHash> local;
+    {
+        QSet<ContentHash> announced;
+        for (const BlockRef &b : announce.blocks)
+            announced.insert(b.hash);
+        const JournalState state = m_journal.load();
+        for (const JournalEntry &entry : state) {
+            for (const BlockRef &b : entry.blocks) {
+                if (announced.contains(b.hash))
+                    local.insert(b.hash);
+            }
+        }
+    }
+    qint64 offset = 0;
+    for (int i = 0; i < int(announce.blocks.size()); ++i) {
+        const BlockRef &b = announce.blocks.at(i);
+        f.offsets.append(offset);
+        offset += b.size;
+        auto &indexes = f.indexes[b.hash];
+        if (indexes.isEmpty() && !local.contains(b.hash))
+            f.toFetch.append(i);
+        indexes.append(i);
+    }
+    if (f.toFetch.isEmpty())
+        return;
+    f.tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
+    f.fd = ::open(QFile::encodeName(f.tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (f.fd < 0) {
+        qCInfo(lcEngine) << "cannot prefetch" << announce.path.toString() << ":" << strerror(errno);
+        return;
+    }
+    f.lastActivity = QDateTime::currentMSecsSinceEpoch();
+    qCDebug(lcEngine) << "prefetching" << announce.path.toString() << "announced by" << announce.origin << ":"
+                      << f.toFetch.size() << "blocks";
+    m_files.push_back(std::move(file));
+    if (!m_expiry.isActive())
+        m_expiry.start();
+    pump();
+}
+
+void Prefetcher::pump()
+{
+    // In announce order: the first file is the one whose commit comes first.
+    for (const auto &owned : m_files) {
+        File &f = *owned;
+        while (f.next < f.toFetch.size() && m_inFlight < kWindowBytes) {
+            const BlockRef block = f.blocks.at(f.toFetch.at(f.next++));
+            m_inFlight += block.size;
+            const quint64 id = f.id;
+            const quint64 request = ++m_nextRequest;
+            m_requests.insert(request, { id, block.size });
+            QPointer<Prefetcher> self(this);
+            m_connection.getBlock(
+                block.hash,
+                [self, id, request, block](const Reply<BlockPayload> &payload) {
+                    if (!self || !self->m_requests.remove(request))
+                        return; // its file was taken or dropped: already out of the window
+                    self->m_inFlight -= block.size;
+                    if (payload)
+                        self->onBlock(id, block, *payload);
+                    // A failure (not-yet, disconnected) leaves the block to the Downloader.
+                    self->pump();
+                },
+                true);
+        }
+        if (m_inFlight >= kWindowBytes)
+            return;
+    }
+}
+
+void Prefetcher::onBlock(quint64 fileId, const BlockRef &block, const BlockPayload &payload)
+{
+    File *f = find(fileId);
+    if (!f)
+        return; // taken or dropped meanwhile
+    if (payload.hash != block.hash || payload.rawSize != block.size)
+        return;
+    const auto raw = decodeAndVerify(payload); // every block written is verified
+    if (!raw)
+        return;
+    for (const int i : f->indexes.value(block.hash)) {
+        if (::pwrite(f->fd, raw->constData(), size_t(raw->size()), off_t(f->offsets.at(i))) != raw->size()) {
+            qCInfo(lcEngine) << "prefetch of" << f->path.toString() << "dropped:" << strerror(errno);
+            return discard(fileId);
+        }
+        f->written[i] = true;
+        if ((f->unflushed += raw->size()) >= kWriteBackBytes) {
+            f->unflushed = 0;
+            Downloader::startWriteBack(f->fd); // so the sync before the rename finds little left
+        }
+    }
+    ++m_fetched;
+    f->lastActivity = QDateTime::currentMSecsSinceEpoch();
+    Q_EMIT blockWritten();
+}
+
+std::optional<Prefetcher::Taken> Prefetcher::take(const RelativePath &path, const QList<BlockRef> &blocks)
+{
+    for (auto it = m_files.begin(); it != m_files.end(); ++it) {
+        File &f = **it;
+        if (f.path != path)
+            continue;
+        if (f.blocks != blocks) {
+            discard(f.id); // the committed version is another one
+            return std::nullopt;
+        }
+        Taken taken { f.tempPath, f.written, 0 };
+        for (int i = 0; i < int(f.blocks.size()); ++i)
+            taken.writtenBytes += f.written.at(i) ? f.blocks.at(i).size : 0;
+        ::close(f.fd);
+        forgetRequests(f.id); // replies still on their way find nothing to write into
+        m_files.erase(it);
+        pump();
+        return taken;
+    }
+    return std::nullopt;
+}
+
+void Prefetcher::discard(quint64 id)
+{
+    for (auto it = m_files.begin(); it != m_files.end(); ++it) {
+        if ((*it)->id != id)
+            continue;
+        if ((*it)->fd >= 0)
+            ::close((*it)->fd);
+        QFile::remove((*it)->tempPath);
+        forgetRequests(id);
+        m_files.erase(it);
+        break;
+    }
+    if (m_files.empty())
+        m_expiry.stop();
+}
+
+void Prefetcher::forgetRequests(quint64 fileId)
+{
+    for (auto it = m_requests.begin(); it != m_requests.end();) {
+        if (it->file == fileId) {
+            m_inFlight -= it->bytes;
+            it = m_requests.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Prefetcher::expire()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QList<quint64> stale;
+    for (const auto &f : m_files) {
+        if (now - f->lastActivity >= m_keepMs)
+            stale.append(f->id);
+    }
+    for (const quint64 id : std::as_const(stale)) {
+        qCDebug(lcEngine) << "prefetch never committed, dropped";
+        discard(id);
+    }
+    if (!stale.isEmpty())
+        pump();
+}
+
+} // namespace filesync

@@ -50,6 +50,7 @@ private Q_SLOTS:
     void feedLargerThanASliceEndsInSync();
     void moveSplitAcrossSlices();
     void conflictAndLocalWorkInASlicedFeed();
+    void bigDeleteIsTombstonesOnly();
 
 private:
     void startA();
@@ -213,6 +214,39 @@ void tst_FeedSlices::conflictAndLocalWorkInASlicedFeed()
     QTRY_COMPARE_WITH_TIMEOUT(m_b->engine()->state(), EngineState::Idle, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(m_a->engine()->state(), EngineState::Idle, 15000);
     QTRY_COMPARE(storedCursor(m_b->root()), storedCursor(m_a->root()));
+}
+
+void tst_FeedSlices::bigDeleteIsTombstonesOnly()
+{
+    for (int f = 0; f < 40; ++f)
+        writeFile(m_a->root(), QStringLiteral("big/f%1.txt").arg(f), QByteArray::number(f));
+    writeFile(m_a->root(), QStringLiteral("big/inner/x.txt"), "x");
+    writeFile(m_a->root(), QStringLiteral("stays.txt"), "stays");
+    startA();
+    if (QTest::currentTestFailed())
+        return;
+    startB();
+    if (QTest::currentTestFailed())
+        return;
+    m_b->stop();
+    // 44 tombstones and nothing live after them: more than four slices' worth, so the
+    // slice cannot end after a live entry and ends after the last file's tombstone.
+    QVERIFY(QDir(m_a->root() + QStringLiteral("/big")).removeRecursively());
+    QTRY_VERIFY(m_a->completed(QStringLiteral("big"), QStringLiteral("deleted")));
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->engine()->state(), EngineState::Idle, 15000);
+    const quint64 before = m_cursors.last();
+    m_cursors.clear();
+
+    startB();
+    if (QTest::currentTestFailed())
+        return;
+    QVERIFY(!exists(m_b->root(), QStringLiteral("big")));
+    QCOMPARE(readFile(m_b->root(), QStringLiteral("stays.txt")), QByteArray("stays"));
+    // At least two cycles (a cut of at most 4 × 8 entries, then the rest), each moving
+    // the cursor on; the end is the head.
+    QVERIFY2(m_cursors.size() >= 2, qPrintable(QStringLiteral("cursors: %1").arg(m_cursors.size())));
+    QVERIFY(m_cursors.first() > before && m_cursors.first() - before <= quint64(4 * kCap));
+    QCOMPARE(storedCursor(m_b->root()), storedCursor(m_a->root()));
 }
 
 QTEST_GUILESS_MAIN(tst_FeedSlices)

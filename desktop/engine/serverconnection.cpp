@@ -118,8 +118,13 @@ void ServerConnection::createAccount(const QString &session, Handler<LoginOk> ha
 
 void ServerConnection::getChanges(quint64 since, Handler<Changes> handler)
 {
-    call(MessageType::GetChanges, GetChanges { since, kMaxEntriesPerChanges }.toCbor(), MessageType::Changes,
-        std::move(handler));
+    getChanges(since, kMaxEntriesPerChanges, std::move(handler));
+}
+
+void ServerConnection::getChanges(quint64 since, int limit, Handler<Changes> handler)
+{
+    const auto pageLimit = quint32(qBound(1, limit, kMaxEntriesPerChanges));
+    call(MessageType::GetChanges, GetChanges { since, pageLimit }.toCbor(), MessageType::Changes, std::move(handler));
 }
 
 void ServerConnection::queryBlocks(const QList<ContentHash> &hashes, Handler<QueryBlocksReply> handler)

@@ -68,6 +68,8 @@ public:
     void login(const QString &account, const QString &session, Handler<protocol::LoginOk> handler);
     void createAccount(const QString &session, Handler<protocol::LoginOk> handler);
     void getChanges(quint64 since, Handler<protocol::Changes> handler);
+    // At most `limit` entries in the page (the server may give fewer; capped by the protocol's maximum).
+    void getChanges(quint64 since, int limit, Handler<protocol::Changes> handler);
     void queryBlocks(const QList<ContentHash> &hashes, Handler<protocol::QueryBlocksReply> handler);
     void putBlock(const protocol::BlockPayload &block, Handler<Done> handler);
     // `wait` (1.2 only): a block the account does not hold yet is answered once it is

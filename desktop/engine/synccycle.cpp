@@ -68,12 +68,20 @@ void SyncCycle::start(const ScanScope &scope)
     m_changes.clear();
     m_scope = scope;
     m_scanDone = m_changesDone = m_applied = false;
+    m_sliced = m_feedRemaining = false;
     m_journalAtStart = m_journal.load();
+    m_since = m_head = readFrom();
     // A partial scan needs to know where the server's changes land: read them first.
     if (scope.full)
         startScan();
     else
-        fetchChanges(m_journal.cursor());
+        fetchChanges(m_since);
+}
+
+quint64 SyncCycle::readFrom() const
+{
+    const quint64 cursor = m_journal.cursor();
+    return m_readAt && m_readAt->first == cursor && m_readAt->second > cursor ? m_readAt->second : cursor;
 }
 
 void SyncCycle::startScan()
@@ -155,13 +163,14 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
     if (m_changesDone)
         reconcileAndPropagate();
     else
-        fetchChanges(m_journal.cursor());
+        fetchChanges(m_since);
 }
 
 void SyncCycle::fetchChanges(quint64 since)
 {
     const int generation = m_generation;
-    m_connection.getChanges(since, [this, generation, since](const Reply<protocol::Changes> &page) {
+    // Pages of at most a slice, so a small cap (tests) still ends a slice at a page end.
+    m_connection.getChanges(since, m_maxChanges, [this, generation, since](const Reply<protocol::Changes> &page) {
         if (generation != m_generation)
             return;
         if (!page) {
@@ -173,14 +182,54 @@ void SyncCycle::fetchChanges(quint64 since)
         for (const protocol::FileEntry &e : page->entries)
             m_changes.insert(e.path, e);
         if (page->more) {
-            if (page->next > since)
-                return fetchChanges(page->next);
-            Q_EMIT warning(tr("The server's list of changes does not advance; trying again later."));
-            return end(false);
+            if (page->next <= since) {
+                Q_EMIT warning(tr("The server's list of changes does not advance; trying again later."));
+                return end(false);
+            }
+            if (m_changes.size() >= m_maxChanges && cutSlice(page->next))
+                return onChangesComplete();
+            return fetchChanges(page->next);
         }
         m_head = page->head;
         onChangesComplete();
     });
+}
+
+// Ends the slice after its last live entry: the cursor may then stand at that entry's
+// version, and every change at or below it is in the slice (the feed lists each path at
+// its current version, ascending, so nothing at or below a page's end can appear later).
+// Not after a tombstone: a move is written as the source's tombstone, then the entry at
+// the target (docs/protocol.md), and a slice ending between them would delete the source
+// here instead of renaming it; for a folder that still holds its files, the delete fails
+// and the folder, now unknown to the journal, would be uploaded again. The tombstones
+// after the last live entry wait for the next slice. A slice of tombstones only (a big
+// delete) is read on up to four times the cap, then ends after its last file's tombstone
+// (split from its move, a file is only fetched again instead of renamed), or, if there
+// is none, at the page's end.
+bool SyncCycle::cutSlice(quint64 pageEnd)
+{
+    quint64 lastLive = 0, lastFileTombstone = 0;
+    for (const protocol::FileEntry &e : std::as_const(m_changes)) {
+        if (!e.deleted)
+            lastLive = qMax(lastLive, e.version);
+        else if (e.kind == protocol::EntryKind::File)
+            lastFileTombstone = qMax(lastFileTombstone, e.version);
+    }
+    quint64 sliceEnd = lastLive;
+    if (sliceEnd <= m_since) {
+        if (m_changes.size() < 4 * qsizetype(m_maxChanges))
+            return false;
+        sliceEnd = lastFileTombstone > m_since ? lastFileTombstone : pageEnd;
+    }
+    for (auto it = m_changes.begin(); it != m_changes.end();) {
+        if (it->version > sliceEnd)
+            it = m_changes.erase(it);
+        else
+            ++it;
+    }
+    m_head = sliceEnd;
+    m_sliced = true;
+    return true;
 }
 
 void SyncCycle::onChangesComplete()
@@ -211,6 +260,8 @@ void SyncCycle::reconcileAndPropagate()
         ? SyncPlan()
         : Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
+    m_stats.changes = int(m_changes.size());
+    m_stats.sliced = m_sliced;
     m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())
         qCDebug(lcEngine).noquote() << "plan:\n" << planForLog(plan);
@@ -232,20 +283,37 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         return;
     }
     m_applied = true;
-    // Only a cycle that applied everything may move the cursor past what it saw.
+    // Only a cycle that applied everything may move the cursor past what it saw, and only
+    // from where it started reading: past an earlier slice's held path it stays put.
     const quint64 cursor = m_journal.cursor();
-    if (outcome.complete && m_head > cursor)
+    const bool held = m_since > cursor;
+    if (outcome.complete && !held && m_head > cursor)
         m_journal.setCursor(m_head);
     // Our own commits took the head on from exactly what we read, with nobody else's in
-    // between, and the journal holds them: no need to read them back (the echo).
-    if (outcome.complete && outcome.ownCommits && outcome.ownCommits->first == m_head
+    // between, and the journal holds them: no need to read them back (the echo). (A
+    // slice's end is never the head our commits started from: more of the feed followed
+    // it when it was read.)
+    if (outcome.complete && !held && !m_sliced && outcome.ownCommits && outcome.ownCommits->first == m_head
         && outcome.ownCommits->second > m_journal.cursor())
         m_journal.setCursor(outcome.ownCommits->second);
     if (outcome.rewindTo && *outcome.rewindTo < m_journal.cursor()) {
         qCInfo(lcEngine) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
         m_journal.setCursor(*outcome.rewindTo);
     }
-    end(outcome.followUp || !outcome.complete);
+    // The rest of the feed comes next, whatever this slice left for another look; after
+    // the last slice, a pass that held the cursor reads again from it.
+    bool again = outcome.followUp || !outcome.complete;
+    if (m_sliced) {
+        m_feedRemaining = true;
+        if (m_head > m_journal.cursor())
+            m_readAt = std::make_pair(m_journal.cursor(), m_head);
+        else
+            m_readAt.reset();
+    } else {
+        again = again || held;
+        m_readAt.reset();
+    }
+    end(again);
 }
 
 void SyncCycle::end(bool followUp)

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <utility>
 
 namespace filesync {
 
@@ -17,9 +19,12 @@ class Journal;
 class ServerConnection;
 
 // One pass of the sync: scan the folder (thread pool) → GetChanges since the journal's
-// cursor, every page → reconcile (pure) → propagate → move the cursor to the head the
-// changes were read at, only if everything was applied (a conflict may move it back, so
-// the path is read again). A partial cycle (a scope that is not full) reads the changes
+// cursor, page by page up to a slice of about maxChanges() entries → reconcile (pure) →
+// propagate → move the cursor to the end of what was read (the head, or the slice's
+// end), only if everything was applied (a conflict may move it back, so the path is read
+// again). A slice leaves the rest of the feed to the next cycle (feedRemaining()), so a
+// client far behind holds one slice of remote entries, snapshot and plan at a time, not
+// the whole feed. A partial cycle (a scope that is not full) reads the changes
 // first and scans the given folders plus the places those changes touch; the rest of
 // the tree is unchanged by definition and is neither scanned nor reconciled. One cycle at a time; start() again for the
 // next one. A server error or a lost connection ends the cycle without acting on half a picture. Engine thread; owned
@@ -34,6 +39,8 @@ public:
         int hashed = 0;
         qint64 hashedBytes = 0;
         int actions = 0;
+        int changes = 0; // remote entries reconciled
+        bool sliced = false; // a slice of the feed: more of it follows
         qint64 elapsedMs = 0;
         bool partial = false;
         qint64 changesAtMs = 0, scannedAtMs = 0, scanMs = 0, reconciledAtMs = 0; // since the start, for the debug log
@@ -55,6 +62,15 @@ public:
     bool isRunning() const { return m_running; }
     SyncProgress progress() const { return m_propagator->progress(); }
     const Stats &stats() const { return m_stats; }
+    // The remote entries one cycle takes (a bound on its memory, not on correctness):
+    // the slice ends at the first page end past it, trimmed back to its last live entry.
+    static constexpr int kDefaultMaxChanges = 4096;
+    void setMaxChanges(int entries) { m_maxChanges = qMax(1, entries); }
+    int maxChanges() const { return m_maxChanges; }
+    // The last cycle took a slice of the feed and there is more of it: start the next one
+    // now. (It read on past its slice's end even when something in it waits for another
+    // look: see m_readAt.)
+    bool feedRemaining() const { return m_feedRemaining; }
 
 Q_SIGNALS:
     void scanned(const QList<filesync::RelativePath> &directories, const QStringList &warnings);
@@ -70,7 +86,9 @@ Q_SIGNALS:
 private:
     void startScan();
     void onScanned(const Scanner::Result &scan);
+    quint64 readFrom() const;
     void fetchChanges(quint64 since);
+    bool cutSlice(quint64 pageEnd);
     void onChangesComplete();
     void reconcileAndPropagate();
     void onPropagated(const Propagator::Outcome &outcome);
@@ -89,7 +107,17 @@ private:
     JournalState m_reconcileJournal; // the journal in the scan's scope (all of it for a full scan)
     LocalSnapshot m_snapshot;
     RemoteChanges m_changes;
-    quint64 m_head = 0;
+    quint64 m_since = 0; // where this cycle's feed starts
+    quint64 m_head = 0; // where it ends: the head, or the end of its slice
+    bool m_sliced = false; // m_head is a slice's end: more of the feed follows
+    bool m_feedRemaining = false;
+    int m_maxChanges = kDefaultMaxChanges;
+    // Where the next slice starts when it is past the cursor: an earlier slice left a path
+    // for another look (postponed, unreadable, a conflict), so the cursor stays before it
+    // while the rest of the feed is still read and applied; the pass after the last slice
+    // starts at the cursor again. Kept across cycles of this connection only, and only
+    // while the cursor is the one it was set beside (.first).
+    std::optional<std::pair<quint64, quint64>> m_readAt;
     ScanScope m_scope;
     bool m_scanDone = false;
     bool m_changesDone = false;

@@ -26,6 +26,7 @@ struct EngineConfig
     int reconnectMinMs = 500; // backoff on a lost connection grows from here ...
     int reconnectMaxMs = 30000; // ... up to here
     int keepAliveMs = 15000; // a quiet connection is pinged this often; 3 silent periods = lost
+    int maxChangesPerCycle = 4096; // remote entries one cycle reconciles; the rest follow in more cycles
 };
 
 enum class EngineState {

@@ -161,6 +161,7 @@ void SyncEnginePrivate::connectNow()
             requestCycle();
     });
     cycle = new SyncCycle(config.folder, config.sessionName, *journal, *connection, this);
+    cycle->setMaxChanges(config.maxChangesPerCycle);
     connect(cycle, &SyncCycle::itemCompleted, q, &SyncEngine::itemCompleted);
     connect(cycle, &SyncCycle::conflict, q, &SyncEngine::conflict);
     connect(cycle, &SyncCycle::progressChanged, q, &SyncEngine::progressChanged);
@@ -305,7 +306,8 @@ void SyncEnginePrivate::endCycle(bool followUp)
     // One line per cycle: what a user or a benchmark needs to see where time goes.
     qCInfo(lcEngine).nospace() << "cycle done in " << s.elapsedMs << " ms: " << s.scanned << " entries scanned ("
                                << (s.partial ? "partial" : "full") << "), " << s.hashed << " hashed, " << s.actions
-                               << " actions";
+                               << " actions for " << s.changes << " remote entries"
+                               << (s.sliced ? " (a slice of the feed: more follows)" : "");
     lastSync = QDateTime::currentDateTime();
     Q_EMIT q->cycleFinished();
     if (!loggedInNow || !cycle)
@@ -316,6 +318,10 @@ void SyncEnginePrivate::endCycle(bool followUp)
         nextScope.merge(cycle->scope());
     if (cycleRequested) {
         followUps = 0;
+        followUpTimer.start(0);
+    } else if (cycle->feedRemaining()) {
+        // The next slice of the feed, now. Not counted as a follow-up, nor does it reset
+        // their count: a pass over the feed that keeps holding the cursor still ends.
         followUpTimer.start(0);
     } else if (followUp && followUps < kMaxFollowUps) {
         ++followUps; // a little later each time: whatever is busy gets a moment

@@ -14,7 +14,7 @@ namespace filesync {
 using namespace protocol;
 
 namespace {
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 Error sqlError(const QSqlQuery &q)
 {
@@ -57,8 +57,8 @@ struct Journal::Statements
 {
     explicit Statements(const QSqlDatabase &db)
         : put(db,
-            "INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, ctime, checks)"
-            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+            "INSERT OR REPLACE INTO entries(path, kind, size, mtime, inode, mode, version, blocks, ctime, checks,"
+            " read_after_ctime) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
         , remove(db, "DELETE FROM entries WHERE path = ?1")
         , removeTree(db, "DELETE FROM entries WHERE path = ?1 OR (path > ?2 AND path < ?3)")
         // substr counts characters, as length() does
@@ -153,6 +153,16 @@ Result<void> Journal::open()
                 return sqlError(q);
         }
     }
+    if (version < 4) {
+        // Schema 4: whether the recorded blocks were read clearly after the recorded
+        // ctime (LocalEntry::readAfterCtime), 0 for older rows: unknown, so they stay
+        // under the scanner's 3 s racy rule.
+        for (const char *sql :
+            { "ALTER TABLE entries ADD COLUMN read_after_ctime INTEGER NOT NULL DEFAULT 0", "PRAGMA user_version=4" }) {
+            if (!q.exec(QLatin1String(sql)))
+                return sqlError(q);
+        }
+    }
     m_statements = std::make_unique<Statements>(m_db);
     if (const QString error = m_statements->error(); !error.isEmpty()) {
         m_statements.reset();
@@ -187,8 +197,9 @@ JournalState Journal::readEntries() const
     JournalState state;
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
-    if (!q.exec(
-            QStringLiteral("SELECT path, kind, size, mtime, inode, mode, version, blocks, ctime, checks FROM entries")))
+    if (!q.exec(QStringLiteral(
+            "SELECT path, kind, size, mtime, inode, mode, version, blocks, ctime, checks, read_after_ctime"
+            " FROM entries")))
         return state;
     while (q.next()) {
         auto path = RelativePath::fromString(q.value(0).toString());
@@ -204,6 +215,7 @@ JournalState Journal::readEntries() const
         e.blocks = unpackBlockList(q.value(7).toByteArray());
         e.ctimeNs = q.value(8).toLongLong();
         e.blockChecks = q.value(9).toByteArray();
+        e.readAfterCtime = q.value(10).toLongLong() != 0;
         state.insert(*path, e);
     }
     return state;
@@ -277,6 +289,7 @@ void Journal::put(const RelativePath &path, const JournalEntry &e)
     q.bind(8, packBlockList(e.blocks));
     q.bind(9, e.ctimeNs);
     q.bind(10, e.blockChecks);
+    q.bind(11, qint64(e.readAfterCtime ? 1 : 0));
     QString error;
     if (!runOnce(q, error))
         return fail(error);

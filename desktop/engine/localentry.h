@@ -16,7 +16,12 @@ struct LocalEntry
     // Could not be read (permissions, vanished while hashed): the reconciler leaves this
     // path, and for a directory everything under it, alone this cycle. Never a delete.
     bool unreadable = false;
-    quint32 mode = 0; // next to the two above: 16 bytes less per entry (snapshot and plan)
+    // `blocks` were read clearly after `ctimeNs` (JournalEntry::statProvenByRead): the
+    // scanner took CLOCK_REALTIME before the stat, hashed the file, found the stat (ctime
+    // included) unchanged after the read, and ctimeNs < that time - kReadMarginNs; or it
+    // kept the journal's blocks and flag for the same ctime. False when unknown.
+    bool readAfterCtime = false;
+    quint32 mode = 0; // next to the three above: 16 bytes less per entry (snapshot and plan)
     qint64 size = 0;
     qint64 mtimeNs = 0; // nanoseconds: the protocol carries milliseconds
     quint64 inode = 0;
@@ -25,7 +30,6 @@ struct LocalEntry
     // Chunker::Chunked::checks of `blocks` (per-block XXH3), when the scan made them or
     // kept the journal's: lets the next scan re-chunk only what changed. Empty: unknown.
     QByteArray blockChecks = {};
-
     bool isDir() const { return kind == protocol::EntryKind::Directory; }
 };
 
@@ -42,6 +46,12 @@ struct JournalEntry
     QList<protocol::BlockRef> blocks;
     qint64 ctimeNs = 0; // as stat saw it when recorded; 0 when unknown (older journals, remote-only)
     QByteArray blockChecks = {}; // LocalEntry::blockChecks as recorded; empty when unknown
+    bool readAfterCtime = false; // LocalEntry::readAfterCtime as recorded; false when unknown (schema < 4)
+
+    // How far a file timestamp may lag the real-time clock: the kernel stamps files from
+    // a coarse clock that is up to one tick (1-10 ms) behind CLOCK_REALTIME. 100 ms is
+    // ten times the worst tick, and also covers file systems with 10 ms timestamps.
+    static constexpr qint64 kReadMarginNs = 100'000'000;
 
     bool isDir() const { return kind == protocol::EntryKind::Directory; }
     // Same stat as on disk: unchanged without hashing.
@@ -61,11 +71,33 @@ struct JournalEntry
     {
         return statMatches(l) && ctimeNs != 0 && l.ctimeNs == ctimeNs && mtimeNs != ctimeNs;
     }
+    // A matching stat can also be trusted when its blocks were read clearly after its
+    // last change (git's real racy rule, against the read instead of "now"). Every write,
+    // truncate, rename or explicit mtime set stamps ctime with the kernel's coarse "now":
+    // for any change after the scanner's clock reading (taken before the stat it hashed
+    // under) at least that reading minus one tick. A recorded ctime older than the
+    // reading minus kReadMarginNs (readAfterCtime) can therefore only still be there if
+    // nothing changed the file since (a change during the read already made it
+    // unreadable: its stat is compared before and after).
+    bool statProvenByRead(const LocalEntry &l) const
+    {
+        return readAfterCtime && statMatches(l) && ctimeNs != 0 && l.ctimeNs == ctimeNs;
+    }
+    // Whether a stat with `ctimeNs`, hashed after a clock reading of `readStartNs`
+    // (CLOCK_REALTIME ns, taken before that stat), was read clearly after its last
+    // change. Whole-second timestamps (ext3, FAT, some network mounts) have no bound
+    // of one tick: a ctime with no sub-second part never qualifies, it stays under the
+    // racy rule.
+    static bool readClearlyAfter(qint64 ctimeNs, qint64 readStartNs)
+    {
+        return ctimeNs > 0 && ctimeNs % 1'000'000'000 != 0 && ctimeNs < readStartNs - kReadMarginNs;
+    }
 };
 
 inline JournalEntry journalEntryFor(const LocalEntry &l, quint64 version)
 {
-    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs, l.blockChecks };
+    return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs, l.blockChecks,
+        l.readAfterCtime };
 }
 
 // Sorted by path, so a parent always comes before its children.

@@ -32,6 +32,13 @@ LocalEntry fromStat(const struct stat &st)
     return e;
 }
 
+qint64 realtimeNs()
+{
+    timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 // Whether `p` or one of its ancestors is in `set`.
 bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
 {
@@ -135,6 +142,9 @@ struct Walker
                 continue;
             }
             struct stat st;
+            // Before the stat: any change after it stamps a ctime no older than this
+            // minus one clock tick (JournalEntry::statProvenByRead).
+            const qint64 readStartNs = realtimeNs();
             if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue; // vanished between readdir and stat: not there
             ++result.visited;
@@ -158,9 +168,12 @@ struct Walker
                 continue;
             }
             const bool racy = nowNs - local.mtimeNs < Scanner::kRacyWindowNs;
-            if (known != journal.cend() && known->statMatches(local) && (!racy || known->statProvesUnchanged(local))) {
+            if (known != journal.cend() && known->statMatches(local)
+                && (!racy || known->statProvesUnchanged(local) || known->statProvenByRead(local))) {
                 local.blocks = known->blocks;
                 local.blockChecks = known->blockChecks;
+                // The blocks are still those read then; the flag holds for the ctime it was for.
+                local.readAfterCtime = known->readAfterCtime && known->ctimeNs == local.ctimeNs;
             } else if (local.size > 0) {
                 // The journal's version lends its block sizes (sticky chunking) and, with
                 // its checks, its unchanged blocks (only the changed regions are cut).
@@ -169,6 +182,8 @@ struct Walker
                     : Chunker::Previous {};
                 if (previous.checks.isEmpty() && local.size <= Chunker::paramsFor(local.size, previous).minSize
                     && hashWhole(::dirfd(dir), absPath, entry->d_name, relText, local)) {
+                    if (!local.unreadable) // its stat, ctime included, held across the read
+                        local.readAfterCtime = JournalEntry::readClearlyAfter(local.ctimeNs, readStartNs);
                     result.snapshot.insert(*rel, local);
                     continue;
                 }
@@ -188,6 +203,10 @@ struct Walker
                 if (::stat(absPath.constData(), &after) != 0 || fromStat(after).size != local.size
                     || fromStat(after).mtimeNs != local.mtimeNs)
                     local.unreadable = true;
+                else if (!local.unreadable && fromStat(after).ctimeNs == local.ctimeNs
+                    && fromStat(after).inode == local.inode)
+                    local.readAfterCtime
+                        = JournalEntry::readClearlyAfter(local.ctimeNs, readStartNs); // no change since
             }
             result.snapshot.insert(*rel, local);
         }

@@ -47,6 +47,7 @@ Uploader::Op Uploader::Op::from(SyncAction &&a)
         op.mtimeNs = l.mtimeNs;
         op.inode = l.inode;
         op.ctimeNs = l.ctimeNs;
+        op.readAfterCtime = l.readAfterCtime;
         op.blocks = std::move(l.blocks);
         op.blockChecks = std::move(l.blockChecks);
     }
@@ -63,6 +64,7 @@ LocalEntry Uploader::Op::local() const
     l.inode = inode;
     l.blocks = blocks;
     l.ctimeNs = ctimeNs;
+    l.readAfterCtime = readAfterCtime;
     l.blockChecks = blockChecks;
     return l;
 }

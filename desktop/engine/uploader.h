@@ -55,7 +55,8 @@ public:
     {
         ActionType type = ActionType::Upload;
         protocol::EntryKind kind = protocol::EntryKind::File;
-        bool hasLocal = false; // the fields below the path are the scan's LocalEntry
+        bool hasLocal : 1 = false; // the fields below the path are the scan's LocalEntry
+        bool readAfterCtime : 1 = false; // LocalEntry's, in the same byte (Op stays 120 bytes)
         protocol::EntryKind localKind = protocol::EntryKind::File;
         quint32 mode = 0;
         RelativePath path;

@@ -94,6 +94,7 @@ private Q_SLOTS:
     void leftoverDownloadsAreRemovedAtOpen();
     void schemaOneIsUpgraded();
     void schemaTwoIsUpgraded();
+    void schemaThreeIsUpgraded();
 };
 
 void tst_Journal::persistsAcrossReopen()
@@ -365,6 +366,48 @@ void tst_Journal::schemaTwoIsUpgraded()
     QVERIFY(j.open().ok());
     QCOMPARE(j.load().value(P("g")).blockChecks, QByteArray(24, 'c'));
     QVERIFY(j.load().value(P("f")).blockChecks.isEmpty());
+}
+
+// Schema 4 adds when the recorded blocks were read: rows from before have 0 (unknown:
+// the scanner's 3 s racy rule applies to them), new rows keep theirs across a reopen.
+void tst_Journal::schemaThreeIsUpgraded()
+{
+    QTemporaryDir dir;
+    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
+    QVERIFY(execOnJournalFile(dir.path(),
+        {
+            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
+                           " version INTEGER NOT NULL, blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0, checks BLOB)"),
+            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL, 77, X'6363')"),
+            QStringLiteral("PRAGMA user_version=3"),
+        }));
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        const JournalEntry old = j.load().value(P("f"));
+        QCOMPARE(old.ctimeNs, 77);
+        QCOMPARE(old.blockChecks, QByteArray("cc"));
+        QVERIFY(!old.readAfterCtime); // unknown: the 3 s rule
+        // The stat as recorded: without the flag it is not proven unchanged by a read.
+        LocalEntry onDisk;
+        onDisk.size = 3;
+        onDisk.mtimeNs = 5;
+        onDisk.inode = 6;
+        onDisk.ctimeNs = 77;
+        QVERIFY(old.statMatches(onDisk));
+        QVERIFY(!old.statProvenByRead(onDisk));
+        JournalEntry e = old;
+        e.readAfterCtime = true;
+        QVERIFY(e.statProvenByRead(onDisk));
+        j.put(P("g"), e);
+        QVERIFY(!j.hasFailed());
+    }
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QVERIFY(j.load().value(P("g")).readAfterCtime);
+    QVERIFY(!j.load().value(P("f")).readAfterCtime);
 }
 
 QTEST_GUILESS_MAIN(tst_Journal)

@@ -54,6 +54,10 @@ private Q_SLOTS:
     void partialScan();
     void racyRule_data();
     void racyRule();
+    void readStampDecidesRacy_data();
+    void readStampDecidesRacy();
+    void fileReadAfterItsWriteIsTrustedUntilItChanges_data();
+    void fileReadAfterItsWriteIsTrustedUntilItChanges();
     void changedBigFileReusesUnchangedBlocks();
     void smallFilesAreCutAsTheChunkerCutsThem_data();
     void smallFilesAreCutAsTheChunkerCutsThem();
@@ -352,6 +356,131 @@ void tst_Scanner::racyRule()
         QCOMPARE(result.snapshot.value(P("f.bin")).blocks, Chunker::chunkBytes("CONTENT"));
 }
 
+// git's racy rule against the recorded read: a matching stat (same ctime) within the 3 s
+// window is trusted only when the read it was recorded from started clearly after the
+// file's last change (JournalEntry::statProvenByRead); otherwise it is hashed again.
+void tst_Scanner::readStampDecidesRacy_data()
+{
+    QTest::addColumn<qint64>("readAfterCtimeNs"); // scanner's clock reading - ctime; -1: unknown (schema 3 rows)
+    QTest::addColumn<bool>("chmodSince"); // ctime moved since the record, size, mtime and inode did not
+    QTest::addColumn<int>("hashed");
+    QTest::newRow("unknown: the 3 s rule") << qint64(-1) << false << 1;
+    QTest::newRow("read in the same tick") << qint64(1) << false << 1;
+    QTest::newRow("read within the margin") << JournalEntry::kReadMarginNs / 2 << false << 1;
+    QTest::newRow("read at the margin") << JournalEntry::kReadMarginNs << false << 1;
+    QTest::newRow("read well after the write") << JournalEntry::kReadMarginNs * 2 << false << 0;
+    QTest::newRow("read well after, ctime moved since") << JournalEntry::kReadMarginNs * 2 << true << 1;
+}
+
+void tst_Scanner::readStampDecidesRacy()
+{
+    QFETCH(qint64, readAfterCtimeNs);
+    QFETCH(bool, chmodSince);
+    QFETCH(int, hashed);
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/f.bin");
+    write(path, "content"); // a plain write, now: inside the 3 s window, mtime == ctime
+    const auto landed = Scanner::stat(path);
+    QVERIFY(landed);
+    QCOMPARE(landed->mtimeNs, landed->ctimeNs);
+    QVERIFY(landed->ctimeNs % 1'000'000'000 != 0); // this file system stamps sub-second times
+    LocalEntry recorded = *landed;
+    recorded.blocks = Chunker::chunkBytes("content");
+    recorded.readAfterCtime
+        = readAfterCtimeNs >= 0 && JournalEntry::readClearlyAfter(landed->ctimeNs, landed->ctimeNs + readAfterCtimeNs);
+    QCOMPARE(recorded.readAfterCtime, hashed == 0 || chmodSince);
+    JournalState journal;
+    journal.insert(P("f.bin"), journalEntryFor(recorded, 1));
+    QCOMPARE(journal.value(P("f.bin")).readAfterCtime, recorded.readAfterCtime);
+    if (chmodSince) {
+        // File times come from a coarse clock: changed until ctime shows it (bounded).
+        for (int tries = 0; Scanner::stat(path)->ctimeNs == landed->ctimeNs; ++tries) {
+            QVERIFY(tries < 1'000'000);
+            QVERIFY(QFile::setPermissions(path, tries % 2 ? QFile::ReadOwner | QFile::WriteOwner : QFile::ReadOwner));
+        }
+        QVERIFY(QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner));
+        QCOMPARE(Scanner::stat(path)->mtimeNs, landed->mtimeNs);
+    }
+    const auto result = Scanner::scan(dir.path(), journal);
+    QCOMPARE(result.hashedFiles, hashed);
+    const LocalEntry seen = result.snapshot.value(P("f.bin"));
+    QCOMPARE(seen.blocks, Chunker::chunkBytes("content"));
+    if (hashed == 0)
+        QVERIFY(seen.readAfterCtime); // still the blocks read then, for the same ctime
+}
+
+namespace {
+qint64 realtimeNs()
+{
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+} // namespace
+
+// The whole way: a scan reads a file clearly after its write and stamps it; the next
+// scan (inside the 3 s window) trusts it without hashing; a same-size rewrite with the
+// mtime put back (only ctime tells) is hashed and seen. Small files take the one-read
+// path, bigger ones the chunker's: both stamp.
+void tst_Scanner::fileReadAfterItsWriteIsTrustedUntilItChanges_data()
+{
+    QTest::addColumn<int>("size");
+    QTest::newRow("small, read whole") << 100;
+    QTest::newRow("chunked") << 200 * 1024;
+}
+
+void tst_Scanner::fileReadAfterItsWriteIsTrustedUntilItChanges()
+{
+    QFETCH(int, size);
+    QTemporaryDir dir;
+    const QString path = dir.path() + QStringLiteral("/f.bin");
+    const QByteArray abs = QFile::encodeName(path);
+    const QByteArray first(size, 'a');
+    write(path, first);
+    const qint64 ctime = Scanner::stat(path)->ctimeNs;
+    // Bounded wait for the clock to pass the margin (no hashing is timed here).
+    for (int tries = 0; realtimeNs() <= ctime + 2 * JournalEntry::kReadMarginNs; ++tries) {
+        QVERIFY(tries < 10'000);
+        QTest::qWait(10);
+    }
+    const auto firstScan = Scanner::scan(dir.path(), {});
+    QCOMPARE(firstScan.hashedFiles, 1);
+    const LocalEntry read = firstScan.snapshot.value(P("f.bin"));
+    QVERIFY(!read.unreadable);
+    QVERIFY(read.readAfterCtime);
+    JournalState journal;
+    journal.insert(P("f.bin"), journalEntryFor(read, 1));
+    QVERIFY(realtimeNs() - read.mtimeNs < Scanner::kRacyWindowNs); // still racy by the 3 s rule
+    const auto trusted = Scanner::scan(dir.path(), journal);
+    QCOMPARE(trusted.hashedFiles, 0);
+    QCOMPARE(trusted.snapshot.value(P("f.bin")).blocks, read.blocks);
+
+    // Rewritten in place with the same size and the old mtime put back: only ctime tells.
+    // File times come from a coarse clock: rewritten until ctime moves (bounded).
+    QByteArray second = first;
+    second[size / 2] = 'b';
+    for (int tries = 0;; ++tries) {
+        QVERIFY(tries < 1'000'000);
+        const int fd = ::open(abs.constData(), O_WRONLY);
+        QVERIFY(fd >= 0);
+        QCOMPARE(::write(fd, second.constData(), size_t(second.size())), ssize_t(second.size()));
+        ::close(fd);
+        const timespec times[2] = { { read.mtimeNs / 1'000'000'000, long(read.mtimeNs % 1'000'000'000) },
+            { read.mtimeNs / 1'000'000'000, long(read.mtimeNs % 1'000'000'000) } };
+        QCOMPARE(::utimensat(AT_FDCWD, abs.constData(), times, 0), 0);
+        if (Scanner::stat(path)->ctimeNs != read.ctimeNs)
+            break;
+    }
+    const auto now = Scanner::stat(path);
+    QCOMPARE(now->size, read.size);
+    QCOMPARE(now->mtimeNs, read.mtimeNs);
+    QCOMPARE(now->inode, read.inode);
+    const auto changed = Scanner::scan(dir.path(), journal);
+    QCOMPARE(changed.hashedFiles, 1);
+    QCOMPARE(changed.snapshot.value(P("f.bin")).blocks, *Chunker::chunkFile(path));
+    QVERIFY(changed.snapshot.value(P("f.bin")).blocks != read.blocks);
+}
+
 // A big file's scan records its blocks' checks; after an overwrite in the middle the next
 // scan keeps the unchanged blocks by their checks (hashing only the changed region) and
 // still describes exactly what a full re-chunk would, and the checks are carried on
@@ -503,6 +632,7 @@ void tst_Scanner::smallFileChangedBeforeItsReadIsNotDescribed()
         const LocalEntry seen = result.snapshot.value(P("f.txt"));
         QVERIFY(seen.unreadable);
         QVERIFY(seen.blocks.isEmpty());
+        QVERIFY(!seen.readAfterCtime); // nothing read that a journal could trust later
     }
     const auto again = Scanner::scan(dir.path(), {});
     const LocalEntry now = again.snapshot.value(P("f.txt"));

@@ -8,8 +8,32 @@ bool FrameReader::feed(const QByteArray &bytes)
 {
     if (hasError())
         return false;
+    compact();
     m_buffer.append(bytes);
     return parse();
+}
+
+bool FrameReader::feedFrom(QIODevice *device, qint64 max, qint64 &got)
+{
+    got = 0;
+    if (hasError())
+        return false;
+    compact();
+    const qsizetype had = m_buffer.size();
+    m_buffer.resize(had + qsizetype(max));
+    got = qMax<qint64>(device->read(m_buffer.data() + had, max), 0);
+    m_buffer.resize(had + qsizetype(got));
+    return parse();
+}
+
+void FrameReader::compact()
+{
+    // Only the unparsed tail (at most one partial frame) moves; the allocation is kept
+    // for the next read.
+    if (m_start == 0)
+        return;
+    m_buffer.remove(0, m_start);
+    m_start = 0;
 }
 
 std::optional<Envelope> FrameReader::take()
@@ -21,7 +45,7 @@ std::optional<Envelope> FrameReader::take()
 
 bool FrameReader::parse()
 {
-    qsizetype offset = 0;
+    qsizetype offset = m_start;
     while (m_buffer.size() - offset >= 4) {
         const quint32 length = qFromBigEndian<quint32>(m_buffer.constData() + offset);
         if (length < 3) {
@@ -45,7 +69,9 @@ bool FrameReader::parse()
         }
         if (m_buffer.size() - offset - 4 < qsizetype(length))
             break;
-        auto decoded = decodeMessage(m_buffer.mid(offset + 4, length));
+        // decodeMessage copies what it keeps (QCborValue owns its strings), so the
+        // payload is read in place rather than copied out of the buffer first.
+        auto decoded = decodeMessage(QByteArray::fromRawData(m_buffer.constData() + offset + 4, qsizetype(length)));
         if (!decoded) {
             m_error = decoded.errorMessage();
             break;
@@ -55,9 +81,14 @@ bool FrameReader::parse()
     }
     if (hasError()) {
         m_buffer.clear();
+        m_start = 0;
         return false;
     }
-    m_buffer.remove(0, offset);
+    m_start = offset;
+    if (m_start == m_buffer.size()) {
+        m_buffer.resize(0); // all parsed: nothing to move at the next read
+        m_start = 0;
+    }
     return true;
 }
 

@@ -69,9 +69,10 @@ void MessageChannel::onReadyRead()
     // Read what the socket has, a bounded chunk at a time, and dispatch every complete
     // message. A slot may close the channel, so check after each one.
     while (m_socket && m_socket->bytesAvailable() > 0 && !m_failed) {
-        const QByteArray chunk = m_socket->read(256 * 1024);
-        m_bytesIn += quint64(chunk.size());
-        if (!m_reader.feed(chunk)) {
+        qint64 got = 0;
+        const bool ok = m_reader.feedFrom(m_socket, qMin<qint64>(m_socket->bytesAvailable(), 256 * 1024), got);
+        m_bytesIn += quint64(got);
+        if (!ok) {
             m_failed = true;
             const QString reason = m_reader.error();
             qCWarning(lcProtocol) << "protocol error from" << peerDescription() << ":" << reason;
@@ -83,6 +84,8 @@ void MessageChannel::onReadyRead()
             }
             return;
         }
+        if (got == 0)
+            break; // nothing came (a read error shows as a disconnect)
         while (auto envelope = m_reader.take()) {
             Q_EMIT messageReceived(*envelope);
             if (m_failed || !m_socket)

@@ -1,6 +1,8 @@
 #include "messages.h"
 
+#include <QBuffer>
 #include <QCborArray>
+#include <QCborStreamWriter>
 #include <QCborValue>
 #include <QtEndian>
 
@@ -238,11 +240,18 @@ QString typeName(MessageType type)
 
 QByteArray encodeFrame(const Envelope &envelope)
 {
-    const QByteArray payload
-        = QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor();
+    // The CBOR goes straight after a placeholder for the length prefix: one buffer, no
+    // copy of the payload into the frame (a block frame is up to 16 MiB).
+    // (QCborStreamWriter(QByteArray *) writes from the array's start in Qt 6.4, so the
+    // writer gets a buffer opened for appending.)
     QByteArray frame(4, Qt::Uninitialized);
-    qToBigEndian(quint32(payload.size()), frame.data());
-    frame.append(payload);
+    {
+        QBuffer buffer(&frame);
+        buffer.open(QIODevice::WriteOnly | QIODevice::Append);
+        QCborStreamWriter writer(&buffer);
+        QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor(writer);
+    }
+    qToBigEndian(quint32(frame.size() - 4), frame.data());
     return frame;
 }
 

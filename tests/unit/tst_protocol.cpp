@@ -3,6 +3,7 @@
 #include "messagechannel.h"
 #include "messages.h"
 
+#include <QBuffer>
 #include <QCborArray>
 #include <QCborValue>
 #include <QRandomGenerator>
@@ -66,6 +67,7 @@ private Q_SLOTS:
     void hostileBlockDeltas_data();
     void hostileBlockDeltas();
     void envelopeRoundTripAnySplit();
+    void readsStraightFromDevice();
     void malformedFrames_data();
     void malformedFrames();
     void malformedBodies_data();
@@ -289,6 +291,54 @@ void tst_Protocol::envelopeRoundTripAnySplit()
         QCOMPARE(got[1].type, MessageType::Ping);
         QCOMPARE(BlockPayload::fromCbor(got[2].body)->data, QByteArray("abc"));
         QCOMPARE(reader.bufferedBytes(), 0);
+    }
+}
+
+void tst_Protocol::readsStraightFromDevice()
+{
+    // Two big block frames around small ones, read in pieces that split every frame:
+    // each message must keep its own bytes after the reader's buffer has been reused and
+    // compacted (the payload is decoded in place), and `got` must add up to the stream
+    // (the server's per-session byte counters come from it).
+    QByteArray first(1024 * 1024 + 17, Qt::Uninitialized);
+    QByteArray second(300 * 1024, Qt::Uninitialized);
+    for (qsizetype i = 0; i < first.size(); ++i)
+        first[i] = char((i * 131 + 7) >> 3);
+    for (qsizetype i = 0; i < second.size(); ++i)
+        second[i] = char(i * 17 + 1);
+    QByteArray stream;
+    stream += encodeFrame(Envelope { MessageType::PutBlock, 1,
+        BlockPayload { ContentHash::of(first), BlockCodec::Raw, quint32(first.size()), first }.toCbor() });
+    stream += encodeFrame(Envelope { MessageType::Ping, 2, {} });
+    stream += encodeFrame(Envelope { MessageType::PutBlock, 3,
+        BlockPayload { ContentHash::of(second), BlockCodec::Raw, quint32(second.size()), second }.toCbor() });
+    stream += encodeFrame(Envelope { MessageType::Ping, 4, {} });
+
+    for (qint64 piece : { qint64(1000), qint64(4096), qint64(65536 + 3), qint64(256 * 1024), qint64(stream.size()) }) {
+        QBuffer device(&stream);
+        QVERIFY(device.open(QIODevice::ReadOnly));
+        FrameReader reader;
+        QList<Envelope> received;
+        qint64 total = 0;
+        for (int reads = 0; device.bytesAvailable() > 0 && reads < 100000; ++reads) {
+            qint64 got = -1;
+            QVERIFY(reader.feedFrom(&device, qMin(piece, device.bytesAvailable()), got));
+            QVERIFY(got > 0);
+            total += got;
+            while (auto e = reader.take())
+                received.append(*e);
+        }
+        QCOMPARE(total, qint64(stream.size()));
+        QCOMPARE(reader.bufferedBytes(), 0);
+        QCOMPARE(received.size(), 4);
+        QCOMPARE(received[0].id, 1u);
+        QCOMPARE(BlockPayload::fromCbor(received[0].body)->data, first);
+        QCOMPARE(received[1].type, MessageType::Ping);
+        QCOMPARE(BlockPayload::fromCbor(received[2].body)->data, second);
+        QCOMPARE(received[3].id, 4u);
+        qint64 none = -1;
+        QVERIFY(reader.feedFrom(&device, 4096, none)); // nothing left to read
+        QCOMPARE(none, 0);
     }
 }
 

@@ -77,7 +77,7 @@ bool syncFd(const QByteArray &path, int (*call)(int), int flags)
 Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
     : QObject(parent)
     , m_root(root)
-    , m_tmpDir(Journal::metadataDir(root) + QStringLiteral("/tmp"))
+    , m_tmpDir(Journal::tempDir(root))
     , m_journal(journal)
     , m_connection(connection)
 { }

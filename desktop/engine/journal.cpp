@@ -103,7 +103,7 @@ Journal::~Journal()
 
 Result<void> Journal::open()
 {
-    const QString tmp = metadataDir(m_folder) + QStringLiteral("/tmp");
+    const QString tmp = tempDir(m_folder);
     if (!QDir().mkpath(tmp))
         return makeError(QStringLiteral("cannot create %1").arg(metadataDir(m_folder)));
     // Downloads a crash interrupted: never at a final path, and of no use now.

@@ -21,6 +21,8 @@ class Journal
 {
 public:
     static QString metadataDir(const QString &folder); // <folder>/.filesync
+    // Where downloads and prefetches are written before their rename; open() empties it.
+    static QString tempDir(const QString &folder) { return metadataDir(folder) + QStringLiteral("/tmp"); }
     static QString path(const QString &folder);
 
     explicit Journal(const QString &folder);

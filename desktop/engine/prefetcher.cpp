@@ -26,7 +26,7 @@ using namespace protocol;
 Prefetcher::Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
     : QObject(parent)
     , m_root(root)
-    , m_tmpDir(Journal::metadataDir(root) + QStringLiteral("/tmp"))
+    , m_tmpDir(Journal::tempDir(root))
     , m_journal(journal)
     , m_connection(connection)
 {

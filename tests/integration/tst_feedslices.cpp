@@ -55,6 +55,7 @@ private Q_SLOTS:
 private:
     void startA();
     void startB(bool waitInSync = true);
+    void startBoth(); // A, then B in sync with it
     // Every cursor B's journal held after one of its cycles, in order.
     QList<quint64> m_cursors;
     std::unique_ptr<TestServer> m_server;
@@ -85,6 +86,14 @@ void tst_FeedSlices::startA()
     QTRY_COMPARE_WITH_TIMEOUT(m_a->engine()->state(), EngineState::Idle, 15000);
 }
 
+void tst_FeedSlices::startBoth()
+{
+    startA();
+    if (QTest::currentTestFailed())
+        return;
+    startB();
+}
+
 void tst_FeedSlices::startB(bool waitInSync)
 {
     QVERIFY(m_b->start(m_a->accountId()));
@@ -106,10 +115,7 @@ void tst_FeedSlices::feedLargerThanASliceEndsInSync()
         for (int f = 0; f < 10; ++f)
             writeFile(m_a->root(), QStringLiteral("d%1/f%2.txt").arg(d).arg(f), QByteArray::number(d * 100 + f));
     }
-    startA();
-    if (QTest::currentTestFailed())
-        return;
-    startB();
+    startBoth();
     if (QTest::currentTestFailed())
         return;
     QCOMPARE(readFile(m_b->root(), QStringLiteral("d5/f9.txt")), QByteArray("509"));
@@ -132,10 +138,7 @@ void tst_FeedSlices::moveSplitAcrossSlices()
         writeFile(m_a->root(), QStringLiteral("src/f%1.txt").arg(f), QByteArray::number(f) + " moved along");
     writeFile(m_a->root(), QStringLiteral("dst/keep.txt"), "keep");
     writeFile(m_a->root(), QStringLiteral("a/one.txt"), "one");
-    startA();
-    if (QTest::currentTestFailed())
-        return;
-    startB();
+    startBoth();
     if (QTest::currentTestFailed())
         return;
     m_b->stop();
@@ -176,10 +179,7 @@ void tst_FeedSlices::moveSplitAcrossSlices()
 void tst_FeedSlices::conflictAndLocalWorkInASlicedFeed()
 {
     writeFile(m_a->root(), QStringLiteral("shared.txt"), "base");
-    startA();
-    if (QTest::currentTestFailed())
-        return;
-    startB();
+    startBoth();
     if (QTest::currentTestFailed())
         return;
     m_b->stop();
@@ -222,10 +222,7 @@ void tst_FeedSlices::bigDeleteIsTombstonesOnly()
         writeFile(m_a->root(), QStringLiteral("big/f%1.txt").arg(f), QByteArray::number(f));
     writeFile(m_a->root(), QStringLiteral("big/inner/x.txt"), "x");
     writeFile(m_a->root(), QStringLiteral("stays.txt"), "stays");
-    startA();
-    if (QTest::currentTestFailed())
-        return;
-    startB();
+    startBoth();
     if (QTest::currentTestFailed())
         return;
     m_b->stop();

@@ -23,6 +23,15 @@ RelativePath path(const char *p)
     return *RelativePath::fromString(QString::fromUtf8(p));
 }
 
+QByteArray randomBlock(qsizetype size, quint32 seed)
+{
+    QByteArray out(size, Qt::Uninitialized);
+    QRandomGenerator rng(seed);
+    for (qsizetype i = 0; i < size; ++i)
+        out[i] = char(rng.generate() & 0xff);
+    return out;
+}
+
 QByteArray rawFrame(const QByteArray &payload)
 {
     QByteArray frame(4, Qt::Uninitialized);
@@ -300,12 +309,8 @@ void tst_Protocol::readsStraightFromDevice()
     // each message must keep its own bytes after the reader's buffer has been reused and
     // compacted (the payload is decoded in place), and `got` must add up to the stream
     // (the server's per-session byte counters come from it).
-    QByteArray first(1024 * 1024 + 17, Qt::Uninitialized);
-    QByteArray second(300 * 1024, Qt::Uninitialized);
-    for (qsizetype i = 0; i < first.size(); ++i)
-        first[i] = char((i * 131 + 7) >> 3);
-    for (qsizetype i = 0; i < second.size(); ++i)
-        second[i] = char(i * 17 + 1);
+    const QByteArray first = randomBlock(1024 * 1024 + 17, 21);
+    const QByteArray second = randomBlock(300 * 1024, 22);
     QByteArray stream;
     stream += encodeFrame(Envelope { MessageType::PutBlock, 1,
         BlockPayload { ContentHash::of(first), BlockCodec::Raw, quint32(first.size()), first }.toCbor() });
@@ -544,17 +549,6 @@ void tst_Protocol::blockCodec()
     BlockPayload rawLying { ContentHash::of("a"), BlockCodec::Raw, 1, "b" };
     QVERIFY(!verifyBlock(rawLying).ok());
 }
-
-namespace {
-QByteArray randomBlock(qsizetype size, quint32 seed)
-{
-    QByteArray out(size, Qt::Uninitialized);
-    QRandomGenerator rng(seed);
-    for (qsizetype i = 0; i < size; ++i)
-        out[i] = char(rng.generate() & 0xff);
-    return out;
-}
-} // namespace
 
 // The guess that skips zstd: random data travels raw without a zstd attempt, and every
 // kind of compressible data is compressed exactly as zstd alone would (same bytes on the

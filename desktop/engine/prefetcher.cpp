@@ -6,7 +6,6 @@
 #include "serverconnection.h"
 #include "syncengine.h"
 
-#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -31,6 +30,7 @@ Prefetcher::Prefetcher(const QString &root, Journal &journal, ServerConnection &
     , m_connection(connection)
 {
     connect(&m_connection, &ServerConnection::announced, this, &Prefetcher::onAnnounced);
+    m_clock.start();
     m_expiry.setInterval(1000);
     connect(&m_expiry, &QTimer::timeout, this, &Prefetcher::expire);
 }
@@ -104,7 +104,7 @@ void Prefetcher::onAnnounced(const Announce &announce)
         qCInfo(lcEngine) << "cannot prefetch" << announce.path.toString() << ":" << strerror(errno);
         return;
     }
-    f.lastActivity = QDateTime::currentMSecsSinceEpoch();
+    f.lastActivity = m_clock.elapsed();
     qCDebug(lcEngine) << "prefetching" << announce.path.toString() << "announced by" << announce.origin << ":"
                       << f.toFetch.size() << "blocks";
     m_files.push_back(std::move(file));
@@ -165,7 +165,7 @@ void Prefetcher::onBlock(quint64 fileId, const BlockRef &block, const BlockPaylo
         }
     }
     ++m_fetched;
-    f->lastActivity = QDateTime::currentMSecsSinceEpoch();
+    f->lastActivity = m_clock.elapsed();
     Q_EMIT blockWritten();
 }
 
@@ -221,7 +221,7 @@ void Prefetcher::forgetRequests(quint64 fileId)
 
 void Prefetcher::expire()
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = m_clock.elapsed();
     QList<quint64> stale;
     for (const auto &f : m_files) {
         if (now - f->lastActivity >= m_keepMs)

@@ -2,6 +2,7 @@
 
 #include "messages.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QTimer>
@@ -80,7 +81,7 @@ private:
         QString tempPath;
         int fd = -1;
         qint64 unflushed = 0;
-        qint64 lastActivity = 0;
+        qint64 lastActivity = 0; // on m_clock (monotonic)
     };
     File *find(quint64 id) const;
     void pump();
@@ -110,6 +111,7 @@ private:
     quint64 m_fetched = 0;
     int m_keepMs = kKeepMs;
     QTimer m_expiry;
+    QElapsedTimer m_clock; // started at construction
 };
 
 } // namespace filesync

@@ -2,8 +2,6 @@
 
 #include "clientsession.h"
 
-#include <QDateTime>
-
 namespace filesync {
 
 using namespace protocol;
@@ -12,6 +10,7 @@ BlockRelay::BlockRelay(QObject *parent)
     : QObject(parent)
 {
     // One timer for every parked request: a sweep every 250 ms while anything is parked.
+    m_clock.start();
     m_expiry.setInterval(250);
     connect(&m_expiry, &QTimer::timeout, this, &BlockRelay::expire);
 }
@@ -63,7 +62,7 @@ bool BlockRelay::park(AccountKey account, ClientSession *session, quint64 id, co
         return false;
     ++count;
     ++m_parkedTotal;
-    m_parked[account][hash].append({ session, id, QDateTime::currentMSecsSinceEpoch() + m_parkMs });
+    m_parked[account][hash].append({ session, id, m_clock.elapsed() + m_parkMs });
     if (!m_expiry.isActive())
         m_expiry.start();
     return true;
@@ -98,7 +97,7 @@ void BlockRelay::arrived(AccountKey account, const QList<ContentHash> &hashes)
 
 void BlockRelay::expire()
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = m_clock.elapsed();
     QList<Waiter> expired;
     for (auto account = m_parked.begin(); account != m_parked.end();) {
         for (auto hash = account->begin(); hash != account->end();) {

@@ -4,6 +4,7 @@
 #include "messages.h"
 #include "metadatastore.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QList>
 #include <QObject>
@@ -49,7 +50,7 @@ private:
     {
         ClientSession *session = nullptr;
         quint64 id = 0;
-        qint64 deadline = 0; // QDeadlineTimer-free: msecs since the epoch
+        qint64 deadline = 0; // on m_clock (monotonic: a step of the wall clock moves no deadline)
     };
     void expire();
 
@@ -60,6 +61,7 @@ private:
     quint64 m_relayed = 0;
     int m_parkMs = kParkMs;
     QTimer m_expiry;
+    QElapsedTimer m_clock; // started at construction
 };
 
 } // namespace filesync

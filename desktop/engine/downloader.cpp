@@ -1,6 +1,7 @@
 #include "downloader.h"
 
 #include "blockcodec.h"
+#include "blockwriter.h"
 #include "chunker.h"
 #include "journal.h"
 #include "localfs.h"
@@ -10,6 +11,7 @@
 #include "syncengine.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -41,6 +43,8 @@ struct Downloader::File
     qint64 unflushed = 0; // bytes written by the engine thread since its last write-back start
     bool failed = false;
     std::optional<LocalEntry> landed; // its stat right after the rename
+    QElapsedTimer since; // admitted; for the debug log of a file's stages
+    qint64 assembledMs = -1;
     // The XXH3 check of each block (Chunker::checkOf), gathered as the blocks are written
     // and recorded with the file, so that its first edit here re-cuts only what changed.
     // For files of Chunker::kChecksFromBlocks blocks or more; `checksKnown` false once a
@@ -212,6 +216,7 @@ void Downloader::admit()
         File *f = owned.get();
         f->id = ++m_nextId;
         f->action = action;
+        f->since.start();
         // Protocol 1.2: a temp file prefetched while the other computer uploaded this very
         // block list already holds (verified) blocks; only the rest are brought below.
         const std::optional<Prefetcher::Taken> prefetched = adoptPrefetched(*f);
@@ -374,6 +379,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
 {
     QSet<ContentHash> written;
     QHash<QString, int> targets; // open temp files, by path
+    QElapsedTimer timer;
+    timer.start();
     for (const LocalSource &source : sources) {
         if (cancel->load(std::memory_order_relaxed))
             break;
@@ -399,6 +406,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
         if (fd >= 0)
             ::close(fd);
     }
+    qCDebug(lcEngine) << "copied" << written.size() << "blocks from" << sources.size() << "local files in"
+                      << timer.elapsed() << "ms";
     return written;
 }
 
@@ -547,40 +556,72 @@ void Downloader::pump()
         m_connection.getBlock(block.hash, [this, block, generation](const Reply<BlockPayload> &payload) {
             if (generation != m_generation)
                 return;
-            m_inFlight -= block.size;
-            if (!payload) {
-                onBlockFailed(block.hash, payload.message);
-            } else if (payload->hash != block.hash || payload->rawSize != block.size) {
-                onBlockFailed(block.hash, QStringLiteral("the server sent another block"));
-            } else if (auto raw = decodeAndVerify(*payload); !raw) {
-                onBlockFailed(block.hash, raw.errorMessage());
-            } else {
-                Q_EMIT bytesDone(block.size);
-                onBlock(block.hash, *raw);
-            }
-            if (generation != m_generation)
+            if (!payload || payload->hash != block.hash || payload->rawSize != block.size) {
+                m_inFlight -= block.size;
+                onBlockFailed(block.hash, !payload ? payload.message : QStringLiteral("the server sent another block"));
+                admit();
+                pump();
+                checkDone();
                 return;
-            admit();
-            pump();
-            checkDone();
+            }
+            // Verified and written on the pool: the engine thread reads the next replies
+            // meanwhile. The block stays in the window until it is written.
+            writeBlock(block, *payload);
         });
     }
 }
 
-void Downloader::onBlock(const ContentHash &hash, const QByteArray &raw)
+void Downloader::writeBlock(const BlockRef &block, const BlockPayload &payload)
 {
-    const QList<Target> targets = m_waiting.take(hash);
-    std::optional<quint64> check; // computed once, for the files that gather checks
+    const QList<Target> targets = m_waiting.value(block.hash);
+    QList<BlockWriter::Target> writes;
+    writes.reserve(targets.size());
+    bool wantCheck = false;
     for (const Target &t : targets) {
-        File &file = *t.file;
-        if (file.checksKnown) {
-            if (!check)
-                check = Chunker::checkOf(raw);
-            file.setCheck(t.offset, check);
+        writes.append({ t.file->failed ? -1 : t.file->fd, t.offset });
+        wantCheck = wantCheck || t.file->checksKnown;
+    }
+    const int generation = m_generation;
+    m_writer.write(payload, writes, wantCheck, [this, block, generation](const BlockWriter::Outcome &outcome) {
+        if (generation != m_generation)
+            return;
+        m_inFlight -= block.size;
+        if (!outcome.verified()) {
+            onBlockFailed(block.hash, outcome.error);
+        } else {
+            Q_EMIT bytesDone(block.size);
+            onBlockWritten(block, outcome);
         }
-        if (!file.failed && ::pwrite(file.fd, raw.constData(), size_t(raw.size()), off_t(t.offset)) != raw.size()) {
-            failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(errno))));
-        } else if (!file.failed && (file.unflushed += raw.size()) >= kWriteBackBytes) {
+        if (generation != m_generation)
+            return;
+        admit();
+        pump();
+        checkDone();
+    });
+}
+
+// The files that waited when the write started have the block now (or a failed write);
+// files admitted since then still wait, and get the block from the server again.
+void Downloader::onBlockWritten(const BlockRef &block, const BlockWriter::Outcome &outcome)
+{
+    auto waiting = m_waiting.find(block.hash);
+    if (waiting == m_waiting.end())
+        return;
+    const qsizetype served = qMin(outcome.writeErrors.size(), waiting->size());
+    const QList<Target> done = waiting->mid(0, served);
+    waiting->remove(0, served);
+    if (waiting->isEmpty())
+        m_waiting.erase(waiting);
+    else
+        m_queue.append(block);
+    for (qsizetype i = 0; i < done.size(); ++i) {
+        File &file = *done.at(i).file;
+        file.setCheck(done.at(i).offset, outcome.check);
+        if (file.failed) {
+            // failed meanwhile: nothing more to do for it
+        } else if (const int error = outcome.writeErrors.at(i)) {
+            failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(error))));
+        } else if ((file.unflushed += outcome.size) >= kWriteBackBytes) {
             file.unflushed = 0;
             startWriteBack(file.fd);
         }
@@ -621,6 +662,7 @@ void Downloader::assembled(File &file)
     ::futimens(file.fd, times);
     ::close(file.fd);
     file.fd = -1;
+    file.assembledMs = file.since.elapsed();
     --m_assembling;
     m_ready.append(&file);
     startSync();
@@ -753,6 +795,8 @@ void Downloader::install(File &file)
     if (!renamed)
         return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
     file.landed = Scanner::stat(target);
+    qCDebug(lcEngine) << "installed" << a.path.toString() << "(" << a.remote.size << "bytes): assembled after"
+                      << file.assembledMs << "ms, in place after" << file.since.elapsed() << "ms";
     if (!file.landed) {
         // Gone again at once (removed by the user): nothing to record.
         m_complete = false;

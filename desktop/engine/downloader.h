@@ -1,5 +1,6 @@
 #pragma once
 
+#include "blockwriter.h"
 #include "prefetcher.h"
 #include "syncplan.h"
 
@@ -133,7 +134,8 @@ private:
     void startLocalCopies(const QList<protocol::BlockRef> &blocks);
     void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
     void pump();
-    void onBlock(const ContentHash &hash, const QByteArray &raw);
+    void writeBlock(const protocol::BlockRef &block, const protocol::BlockPayload &payload);
+    void onBlockWritten(const protocol::BlockRef &block, const BlockWriter::Outcome &outcome);
     void onBlockFailed(const ContentHash &hash, const QString &reason);
     void delivered(File &file);
     void assembled(File &file);
@@ -173,6 +175,7 @@ private:
     bool m_complete = true;
     bool m_running = false;
     int m_generation = 0;
+    BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

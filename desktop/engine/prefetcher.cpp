@@ -1,6 +1,5 @@
 #include "prefetcher.h"
 
-#include "blockcodec.h"
 #include "downloader.h"
 #include "journal.h"
 #include "serverconnection.h"
@@ -128,12 +127,13 @@ void Prefetcher::pump()
             m_connection.getBlock(
                 block.hash,
                 [self, id, request, block](const Reply<BlockPayload> &payload) {
-                    if (!self || !self->m_requests.remove(request))
+                    if (!self || !self->m_requests.contains(request))
                         return; // its file was taken or dropped: already out of the window
-                    self->m_inFlight -= block.size;
-                    if (payload)
-                        self->onBlock(id, block, *payload);
+                    if (payload && payload->hash == block.hash && payload->rawSize == block.size)
+                        return self->writeBlock(id, request, block, *payload);
                     // A failure (not-yet, disconnected) leaves the block to the Downloader.
+                    self->m_requests.remove(request);
+                    self->m_inFlight -= block.size;
                     self->pump();
                 },
                 true);
@@ -143,23 +143,41 @@ void Prefetcher::pump()
     }
 }
 
-void Prefetcher::onBlock(quint64 fileId, const BlockRef &block, const BlockPayload &payload)
+// Verified and written on the pool (BlockWriter); the request stays in the window until
+// then, so the blocks waiting for the pool are bounded by it too.
+void Prefetcher::writeBlock(quint64 fileId, quint64 request, const BlockRef &block, const BlockPayload &payload)
 {
     File *f = find(fileId);
     if (!f)
-        return; // taken or dropped meanwhile
-    if (payload.hash != block.hash || payload.rawSize != block.size)
         return;
-    const auto raw = decodeAndVerify(payload); // every block written is verified
-    if (!raw)
+    const QList<int> indexes = f->indexes.value(block.hash);
+    QList<BlockWriter::Target> targets;
+    for (const int i : indexes)
+        targets.append({ f->fd, f->offsets.at(i) });
+    m_writer.write(
+        payload, targets, false,
+        [this, fileId, request, indexes, bytes = block.size](const BlockWriter::Outcome &outcome) {
+            if (!m_requests.remove(request))
+                return; // taken or dropped meanwhile: its bytes went nowhere the Downloader relies on
+            m_inFlight -= bytes;
+            onWritten(fileId, indexes, outcome);
+            pump();
+        },
+        f->gate);
+}
+
+void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const BlockWriter::Outcome &outcome)
+{
+    File *f = find(fileId);
+    if (!f || !outcome.verified())
         return;
-    for (const int i : f->indexes.value(block.hash)) {
-        if (::pwrite(f->fd, raw->constData(), size_t(raw->size()), off_t(f->offsets.at(i))) != raw->size()) {
-            qCInfo(lcEngine) << "prefetch of" << f->path.toString() << "dropped:" << strerror(errno);
+    for (qsizetype k = 0; k < indexes.size(); ++k) {
+        if (const int error = outcome.writeErrors.at(k)) {
+            qCInfo(lcEngine) << "prefetch of" << f->path.toString() << "dropped:" << strerror(error);
             return discard(fileId);
         }
-        f->written[i] = true;
-        if ((f->unflushed += raw->size()) >= kWriteBackBytes) {
+        f->written[indexes.at(k)] = true;
+        if ((f->unflushed += outcome.size) >= kWriteBackBytes) {
             f->unflushed = 0;
             Downloader::startWriteBack(f->fd); // so the sync before the rename finds little left
         }
@@ -179,6 +197,9 @@ std::optional<Prefetcher::Taken> Prefetcher::take(const RelativePath &path, cons
             discard(f.id); // the committed version is another one
             return std::nullopt;
         }
+        // No write of ours reaches the file once the Downloader has it: one landing after
+        // its futimens() or rename would change the installed file's time.
+        f.gate->close();
         Taken taken { f.tempPath, f.written, 0 };
         for (int i = 0; i < int(f.blocks.size()); ++i)
             taken.writtenBytes += f.written.at(i) ? f.blocks.at(i).size : 0;
@@ -196,6 +217,7 @@ void Prefetcher::discard(quint64 id)
     for (auto it = m_files.begin(); it != m_files.end(); ++it) {
         if ((*it)->id != id)
             continue;
+        (*it)->gate->close();
         if ((*it)->fd >= 0)
             ::close((*it)->fd);
         QFile::remove((*it)->tempPath);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "blockwriter.h"
 #include "messages.h"
 
 #include <QElapsedTimer>
@@ -82,10 +83,13 @@ private:
         int fd = -1;
         qint64 unflushed = 0;
         qint64 lastActivity = 0; // on m_clock (monotonic)
+        std::shared_ptr<BlockWriter::Gate> gate = std::make_shared<BlockWriter::Gate>();
     };
     File *find(quint64 id) const;
     void pump();
-    void onBlock(quint64 fileId, const protocol::BlockRef &block, const protocol::BlockPayload &payload);
+    void writeBlock(
+        quint64 fileId, quint64 request, const protocol::BlockRef &block, const protocol::BlockPayload &payload);
+    void onWritten(quint64 fileId, const QList<int> &indexes, const BlockWriter::Outcome &outcome);
     void discard(quint64 id);
     void forgetRequests(quint64 fileId);
     void expire();
@@ -112,6 +116,7 @@ private:
     int m_keepMs = kKeepMs;
     QTimer m_expiry;
     QElapsedTimer m_clock; // started at construction
+    BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

@@ -6,8 +6,10 @@
 #include "changefeed.h"
 
 #include <QSet>
+#include <QThreadPool>
 #include <QTimer>
 
+#include <cstdio>
 #include <utility>
 
 namespace filesync {
@@ -94,11 +96,20 @@ void ClientSession::reply(quint64 id, const char *code, const QString &message)
     m_channel->sendError(id, QLatin1String(code), message);
 }
 
+// Whether a request may be served now rather than wait behind the PutBlocks being hashed:
+// only a further PutBlock may, within the bound of bytes hashed at once.
+bool ClientSession::mayDispatch(MessageType type) const
+{
+    if (m_channel->bytesToWrite() >= kOutputHighWater)
+        return false;
+    return m_verifying.empty() || (type == MessageType::PutBlock && m_verifyingBytes < kMaxVerifyingBytes);
+}
+
 void ClientSession::onMessage(const Envelope &envelope)
 {
     if (m_stage == Stage::Closing)
         return;
-    if (m_queue.isEmpty() && m_channel->bytesToWrite() < kOutputHighWater)
+    if (m_queue.isEmpty() && mayDispatch(envelope.type))
         return dispatch(envelope);
     // The peer does not read its replies as fast as it asks: hold further requests (in
     // order) until the output drains, within bounds.
@@ -113,7 +124,7 @@ void ClientSession::onMessage(const Envelope &envelope)
 
 void ClientSession::drainQueue()
 {
-    while (!m_queue.isEmpty() && m_stage != Stage::Closing && m_channel->bytesToWrite() < kOutputHighWater) {
+    while (!m_queue.isEmpty() && m_stage != Stage::Closing && mayDispatch(m_queue.head().type)) {
         const Envelope next = m_queue.dequeue();
         m_queuedBytes -= queuedSize(next);
         dispatch(next);
@@ -273,6 +284,19 @@ void ClientSession::onQueryBlocks(const Envelope &envelope)
     m_channel->send(MessageType::QueryBlocksReply, envelope.id, QueryBlocksReply { missing });
 }
 
+namespace {
+QThreadPool *verifyPool()
+{
+    static QThreadPool *pool = [] {
+        auto *made = new QThreadPool; // lives as long as the process
+        made->setMaxThreadCount(2);
+        made->setExpiryTimeout(5000);
+        return made;
+    }();
+    return pool;
+}
+} // namespace
+
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
     auto payload = BlockPayload::fromCbor(envelope.body);
@@ -280,25 +304,78 @@ void ClientSession::onPutBlock(const Envelope &envelope)
         flushProofs();
         return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
     }
-    // Verified here whether or not the server already holds the block: only the bytes
-    // prove that this account has the content.
-    // Hashed once: the store takes the verified block as it is.
-    auto block = verifyBlock(*payload);
-    if (!block) {
-        flushProofs();
-        return fail(envelope.id, errors::kBadRequest, block.errorMessage());
+    // Verified whether or not the server already holds the block: only the bytes prove
+    // that this account has the content. Hashed once, on the pool: the store takes the
+    // verified block as it is.
+    const quint64 sequence = m_verifyingFirst + m_verifying.size();
+    const qint64 bytes = payload->data.size();
+    m_verifying.push_back({ envelope.id, bytes, std::nullopt });
+    m_verifyingBytes += bytes;
+    // A small block costs less to hash than to hand to another thread (W2).
+    if (bytes < kPoolVerifyFromBytes)
+        return onVerified(sequence, verifyBlock(*payload));
+    verifyPool()->start([this, sequence, payload = std::move(*payload), replyTo = m_replyTo.handle()] {
+        auto block = verifyBlock(payload);
+        // Runs on the event thread, and only while this session exists.
+        replyTo.post([this, sequence, block = std::move(block)] { onVerified(sequence, block); });
+    });
+}
+
+void ClientSession::onVerified(quint64 sequence, Result<VerifiedBlock> block)
+{
+    if (sequence < m_verifyingFirst || sequence - m_verifyingFirst >= m_verifying.size())
+        return;
+    m_verifying[size_t(sequence - m_verifyingFirst)].block = std::move(block);
+    fprintf(stderr, "verified %llu first %llu size %zu bytes %lld queue %lld\n", (unsigned long long)sequence,
+        (unsigned long long)m_verifyingFirst, m_verifying.size(), (long long)m_verifyingBytes,
+        (long long)m_queue.size());
+    storeVerified();
+}
+
+// The checked PutBlocks at the head of the line, in request order: stored, their proofs
+// batched; then whatever waited behind them. Not re-entered: a small PutBlock dispatched
+// from the queue is checked at once and picked up by the pass under way (a recursion per
+// queued request otherwise).
+void ClientSession::storeVerified()
+{
+    if (m_storing)
+        return;
+    m_storing = true;
+    for (;;) {
+        while (!m_verifying.empty() && m_verifying.front().block && m_stage != Stage::Closing) {
+            Verifying next = std::move(m_verifying.front());
+            m_verifying.pop_front();
+            ++m_verifyingFirst;
+            m_verifyingBytes -= next.bytes;
+            const Result<VerifiedBlock> &block = *next.block;
+            if (!block) {
+                flushProofs();
+                fail(next.id, errors::kBadRequest, block.errorMessage());
+                break;
+            }
+            // Stored unless it is there already (put() looks).
+            if (auto stored = m_context.blocks.put(*block); !stored) {
+                flushProofs();
+                reply(next.id, errors::kInternal, stored.errorMessage());
+                continue;
+            }
+            m_proofs.append(block->hash());
+            m_proofIds.append(next.id);
+            if (m_proofs.size() >= kMaxProofBatch)
+                flushProofs();
+            else if (m_proofs.size() == 1) // the rest of this pass's PutBlocks join the batch
+                QTimer::singleShot(0, this, &ClientSession::flushProofs);
+        }
+        if (m_stage == Stage::Closing) {
+            m_verifying.clear(); // late results find nothing to apply
+            m_verifyingBytes = 0;
+            break;
+        }
+        drainQueue();
+        if (m_verifying.empty() || !m_verifying.front().block)
+            break;
     }
-    // Stored unless it is there already (put() looks).
-    if (auto stored = m_context.blocks.put(*block); !stored) {
-        flushProofs();
-        return reply(envelope.id, errors::kInternal, stored.errorMessage());
-    }
-    m_proofs.append(payload->hash);
-    m_proofIds.append(envelope.id);
-    if (m_proofs.size() >= kMaxProofBatch)
-        flushProofs();
-    else if (m_proofs.size() == 1) // the rest of this read's PutBlocks join the batch
-        QTimer::singleShot(0, this, &ClientSession::flushProofs);
+    m_storing = false;
 }
 
 void ClientSession::flushProofs()

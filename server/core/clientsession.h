@@ -1,13 +1,17 @@
 #pragma once
 
+#include "blockcodec.h"
 #include "messagechannel.h"
 #include "metadatastore.h"
+#include "replyto.h"
 #include "serverlogging.h"
 
 #include <QObject>
 #include <QQueue>
 
+#include <deque>
 #include <functional>
+#include <optional>
 
 namespace filesync {
 
@@ -52,6 +56,8 @@ public:
     static constexpr qsizetype kMaxQueuedRequests = 20000;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
     static constexpr int kMaxProofBatch = 1024; // uploaded blocks recorded in one transaction
+    static constexpr qint64 kMaxVerifyingBytes = 4 * 1024 * 1024; // PutBlocks hashed at once
+    static constexpr qint64 kPoolVerifyFromBytes = 32 * 1024; // smaller ones: on the event thread
 
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);
     ~ClientSession() override;
@@ -85,7 +91,10 @@ private:
     void onCreateAccount(const protocol::Envelope &envelope);
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);
+    bool mayDispatch(protocol::MessageType type) const;
     void onPutBlock(const protocol::Envelope &envelope);
+    void onVerified(quint64 sequence, Result<protocol::VerifiedBlock> block);
+    void storeVerified();
     void flushProofs();
     void onGetBlock(const protocol::Envelope &envelope);
     void sendBlock(quint64 id, const ContentHash &hash, bool wait);
@@ -113,6 +122,20 @@ private:
     QList<quint64> m_proofIds;
     QQueue<protocol::Envelope> m_queue; // requests waiting for the output to drain
     qint64 m_queuedBytes = 0;
+    // PutBlocks whose SHA-256 runs on the pool (the event thread reads on meanwhile: it was
+    // the bottleneck of a big upload), stored and answered in request order once checked;
+    // any other request waits in m_queue until they are.
+    struct Verifying
+    {
+        quint64 id = 0;
+        qint64 bytes = 0;
+        std::optional<Result<protocol::VerifiedBlock>> block; // set when the hash is checked
+    };
+    std::deque<Verifying> m_verifying;
+    quint64 m_verifyingFirst = 0; // sequence number of m_verifying.front()
+    qint64 m_verifyingBytes = 0;
+    bool m_storing = false; // storeVerified() under way
+    ReplyTo m_replyTo { this }; // declared last, destroyed first: no job reports to a dead session
 };
 
 } // namespace filesync

@@ -29,7 +29,10 @@ import peers  # noqa: E402
 
 def attach(tool, pid, name, out):
     if tool == "perf":
-        args = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p", str(pid),
+        # PROFILE_CALL_GRAPH=dwarf: whole user stacks (Release builds have no frame pointers).
+        graph = os.environ.get("PROFILE_CALL_GRAPH")
+        args = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+                *(["--call-graph", graph] if graph else ["-g"]), "-p", str(pid),
                 "-o", os.path.join(out, f"perf-{name}.data")]
     else:
         args = ["strace", "-f", "-c", "-w", "-S", "time", "-p", str(pid), "-o", os.path.join(out, f"strace-{name}.txt")]

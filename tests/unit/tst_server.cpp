@@ -35,6 +35,14 @@ QByteArray lengthPrefix(quint32 length)
     return bytes;
 }
 
+QByteArray randomBlock(qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (char &b : bytes)
+        b = char(QRandomGenerator::global()->generate());
+    return bytes;
+}
+
 // Stored blocks: files named by their SHA-256 (temporary files have a suffix) and the
 // records of the packs (each a 45-byte header, magic "FSP1", then its data; a .fsp pack
 // starts with its 16-byte file header).
@@ -82,6 +90,7 @@ private Q_SLOTS:
     void hostileFramesChangeNothing_data();
     void hostileFramesChangeNothing();
     void unreadRepliesAreBounded();
+    void pipelinedUploadsAreAnsweredInOrder_data();
     void pipelinedUploadsAreAnsweredInOrder();
     void statsAndMetrics();
 
@@ -384,18 +393,31 @@ void tst_Server::hostileFramesChangeNothing()
     QCOMPARE(good.call(MessageType::Ping, QCborMap()).type, MessageType::Pong); // the server lives on
 }
 
+void tst_Server::pipelinedUploadsAreAnsweredInOrder_data()
+{
+    QTest::addColumn<int>("bigEvery"); // every Nth block hashed on the server's pool (0: none)
+    QTest::newRow("small blocks, hashed on the event thread") << 0;
+    // 188 blocks of 40 KiB (7.5 MB): more than ClientSession::kMaxVerifyingBytes, so later
+    // PutBlocks may wait behind the ones being hashed; small ones finish before big ones.
+    QTest::newRow("every 8th block hashed on the pool") << 8;
+}
+
 // Many PutBlocks in one go (their proofs are recorded in batches), a QueryBlocks and a
-// Commit behind them, then a forged block: every reply comes in request order, the query
-// and the commit already see the blocks, the forged one stores nothing and closes.
+// Commit behind them, then a forged block and one more good one: every reply comes in
+// request order, the query and the commit already see the blocks, the forged one stores
+// nothing and closes, the one after it is never stored.
 void tst_Server::pipelinedUploadsAreAnsweredInOrder()
 {
+    QFETCH(int, bigEvery);
     RawClient c(m_server->port());
     c.login();
     QList<ContentHash> hashes;
     QList<quint64> ids;
     QList<CommitOp> ops;
     for (int i = 0; i < 1500; ++i) { // beyond one proof batch
-        const QByteArray data = QByteArray::number(i).repeated(10 + i % 50);
+        const bool big = bigEvery > 0 && i % bigEvery == 0;
+        const QByteArray data = big ? randomBlock(40 * 1024) : QByteArray::number(i).repeated(10 + i % 50);
+        QVERIFY(!big || data.size() >= ClientSession::kPoolVerifyFromBytes);
         hashes << ContentHash::of(data);
         ids << c.send(MessageType::PutBlock,
             BlockPayload { hashes.last(), BlockCodec::Raw, quint32(data.size()), data }.toCbor());
@@ -404,26 +426,33 @@ void tst_Server::pipelinedUploadsAreAnsweredInOrder()
     }
     ids << c.send(MessageType::QueryBlocks, QueryBlocks { hashes.mid(0, kMaxHashesPerQuery) }.toCbor());
     ids << c.send(MessageType::Commit, Commit { ops }.toCbor());
-    const quint64 forged
-        = c.send(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" }.toCbor());
-    const Envelope error = c.waitFor([forged](const Envelope &e) { return e.id == forged; });
+    // The forged block is as big as the pool's: its error comes from there.
+    const QByteArray forgedData = randomBlock(bigEvery > 0 ? 40 * 1024 : 1);
+    const quint64 forged = c.send(MessageType::PutBlock,
+        BlockPayload { ContentHash::of("a"), BlockCodec::Raw, quint32(forgedData.size()), forgedData }.toCbor());
+    const QByteArray after = randomBlock(40 * 1024);
+    c.send(MessageType::PutBlock,
+        BlockPayload { ContentHash::of(after), BlockCodec::Raw, quint32(after.size()), after }.toCbor());
+    // The test's client and the server share one thread, which QTest::qWaitFor() lets
+    // sleep 10 ms between passes: megabytes take seconds here.
+    const Envelope error = c.waitFor([forged](const Envelope &e) { return e.id == forged; }, 30000);
     QCOMPARE(c.errorCode(error), QStringLiteral("bad-request"));
     QTRY_VERIFY(!c.isConnected());
     QList<Envelope> replies = c.takeInbox();
     replies.removeIf([](const Envelope &e) { return e.type == MessageType::Advanced; }); // the commit's push
     QCOMPARE(replies.size(), ids.size());
-    for (int i = 0; i < replies.size(); ++i) {
+    for (int i = 0; i < ids.size(); ++i) {
         QCOMPARE(replies.at(i).id, ids.at(i));
         if (i < hashes.size())
             QCOMPARE(replies.at(i).type, MessageType::Ok);
     }
     QCOMPARE(QueryBlocksReply::fromCbor(replies.at(hashes.size()).body)->missing.size(), 0);
-    const auto committed = CommitReply::fromCbor(replies.last().body);
+    const auto committed = CommitReply::fromCbor(replies.at(ids.size() - 1).body);
     QVERIFY(committed);
     QCOMPARE(committed->results.size(), ops.size());
     for (const CommitResult &r : committed->results)
         QCOMPARE(r.status, CommitStatus::Applied);
-    QCOMPARE(blockFiles(m_dir->path()), hashes.size()); // and not the forged one
+    QCOMPARE(blockFiles(m_dir->path()), hashes.size()); // neither the forged one nor the one after it
 }
 
 void tst_Server::unreadRepliesAreBounded()

@@ -1,0 +1,87 @@
+#include "blockwriter.h"
+
+#include "blockcodec.h"
+#include "chunker.h"
+
+#include <QThreadPool>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace filesync {
+
+namespace {
+QThreadPool *pool()
+{
+    static QThreadPool *p = [] {
+        auto *made = new QThreadPool; // lives as long as the process: jobs own their descriptors
+        made->setMaxThreadCount(2);
+        made->setExpiryTimeout(5000);
+        return made;
+    }();
+    return p;
+}
+} // namespace
+
+void BlockWriter::Gate::close()
+{
+    QWriteLocker lock(&m_lock);
+    m_open = false;
+}
+
+BlockWriter::BlockWriter(QObject *context)
+    : m_replyTo(context)
+{ }
+
+BlockWriter::~BlockWriter() = default;
+
+BlockWriter::Outcome BlockWriter::verifyAndWrite(
+    const protocol::BlockPayload &payload, const QList<Target> &targets, bool wantCheck, Gate *gate)
+{
+    Outcome outcome;
+    outcome.writeErrors.fill(0, targets.size());
+    const auto raw = protocol::decodeAndVerify(payload);
+    if (!raw) {
+        outcome.error = raw.errorMessage();
+        return outcome;
+    }
+    outcome.size = raw->size();
+    if (wantCheck)
+        outcome.check = Chunker::checkOf(*raw);
+    std::optional<QReadLocker> open;
+    if (gate)
+        open.emplace(&gate->m_lock);
+    const bool closed = gate && !gate->m_open;
+    for (qsizetype i = 0; i < targets.size(); ++i) {
+        const Target &t = targets.at(i);
+        errno = 0;
+        if (t.fd < 0 || closed)
+            outcome.writeErrors[i] = EBADF;
+        else if (::pwrite(t.fd, raw->constData(), size_t(raw->size()), off_t(t.offset)) != raw->size())
+            outcome.writeErrors[i] = errno ? errno : ENOSPC; // a short write: the disk is full
+    }
+    return outcome;
+}
+
+void BlockWriter::write(const protocol::BlockPayload &payload, const QList<Target> &targets, bool wantCheck,
+    std::function<void(const Outcome &)> done, std::shared_ptr<Gate> gate)
+{
+    // A small block costs less to hash and write than to hand to another thread (W2).
+    if (payload.data.size() < kPoolFromBytes)
+        return done(verifyAndWrite(payload, targets, wantCheck, gate.get()));
+    QList<Target> own = targets;
+    for (Target &t : own)
+        t.fd = t.fd >= 0 ? ::fcntl(t.fd, F_DUPFD_CLOEXEC, 0) : -1;
+    pool()->start(
+        [payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done), gate = std::move(gate)] {
+            const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
+            for (const Target &t : own) {
+                if (t.fd >= 0)
+                    ::close(t.fd);
+            }
+            replyTo.post([done, outcome] { done(outcome); });
+        });
+}
+
+} // namespace filesync

@@ -1,0 +1,24 @@
+#include "replyto.h"
+
+namespace filesync {
+
+void ReplyTo::Handle::post(std::function<void()> function) const
+{
+    QMutexLocker lock(&m_link->mutex);
+    if (m_link->owner)
+        QMetaObject::invokeMethod(m_link->owner, std::move(function), Qt::QueuedConnection);
+}
+
+ReplyTo::ReplyTo(QObject *owner)
+{
+    m_handle.m_link = std::make_shared<Handle::Link>();
+    m_handle.m_link->owner = owner;
+}
+
+ReplyTo::~ReplyTo()
+{
+    QMutexLocker lock(&m_handle.m_link->mutex);
+    m_handle.m_link->owner = nullptr;
+}
+
+} // namespace filesync

@@ -3,6 +3,8 @@
 #include "blockcodec.h"
 #include "chunker.h"
 
+#include <QCoreApplication>
+#include <QDeadlineTimer>
 #include <QThreadPool>
 
 #include <cerrno>
@@ -31,7 +33,8 @@ void BlockWriter::Gate::close()
 }
 
 BlockWriter::BlockWriter(QObject *context)
-    : m_replyTo(context)
+    : m_context(context)
+    , m_replyTo(context)
 { }
 
 BlockWriter::~BlockWriter() = default;
@@ -73,15 +76,35 @@ void BlockWriter::write(const protocol::BlockPayload &payload, const QList<Targe
     QList<Target> own = targets;
     for (Target &t : own)
         t.fd = t.fd >= 0 ? ::fcntl(t.fd, F_DUPFD_CLOEXEC, 0) : -1;
-    pool()->start(
-        [payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done), gate = std::move(gate)] {
-            const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
-            for (const Target &t : own) {
-                if (t.fd >= 0)
-                    ::close(t.fd);
-            }
-            replyTo.post([done, outcome] { done(outcome); });
-        });
+    {
+        QMutexLocker lock(&m_running->mutex);
+        ++m_running->jobs;
+    }
+    pool()->start([payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done),
+                      gate = std::move(gate), running = m_running] {
+        const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
+        for (const Target &t : own) {
+            if (t.fd >= 0)
+                ::close(t.fd);
+        }
+        replyTo.post([done, outcome] { done(outcome); });
+        QMutexLocker lock(&running->mutex);
+        --running->jobs;
+        running->finished.wakeAll();
+    });
+}
+
+void BlockWriter::flush()
+{
+    {
+        QMutexLocker lock(&m_running->mutex);
+        if (m_running->jobs == 0)
+            return;
+        QDeadlineTimer deadline(10 * 1000); // a job is one block's hash and write
+        while (m_running->jobs > 0 && !deadline.hasExpired())
+            m_running->finished.wait(&m_running->mutex, deadline);
+    }
+    QCoreApplication::sendPostedEvents(m_context, QEvent::MetaCall);
 }
 
 } // namespace filesync

@@ -7,6 +7,7 @@
 #include <QMutex>
 #include <QObject>
 #include <QReadWriteLock>
+#include <QWaitCondition>
 
 #include <functional>
 #include <memory>
@@ -65,10 +66,23 @@ public:
     void write(const protocol::BlockPayload &payload, const QList<Target> &targets, bool wantCheck,
         std::function<void(const Outcome &)> done, std::shared_ptr<Gate> gate = {});
 
+    // Waits (bounded) for every job under way and runs their `done` now, on the caller's
+    // (the context's) thread: for the owner that is about to give its files away and must
+    // know first what is in them. Also delivers any other queued call to the context.
+    void flush();
+
 private:
     static Outcome verifyAndWrite(
         const protocol::BlockPayload &payload, const QList<Target> &targets, bool wantCheck, Gate *gate);
 
+    struct Running
+    {
+        QMutex mutex;
+        QWaitCondition finished;
+        int jobs = 0; // queued or running, not yet posted
+    };
+    std::shared_ptr<Running> m_running = std::make_shared<Running>();
+    QObject *m_context;
     ReplyTo m_replyTo;
 };
 

@@ -12,6 +12,7 @@
 #include <QSet>
 #include <QUuid>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -189,6 +190,12 @@ void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const Bloc
 
 std::optional<Prefetcher::Taken> Prefetcher::take(const RelativePath &path, const QList<BlockRef> &blocks)
 {
+    const auto prefetched = [&path](const std::unique_ptr<File> &f) { return f->path == path; };
+    if (std::none_of(m_files.cbegin(), m_files.cend(), prefetched))
+        return std::nullopt;
+    // Blocks still being written count too: their writes are finished and recorded first
+    // (the Downloader would fetch them again otherwise). A write may fail and drop the file.
+    m_writer.flush();
     for (auto it = m_files.begin(); it != m_files.end(); ++it) {
         File &f = **it;
         if (f.path != path)

@@ -95,14 +95,21 @@ void ServerConnection::fail(const QString &reason)
 
 quint64 ServerConnection::request(MessageType type, const QCborMap &body, ReplyHandler handler)
 {
+    return request(Envelope { type, 0, body, {} }, std::move(handler));
+}
+
+quint64 ServerConnection::request(const Envelope &message, ReplyHandler handler)
+{
     const quint64 id = m_nextId++;
     if (!m_channel || !m_channel->isConnected()) {
         handler(Envelope { MessageType::ErrorReply, id,
-            ErrorReply { QLatin1String(kDisconnected), QStringLiteral("not connected") }.toCbor() });
+            ErrorReply { QLatin1String(kDisconnected), QStringLiteral("not connected") }.toCbor(), {} });
         return id;
     }
     m_pending.insert(id, std::move(handler));
-    m_channel->send(type, id, body);
+    Envelope numbered = message;
+    numbered.id = id;
+    m_channel->sendEnvelope(numbered);
     return id;
 }
 
@@ -134,7 +141,7 @@ void ServerConnection::queryBlocks(const QList<ContentHash> &hashes, Handler<Que
 
 void ServerConnection::putBlock(const BlockPayload &block, Handler<Done> handler)
 {
-    call(MessageType::PutBlock, block.toCbor(), MessageType::Ok, std::move(handler));
+    call(block.toEnvelope(MessageType::PutBlock, 0), MessageType::Ok, std::move(handler));
 }
 
 void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> handler, bool wait)

@@ -7,6 +7,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <type_traits>
 
 namespace filesync {
 
@@ -81,6 +82,7 @@ public:
 
     // The raw form under the verbs, for anything else.
     quint64 request(protocol::MessageType type, const QCborMap &body, ReplyHandler handler);
+    quint64 request(const protocol::Envelope &message, ReplyHandler handler); // its id is set here
     template<typename Body> quint64 request(protocol::MessageType type, const Body &body, ReplyHandler handler)
     {
         return request(type, body.toCbor(), std::move(handler));
@@ -105,13 +107,27 @@ Q_SIGNALS:
     void writeQueueDrained();
 
 private:
+    template<typename T> static Result<T> parse(const protocol::Envelope &e)
+    {
+        if constexpr (std::is_same_v<T, protocol::BlockPayload>)
+            return protocol::BlockPayload::fromEnvelope(e); // its bytes beside the body
+        else
+            return T::fromCbor(e.body);
+    }
+
     template<typename T>
     void call(protocol::MessageType type, const QCborMap &body, protocol::MessageType expected, Handler<T> handler)
     {
-        request(type, body, [expected, handler = std::move(handler)](const protocol::Envelope &e) {
+        call(protocol::Envelope { type, 0, body, {} }, expected, std::move(handler));
+    }
+
+    template<typename T>
+    void call(const protocol::Envelope &message, protocol::MessageType expected, Handler<T> handler)
+    {
+        request(message, [expected, handler = std::move(handler)](const protocol::Envelope &e) {
             Reply<T> reply;
             if (e.type == expected) {
-                if (auto parsed = T::fromCbor(e.body))
+                if (auto parsed = parse<T>(e))
                     reply.value = std::move(parsed).value();
                 else
                     reply = Reply<T> { std::nullopt, QStringLiteral("bad-reply"), parsed.errorMessage() };

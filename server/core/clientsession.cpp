@@ -26,7 +26,7 @@ QString softwareName()
 qint64 queuedSize(const Envelope &envelope)
 {
     if (envelope.type == MessageType::PutBlock)
-        return 512 + envelope.body.value(QLatin1String("data")).toByteArray().size();
+        return 512 + envelope.data.size();
     return 512;
 }
 } // namespace
@@ -299,7 +299,7 @@ QThreadPool *verifyPool()
 
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
-    auto payload = BlockPayload::fromCbor(envelope.body);
+    auto payload = BlockPayload::fromEnvelope(envelope);
     if (!payload) {
         flushProofs();
         return fail(envelope.id, errors::kBadRequest, payload.errorMessage());

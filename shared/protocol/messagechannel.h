@@ -27,7 +27,8 @@ public:
     {
         sendEnvelope(Envelope { type, id, body.toCbor() });
     }
-    void send(MessageType type, quint64 id, const QCborMap &body) { sendEnvelope(Envelope { type, id, body }); }
+    void send(MessageType type, quint64 id, const QCborMap &body) { sendEnvelope(Envelope { type, id, body, {} }); }
+    void send(MessageType type, quint64 id, const BlockPayload &block) { sendEnvelope(block.toEnvelope(type, id)); }
     void sendEnvelope(const Envelope &envelope);
     void sendError(quint64 id, const QString &code, const QString &message);
 

@@ -2,6 +2,7 @@
 
 #include <QBuffer>
 #include <QCborArray>
+#include <QCborStreamReader>
 #include <QCborStreamWriter>
 #include <QCborValue>
 #include <QtEndian>
@@ -245,18 +246,102 @@ QByteArray encodeFrame(const Envelope &envelope)
     // (QCborStreamWriter(QByteArray *) writes from the array's start in Qt 6.4, so the
     // writer gets a buffer opened for appending.)
     QByteArray frame(4, Qt::Uninitialized);
+    if (!envelope.data.isNull())
+        frame.reserve(4 + 128 + envelope.data.size());
     {
         QBuffer buffer(&frame);
         buffer.open(QIODevice::WriteOnly | QIODevice::Append);
         QCborStreamWriter writer(&buffer);
-        QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor(writer);
+        if (envelope.data.isNull()) {
+            QCborArray { qint64(envelope.type), u(envelope.id), envelope.body }.toCborValue().toCbor(writer);
+        } else {
+            // The same bytes as a body holding "data" as its last entry.
+            writer.startArray(3);
+            writer.append(qint64(envelope.type));
+            writer.append(quint64(envelope.id));
+            writer.startMap(quint64(envelope.body.size()) + 1);
+            for (auto it = envelope.body.constBegin(); it != envelope.body.constEnd(); ++it) {
+                it.key().toCbor(writer);
+                it.value().toCbor(writer);
+            }
+            writer.append(QLatin1String("data"));
+            writer.appendByteString(envelope.data.constData(), envelope.data.size());
+            writer.endMap();
+            writer.endArray();
+        }
     }
     qToBigEndian(quint32(frame.size() - 4), frame.data());
     return frame;
 }
 
+namespace {
+Error shapeError()
+{
+    return makeError(QStringLiteral("a message must be a CBOR array [type, id, body]"));
+}
+
+Error cborError(QCborStreamReader &reader)
+{
+    return makeError(QStringLiteral("malformed CBOR: %1").arg(reader.lastError().toString()));
+}
+
+// PutBlock and BlockData: read with a stream reader so that the block's bytes are copied
+// once, into Envelope::data; the other entries of the body go into the map as usual.
+Result<Envelope> decodeBlockMessage(const QByteArray &payload)
+{
+    QCborStreamReader reader(payload);
+    if (!reader.isArray() || !reader.isLengthKnown() || reader.length() != 3 || !reader.enterContainer())
+        return reader.lastError() != QCborError::NoError ? cborError(reader) : shapeError();
+    if (!reader.isUnsignedInteger())
+        return shapeError();
+    Envelope envelope;
+    envelope.type = MessageType(reader.toUnsignedInteger());
+    reader.next();
+    if (reader.isNegativeInteger())
+        return makeError(QStringLiteral("negative request id"));
+    if (!reader.isUnsignedInteger())
+        return reader.lastError() != QCborError::NoError ? cborError(reader) : shapeError();
+    envelope.id = reader.toUnsignedInteger();
+    reader.next();
+    if (!reader.isMap() || !reader.enterContainer())
+        return reader.lastError() != QCborError::NoError ? cborError(reader) : shapeError();
+    while (reader.lastError() == QCborError::NoError && reader.hasNext()) {
+        const QCborValue key = QCborValue::fromCbor(reader);
+        if (reader.lastError() != QCborError::NoError)
+            break;
+        if (key == QCborValue(QLatin1String("data")) && reader.isByteArray() && envelope.data.isNull()) {
+            auto chunk = reader.readByteArray();
+            QByteArray data = chunk.status == QCborStreamReader::Ok ? std::move(chunk.data) : QByteArray("");
+            while (chunk.status == QCborStreamReader::Ok) {
+                chunk = reader.readByteArray();
+                if (chunk.status == QCborStreamReader::Ok)
+                    data += chunk.data; // a chunked string, which we never send
+            }
+            if (chunk.status == QCborStreamReader::Error)
+                break;
+            envelope.data = std::move(data);
+        } else {
+            const QCborValue value = QCborValue::fromCbor(reader);
+            if (reader.lastError() != QCborError::NoError)
+                break;
+            envelope.body.insert(key, value);
+        }
+    }
+    if (reader.lastError() != QCborError::NoError)
+        return cborError(reader);
+    if (!reader.leaveContainer() || !reader.leaveContainer())
+        return cborError(reader);
+    if (reader.currentOffset() != payload.size())
+        return makeError(QStringLiteral("trailing bytes after the message"));
+    return envelope;
+}
+} // namespace
+
 Result<Envelope> decodeMessage(const QByteArray &payload)
 {
+    // [type, id, body] with a type under 24: the type is the second byte.
+    if (payload.size() >= 2 && quint8(payload.at(0)) == 0x83 && isBlockFrameType(quint8(payload.at(1))))
+        return decodeBlockMessage(payload);
     QCborParserError parseError;
     const QCborValue value = QCborValue::fromCbor(payload, &parseError);
     if (parseError.error != QCborError::NoError)
@@ -264,10 +349,10 @@ Result<Envelope> decodeMessage(const QByteArray &payload)
     if (parseError.offset != payload.size())
         return makeError(QStringLiteral("trailing bytes after the message"));
     if (!value.isArray())
-        return makeError(QStringLiteral("a message must be a CBOR array [type, id, body]"));
+        return shapeError();
     const QCborArray array = value.toArray();
     if (array.size() != 3 || !array.at(0).isInteger() || !array.at(1).isInteger() || !array.at(2).isMap())
-        return makeError(QStringLiteral("a message must be a CBOR array [type, id, body]"));
+        return shapeError();
     const qint64 type = array.at(0).toInteger();
     if (!isKnownType(quint64(type)))
         return makeError(QStringLiteral("unknown message type %1").arg(type));
@@ -275,7 +360,7 @@ Result<Envelope> decodeMessage(const QByteArray &payload)
         return makeError(QStringLiteral("negative request id"));
     if (!isBlockFrameType(quint64(type)) && payload.size() > kMaxMetadataFrame)
         return makeError(QStringLiteral("message too large"));
-    return Envelope { MessageType(type), quint64(array.at(1).toInteger()), array.at(2).toMap() };
+    return Envelope { MessageType(type), quint64(array.at(1).toInteger()), array.at(2).toMap(), {} };
 }
 
 qint64 totalSize(const QList<BlockRef> &blocks)
@@ -625,14 +710,28 @@ Result<QueryBlocksReply> QueryBlocksReply::fromCbor(const QCborMap &m)
     return QueryBlocksReply { *hashes };
 }
 
-QCborMap BlockPayload::toCbor() const
+QCborMap BlockPayload::headerCbor() const
 {
     return QCborMap { { QLatin1String("hash"), hash.bytes() }, { QLatin1String("codec"), qint64(codec) },
-        { QLatin1String("size"), qint64(rawSize) }, { QLatin1String("data"), data } };
+        { QLatin1String("size"), qint64(rawSize) } };
 }
 
-Result<BlockPayload> BlockPayload::fromCbor(const QCborMap &m)
+QCborMap BlockPayload::toCbor() const
 {
+    QCborMap m = headerCbor();
+    m.insert(QLatin1String("data"), data);
+    return m;
+}
+
+Envelope BlockPayload::toEnvelope(MessageType type, quint64 id) const
+{
+    // Never null: a null Envelope::data means "not a block frame".
+    return Envelope { type, id, headerCbor(), data.isNull() ? QByteArray("") : data };
+}
+
+Result<BlockPayload> BlockPayload::fromEnvelope(const Envelope &e)
+{
+    const QCborMap &m = e.body;
     TRY(hash, readHash(m, "hash"));
     TRY(codec, readUInt(m, "codec"));
     if (*codec > 1)
@@ -640,7 +739,10 @@ Result<BlockPayload> BlockPayload::fromCbor(const QCborMap &m)
     TRY(size, readUInt(m, "size"));
     if (*size == 0 || *size > quint64(kMaxBlockSize))
         return fieldError("size", "is out of range");
-    TRY(data, readBytes(m, "data"));
+    const bool beside = !e.data.isNull() && !m.contains(QLatin1String("data"));
+    Result<QByteArray> data = beside ? Result<QByteArray>(e.data) : readBytes(m, "data");
+    if (!data)
+        return data.error();
     if (BlockCodec(*codec) == BlockCodec::Raw && quint64(data->size()) != *size)
         return fieldError("data", "does not have the announced size");
     return BlockPayload { *hash, BlockCodec(*codec), quint32(*size), *data };

@@ -11,6 +11,7 @@
 #include <QCborValue>
 #include <QList>
 #include <QString>
+#include <utility>
 
 #include <optional>
 
@@ -53,9 +54,20 @@ QString typeName(MessageType type);
 // One decoded frame: [type, id, body]. id 0 is reserved for unsolicited pushes.
 struct Envelope
 {
+    Envelope(MessageType type = MessageType::Ok, quint64 id = 0, QCborMap body = {}, QByteArray data = {})
+        : type(type)
+        , id(id)
+        , body(std::move(body))
+        , data(std::move(data))
+    { }
+
     MessageType type = MessageType::Ok;
     quint64 id = 0;
     QCborMap body;
+    // A block frame's bytes (PutBlock, BlockData) travel beside `body`, as its "data"
+    // entry on the wire: copied once into the frame and once out of it, never through a
+    // QCborValue (which copied each block twice more). Null in every other message.
+    QByteArray data;
 };
 
 QByteArray encodeFrame(const Envelope &envelope); // 4-byte length prefix included
@@ -256,8 +268,12 @@ struct BlockPayload
     BlockCodec codec = BlockCodec::Raw;
     quint32 rawSize = 0;
     QByteArray data; // encoded with codec
-    QCborMap toCbor() const;
-    static Result<BlockPayload> fromCbor(const QCborMap &map);
+    QCborMap toCbor() const; // data included
+    QCborMap headerCbor() const; // all but data: for Envelope::data
+    // From Envelope::data when the frame decoder put the bytes there, else from the body
+    // (no fromCbor(body): a received block frame's body does not hold its bytes).
+    static Result<BlockPayload> fromEnvelope(const Envelope &envelope);
+    Envelope toEnvelope(MessageType type, quint64 id) const;
 };
 
 struct GetBlock

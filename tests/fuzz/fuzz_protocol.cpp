@@ -46,7 +46,7 @@ void decodeBody(const Envelope &e)
         break;
     case MessageType::PutBlock:
     case MessageType::BlockData:
-        if (auto p = BlockPayload::fromCbor(e.body))
+        if (auto p = BlockPayload::fromEnvelope(e))
             (void)decodeAndVerify(*p);
         break;
     case MessageType::GetBlock:

@@ -5,6 +5,7 @@
 
 #include <QBuffer>
 #include <QCborArray>
+#include <QCborStreamWriter>
 #include <QCborValue>
 #include <QRandomGenerator>
 #include <QSignalSpy>
@@ -82,11 +83,88 @@ private Q_SLOTS:
     void malformedBodies_data();
     void malformedBodies();
     void oversizedLengthRejectedBeforeBuffering();
+    void blockFramesBesideTheBody();
+    void malformedBlockFrames_data();
+    void malformedBlockFrames();
     void blockCodec();
     void compressionOnlyWhereItPays_data();
     void compressionOnlyWhereItPays();
     void channelOverRealSocket();
 };
+
+// A block frame sent with its bytes beside the body is the same CBOR as one with "data"
+// in the body, and both decode to the bytes in Envelope::data; a chunked byte string (which
+// we never send) is joined.
+void tst_Protocol::blockFramesBesideTheBody()
+{
+    const QByteArray data = randomBlock(100 * 1024, 5);
+    const BlockPayload block { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data };
+    const QByteArray beside = encodeFrame(block.toEnvelope(MessageType::PutBlock, 42));
+    QCOMPARE(beside, encodeFrame(Envelope { MessageType::PutBlock, 42, block.toCbor() }));
+    auto decoded = decodeMessage(beside.mid(4));
+    QVERIFY2(decoded, qPrintable(decoded.errorMessage()));
+    QCOMPARE(decoded->id, quint64(42));
+    QCOMPARE(decoded->data, data);
+    QVERIFY(!decoded->body.contains(QLatin1String("data")));
+    QCOMPARE(BlockPayload::fromEnvelope(*decoded)->data, data);
+    QVERIFY(decodeMessage(encodeFrame(Envelope { MessageType::Ping, 1, {} }).mid(4))->data.isNull());
+
+    QByteArray chunked;
+    {
+        QBuffer buffer(&chunked);
+        buffer.open(QIODevice::WriteOnly);
+        QCborStreamWriter w(&buffer);
+        w.startArray(3);
+        w.append(qint64(MessageType::BlockData));
+        w.append(quint64(7));
+        w.startMap(4);
+        w.append(QLatin1String("hash"));
+        w.append(block.hash.bytes());
+        w.append(QLatin1String("codec"));
+        w.append(0);
+        w.append(QLatin1String("size"));
+        w.append(quint64(data.size()));
+        w.append(QLatin1String("data"));
+        // An indefinite-length byte string: 0x5f, chunks, 0xff.
+        buffer.putChar(char(0x5f));
+        w.appendByteString(data.constData(), 1000);
+        w.appendByteString(data.constData() + 1000, data.size() - 1000);
+        buffer.putChar(char(0xff));
+        w.endMap();
+        w.endArray();
+    }
+    decoded = decodeMessage(chunked);
+    QVERIFY2(decoded, qPrintable(decoded.errorMessage()));
+    QCOMPARE(BlockPayload::fromEnvelope(*decoded)->data, data);
+}
+
+void tst_Protocol::malformedBlockFrames_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    const QByteArray data = randomBlock(5000, 6);
+    const QByteArray good
+        = encodeFrame(BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data }.toEnvelope(
+                          MessageType::PutBlock, 3))
+              .mid(4);
+    QVERIFY(decodeMessage(good));
+    QTest::newRow("cut inside the bytes") << good.left(good.size() - 100);
+    QTest::newRow("cut before the map ends") << good.left(30);
+    QTest::newRow("trailing bytes") << good + QByteArray("\x00", 1);
+    QByteArray negative = good;
+    negative[2] = char(0x20); // the id (3, one byte) made -1
+    QTest::newRow("negative id") << negative;
+    QByteArray notMap = good;
+    notMap[3] = char(0x80); // the body: an empty array, then the map's bytes as trailing junk
+    QTest::newRow("body not a map") << notMap;
+    QTest::newRow("array of two") << (QByteArray("\x82", 1) + good.mid(1, 2));
+}
+
+// Each is an error, never a crash or a partly filled envelope (fuzzed too: fuzz_protocol).
+void tst_Protocol::malformedBlockFrames()
+{
+    QFETCH(QByteArray, payload);
+    QVERIFY(!decodeMessage(payload));
+}
 
 void tst_Protocol::entryRoundTrip()
 {
@@ -298,7 +376,7 @@ void tst_Protocol::envelopeRoundTripAnySplit()
         QCOMPARE(got[0].id, 5u);
         QCOMPARE(Changes::fromCbor(got[0].body)->entries.first(), sampleEntry());
         QCOMPARE(got[1].type, MessageType::Ping);
-        QCOMPARE(BlockPayload::fromCbor(got[2].body)->data, QByteArray("abc"));
+        QCOMPARE(BlockPayload::fromEnvelope(got[2])->data, QByteArray("abc"));
         QCOMPARE(reader.bufferedBytes(), 0);
     }
 }
@@ -337,9 +415,9 @@ void tst_Protocol::readsStraightFromDevice()
         QCOMPARE(reader.bufferedBytes(), 0);
         QCOMPARE(received.size(), 4);
         QCOMPARE(received[0].id, 1u);
-        QCOMPARE(BlockPayload::fromCbor(received[0].body)->data, first);
+        QCOMPARE(BlockPayload::fromEnvelope(received[0])->data, first);
         QCOMPARE(received[1].type, MessageType::Ping);
-        QCOMPARE(BlockPayload::fromCbor(received[2].body)->data, second);
+        QCOMPARE(BlockPayload::fromEnvelope(received[2])->data, second);
         QCOMPARE(received[3].id, 4u);
         qint64 none = -1;
         QVERIFY(reader.feedFrom(&device, 4096, none)); // nothing left to read
@@ -490,7 +568,7 @@ void tst_Protocol::malformedBodies()
         failed = !GetBlock::fromCbor(body).ok();
         break;
     case MessageType::PutBlock:
-        failed = !BlockPayload::fromCbor(body).ok();
+        failed = !BlockPayload::fromEnvelope(Envelope { MessageType::PutBlock, 1, body }).ok();
         break;
     case MessageType::GetChanges:
         failed = !GetChanges::fromCbor(body).ok();

@@ -262,7 +262,7 @@ void tst_ServerCommits::blocksCannotBeClaimedByHash()
     QVERIFY(query(thief, { h }).isEmpty());
     QCOMPARE(thief.commit({ put("mine.txt", "secret payroll") }).results.first().status, CommitStatus::Applied);
     const Envelope data = owner.call(MessageType::GetBlock, GetBlock { h });
-    QCOMPARE(*decodeAndVerify(*BlockPayload::fromCbor(data.body)), QByteArray("secret payroll"));
+    QCOMPARE(*decodeAndVerify(*BlockPayload::fromEnvelope(data)), QByteArray("secret payroll"));
     // A block whose bytes do not match its hash is refused and the connection closed.
     const Envelope bad
         = thief.call(MessageType::PutBlock, BlockPayload { ContentHash::of("a"), BlockCodec::Raw, 1, "b" });
@@ -285,7 +285,7 @@ void tst_ServerCommits::blocksAreStoredOnce()
     QVERIFY(stored.exists());
     QVERIFY(stored.size() < text.size() / 10);
     const Envelope data = b.call(MessageType::GetBlock, GetBlock { ContentHash::of(text) });
-    const auto payload = BlockPayload::fromCbor(data.body);
+    const auto payload = BlockPayload::fromEnvelope(data);
     QCOMPARE(payload->codec, BlockCodec::Zstd); // and sent as stored
     QCOMPARE(*decodeAndVerify(*payload), text);
 }

@@ -134,7 +134,7 @@ void tst_ServerRelay::parkedGetBlockIsServedWhenUploaded()
     QVERIFY(a.putBlock(data));
     const Envelope served = b.waitFor([waiting](const Envelope &e) { return e.id == waiting; });
     QCOMPARE(served.type, MessageType::BlockData);
-    auto payload = BlockPayload::fromCbor(served.body);
+    auto payload = BlockPayload::fromEnvelope(served);
     QVERIFY(payload.ok());
     QCOMPARE(*decodeAndVerify(*payload), data);
     QCOMPARE(m_server->relay()->parkedCount(), 0);

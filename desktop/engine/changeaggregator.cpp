@@ -212,7 +212,14 @@ void ChangeAggregator::onReadable()
             }
         }
     }
-    if (relevant)
+    if (!relevant)
+        return;
+    // Each event pushes the trigger back, so that an editor's save sequence is one change;
+    // but never past kMaxDelayMs after the first waiting event: a long copy (thousands of
+    // files written for seconds) is synced while it runs, not only once it stops.
+    if (!m_debounce.isActive())
+        m_waitingSince.start();
+    if (!m_debounce.isActive() || m_waitingSince.elapsed() + m_debounce.interval() <= kMaxDelayMs)
         m_debounce.start();
 }
 

@@ -3,6 +3,7 @@
 #include "relativepath.h"
 #include "scanner.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QSet>
@@ -26,6 +27,10 @@ class ChangeAggregator : public QObject
 {
     Q_OBJECT
 public:
+    // changed() comes debounceMs after the last event, or at the latest kMaxDelayMs after
+    // the first one while events keep coming.
+    static constexpr int kMaxDelayMs = 500;
+
     ChangeAggregator(const QString &root, int debounceMs, int intervalSeconds, QObject *parent = nullptr);
     ~ChangeAggregator() override;
 
@@ -59,6 +64,7 @@ private:
     QHash<int, QString> m_byDescriptor;
     QHash<QString, int> m_byPath;
     QTimer m_debounce;
+    QElapsedTimer m_waitingSince; // the first event the running debounce waits for
     QTimer m_interval;
     bool m_degraded = false;
     // Watches that followed a moved folder: their path is stale until setDirectories()

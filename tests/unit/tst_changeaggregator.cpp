@@ -5,6 +5,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 using namespace filesync;
 
@@ -46,6 +47,7 @@ private Q_SLOTS:
     void reportsDirtyFolders_data();
     void reportsDirtyFolders();
     void nothingHappenedIsEmpty();
+    void endlessWritesStillTriggerCycles();
     void movedFolderMeansFullScanUntilRewatched();
 };
 
@@ -97,6 +99,24 @@ void tst_ChangeAggregator::reportsDirtyFolders()
     QCOMPARE(scope.dirs, paths(dirs)); // a removed folder's own watch names its parent
     QCOMPARE(scope.trees, paths(trees));
     QVERIFY(aggregator.takeDirty().isEmpty()); // taken
+}
+
+// A file written every 20 ms for as long as the test runs, against a 100 ms debounce:
+// without a cap on the delay no change would ever be reported; with it, one comes at the
+// latest kMaxDelayMs after the first write, and again after the next.
+void tst_ChangeAggregator::endlessWritesStillTriggerCycles()
+{
+    QTemporaryDir dir;
+    ChangeAggregator aggregator(dir.path(), 100, 3600);
+    aggregator.start();
+    QSignalSpy changed(&aggregator, &ChangeAggregator::changed);
+    int n = 0;
+    QTimer writer;
+    connect(&writer, &QTimer::timeout, this, [&] { write(dir.filePath(QStringLiteral("f%1").arg(n++)), "x"); });
+    writer.start(20);
+    QTRY_VERIFY_WITH_TIMEOUT(changed.count() >= 2, 5 * ChangeAggregator::kMaxDelayMs);
+    writer.stop();
+    QVERIFY(n > 2 * ChangeAggregator::kMaxDelayMs / 100); // the writes never paused for 100 ms
 }
 
 void tst_ChangeAggregator::nothingHappenedIsEmpty()

@@ -679,6 +679,14 @@ def main():
     report6 = {}
     stage = os.path.join(base, "stage")
     os.makedirs(stage)
+    # Every run's trees stay until the end (no deletes between timed sequences): about
+    # three copies of the big file per system and run (A, B, the server or daemon).
+    runs_needed = args.runs if only & set(TIMED) else 0
+    need = runs_needed * len(wanted) * (3 * sizes.big + 2 * 200 * MiB) + 4 * 1024 * MiB
+    free = shutil.disk_usage(base).free
+    if free < need:
+        sys.exit(f"bench: {base} has {free / 2**30:.1f} GiB free; this run keeps about {need / 2**30:.1f} GiB "
+                 "until it ends (use fewer --runs or --peers, or TMPDIR on a bigger disk)")
     timed = only & set(TIMED)
     completed = False
     try:
@@ -715,11 +723,13 @@ def main():
                             shutil.copy(p, dest)
                 finally:
                     peer.stop()
-                    for d in (peer.a, peer.b, getattr(peer, "store", "")):  # a few big files: cheap to drop now
-                        if d and os.path.exists(os.path.join(d, "big.bin")):
-                            os.remove(os.path.join(d, "big.bin"))
+                    # Nothing is deleted until every run is over: this disk is mounted with
+                    # `discard`, and freeing the last system's 3 GiB of big files slowed the
+                    # next system's W1 by seconds (2026-12-01: FileSync 4.7 s when it ran
+                    # first, 11.7 s right after another system's deletes). Leftovers of the
+                    # stage only move aside.
                     for leftover in os.listdir(stage):
-                        os.remove(os.path.join(stage, leftover))
+                        os.rename(os.path.join(stage, leftover), os.path.join(work, f"staged-{leftover}"))
         if "W6" in only:
             w6(factories, wanted, sizes, base, report6, FAILURES)
         completed = True

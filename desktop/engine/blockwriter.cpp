@@ -2,6 +2,7 @@
 
 #include "blockcodec.h"
 #include "chunker.h"
+#include "processpool.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -16,13 +17,8 @@ namespace filesync {
 namespace {
 QThreadPool *pool()
 {
-    static QThreadPool *p = [] {
-        auto *made = new QThreadPool; // lives as long as the process: jobs own their descriptors
-        made->setMaxThreadCount(2);
-        made->setExpiryTimeout(5000);
-        return made;
-    }();
-    return p;
+    static QThreadPool *pool = newProcessPool(2);
+    return pool;
 }
 } // namespace
 

@@ -6,6 +6,7 @@
 #include "journal.h"
 #include "localfs.h"
 #include "prefetcher.h"
+#include "processpool.h"
 #include "scanner.h"
 #include "serverconnection.h"
 #include "syncengine.h"
@@ -344,12 +345,7 @@ std::function<void(const QString &)> s_duringProvenCopyForTests;
 // and neither the engine thread nor the pool the copies and syncs share should wait.
 QThreadPool *writeBackPool()
 {
-    static QThreadPool *pool = [] {
-        auto *p = new QThreadPool; // lives as long as the process: jobs own their descriptors
-        p->setMaxThreadCount(1);
-        p->setExpiryTimeout(5000);
-        return p;
-    }();
+    static QThreadPool *pool = newProcessPool(1);
     return pool;
 }
 

@@ -4,6 +4,7 @@
 #include "blockrelay.h"
 #include "blockstore.h"
 #include "changefeed.h"
+#include "processpool.h"
 
 #include <QSet>
 #include <QThreadPool>
@@ -287,12 +288,7 @@ void ClientSession::onQueryBlocks(const Envelope &envelope)
 namespace {
 QThreadPool *verifyPool()
 {
-    static QThreadPool *pool = [] {
-        auto *made = new QThreadPool; // lives as long as the process
-        made->setMaxThreadCount(2);
-        made->setExpiryTimeout(5000);
-        return made;
-    }();
+    static QThreadPool *pool = newProcessPool(2);
     return pool;
 }
 } // namespace

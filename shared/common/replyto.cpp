@@ -5,8 +5,21 @@ namespace filesync {
 void ReplyTo::Handle::post(std::function<void()> function) const
 {
     QMutexLocker lock(&m_link->mutex);
-    if (m_link->owner)
-        QMetaObject::invokeMethod(m_link->owner, std::move(function), Qt::QueuedConnection);
+    if (!m_link->owner)
+        return;
+    // Checked again when it runs: the ReplyTo may be gone by then while its owner lives on.
+    QMetaObject::invokeMethod(
+        m_link->owner,
+        [link = m_link, function = std::move(function)] {
+            bool alive = false;
+            {
+                QMutexLocker check(&link->mutex);
+                alive = link->owner != nullptr;
+            }
+            if (alive)
+                function();
+        },
+        Qt::QueuedConnection);
 }
 
 ReplyTo::ReplyTo(QObject *owner)

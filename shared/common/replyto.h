@@ -14,7 +14,8 @@ namespace filesync {
 //
 // The owner's pointer is read and the event posted under a mutex, and the destructor
 // clears the pointer under the same mutex: a job never posts to an object being
-// destroyed, and an event posted before that is discarded with the object.
+// destroyed; an event posted before that is discarded with the object, and one that
+// arrives after the ReplyTo is gone (its owner living on) does nothing.
 class ReplyTo
 {
 public:

@@ -1,5 +1,4 @@
 filesync_add_test(NAME tst_reconciler SOURCES tst_reconciler.cpp LIBS filesync_engine LABELS unit)
-filesync_add_test(NAME tst_blockwriter SOURCES tst_blockwriter.cpp LIBS filesync_engine LABELS unit)
 filesync_add_test(NAME tst_chunker SOURCES tst_chunker.cpp LIBS filesync_engine LABELS unit)
 filesync_add_test(NAME tst_journal SOURCES tst_journal.cpp LIBS filesync_engine LABELS unit)
 filesync_add_test(NAME tst_scanner SOURCES tst_scanner.cpp LIBS filesync_engine LABELS unit)
@@ -10,6 +9,7 @@ if(TARGET filesync_server_core)
         TIMEOUT 120)
 endif()
 if(TARGET filesync_test_support)
+    filesync_add_test(NAME tst_blockwriter SOURCES tst_blockwriter.cpp LIBS filesync_test_support LABELS unit)
     filesync_add_test(NAME tst_downloader SOURCES tst_downloader.cpp LIBS filesync_test_support LABELS unit
         TIMEOUT 300)
 endif()

@@ -1,8 +1,10 @@
 // BlockWriter: blocks checked against their hashes and written on its pool (or at once
 // when small), into descriptors the caller may close meanwhile, never past a closed gate.
 #include "blockwriter.h"
+#include "testtree.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
@@ -13,26 +15,15 @@
 
 using namespace filesync;
 using namespace filesync::protocol;
+using filesync::test::randomBytes;
+using filesync::test::readFile;
 
 namespace {
-QByteArray randomBytes(qsizetype size)
-{
-    QByteArray bytes(size, Qt::Uninitialized);
-    for (char &b : bytes)
-        b = char(QRandomGenerator::global()->generate());
-    return bytes;
-}
-
 BlockPayload payloadOf(const QByteArray &data)
 {
     return { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data };
 }
 
-QByteArray contentOf(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 } // namespace
 
 class tst_BlockWriter : public QObject
@@ -62,7 +53,7 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
     QFETCH(int, size);
     QObject context;
     BlockWriter writer(&context);
-    const QByteArray data = randomBytes(size);
+    const QByteArray data = randomBytes(size, 1);
     const QString a = m_dir.filePath(QStringLiteral("a%1").arg(size)),
                   b = m_dir.filePath(QStringLiteral("b%1").arg(size));
     const int fa = ::open(QFile::encodeName(a).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -77,8 +68,8 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
     QCOMPARE(outcome->size, qint64(size));
     QCOMPARE(outcome->writeErrors, QList<int>({ 0, 0 }));
     QVERIFY(outcome->check.has_value());
-    QCOMPARE(contentOf(a), data);
-    QCOMPARE(contentOf(b).mid(10), data);
+    QCOMPARE(readFile(m_dir.path(), QFileInfo(a).fileName()), data);
+    QCOMPARE(readFile(m_dir.path(), QFileInfo(b).fileName()).mid(10), data);
 }
 
 void tst_BlockWriter::aBadBlockWritesNothing()
@@ -87,7 +78,7 @@ void tst_BlockWriter::aBadBlockWritesNothing()
     BlockWriter writer(&context);
     const QString path = m_dir.filePath(QStringLiteral("bad"));
     const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-    BlockPayload forged = payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2));
+    BlockPayload forged = payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2, 2));
     forged.hash = ContentHash::of("something else");
     std::optional<BlockWriter::Outcome> outcome;
     writer.write(forged, { { fd, 0 } }, false, [&](const BlockWriter::Outcome &o) { outcome = o; });
@@ -108,7 +99,7 @@ void tst_BlockWriter::aClosedGateStopsLaterWrites()
     gate->close(); // the file was handed on before the job ran
     std::optional<BlockWriter::Outcome> outcome;
     writer.write(
-        payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2)), { { fd, 0 } }, false,
+        payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2, 3)), { { fd, 0 } }, false,
         [&](const BlockWriter::Outcome &o) { outcome = o; }, gate);
     QTRY_VERIFY(outcome.has_value());
     QVERIFY(outcome->verified());
@@ -127,7 +118,7 @@ void tst_BlockWriter::aFailedWriteIsReportedPerTarget()
     QVERIFY(QFile(path).open(QIODevice::WriteOnly));
     const int readOnly = ::open(QFile::encodeName(path).constData(), O_RDONLY);
     std::optional<BlockWriter::Outcome> outcome;
-    writer.write(payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2)), { { readOnly, 0 }, { good, 0 } }, false,
+    writer.write(payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2, 4)), { { readOnly, 0 }, { good, 0 } }, false,
         [&](const BlockWriter::Outcome &o) { outcome = o; });
     QTRY_VERIFY(outcome.has_value());
     QVERIFY(outcome->verified());
@@ -142,7 +133,7 @@ void tst_BlockWriter::noCallbackAfterTheWriterIsGone()
     QObject context;
     const QString path = m_dir.filePath(QStringLiteral("orphan"));
     const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-    const QByteArray data = randomBytes(BlockWriter::kPoolFromBytes * 4);
+    const QByteArray data = randomBytes(BlockWriter::kPoolFromBytes * 4, 5);
     bool called = false;
     {
         BlockWriter writer(&context);
@@ -151,7 +142,7 @@ void tst_BlockWriter::noCallbackAfterTheWriterIsGone()
     ::close(fd);
     // The job still writes (into a file its owner may already have removed); it only
     // reports to nobody.
-    QTRY_COMPARE(contentOf(path), data);
+    QTRY_COMPARE(readFile(m_dir.path(), QFileInfo(path).fileName()), data);
     QTest::qWait(50); // room for a stray callback to show; the assertion above already synchronised
     QVERIFY(!called);
 }

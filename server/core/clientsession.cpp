@@ -10,7 +10,6 @@
 #include <QThreadPool>
 #include <QTimer>
 
-#include <cstdio>
 #include <utility>
 
 namespace filesync {
@@ -322,9 +321,6 @@ void ClientSession::onVerified(quint64 sequence, Result<VerifiedBlock> block)
     if (sequence < m_verifyingFirst || sequence - m_verifyingFirst >= m_verifying.size())
         return;
     m_verifying[size_t(sequence - m_verifyingFirst)].block = std::move(block);
-    fprintf(stderr, "verified %llu first %llu size %zu bytes %lld queue %lld\n", (unsigned long long)sequence,
-        (unsigned long long)m_verifyingFirst, m_verifying.size(), (long long)m_verifyingBytes,
-        (long long)m_queue.size());
     storeVerified();
 }
 

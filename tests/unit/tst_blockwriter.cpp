@@ -1,15 +1,16 @@
 // BlockWriter: blocks checked against their hashes and written on its pool (or at once
 // when small), into descriptors the caller may close meanwhile, never past a closed gate.
 #include "blockwriter.h"
+#include "replyto.h"
 #include "testtree.h"
 
 #include <QFile>
-#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <fcntl.h>
+#include <memory>
 #include <optional>
 #include <unistd.h>
 
@@ -35,9 +36,17 @@ private Q_SLOTS:
     void aBadBlockWritesNothing();
     void aClosedGateStopsLaterWrites();
     void aFailedWriteIsReportedPerTarget();
-    void noCallbackAfterTheWriterIsGone();
+    void aJobOutlivesItsWriter();
+    void nothingRunsOnceTheReplyToIsGone();
 
 private:
+    // A new, empty file in the test's folder, open for reading and writing.
+    int create(const QString &name) const
+    {
+        return ::open(QFile::encodeName(m_dir.filePath(name)).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    }
+    QByteArray contentOf(const QString &name) const { return readFile(m_dir.path(), name); }
+
     QTemporaryDir m_dir;
 };
 
@@ -54,10 +63,9 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
     QObject context;
     BlockWriter writer(&context);
     const QByteArray data = randomBytes(size, 1);
-    const QString a = m_dir.filePath(QStringLiteral("a%1").arg(size)),
-                  b = m_dir.filePath(QStringLiteral("b%1").arg(size));
-    const int fa = ::open(QFile::encodeName(a).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-    const int fb = ::open(QFile::encodeName(b).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const QString a = QStringLiteral("a%1").arg(size), b = QStringLiteral("b%1").arg(size);
+    const int fa = create(a);
+    const int fb = create(b);
     QVERIFY(fa >= 0 && fb >= 0);
     std::optional<BlockWriter::Outcome> outcome;
     writer.write(payloadOf(data), { { fa, 0 }, { fb, 10 } }, true, [&](const BlockWriter::Outcome &o) { outcome = o; });
@@ -68,16 +76,15 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
     QCOMPARE(outcome->size, qint64(size));
     QCOMPARE(outcome->writeErrors, QList<int>({ 0, 0 }));
     QVERIFY(outcome->check.has_value());
-    QCOMPARE(readFile(m_dir.path(), QFileInfo(a).fileName()), data);
-    QCOMPARE(readFile(m_dir.path(), QFileInfo(b).fileName()).mid(10), data);
+    QCOMPARE(contentOf(a), data);
+    QCOMPARE(contentOf(b).mid(10), data);
 }
 
 void tst_BlockWriter::aBadBlockWritesNothing()
 {
     QObject context;
     BlockWriter writer(&context);
-    const QString path = m_dir.filePath(QStringLiteral("bad"));
-    const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const int fd = create(QStringLiteral("bad"));
     BlockPayload forged = payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2, 2));
     forged.hash = ContentHash::of("something else");
     std::optional<BlockWriter::Outcome> outcome;
@@ -85,7 +92,7 @@ void tst_BlockWriter::aBadBlockWritesNothing()
     QTRY_VERIFY(outcome.has_value());
     QVERIFY(!outcome->verified());
     QVERIFY(!outcome->error.isEmpty());
-    QCOMPARE(QFileInfo(path).size(), 0);
+    QCOMPARE(contentOf(QStringLiteral("bad")), QByteArray());
     ::close(fd);
 }
 
@@ -93,8 +100,7 @@ void tst_BlockWriter::aClosedGateStopsLaterWrites()
 {
     QObject context;
     BlockWriter writer(&context);
-    const QString path = m_dir.filePath(QStringLiteral("gated"));
-    const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const int fd = create(QStringLiteral("gated"));
     auto gate = std::make_shared<BlockWriter::Gate>();
     gate->close(); // the file was handed on before the job ran
     std::optional<BlockWriter::Outcome> outcome;
@@ -104,7 +110,7 @@ void tst_BlockWriter::aClosedGateStopsLaterWrites()
     QTRY_VERIFY(outcome.has_value());
     QVERIFY(outcome->verified());
     QCOMPARE(outcome->writeErrors, QList<int>({ EBADF }));
-    QCOMPARE(QFileInfo(path).size(), 0);
+    QCOMPARE(contentOf(QStringLiteral("gated")), QByteArray());
     ::close(fd);
 }
 
@@ -113,8 +119,7 @@ void tst_BlockWriter::aFailedWriteIsReportedPerTarget()
     QObject context;
     BlockWriter writer(&context);
     const QString path = m_dir.filePath(QStringLiteral("readonly"));
-    const int good = ::open(
-        QFile::encodeName(m_dir.filePath(QStringLiteral("good"))).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const int good = create(QStringLiteral("good"));
     QVERIFY(QFile(path).open(QIODevice::WriteOnly));
     const int readOnly = ::open(QFile::encodeName(path).constData(), O_RDONLY);
     std::optional<BlockWriter::Outcome> outcome;
@@ -128,23 +133,37 @@ void tst_BlockWriter::aFailedWriteIsReportedPerTarget()
     ::close(good);
 }
 
-void tst_BlockWriter::noCallbackAfterTheWriterIsGone()
+// The job still writes after its writer is gone (into a file its owner may already have
+// removed); what it reports goes nowhere (ReplyTo, below).
+void tst_BlockWriter::aJobOutlivesItsWriter()
 {
     QObject context;
-    const QString path = m_dir.filePath(QStringLiteral("orphan"));
-    const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const int fd = create(QStringLiteral("orphan"));
     const QByteArray data = randomBytes(BlockWriter::kPoolFromBytes * 4, 5);
-    bool called = false;
     {
         BlockWriter writer(&context);
-        writer.write(payloadOf(data), { { fd, 0 } }, false, [&](const BlockWriter::Outcome &) { called = true; });
+        writer.write(payloadOf(data), { { fd, 0 } }, false, [](const BlockWriter::Outcome &) {});
     }
     ::close(fd);
-    // The job still writes (into a file its owner may already have removed); it only
-    // reports to nobody.
-    QTRY_COMPARE(readFile(m_dir.path(), QFileInfo(path).fileName()), data);
-    QTest::qWait(50); // room for a stray callback to show; the assertion above already synchronised
-    QVERIFY(!called);
+    QTRY_COMPARE(contentOf(QStringLiteral("orphan")), data);
+}
+
+// What a job posts runs on the owner's thread while the ReplyTo lives; a post still queued
+// when the ReplyTo goes (its owner living on), or made after, never runs.
+void tst_BlockWriter::nothingRunsOnceTheReplyToIsGone()
+{
+    QObject owner;
+    auto replyTo = std::make_unique<ReplyTo>(&owner);
+    const ReplyTo::Handle handle = replyTo->handle();
+    int ran = 0;
+    handle.post([&ran] { ++ran; });
+    QCoreApplication::sendPostedEvents(&owner, QEvent::MetaCall);
+    QCOMPARE(ran, 1);
+    handle.post([&ran] { ++ran; }); // queued while the ReplyTo lives
+    replyTo.reset();
+    handle.post([&ran] { ++ran; }); // after it
+    QCoreApplication::sendPostedEvents(&owner, QEvent::MetaCall);
+    QCOMPARE(ran, 1);
 }
 
 QTEST_GUILESS_MAIN(tst_BlockWriter)

@@ -10,7 +10,7 @@
 #include <QIcon>
 #include <QSettings>
 
-Q_LOGGING_CATEGORY(lcUi, "filesync.ui")
+Q_LOGGING_CATEGORY(lcUi, "filesync.ui", QtInfoMsg)
 
 namespace filesync {
 

@@ -1,6 +1,6 @@
 #include "logging.h"
 
-Q_LOGGING_CATEGORY(lcCommon, "filesync.common")
+Q_LOGGING_CATEGORY(lcCommon, "filesync.common", QtInfoMsg)
 
 namespace filesync {
 

@@ -1,6 +1,6 @@
 #include "messagechannel.h"
 
-Q_LOGGING_CATEGORY(lcProtocol, "filesync.protocol")
+Q_LOGGING_CATEGORY(lcProtocol, "filesync.protocol", QtInfoMsg)
 
 namespace filesync::protocol {
 

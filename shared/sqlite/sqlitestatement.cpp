@@ -9,7 +9,7 @@
 namespace filesync {
 
 namespace {
-Q_LOGGING_CATEGORY(lcSqlite, "filesync.sqlite")
+Q_LOGGING_CATEGORY(lcSqlite, "filesync.sqlite", QtInfoMsg)
 
 sqlite3 *handleOf(const QSqlDatabase &db)
 {

@@ -157,7 +157,12 @@ void ServerConnection::announce(const Announce &announce, Handler<Done> handler)
 
 void ServerConnection::commit(const QList<CommitOp> &ops, Handler<CommitReply> handler)
 {
-    call(MessageType::Commit, Commit { ops }.toCbor(), MessageType::CommitReply, std::move(handler));
+    call(MessageType::Commit, Commit { ops }.toCbor(), MessageType::CommitReply,
+        Handler<CommitReply>([this, handler = std::move(handler)](const Reply<CommitReply> &reply) {
+            if (reply)
+                m_ownHead = qMax(m_ownHead, reply->head);
+            handler(reply);
+        }));
 }
 
 qint64 ServerConnection::bytesToWrite() const

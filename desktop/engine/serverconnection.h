@@ -88,6 +88,9 @@ public:
         return request(type, body.toCbor(), std::move(handler));
     }
     int pendingRequests() const { return int(m_pending.size()); }
+    // The head our last commit on this connection left (0 before one): an Advanced push
+    // for it is the echo of our own commit (the server answers, then pushes).
+    quint64 ownHead() const { return m_ownHead; }
     qint64 bytesToWrite() const;
     quint64 bytesIn() const;
     quint64 bytesOut() const;
@@ -153,6 +156,7 @@ private:
     quint32 m_serverMinor = 0;
     quint32 m_clientMinor = protocol::kMinorVersion;
     Prefetcher *m_prefetcher = nullptr;
+    quint64 m_ownHead = 0;
     QTimer m_connectTimeout;
     QTimer m_keepAlive;
     quint64 m_bytesInAtLastTick = 0;

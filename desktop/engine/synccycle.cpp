@@ -75,7 +75,7 @@ void SyncCycle::start(const ScanScope &scope)
     if (scope.full)
         startScan();
     else
-        fetchChanges(m_since);
+        readChanges();
 }
 
 quint64 SyncCycle::readFrom() const
@@ -117,6 +117,8 @@ void SyncCycle::abort()
         m_cancel->store(true);
     m_scan.waitForFinished();
     m_propagator->abort();
+    dropReadAhead();
+    m_propagating = false;
     m_running = false;
 }
 
@@ -163,7 +165,91 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
     if (m_changesDone)
         reconcileAndPropagate();
     else
-        fetchChanges(m_since);
+        readChanges();
+}
+
+void SyncCycle::readChanges()
+{
+    if (m_ahead.active && m_ahead.since <= m_since) {
+        if (!m_ahead.inFlight)
+            return adoptReadAhead();
+        m_awaitingAhead = true; // its page comes first (the connection answers in order)
+        return;
+    }
+    dropReadAhead(); // it starts after entries this cycle must see again
+    fetchChanges(m_since);
+}
+
+// What was read ahead, from where this cycle starts: every path whose version is in
+// (m_since, next] as the server had it when its page was read, or, if it changed since,
+// again in what is read on from `next` (a change takes a version above the head of every
+// page read before it). Entries at or below m_since are our own commits, which the
+// journal holds (the cursor went past them), and are dropped.
+void SyncCycle::adoptReadAhead()
+{
+    ReadAhead ahead = std::exchange(m_ahead, {});
+    for (auto it = ahead.changes.cbegin(); it != ahead.changes.cend(); ++it) {
+        if (it->version > m_since)
+            m_changes.insert(it.key(), *it);
+    }
+    m_stats.readAhead = int(m_changes.size());
+    const quint64 from = qMax(ahead.next, m_since);
+    if (ahead.more && from == ahead.next && m_changes.size() >= m_maxChanges && cutSlice(from))
+        return onChangesComplete();
+    fetchChanges(from);
+}
+
+void SyncCycle::dropReadAhead()
+{
+    ++m_aheadGeneration;
+    m_ahead = {};
+    m_awaitingAhead = false;
+}
+
+void SyncCycle::readAhead()
+{
+    if (!m_running || !m_propagating)
+        return;
+    if (!m_ahead.active) {
+        m_ahead.active = true;
+        m_ahead.since = m_ahead.next = m_head;
+    }
+    if (m_ahead.inFlight) {
+        m_ahead.again = true;
+        return;
+    }
+    if (m_ahead.changes.size() < m_maxChanges)
+        readAheadPage();
+}
+
+void SyncCycle::readAheadPage()
+{
+    m_ahead.inFlight = true;
+    m_ahead.again = false;
+    const int generation = m_aheadGeneration;
+    const quint64 since = m_ahead.next;
+    m_connection.getChanges(since, m_maxChanges, [this, generation, since](const Reply<protocol::Changes> &page) {
+        if (generation != m_aheadGeneration)
+            return;
+        m_ahead.inFlight = false;
+        const bool awaited = std::exchange(m_awaitingAhead, false);
+        if (!page || (page->more && page->next <= since)) {
+            // Nothing is lost: the cycle that needs these entries reads them itself (and
+            // meets the error there, if it is still one).
+            dropReadAhead();
+            if (awaited)
+                fetchChanges(m_since);
+            return;
+        }
+        for (const protocol::FileEntry &e : page->entries)
+            m_ahead.changes.insert(e.path, e);
+        m_ahead.more = page->more;
+        m_ahead.next = page->more ? page->next : qMax(page->head, since);
+        if (awaited)
+            return adoptReadAhead();
+        if ((page->more || m_ahead.again) && m_propagating && m_ahead.changes.size() < m_maxChanges)
+            readAheadPage();
+    });
 }
 
 void SyncCycle::fetchChanges(quint64 since)
@@ -270,11 +356,15 @@ void SyncCycle::reconcileAndPropagate()
     m_changes.clear();
     // Our reference to the journal's map goes with it: held while the propagator writes
     // the journal, it would make the first write copy the whole map.
+    m_propagating = true;
     m_propagator->run(std::move(plan), std::exchange(m_journalAtStart, {}));
+    if (m_sliced)
+        readAhead(); // the rest of the feed is there already (a no-op if the plan was done at once)
 }
 
 void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
 {
+    m_propagating = false;
     if (!m_running)
         return;
     if (m_journal.hasFailed()) {
@@ -319,10 +409,12 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
 void SyncCycle::end(bool followUp)
 {
     m_running = false;
+    m_propagating = false;
     m_stats.elapsedMs = m_timer.elapsed();
-    qCDebug(lcEngine).nospace() << "cycle phases: changes read at " << m_stats.changesAtMs << " ms, scanned at "
-                                << m_stats.scannedAtMs << " ms (the walk took " << m_stats.scanMs
-                                << " ms), reconciled at " << m_stats.reconciledAtMs << " ms";
+    qCDebug(lcEngine).nospace() << "cycle phases: changes read at " << m_stats.changesAtMs << " ms ("
+                                << m_stats.readAhead << " read ahead), scanned at " << m_stats.scannedAtMs
+                                << " ms (the walk took " << m_stats.scanMs << " ms), reconciled at "
+                                << m_stats.reconciledAtMs << " ms";
     // A lost connection is the engine's business (it reconnects); this cycle just ends.
     Q_EMIT finished(followUp && m_connection.isReady());
 }

@@ -11,7 +11,7 @@
 #include <malloc.h>
 #endif
 
-Q_LOGGING_CATEGORY(lcEngine, "filesync.engine")
+Q_LOGGING_CATEGORY(lcEngine, "filesync.engine", QtInfoMsg)
 
 namespace filesync {
 
@@ -79,6 +79,11 @@ SyncProgress SyncEngine::progress() const
 int SyncEngine::reconnectInSeconds() const
 {
     return d->reconnectTimer.isActive() ? (d->reconnectTimer.remainingTime() + 999) / 1000 : 0;
+}
+
+CycleReport SyncEngine::lastCycle() const
+{
+    return d->lastCycle;
 }
 
 QString SyncEngine::statusText() const

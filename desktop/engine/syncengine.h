@@ -59,6 +59,20 @@ struct SyncProgress
     qint64 bytesDone = 0;
 };
 
+// What the last finished cycle did: the figures of its log line ("cycle done in ..."),
+// for diagnostics and tests.
+struct CycleReport
+{
+    qint64 elapsedMs = 0;
+    int scanned = 0; // entries the scan visited
+    int hashed = 0; // files it read and hashed
+    int actions = 0;
+    int remoteEntries = 0; // the server's changes it reconciled
+    int readAhead = 0; // of those, read while the cycle before it propagated
+    bool partial = false; // scanned only where something changed
+    bool sliced = false; // a slice of the feed: more of it followed
+};
+
 class SyncEnginePrivate;
 
 // Keeps one local folder identical to the account's folder on the server, both ways,
@@ -80,6 +94,7 @@ public:
     QDateTime lastSyncTime() const; // end of the last completed cycle
     SyncProgress progress() const;
     int reconnectInSeconds() const; // when Offline
+    CycleReport lastCycle() const; // valid once cycleFinished() came
 
 public Q_SLOTS:
     void start();

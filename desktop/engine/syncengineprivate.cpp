@@ -157,8 +157,13 @@ void SyncEnginePrivate::connectNow()
         fatal(SyncEngine::tr("The server cannot be used with this version of FileSync: %1.").arg(reason));
     });
     connect(connection, &ServerConnection::advanced, this, [this](quint64 head) {
-        if (journal && head > journal->cursor())
-            requestCycle();
+        if (!journal || head <= journal->cursor())
+            return;
+        // The next cycle's changes, read while this one works; not the echo of our own
+        // commit, which the next cycle skips (SyncCycle::onPropagated).
+        if (cycle && cycle->isRunning() && head != connection->ownHead())
+            cycle->readAhead();
+        requestCycle();
     });
     cycle = new SyncCycle(config.folder, config.sessionName, *journal, *connection, this);
     cycle->setMaxChanges(config.maxChangesPerCycle);
@@ -309,6 +314,7 @@ void SyncEnginePrivate::endCycle(bool followUp)
                                << " actions for " << s.changes << " remote entries"
                                << (s.sliced ? " (a slice of the feed: more follows)" : "");
     lastSync = QDateTime::currentDateTime();
+    lastCycle = { s.elapsedMs, s.scanned, s.hashed, s.actions, s.changes, s.readAhead, s.partial, s.sliced };
     Q_EMIT q->cycleFinished();
     if (!loggedInNow || !cycle)
         return;

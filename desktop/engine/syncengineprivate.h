@@ -54,6 +54,7 @@ public:
     QString account;
     QString announced; // the account accountReady() last named
     QDateTime lastSync;
+    CycleReport lastCycle;
     std::unique_ptr<Journal> journal;
     ServerConnection *connection = nullptr;
     SyncCycle *cycle = nullptr; // belongs to `connection`'s lifetime

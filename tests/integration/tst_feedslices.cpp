@@ -51,6 +51,7 @@ private Q_SLOTS:
     void moveSplitAcrossSlices();
     void conflictAndLocalWorkInASlicedFeed();
     void bigDeleteIsTombstonesOnly();
+    void readAheadOfAFeedThatMovesOn();
 
 private:
     void startA();
@@ -58,6 +59,7 @@ private:
     void startBoth(); // A, then B in sync with it
     // Every cursor B's journal held after one of its cycles, in order.
     QList<quint64> m_cursors;
+    int m_readAheadCycles = 0; // B's cycles that began with entries read ahead
     std::unique_ptr<TestServer> m_server;
     std::unique_ptr<TestClient> m_a;
     std::unique_ptr<TestClient> m_b;
@@ -66,6 +68,7 @@ private:
 void tst_FeedSlices::init()
 {
     m_cursors.clear();
+    m_readAheadCycles = 0;
     m_server = std::make_unique<TestServer>();
     QVERIFY(m_server->start());
     m_a = std::make_unique<TestClient>(QStringLiteral("alpha"), m_server->port());
@@ -101,6 +104,8 @@ void tst_FeedSlices::startB(bool waitInSync)
         const quint64 c = storedCursor(m_b->root());
         if (c != (m_cursors.isEmpty() ? 0 : m_cursors.last()))
             m_cursors << c;
+        if (m_b->engine()->lastCycle().readAhead > 0)
+            ++m_readAheadCycles;
     });
     if (waitInSync) {
         QTRY_TREES_EQUAL_WITH_TIMEOUT(m_a->root(), m_b->root(), 30000);
@@ -130,6 +135,8 @@ void tst_FeedSlices::feedLargerThanASliceEndsInSync()
     }
     // Where a restart resumes: the end, so nothing is read (or done) again.
     QCOMPARE(storedCursor(m_b->root()), storedCursor(m_a->root()));
+    // Each slice after the first was read while the one before it downloaded.
+    QVERIFY2(m_readAheadCycles >= 66 / kCap - 1, qPrintable(QString::number(m_readAheadCycles)));
 }
 
 void tst_FeedSlices::moveSplitAcrossSlices()
@@ -244,6 +251,46 @@ void tst_FeedSlices::bigDeleteIsTombstonesOnly()
     QVERIFY2(m_cursors.size() >= 2, qPrintable(QStringLiteral("cursors: %1").arg(m_cursors.size())));
     QVERIFY(m_cursors.first() > before && m_cursors.first() - before <= quint64(4 * kCap));
     QCOMPARE(storedCursor(m_b->root()), storedCursor(m_a->root()));
+}
+
+// B reads the next slice of the feed while it downloads the current one, and A keeps
+// rewriting the same files meanwhile: what B read ahead goes stale (a path read at one
+// version changes again before B's next cycle takes it). B must still end with A's last
+// bytes of every file, no conflict copies, and the head as its cursor.
+void tst_FeedSlices::readAheadOfAFeedThatMovesOn()
+{
+    constexpr int kFiles = 40, kRounds = 4;
+    for (int f = 0; f < kFiles; ++f)
+        writeFile(m_a->root(), QStringLiteral("live/f%1.txt").arg(f), "round 0");
+    startBoth();
+    if (QTest::currentTestFailed())
+        return;
+    m_b->stop();
+    // Far behind when it comes back: one round's worth of the feed is five slices.
+    // A round's marker is written last: the cycle that uploads it has seen the round.
+    auto rewrite = [this](int round) {
+        for (int f = 0; f < kFiles; ++f)
+            writeFile(m_a->root(), QStringLiteral("live/f%1.txt").arg(f), "round " + QByteArray::number(round));
+        const QString marker = QStringLiteral("live/round%1.txt").arg(round);
+        writeFile(m_a->root(), marker, "done");
+        QTRY_VERIFY_WITH_TIMEOUT(m_a->completed(marker, QStringLiteral("uploaded")), 15000);
+    };
+    rewrite(1);
+    m_readAheadCycles = 0;
+    startB(false);
+    for (int round = 2; round <= kRounds; ++round) {
+        QTRY_VERIFY_WITH_TIMEOUT(m_readAheadCycles > 0 || m_b->engine()->state() == EngineState::Idle, 15000);
+        rewrite(round);
+        if (QTest::currentTestFailed())
+            return;
+    }
+    QTRY_TREES_EQUAL_WITH_TIMEOUT(m_a->root(), m_b->root(), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->engine()->state(), EngineState::Idle, 15000);
+    for (int f = 0; f < kFiles; ++f)
+        QCOMPARE(readFile(m_b->root(), QStringLiteral("live/f%1.txt").arg(f)), "round " + QByteArray::number(kRounds));
+    QCOMPARE(m_b->conflictCount(), 0);
+    QVERIFY(m_readAheadCycles > 0);
+    QTRY_COMPARE(storedCursor(m_b->root()), storedCursor(m_a->root()));
 }
 
 QTEST_GUILESS_MAIN(tst_FeedSlices)

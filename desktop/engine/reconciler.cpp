@@ -29,6 +29,15 @@ bool sameContent(const LocalEntry &l, const JournalEntry &j)
     return l.kind == j.kind && (l.isDir() || l.blocks == j.blocks);
 }
 
+// The scan read an unchanged file again (the racy rule) and this time clearly after its
+// last change: recorded, its stat is trusted from now on. Unrecorded, every partial
+// cycle that lists its folder reads it again until the racy window is past (W2: a
+// few thousand files hashed two to five times over while the rest were written).
+bool provenAnew(const LocalEntry &l, const JournalEntry &j)
+{
+    return l.readAfterCtime && !j.readAfterCtime && l.ctimeNs == j.ctimeNs && l.blocks == j.blocks;
+}
+
 // The keys at or under `root`. They are not contiguous in the map: "a.txt" and "a b"
 // sort between "a" and "a/x" ('.' and ' ' come before '/'), so the scan runs over every
 // key with the prefix and filters.
@@ -291,7 +300,7 @@ private:
                 add(ActionType::Download, p, r.kind); // also a type change of an unchanged path
             else if (remote == Side::Deleted)
                 add(ActionType::DeleteLocal, p, l.kind);
-            else if (versionMoved || !j.statMatches(l))
+            else if (versionMoved || !j.statMatches(l) || provenAnew(l, j))
                 addRecord(p, base);
             break;
         case Side::New:
@@ -458,7 +467,8 @@ bool Reconciler::isInSync(const LocalSnapshot &local, const JournalState &journa
         if (l.key() != j.key() || l->unreadable || l->kind != j->kind || l->mode != j->mode)
             return false;
         if (!l->isDir()
-            && (l->size != j->size || l->mtimeNs != j->mtimeNs || l->inode != j->inode || l->blocks != j->blocks))
+            && (l->size != j->size || l->mtimeNs != j->mtimeNs || l->inode != j->inode || l->blocks != j->blocks
+                || provenAnew(*l, *j)))
             return false;
     }
     return true;

@@ -558,6 +558,7 @@ void tst_Reconciler::inSync_data()
     QTest::newRow("unchanged") << QString() << true;
     QTest::newRow("new stat") << "stat" << false;
     QTest::newRow("new mode") << "mode" << false;
+    QTest::newRow("read again, clearly after its ctime") << "proven" << false;
     QTest::newRow("other blocks") << "blocks" << false;
     QTest::newRow("unreadable") << "unreadable" << false;
     QTest::newRow("new file here") << "added" << false;
@@ -594,6 +595,8 @@ void tst_Reconciler::inSync()
         b.blocks = content('B');
     else if (change == QLatin1String("unreadable"))
         b.unreadable = true;
+    else if (change == QLatin1String("proven"))
+        b.readAfterCtime = true; // same stat and blocks: the journal only learns the proof
     else if (change == QLatin1String("added"))
         local.insert(P("c.txt"), localFile('C', true));
     else if (change == QLatin1String("removed"))
@@ -620,6 +623,10 @@ void tst_Reconciler::inSync()
     } else if (change == QLatin1String("added") || change == QLatin1String("removed") || change == QLatin1String("kind")
         || change == QLatin1String("remote")) {
         QVERIFY2(!plan.isEmpty(), qPrintable(change)); // these rows really are work
+    } else if (change == QLatin1String("proven")) {
+        // Recorded with the flag, so the next scan trusts the stat instead of reading again.
+        QCOMPARE(plan.describe(), QStringLiteral("record b.txt"));
+        QVERIFY(plan.actions.first().local && plan.actions.first().local->readAfterCtime);
     }
 }
 

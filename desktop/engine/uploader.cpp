@@ -25,10 +25,23 @@ Uploader::Uploader(const QString &root, ServerConnection &connection, QObject *p
     , m_connection(connection)
 { }
 
+Uploader::~Uploader()
+{
+    closeReadFile();
+}
+
 void Uploader::abort()
 {
     ++m_generation;
     m_running = false;
+    closeReadFile();
+}
+
+void Uploader::closeReadFile()
+{
+    if (m_readFd >= 0)
+        ::close(m_readFd);
+    m_readFd = m_readOp = -1;
 }
 
 Uploader::Op Uploader::Op::from(SyncAction &&a)
@@ -232,6 +245,7 @@ void Uploader::fail(const QString &reason)
     qCInfo(lcEngine) << "upload stopped:" << reason;
     ++m_generation; // the replies still under way belong to this failed run
     m_running = false;
+    closeReadFile();
     Q_EMIT finished(false);
 }
 
@@ -304,10 +318,18 @@ bool sameAsScanned(const struct stat &st, const Uploader::Op &scanned)
 bool Uploader::readBlock(const Block &source, QByteArray &out)
 {
     const Op &action = m_ops.at(size_t(source.op));
-    const QByteArray path = QFile::encodeName(m_root + u'/' + action.path.toString());
-    const int fd = ::open(path.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return false;
+    // Kept open across the op's blocks: a file replaced meanwhile is still read as the
+    // scan saw it (the inode in the stat below is the scanned one), consistent with the
+    // hashes about to be committed; the next scan sees the new file.
+    if (m_readOp != source.op) {
+        closeReadFile();
+        const QByteArray path = QFile::encodeName(m_root + u'/' + action.path.toString());
+        m_readFd = ::open(path.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (m_readFd < 0)
+            return false;
+        m_readOp = source.op;
+    }
+    const int fd = m_readFd;
     const qint64 size = source.size;
     out = QByteArray(size, Qt::Uninitialized);
     qint64 done = 0;
@@ -321,9 +343,10 @@ bool Uploader::readBlock(const Block &source, QByteArray &out)
     }
     struct stat after;
     const bool statAfter = ::fstat(fd, &after) == 0 && sameAsScanned(after, action);
-    ::close(fd);
-    if (done != size)
+    if (done != size) {
+        closeReadFile();
         return false;
+    }
     // Every write or truncate moves ctime (and setting mtime back moves it too), and a
     // replaced file has another inode: the open file's stat equal to the scan's after the
     // read means these are the bytes the scan hashed, so they are not hashed again (the
@@ -482,6 +505,7 @@ void Uploader::maybeCommit()
         if (!last)
             return;
         m_running = false;
+        closeReadFile();
         Q_EMIT finished(m_complete);
         return;
     }

@@ -75,6 +75,7 @@ public:
     };
 
     Uploader(const QString &root, ServerConnection &connection, QObject *parent = nullptr);
+    ~Uploader() override;
     // MoveRemote, DeleteRemote, Upload, in the plan's order; `journal` holds the bases of
     // the ops. `moveSources` holds each MoveRemote's `from`, by its index in `ops`.
     void run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, const JournalState &journal);
@@ -148,6 +149,7 @@ private:
     void fail(const QString &reason);
     // The block's bytes, if they are still what the scan hashed (false: the file changed).
     bool readBlock(const Block &block, QByteArray &out);
+    void closeReadFile();
 
     QString m_root;
     ServerConnection &m_connection;
@@ -175,6 +177,10 @@ private:
     bool m_complete = true;
     bool m_running = false;
     int m_generation = 0;
+    // The file the last block was read from, kept open for the next block of the same op
+    // (a 1 GiB file is 13,570 blocks: one open instead of one per block).
+    int m_readOp = -1;
+    int m_readFd = -1;
     int m_trustedReads = 0;
     int m_hashedReads = 0;
     int m_peakPuts = 0;

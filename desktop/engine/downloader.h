@@ -32,8 +32,8 @@ class ServerConnection;
 // checks), so that its first edit here re-cuts only what changed.
 //
 // Group commit: files are not synced one by one. While one sync runs on the thread pool,
-// finished files gather; the next sync makes all of them durable at once (one syncfs(),
-// or a few fdatasync() calls for a small batch) together with the directory entries of
+// finished files gather; the next sync makes all of them durable at once (their
+// write-back started together, then an fdatasync() each) together with the directory entries of
 // the files renamed after the previous one. A file is renamed only once its bytes are
 // durable, and recorded in the journal (one transaction per batch) only once its rename
 // is: the journal never claims a file that is not durably at its final path.
@@ -51,7 +51,6 @@ public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
     static constexpr int kMaxOpenFiles = 256;
     static constexpr int kMaxUninstalled = 4096;
-    static constexpr int kSyncEachUpTo = 4; // files + directories; a larger batch is one syncfs()
     // A temp file's write-back is started every this many bytes written, so that the sync
     // before its rename finds little left to flush (this machine has room for gigabytes
     // of dirty pages: without it the whole file waited for that sync).
@@ -127,7 +126,7 @@ private:
     static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
         const std::atomic_bool *cancel);
     // Thread pool: makes the files and directories durable; false if any sync failed.
-    static bool syncBatch(const QString &anyPath, const QStringList &files, const QStringList &dirs, bool whole);
+    static bool syncBatch(const QStringList &files, const QStringList &dirs);
 
     void admit();
     std::optional<Prefetcher::Taken> adoptPrefetched(File &file);

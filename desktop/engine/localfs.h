@@ -41,7 +41,7 @@ bool copyRange(int from, qint64 fromOffset, int to, qint64 toOffset, qint64 leng
 
 // Starts write-back of the file's dirty pages in [offset, offset + length) (length 0: to
 // the end) without waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE). Durability
-// still needs fdatasync/syncfs; this only makes that one short.
+// still needs fdatasync; this only makes that one short.
 void startWriteBack(int fd, qint64 offset, qint64 length);
 
 } // namespace filesync::localfs

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -315,8 +316,9 @@ bool sameAsScanned(const struct stat &st, const Uploader::Op &scanned)
 }
 } // namespace
 
-bool Uploader::readBlock(const Block &source, QByteArray &out)
+bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
 {
+    provesRead = false;
     const Op &action = m_ops.at(size_t(source.op));
     // Kept open across the op's blocks: a file replaced meanwhile is still read as the
     // scan saw it (the inode in the stat below is the scanned one), consistent with the
@@ -331,6 +333,10 @@ bool Uploader::readBlock(const Block &source, QByteArray &out)
     }
     const int fd = m_readFd;
     const qint64 size = source.size;
+    // Before the read, as the scanner takes it before its stat (JournalEntry::readClearlyAfter).
+    timespec clock {};
+    ::clock_gettime(CLOCK_REALTIME, &clock);
+    const qint64 readStartNs = qint64(clock.tv_sec) * 1'000'000'000 + clock.tv_nsec;
     out = QByteArray(size, Qt::Uninitialized);
     qint64 done = 0;
     while (done < size) {
@@ -357,6 +363,14 @@ bool Uploader::readBlock(const Block &source, QByteArray &out)
     // more.
     if (statAfter) {
         ++m_trustedReads;
+        // A file the scan read within 100 ms of its last change is read again by the next
+        // scan (the racy rule), unless this read proves it: it came clearly after the
+        // ctime, the stat is the scan's after it (any change since the clock reading would
+        // have moved the ctime), and the server checks these bytes against the scan's hash
+        // before it acknowledges them. Only for a file of one block: then this read is all
+        // of it. (W2: about 4,000 of 20,000 files were read twice by A.)
+        provesRead = !action.readAfterCtime && action.blocks.size() == 1 && source.offset == 0 && size == action.size
+            && JournalEntry::readClearlyAfter(action.ctimeNs, readStartNs);
         return true;
     }
     ++m_hashedReads;
@@ -374,7 +388,8 @@ void Uploader::pumpBlocks()
         QByteArray raw;
         const Block &source = m_blocks[size_t(block)];
         const ContentHash &hash = source.hash;
-        if (!readBlock(source, raw)) {
+        bool provesRead = false;
+        if (!readBlock(source, raw, provesRead)) {
             // Changed since the scan: that file waits for the next cycle, the rest goes on
             // (another file with the same block is refused by the server and retried).
             m_broken.insert(source.op);
@@ -388,14 +403,17 @@ void Uploader::pumpBlocks()
         m_peakPuts = qMax(m_peakPuts, m_putsPending);
         const qint64 size = raw.size();
         const int generation = m_generation;
+        const int op = source.op;
         m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
-            [this, generation, size, block](const Reply<Done> &reply) {
+            [this, generation, size, block, op, provesRead](const Reply<Done> &reply) {
                 if (generation != m_generation)
                     return;
                 m_inFlight -= size;
                 --m_putsPending;
                 if (!reply)
                     return fail(reply.message);
+                if (provesRead)
+                    m_ops[size_t(op)].readAfterCtime = true; // the server verified the bytes read
                 Q_EMIT bytesDone(size);
                 resolve(block);
                 pumpBlocks();

@@ -148,7 +148,10 @@ private:
     void noteAdvance(const protocol::CommitReply &reply);
     void fail(const QString &reason);
     // The block's bytes, if they are still what the scan hashed (false: the file changed).
-    bool readBlock(const Block &block, QByteArray &out);
+    // `provesRead`: the block is the whole file, read clearly after its ctime with the
+    // scan's stat unchanged after the read, so once the server has verified these bytes
+    // the op's entry may carry readAfterCtime (the racy rule's proof; see the .cpp).
+    bool readBlock(const Block &block, QByteArray &out, bool &provesRead);
     void closeReadFile();
 
     QString m_root;

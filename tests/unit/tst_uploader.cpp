@@ -32,6 +32,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void unchangedFilesAreSentOnTheScansWord();
+    void aFreshFileIsProvenByItsUpload();
     void fileChangedAfterTheScanIsNotCommitted_data();
     void fileChangedAfterTheScanIsNotCommitted();
     void bytesThatDoNotMatchTheScanAreRefused();
@@ -209,6 +210,39 @@ void tst_Uploader::unchangedFilesAreSentOnTheScansWord()
     QVERIFY(!run.inBatch);
     for (auto it = contents.cbegin(); it != contents.cend(); ++it)
         QCOMPARE(serverContent(it.key()), it.value());
+}
+
+// The scan read these files within 100 ms of their last write (racy: their stat alone
+// proves nothing yet, so the next scan would read them again). The upload reads them again
+// later, unchanged, and the server verifies the bytes: a one-block file is then recorded
+// with the proof (readAfterCtime), a bigger one, read only in part per block, is not.
+void tst_Uploader::aFreshFileIsProvenByItsUpload()
+{
+    const QString root = m_folder->path();
+    writeFile(root, QStringLiteral("fresh.txt"), "written just now");
+    writeFile(root, QStringLiteral("fresh-big.bin"), randomBytes(600 * 1024, 8)); // several blocks
+    const QList<SyncAction> ops = scanUploads();
+    QCOMPARE(ops.size(), 2);
+    qint64 newestCtime = 0;
+    for (const SyncAction &a : ops) {
+        if (a.local->readAfterCtime)
+            QSKIP("the scan came more than 100 ms after the writes (a loaded machine): nothing to prove");
+        newestCtime = qMax(newestCtime, a.local->ctimeNs);
+    }
+    // Clearly after the ctimes now (bounded wait, no fixed sleep).
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [newestCtime] {
+            struct timespec now;
+            ::clock_gettime(CLOCK_REALTIME, &now);
+            return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec > newestCtime + 150'000'000;
+        }(),
+        5000);
+    const Run run = upload(ops);
+    QVERIFY(run.complete);
+    QCOMPARE(run.hashed, 0); // read on the scan's word, as before
+    QVERIFY(run.actions.value(QStringLiteral("fresh.txt")).local->readAfterCtime);
+    QVERIFY(!run.actions.value(QStringLiteral("fresh-big.bin")).local->readAfterCtime);
+    QCOMPARE(serverContent(QStringLiteral("fresh.txt")), QByteArray("written just now"));
 }
 
 void tst_Uploader::fileChangedAfterTheScanIsNotCommitted_data()

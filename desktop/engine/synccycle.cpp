@@ -181,10 +181,11 @@ void SyncCycle::readChanges()
 }
 
 // What was read ahead, from where this cycle starts: every path whose version is in
-// (m_since, next] as the server had it when its page was read, or, if it changed since,
-// again in what is read on from `next` (a change takes a version above the head of every
-// page read before it). Entries at or below m_since are our own commits, which the
-// journal holds (the cursor went past them), and are dropped.
+// (m_since, next] as the server had it when its page was read; a path that changed since
+// comes again above `next` (a change takes a version above the head of every page read
+// before it), in what this cycle reads on or in the next cycle's feed. Entries at or
+// below m_since are our own commits, which the journal holds (the cursor went past
+// them), and are dropped.
 void SyncCycle::adoptReadAhead()
 {
     ReadAhead ahead = std::exchange(m_ahead, {});
@@ -194,9 +195,18 @@ void SyncCycle::adoptReadAhead()
     }
     m_stats.readAhead = int(m_changes.size());
     const quint64 from = qMax(ahead.next, m_since);
-    if (ahead.more && from == ahead.next && m_changes.size() >= m_maxChanges && cutSlice(from))
+    if (from == ahead.next && !ahead.more) {
+        // It reached the head as it was then: that is this cycle's feed, as if read now;
+        // what came after it is the next cycle's (read ahead while this one works).
+        m_head = from;
         return onChangesComplete();
-    fetchChanges(from);
+    }
+    if (from == ahead.next && m_changes.size() >= m_maxChanges && cutSlice(from))
+        return onChangesComplete();
+    // On with what is left of a slice, so that what was read ahead and the rest never
+    // make more than a slice plus a page (the first page end past the cap) between them.
+    const qsizetype left = m_maxChanges - m_changes.size();
+    fetchChanges(from, left > 0 ? int(left) : m_maxChanges);
 }
 
 void SyncCycle::dropReadAhead()
@@ -228,7 +238,8 @@ void SyncCycle::readAheadPage()
     m_ahead.again = false;
     const int generation = m_aheadGeneration;
     const quint64 since = m_ahead.next;
-    m_connection.getChanges(since, m_maxChanges, [this, generation, since](const Reply<protocol::Changes> &page) {
+    const int limit = int(m_maxChanges - m_ahead.changes.size()); // at most a slice read ahead
+    m_connection.getChanges(since, limit, [this, generation, since](const Reply<protocol::Changes> &page) {
         if (generation != m_aheadGeneration)
             return;
         m_ahead.inFlight = false;
@@ -252,33 +263,34 @@ void SyncCycle::readAheadPage()
     });
 }
 
-void SyncCycle::fetchChanges(quint64 since)
+void SyncCycle::fetchChanges(quint64 since, int limit)
 {
     const int generation = m_generation;
     // Pages of at most a slice, so a small cap (tests) still ends a slice at a page end.
-    m_connection.getChanges(since, m_maxChanges, [this, generation, since](const Reply<protocol::Changes> &page) {
-        if (generation != m_generation)
-            return;
-        if (!page) {
-            // Half a picture is no picture: nothing is decided on it (and nothing deleted).
-            if (page.code != QLatin1String(ServerConnection::kDisconnected))
-                Q_EMIT warning(tr("The server could not list the changes: %1").arg(page.message));
-            return end(false);
-        }
-        for (const protocol::FileEntry &e : page->entries)
-            m_changes.insert(e.path, e);
-        if (page->more) {
-            if (page->next <= since) {
-                Q_EMIT warning(tr("The server's list of changes does not advance; trying again later."));
+    m_connection.getChanges(
+        since, limit > 0 ? limit : m_maxChanges, [this, generation, since](const Reply<protocol::Changes> &page) {
+            if (generation != m_generation)
+                return;
+            if (!page) {
+                // Half a picture is no picture: nothing is decided on it (and nothing deleted).
+                if (page.code != QLatin1String(ServerConnection::kDisconnected))
+                    Q_EMIT warning(tr("The server could not list the changes: %1").arg(page.message));
                 return end(false);
             }
-            if (m_changes.size() >= m_maxChanges && cutSlice(page->next))
-                return onChangesComplete();
-            return fetchChanges(page->next);
-        }
-        m_head = page->head;
-        onChangesComplete();
-    });
+            for (const protocol::FileEntry &e : page->entries)
+                m_changes.insert(e.path, e);
+            if (page->more) {
+                if (page->next <= since) {
+                    Q_EMIT warning(tr("The server's list of changes does not advance; trying again later."));
+                    return end(false);
+                }
+                if (m_changes.size() >= m_maxChanges && cutSlice(page->next))
+                    return onChangesComplete();
+                return fetchChanges(page->next);
+            }
+            m_head = page->head;
+            onChangesComplete();
+        });
 }
 
 // Ends the slice after its last live entry: the cursor may then stand at that entry's

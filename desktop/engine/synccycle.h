@@ -74,7 +74,8 @@ public:
     bool feedRemaining() const { return m_feedRemaining; }
     // The server's head moved on (or this cycle is a slice): while the plan is carried
     // out, read the feed on from where this cycle leaves the cursor, so the next cycle
-    // starts with those entries in hand and only reads what came after them (the read
+    // starts with those entries in hand (when they reached the head as it then was, they
+    // are its whole feed; else it reads on from their end, to a slice at most) (the read
     // of 4,000 entries is 50-100 ms that B's downloads would otherwise wait for, at every
     // cycle that follows another computer's big change). A no-op outside propagation.
     // The next cycle uses what was read only from where it starts reading (entries at or
@@ -99,7 +100,7 @@ private:
     void onScanned(const Scanner::Result &scan);
     quint64 readFrom() const;
     void readChanges();
-    void fetchChanges(quint64 since);
+    void fetchChanges(quint64 since, int limit = 0); // limit: of the first page (0: a slice)
     void readAheadPage();
     void adoptReadAhead();
     void dropReadAhead();

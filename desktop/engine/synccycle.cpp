@@ -195,17 +195,19 @@ void SyncCycle::adoptReadAhead()
     }
     m_stats.readAhead = int(m_changes.size());
     const quint64 from = qMax(ahead.next, m_since);
-    if (from == ahead.next && !ahead.more) {
-        // It reached the head as it was then: that is this cycle's feed, as if read now;
-        // what came after it is the next cycle's (read ahead while this one works).
-        m_head = from;
-        return onChangesComplete();
-    }
-    if (from == ahead.next && m_changes.size() >= m_maxChanges && cutSlice(from))
-        return onChangesComplete();
-    // On with what is left of a slice, so that what was read ahead and the rest never
-    // make more than a slice plus a page (the first page end past the cap) between them.
     const qsizetype left = m_maxChanges - m_changes.size();
+    if (from == ahead.next && left <= 0) {
+        // A slice's worth: up to the head it saw, it is this cycle's whole feed (what came
+        // after is the next cycle's); short of it, the slice ends after its last live entry.
+        if (!ahead.more) {
+            m_head = from;
+            return onChangesComplete();
+        }
+        if (cutSlice(from))
+            return onChangesComplete();
+    }
+    // On with what is left of a slice (and what came after a head it reached), so that
+    // what was read ahead and the rest never make more than a slice between them.
     fetchChanges(from, left > 0 ? int(left) : m_maxChanges);
 }
 

@@ -74,10 +74,10 @@ public:
     bool feedRemaining() const { return m_feedRemaining; }
     // The server's head moved on (or this cycle is a slice): while the plan is carried
     // out, read the feed on from where this cycle leaves the cursor, so the next cycle
-    // starts with those entries in hand (when they reached the head as it then was, they
-    // are its whole feed; else it reads on from their end, to a slice at most) (the read
-    // of 4,000 entries is 50-100 ms that B's downloads would otherwise wait for, at every
-    // cycle that follows another computer's big change). A no-op outside propagation.
+    // starts with those entries in hand and reads on from their end only for the rest of
+    // a slice (the read of 4,000 entries is 50-100 ms that B's downloads would otherwise
+    // wait for, at every cycle that follows another computer's big change). A no-op
+    // outside propagation.
     // The next cycle uses what was read only from where it starts reading (entries at or
     // below its start are dropped: our own commits, which the journal holds); started
     // before what was read ahead (a conflict rewound the cursor, a cycle did not apply

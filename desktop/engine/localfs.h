@@ -44,4 +44,8 @@ bool copyRange(int from, qint64 fromOffset, int to, qint64 toOffset, qint64 leng
 // still needs fdatasync; this only makes that one short.
 void startWriteBack(int fd, qint64 offset, qint64 length);
 
+// CLOCK_REALTIME in nanoseconds: the clock file times are stamped from (coarsely), for
+// JournalEntry::readClearlyAfter.
+qint64 realtimeNs();
+
 } // namespace filesync::localfs

@@ -32,7 +32,7 @@ bool sameContent(const LocalEntry &l, const JournalEntry &j)
 // The scan read an unchanged file again (the racy rule) and this time clearly after its
 // last change: recorded, its stat is trusted from now on. Unrecorded, every partial
 // cycle that lists its folder reads it again until the racy window is past (W2: a
-// few thousand files hashed two to five times over while the rest were written).
+// few thousand files hashed again by several cycles while the rest were written).
 bool provenAnew(const LocalEntry &l, const JournalEntry &j)
 {
     return l.readAfterCtime && !j.readAfterCtime && l.ctimeNs == j.ctimeNs && l.blocks == j.blocks;

@@ -1,6 +1,7 @@
 #include "scanner.h"
 
 #include "chunker.h"
+#include "localfs.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -30,13 +31,6 @@ LocalEntry fromStat(const struct stat &st)
     e.mode = quint32(st.st_mode & 07777);
     e.ctimeNs = qint64(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     return e;
-}
-
-qint64 realtimeNs()
-{
-    timespec ts {};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Whether `p` or one of its ancestors is in `set`.
@@ -144,7 +138,7 @@ struct Walker
             struct stat st;
             // Before the stat: any change after it stamps a ctime no older than this
             // minus one clock tick (JournalEntry::statProvenByRead).
-            const qint64 readStartNs = realtimeNs();
+            const qint64 readStartNs = localfs::realtimeNs();
             if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue; // vanished between readdir and stat: not there
             ++result.visited;

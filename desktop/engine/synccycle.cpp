@@ -360,7 +360,7 @@ void SyncCycle::reconcileAndPropagate()
         ? SyncPlan()
         : Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
     m_stats.actions = int(plan.actions.size());
-    m_stats.changes = int(m_changes.size());
+    m_stats.remoteEntries = int(m_changes.size());
     m_stats.sliced = m_sliced;
     m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())

@@ -33,18 +33,11 @@ class SyncCycle : public QObject
 {
     Q_OBJECT
 public:
-    struct Stats
+    // What the engine reports (CycleReport), and the phases' times for the debug log.
+    struct Stats : CycleReport
     {
-        int scanned = 0;
-        int hashed = 0;
         qint64 hashedBytes = 0;
-        int actions = 0;
-        int changes = 0; // remote entries reconciled
-        bool sliced = false; // a slice of the feed: more of it follows
-        qint64 elapsedMs = 0;
-        bool partial = false;
-        qint64 changesAtMs = 0, scannedAtMs = 0, scanMs = 0, reconciledAtMs = 0; // since the start, for the debug log
-        int readAhead = 0; // remote entries the previous cycle read ahead for this one
+        qint64 changesAtMs = 0, scannedAtMs = 0, scanMs = 0, reconciledAtMs = 0; // since the start
     };
 
     SyncCycle(const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection,

@@ -311,10 +311,10 @@ void SyncEnginePrivate::endCycle(bool followUp)
     // One line per cycle: what a user or a benchmark needs to see where time goes.
     qCInfo(lcEngine).nospace() << "cycle done in " << s.elapsedMs << " ms: " << s.scanned << " entries scanned ("
                                << (s.partial ? "partial" : "full") << "), " << s.hashed << " hashed, " << s.actions
-                               << " actions for " << s.changes << " remote entries"
+                               << " actions for " << s.remoteEntries << " remote entries"
                                << (s.sliced ? " (a slice of the feed: more follows)" : "");
     lastSync = QDateTime::currentDateTime();
-    lastCycle = { s.elapsedMs, s.scanned, s.hashed, s.actions, s.changes, s.readAhead, s.partial, s.sliced };
+    lastCycle = s;
     Q_EMIT q->cycleFinished();
     if (!loggedInNow || !cycle)
         return;

@@ -1,6 +1,7 @@
 #include "uploader.h"
 
 #include "blockcodec.h"
+#include "localfs.h"
 #include "serverconnection.h"
 #include "syncengine.h"
 
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -333,10 +333,11 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
     }
     const int fd = m_readFd;
     const qint64 size = source.size;
-    // Before the read, as the scanner takes it before its stat (JournalEntry::readClearlyAfter).
-    timespec clock {};
-    ::clock_gettime(CLOCK_REALTIME, &clock);
-    const qint64 readStartNs = qint64(clock.tv_sec) * 1'000'000'000 + clock.tv_nsec;
+    // A read of the whole of a file the scan read racily may prove it (below); the clock
+    // is read before it, as the scanner reads it before its stat.
+    const bool mayProve
+        = !action.readAfterCtime && action.blocks.size() == 1 && source.offset == 0 && size == action.size;
+    const qint64 readStartNs = mayProve ? localfs::realtimeNs() : 0;
     out = QByteArray(size, Qt::Uninitialized);
     qint64 done = 0;
     while (done < size) {
@@ -369,8 +370,7 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
         // have moved the ctime), and the server checks these bytes against the scan's hash
         // before it acknowledges them. Only for a file of one block: then this read is all
         // of it. (W2: about 4,000 of 20,000 files were read twice by A.)
-        provesRead = !action.readAfterCtime && action.blocks.size() == 1 && source.offset == 0 && size == action.size
-            && JournalEntry::readClearlyAfter(action.ctimeNs, readStartNs);
+        provesRead = mayProve && JournalEntry::readClearlyAfter(action.ctimeNs, readStartNs);
         return true;
     }
     ++m_hashedReads;

@@ -163,6 +163,7 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     m_complete = true;
     m_running = true;
     m_inFlight = 0;
+    m_batchesInFlight = 0;
     m_actions = files;
     m_cancel = std::make_shared<std::atomic_bool>(false);
     m_localSources.clear();
@@ -544,10 +545,27 @@ void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSe
 
 void Downloader::pump()
 {
+    // Protocol 1.3: small blocks are asked for several to a GetBlocks (W2: one request and
+    // one reply per file on each of three processes before). Files are admitted a few at a
+    // time, so a batch that is not full waits while another is under way (its reply calls
+    // pump() again), as Nagle's algorithm does: at most one round trip later, and many
+    // blocks a request instead of one or two.
+    const bool batching = m_connection.serverMinor() >= kMinorBatch;
+    QList<BlockRef> batch;
+    qint64 batchBytes = 0;
     while (!m_queue.isEmpty() && m_inFlight < kWindowBytes) {
         const BlockRef block = m_queue.takeFirst();
         m_queuedBytes = qMax<qint64>(0, m_queuedBytes - block.size);
         m_inFlight += block.size;
+        if (batching && block.size <= kBatchBlockBytes) {
+            batch.append(block);
+            batchBytes += block.size;
+            if (batch.size() >= kBatchBlocks || batchBytes >= kBatchBytes) {
+                fetchBatch(std::exchange(batch, {}));
+                batchBytes = 0;
+            }
+            continue;
+        }
         const int generation = m_generation;
         m_connection.getBlock(block.hash, [this, block, generation](const Reply<BlockPayload> &payload) {
             if (generation != m_generation)
@@ -565,6 +583,58 @@ void Downloader::pump()
             writeBlock(block, *payload);
         });
     }
+    if (batch.isEmpty())
+        return;
+    if (m_batchesInFlight == 0)
+        return fetchBatch(batch);
+    for (qsizetype i = batch.size() - 1; i >= 0; --i) { // first in line again, in order
+        m_inFlight -= batch.at(i).size;
+        m_queuedBytes += batch.at(i).size;
+        m_queue.prepend(batch.at(i));
+    }
+}
+
+void Downloader::fetchBatch(const QList<BlockRef> &blocks)
+{
+    QList<ContentHash> hashes;
+    hashes.reserve(blocks.size());
+    for (const BlockRef &b : blocks)
+        hashes.append(b.hash);
+    ++m_batchesFetched;
+    ++m_batchesInFlight;
+    const int generation = m_generation;
+    m_connection.getBlocks(hashes, [this, blocks, generation](const Reply<BlockBatch> &reply) {
+        if (generation != m_generation)
+            return;
+        --m_batchesInFlight;
+        // The server answers in request order: each asked block is in `blocks` (next in
+        // line), or listed as missing (the account may not read it) or later (ask again).
+        const QSet<ContentHash> later
+            = reply ? QSet<ContentHash>(reply->later.cbegin(), reply->later.cend()) : QSet<ContentHash>();
+        qsizetype at = 0;
+        int requeued = 0;
+        for (const BlockRef &block : blocks) {
+            QString failure = !reply ? reply.message : QStringLiteral("no such block in this account");
+            if (reply && at < reply->blocks.size() && reply->blocks.at(at).hash == block.hash) {
+                const BlockPayload &payload = reply->blocks.at(at++);
+                if (payload.rawSize == block.size) {
+                    writeBlock(block, payload); // verified there: a lying block fails its file
+                    continue;
+                }
+                failure = QStringLiteral("the server sent another block");
+            } else if (reply && later.contains(block.hash)) {
+                m_inFlight -= block.size;
+                m_queue.insert(requeued++, block); // first in line again
+                m_queuedBytes += block.size;
+                continue;
+            }
+            m_inFlight -= block.size;
+            onBlockFailed(block.hash, failure);
+        }
+        admit();
+        pump();
+        checkDone();
+    });
 }
 
 void Downloader::writeBlock(const BlockRef &block, const BlockPayload &payload)

@@ -69,6 +69,7 @@ public:
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
     int syncsRun() const { return m_syncsRun; }
+    int batchesFetched() const { return m_batchesFetched; } // GetBlocks requests (protocol 1.3)
     // Bytes found already written in prefetched temp files this object adopted (protocol 1.2).
     qint64 adoptedBytes() const { return m_adoptedBytes; }
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
@@ -133,6 +134,7 @@ private:
     void startLocalCopies(const QList<protocol::BlockRef> &blocks);
     void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
     void pump();
+    void fetchBatch(const QList<protocol::BlockRef> &blocks); // one GetBlocks (protocol 1.3)
     void writeBlock(const protocol::BlockRef &block, const protocol::BlockPayload &payload);
     void onBlockWritten(const protocol::BlockRef &block, const BlockWriter::Outcome &outcome);
     void onBlockFailed(const ContentHash &hash, const QString &reason);
@@ -174,6 +176,8 @@ private:
     bool m_complete = true;
     bool m_running = false;
     int m_generation = 0;
+    int m_batchesFetched = 0;
+    int m_batchesInFlight = 0; // GetBlocks under way
     BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
 };
 

@@ -150,6 +150,16 @@ void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> h
         MessageType::BlockData, std::move(handler));
 }
 
+void ServerConnection::putBlocks(const BlockBatch &blocks, Handler<Done> handler)
+{
+    call(blocks.toEnvelope(MessageType::PutBlocks, 0), MessageType::Ok, std::move(handler));
+}
+
+void ServerConnection::getBlocks(const QList<ContentHash> &hashes, Handler<BlockBatch> handler)
+{
+    call(MessageType::GetBlocks, GetBlocks { hashes }.toCbor(), MessageType::BlocksData, std::move(handler));
+}
+
 void ServerConnection::announce(const Announce &announce, Handler<Done> handler)
 {
     call(MessageType::Announce, announce.toCbor(), MessageType::Ok, std::move(handler));

@@ -76,6 +76,11 @@ public:
     // `wait` (1.2 only): a block the account does not hold yet is answered once it is
     // uploaded (or "not-yet" after a bounded wait) instead of "not-found".
     void getBlock(const ContentHash &hash, Handler<protocol::BlockPayload> handler, bool wait = false);
+    // 1.3 only (serverMinor() >= kMinorBatch): several blocks in one request each way.
+    // The reply to getBlocks holds the blocks found, in request order, and lists the
+    // hashes the account does not hold (missing) and those left for another request (later).
+    void putBlocks(const protocol::BlockBatch &blocks, Handler<Done> handler);
+    void getBlocks(const QList<ContentHash> &hashes, Handler<protocol::BlockBatch> handler);
     // 1.2 only: the file's blocks are about to be uploaded (see docs/protocol.md).
     void announce(const protocol::Announce &announce, Handler<Done> handler);
     void commit(const QList<protocol::CommitOp> &ops, Handler<protocol::CommitReply> handler);
@@ -114,6 +119,8 @@ private:
     {
         if constexpr (std::is_same_v<T, protocol::BlockPayload>)
             return protocol::BlockPayload::fromEnvelope(e); // its bytes beside the body
+        else if constexpr (std::is_same_v<T, protocol::BlockBatch>)
+            return protocol::BlockBatch::fromEnvelope(e);
         else
             return T::fromCbor(e.body);
     }

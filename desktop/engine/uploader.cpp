@@ -379,6 +379,11 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
 
 void Uploader::pumpBlocks()
 {
+    // Protocol 1.3: small blocks go several to a PutBlocks (W2: one request and one reply
+    // per file on each of three processes before). A batch is sent when full and when
+    // nothing more can be read now.
+    const bool batching = m_connection.serverMinor() >= kMinorBatch;
+    Batch batch;
     while (m_sendAt < m_toSend.size() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
         const int block = m_toSend[m_sendAt++];
         if (m_sendAt == m_toSend.size() && m_queryAt == m_toQuery.size()) {
@@ -398,28 +403,62 @@ void Uploader::pumpBlocks()
             continue;
         }
         const EncodedBlock encoded = encodeBlock(raw);
-        m_inFlight += raw.size();
+        const qint64 size = raw.size();
+        m_inFlight += size;
+        const Sent sent { block, source.op, size, provesRead };
+        BlockPayload payload { hash, encoded.codec, quint32(size), encoded.data };
+        if (batching && size <= kBatchBlockBytes) {
+            batch.bytes += payload.data.size();
+            batch.payloads.blocks.append(std::move(payload));
+            batch.sent.push_back(sent);
+            if (batch.sent.size() >= size_t(kBatchBlocks) || batch.bytes >= kBatchBytes)
+                sendBatch(std::exchange(batch, {}));
+            continue;
+        }
         ++m_putsPending;
         m_peakPuts = qMax(m_peakPuts, m_putsPending);
-        const qint64 size = raw.size();
         const int generation = m_generation;
-        const int op = source.op;
-        m_connection.putBlock(BlockPayload { hash, encoded.codec, quint32(size), encoded.data },
-            [this, generation, size, block, op, provesRead](const Reply<Done> &reply) {
-                if (generation != m_generation)
-                    return;
-                m_inFlight -= size;
-                --m_putsPending;
-                if (!reply)
-                    return fail(reply.message);
-                if (provesRead)
-                    m_ops[size_t(op)].readAfterCtime = true; // the server verified the bytes read
-                Q_EMIT bytesDone(size);
-                resolve(block);
-                pumpBlocks();
-            });
+        m_connection.putBlock(payload, [this, generation, sent](const Reply<Done> &reply) {
+            if (generation == m_generation)
+                onPut({ sent }, reply);
+        });
     }
+    if (!batch.sent.empty())
+        sendBatch(std::move(batch));
     maybeCommit();
+}
+
+void Uploader::sendBatch(Batch batch)
+{
+    ++m_putsPending;
+    m_peakPuts = qMax(m_peakPuts, m_putsPending);
+    ++m_batchesSent;
+    const int generation = m_generation;
+    m_connection.putBlocks(batch.payloads, [this, generation, sent = std::move(batch.sent)](const Reply<Done> &reply) {
+        if (generation == m_generation)
+            onPut(sent, reply);
+    });
+}
+
+// The answer to one PutBlock or PutBlocks: all of its blocks are verified, stored and
+// proven by the server, or the run fails.
+void Uploader::onPut(const std::vector<Sent> &sent, const Reply<Done> &reply)
+{
+    qint64 bytes = 0;
+    for (const Sent &s : sent)
+        bytes += s.size;
+    m_inFlight -= bytes;
+    --m_putsPending;
+    if (!reply)
+        return fail(reply.message);
+    for (const Sent &s : sent) {
+        if (s.provesRead)
+            m_ops[size_t(s.op)].readAfterCtime = true; // the server verified the bytes read
+    }
+    Q_EMIT bytesDone(bytes);
+    for (const Sent &s : sent)
+        resolve(s.block);
+    pumpBlocks();
 }
 
 std::optional<Uploader::OwnAdvance> Uploader::ownAdvance() const

@@ -11,6 +11,8 @@
 namespace filesync {
 
 class ServerConnection;
+struct Done;
+template<typename T> struct Reply;
 
 // Sends local changes to the server: asks which blocks the server lacks for this
 // account (QueryBlocks, up to 4,096 hashes a request), uploads only those (re-reading
@@ -101,6 +103,7 @@ public:
     int trustedReads() const { return m_trustedReads; }
     int peakPutsInFlight() const { return m_peakPuts; }
     int hashedReads() const { return m_hashedReads; }
+    int batchesSent() const { return m_batchesSent; } // PutBlocks requests (protocol 1.3)
 
 Q_SIGNALS:
     void opApplied(const filesync::SyncAction &action, quint64 version);
@@ -141,6 +144,22 @@ private:
     int findBlock(const ContentHash &hash) const; // index in m_blocks, or -1
     void queryNext();
     void pumpBlocks();
+    // A block read and sent, until its PutBlock(s) is answered.
+    struct Sent
+    {
+        int block = 0; // index in m_blocks
+        int op = 0; // the op it was read from
+        qint64 size = 0;
+        bool provesRead = false; // see readBlock()
+    };
+    struct Batch // blocks gathered for one PutBlocks
+    {
+        protocol::BlockBatch payloads;
+        std::vector<Sent> sent;
+        qint64 bytes = 0; // encoded
+    };
+    void sendBatch(Batch batch);
+    void onPut(const std::vector<Sent> &sent, const Reply<Done> &reply);
     void resolve(int block); // the server has it now (or it cannot be sent)
     void maybeCommit();
     protocol::CommitOp commitOpFor(int index) const;
@@ -187,6 +206,7 @@ private:
     int m_trustedReads = 0;
     int m_hashedReads = 0;
     int m_peakPuts = 0;
+    int m_batchesSent = 0;
 };
 
 } // namespace filesync

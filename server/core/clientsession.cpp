@@ -25,7 +25,7 @@ QString softwareName()
 // What a waiting request holds in memory: a block upload its data, anything else little.
 qint64 queuedSize(const Envelope &envelope)
 {
-    if (envelope.type == MessageType::PutBlock)
+    if (envelope.type == MessageType::PutBlock || envelope.type == MessageType::PutBlocks)
         return 512 + envelope.data.size();
     return 512;
 }
@@ -97,12 +97,12 @@ void ClientSession::reply(quint64 id, const char *code, const QString &message)
 }
 
 // Whether a request may be served now rather than wait behind the PutBlocks being hashed:
-// only a further PutBlock may, within the bound of bytes hashed at once.
+// only a further PutBlock(s) may, within the bound of bytes hashed at once.
 bool ClientSession::mayDispatch(MessageType type) const
 {
     if (m_channel->bytesToWrite() >= kOutputHighWater)
         return false;
-    return m_verifying.empty() || (type == MessageType::PutBlock && m_verifyingBytes < kMaxVerifyingBytes);
+    return m_verifying.empty() || (isUpload(type) && m_verifyingBytes < kMaxVerifyingBytes);
 }
 
 void ClientSession::onMessage(const Envelope &envelope)
@@ -136,7 +136,7 @@ void ClientSession::dispatch(const Envelope &envelope)
     if (m_stage == Stage::Closing)
         return;
     const MessageType type = envelope.type;
-    if (type != MessageType::PutBlock)
+    if (!isUpload(type))
         flushProofs();
     if (type == MessageType::Ping) {
         m_channel->send(MessageType::Pong, envelope.id, QCborMap());
@@ -167,6 +167,14 @@ void ClientSession::dispatch(const Envelope &envelope)
         return onPutBlock(envelope);
     case MessageType::GetBlock:
         return onGetBlock(envelope);
+    case MessageType::PutBlocks:
+        if (m_minor < kMinorBatch)
+            break; // unknown before 1.3
+        return onPutBlock(envelope);
+    case MessageType::GetBlocks:
+        if (m_minor < kMinorBatch)
+            break;
+        return onGetBlocks(envelope);
     case MessageType::Commit:
         return onCommit(envelope);
     case MessageType::GetStats:
@@ -292,35 +300,71 @@ QThreadPool *verifyPool()
 }
 } // namespace
 
+namespace {
+// Every block of a PutBlock(s), each decoded and checked against its hash; the first that
+// fails fails them all (the request is refused whole, and nothing of it is stored).
+Result<std::vector<VerifiedBlock>> verifyAll(const QList<BlockPayload> &payloads)
+{
+    std::vector<VerifiedBlock> verified;
+    verified.reserve(size_t(payloads.size()));
+    for (const BlockPayload &payload : payloads) {
+        auto block = verifyBlock(payload);
+        if (!block)
+            return block.error();
+        verified.push_back(std::move(block).value());
+    }
+    return verified;
+}
+} // namespace
+
+bool ClientSession::isUpload(MessageType type)
+{
+    return type == MessageType::PutBlock || type == MessageType::PutBlocks;
+}
+
+// PutBlock, and PutBlocks (1.3: several blocks, one Ok for all of them).
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
-    auto payload = BlockPayload::fromEnvelope(envelope);
-    if (!payload) {
-        flushProofs();
-        return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
+    QList<BlockPayload> payloads;
+    qint64 bytes = 0;
+    if (envelope.type == MessageType::PutBlocks) {
+        auto batch = BlockBatch::fromEnvelope(envelope);
+        if (!batch) {
+            flushProofs();
+            return fail(envelope.id, errors::kBadRequest, batch.errorMessage());
+        }
+        payloads = std::move(batch->blocks);
+        bytes = envelope.data.size();
+    } else {
+        auto payload = BlockPayload::fromEnvelope(envelope);
+        if (!payload) {
+            flushProofs();
+            return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
+        }
+        bytes = payload->data.size();
+        payloads.append(std::move(payload).value());
     }
     // Verified whether or not the server already holds the block: only the bytes prove
     // that this account has the content. Hashed once, on the pool: the store takes the
     // verified block as it is.
     const quint64 sequence = m_verifyingFirst + m_verifying.size();
-    const qint64 bytes = payload->data.size();
     m_verifying.push_back({ envelope.id, bytes, std::nullopt });
     m_verifyingBytes += bytes;
-    // A small block costs less to hash than to hand to another thread (W2).
+    // Small blocks cost less to hash than to hand to another thread (W2).
     if (bytes < kPoolVerifyFromBytes)
-        return onVerified(sequence, verifyBlock(*payload));
-    verifyPool()->start([this, sequence, payload = std::move(*payload), replyTo = m_replyTo.handle()] {
-        auto block = verifyBlock(payload);
+        return onVerified(sequence, verifyAll(payloads));
+    verifyPool()->start([this, sequence, payloads = std::move(payloads), replyTo = m_replyTo.handle()] {
+        auto blocks = verifyAll(payloads);
         // Runs on the event thread, and only while this session exists.
-        replyTo.post([this, sequence, block = std::move(block)] { onVerified(sequence, block); });
+        replyTo.post([this, sequence, blocks = std::move(blocks)] { onVerified(sequence, blocks); });
     });
 }
 
-void ClientSession::onVerified(quint64 sequence, Result<VerifiedBlock> block)
+void ClientSession::onVerified(quint64 sequence, Result<std::vector<VerifiedBlock>> blocks)
 {
     if (sequence < m_verifyingFirst || sequence - m_verifyingFirst >= m_verifying.size())
         return;
-    m_verifying[size_t(sequence - m_verifyingFirst)].block = std::move(block);
+    m_verifying[size_t(sequence - m_verifyingFirst)].blocks = std::move(blocks);
     storeVerified();
 }
 
@@ -334,28 +378,37 @@ void ClientSession::storeVerified()
         return;
     m_storing = true;
     for (;;) {
-        while (!m_verifying.empty() && m_verifying.front().block && m_stage != Stage::Closing) {
+        while (!m_verifying.empty() && m_verifying.front().blocks && m_stage != Stage::Closing) {
             Verifying next = std::move(m_verifying.front());
             m_verifying.pop_front();
             ++m_verifyingFirst;
             m_verifyingBytes -= next.bytes;
-            const Result<VerifiedBlock> &block = *next.block;
-            if (!block) {
+            const Result<std::vector<VerifiedBlock>> &blocks = *next.blocks;
+            if (!blocks) {
                 flushProofs();
-                fail(next.id, errors::kBadRequest, block.errorMessage());
+                fail(next.id, errors::kBadRequest, blocks.errorMessage());
                 break;
             }
-            // Stored unless it is there already (put() looks).
-            if (auto stored = m_context.blocks.put(*block); !stored) {
+            // Stored unless it is there already (put() looks). A store that fails part of
+            // a PutBlocks answers it with an error: the blocks stored before are only
+            // unproven bytes (QueryBlocks still lists them), never a commit's.
+            Result<void> stored;
+            for (const VerifiedBlock &block : *blocks) {
+                stored = m_context.blocks.put(block);
+                if (!stored)
+                    break;
+            }
+            if (!stored) {
                 flushProofs();
                 reply(next.id, errors::kInternal, stored.errorMessage());
                 continue;
             }
-            m_proofs.append(block->hash());
+            for (const VerifiedBlock &block : *blocks)
+                m_proofs.append(block.hash());
             m_proofIds.append(next.id);
             if (m_proofs.size() >= kMaxProofBatch)
                 flushProofs();
-            else if (m_proofs.size() == 1) // the rest of this pass's PutBlocks join the batch
+            else if (m_proofIds.size() == 1) // the rest of this pass's PutBlock(s) join the batch
                 QTimer::singleShot(0, this, &ClientSession::flushProofs);
         }
         if (m_stage == Stage::Closing) {
@@ -364,7 +417,7 @@ void ClientSession::storeVerified()
             break;
         }
         drainQueue();
-        if (m_verifying.empty() || !m_verifying.front().block)
+        if (m_verifying.empty() || !m_verifying.front().blocks)
             break;
     }
     m_storing = false;
@@ -407,6 +460,39 @@ void ClientSession::onGetBlock(const Envelope &envelope)
     if (!*allowed)
         return reply(envelope.id, errors::kNotFound, QStringLiteral("no such block in this account"));
     sendBlock(envelope.id, request->hash, wait);
+}
+
+// 1.3: the blocks of many small files in one reply, in request order; hashes the account
+// may not read are listed as missing, and those past the reply's byte budget as later.
+void ClientSession::onGetBlocks(const Envelope &envelope)
+{
+    auto request = GetBlocks::fromCbor(envelope.body);
+    if (!request)
+        return fail(envelope.id, errors::kBadRequest, request.errorMessage());
+    BlockBatch batch;
+    qint64 bytes = 0;
+    for (const ContentHash &hash : request->hashes) {
+        if (bytes >= m_context.batchReplyBudget) {
+            batch.later.append(hash);
+            continue;
+        }
+        auto allowed = m_context.metadata.isProvenBlock(m_account, hash);
+        if (!allowed)
+            return reply(envelope.id, errors::kInternal, allowed.errorMessage());
+        if (!*allowed) {
+            batch.missing.append(hash);
+            continue;
+        }
+        auto block = m_context.blocks.get(hash);
+        if (!block) { // as for GetBlock: not-found
+            batch.missing.append(hash);
+            continue;
+        }
+        bytes += block->data.size();
+        batch.blocks.append(BlockPayload { hash, block->codec, block->rawSize, block->data });
+    }
+    m_context.blocksServed += quint64(batch.blocks.size());
+    m_channel->sendEnvelope(batch.toEnvelope(MessageType::BlocksData, envelope.id));
 }
 
 void ClientSession::sendBlock(quint64 id, const ContentHash &hash, bool wait)

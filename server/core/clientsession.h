@@ -38,6 +38,7 @@ struct ServerContext
     quint32 minorVersion = protocol::kMinorVersion; // what Welcome says (older in tests)
     quint64 blocksServed = 0; // GetBlocks answered with BlockData (without `wait`)
     quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (1.2 prefetches)
+    qint64 batchReplyBudget = protocol::kBatchReplyBudget; // block bytes in one BlocksData (1.3)
 };
 
 // One connected computer: the handshake, then its requests, each verb a method, answered
@@ -92,11 +93,13 @@ private:
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);
     bool mayDispatch(protocol::MessageType type) const;
+    static bool isUpload(protocol::MessageType type); // PutBlock or PutBlocks
     void onPutBlock(const protocol::Envelope &envelope);
-    void onVerified(quint64 sequence, Result<protocol::VerifiedBlock> block);
+    void onVerified(quint64 sequence, Result<std::vector<protocol::VerifiedBlock>> blocks);
     void storeVerified();
     void flushProofs();
     void onGetBlock(const protocol::Envelope &envelope);
+    void onGetBlocks(const protocol::Envelope &envelope);
     void sendBlock(quint64 id, const ContentHash &hash, bool wait);
     void onAnnounce(const protocol::Envelope &envelope);
     void onCommit(const protocol::Envelope &envelope);
@@ -122,14 +125,15 @@ private:
     QList<quint64> m_proofIds;
     QQueue<protocol::Envelope> m_queue; // requests waiting for the output to drain
     qint64 m_queuedBytes = 0;
-    // PutBlocks whose SHA-256 runs on the pool (the event thread reads on meanwhile: it was
-    // the bottleneck of a big upload), stored and answered in request order once checked;
-    // any other request waits in m_queue until they are.
+    // PutBlock(s) whose SHA-256 runs on the pool (the event thread reads on meanwhile: it
+    // was the bottleneck of a big upload), stored and answered in request order once
+    // checked; any other request waits in m_queue until they are.
     struct Verifying
     {
         quint64 id = 0;
         qint64 bytes = 0;
-        std::optional<Result<protocol::VerifiedBlock>> block; // set when the hash is checked
+        // Set when the hashes are checked: every block of the request, or why not.
+        std::optional<Result<std::vector<protocol::VerifiedBlock>>> blocks;
     };
     std::deque<Verifying> m_verifying;
     quint64 m_verifyingFirst = 0; // sequence number of m_verifying.front()

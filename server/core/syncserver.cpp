@@ -39,6 +39,7 @@ Result<void> SyncServer::start()
     m_relay = std::make_unique<BlockRelay>();
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
         0, 0, 0, {}, {}, {}, m_loginTimeoutMs, m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
+    m_context->batchReplyBudget = m_batchReplyBudget;
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
         for (ClientSession *s : std::as_const(m_sessions))
@@ -103,6 +104,13 @@ void SyncServer::stop()
     if (m_metadata)
         m_metadata->close();
     m_metadata.reset();
+}
+
+void SyncServer::setBatchReplyBudget(qint64 bytes)
+{
+    m_batchReplyBudget = bytes;
+    if (m_context)
+        m_context->batchReplyBudget = bytes;
 }
 
 quint16 SyncServer::port() const

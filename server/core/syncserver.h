@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol.h"
 #include "result.h"
 
 #include <QHostAddress>
@@ -50,6 +51,8 @@ public:
     QByteArray metricsText() const; // Prometheus text format
     // For tests: the minor protocol version Welcome says (an older server), before start().
     void setProtocolMinor(quint32 minor) { m_minorVersion = minor; }
+    // For tests: the block bytes one BlocksData may hold (protocol 1.3), from now on.
+    void setBatchReplyBudget(qint64 bytes);
     // GetBlocks answered with data since start: plain ones, and 1.2 prefetches (`wait`).
     quint64 blocksServed() const;
     quint64 waitBlocksServed() const;
@@ -73,6 +76,7 @@ private:
     QSet<ClientSession *> m_sessions;
     int m_loginTimeoutMs = 30 * 1000;
     quint32 m_minorVersion = 0; // 0: this build's protocol::kMinorVersion
+    qint64 m_batchReplyBudget = protocol::kBatchReplyBudget;
 };
 
 } // namespace filesync

@@ -56,12 +56,15 @@ bool FrameReader::parse()
             m_error = QStringLiteral("frame of %1 bytes exceeds the %2-byte cap").arg(length).arg(kMaxBlockFrame);
             break;
         }
-        // The payload is a CBOR array [type, id, body] whose first byte is the array
-        // header and whose second is the type (types are < 24, so one byte).
-        if (m_buffer.size() - offset < 6)
+        // The payload is a CBOR array [type, id, body]: its first two bytes say the type,
+        // or its first three from type 24 on (every frame has at least three).
+        const qsizetype arrived = m_buffer.size() - offset - 4;
+        if (arrived < 2)
             break;
-        const quint8 type = quint8(m_buffer.at(offset + 5));
-        if (qint64(length) > kMaxMetadataFrame && !isBlockFrameType(type)) {
+        const auto type = peekType(QByteArrayView(m_buffer).sliced(offset + 4, qMin<qsizetype>(arrived, 3)));
+        if (!type && arrived < 3)
+            break;
+        if (qint64(length) > kMaxMetadataFrame && !(type && isBlockFrameType(*type))) {
             m_error = QStringLiteral("frame of %1 bytes exceeds the %2-byte metadata cap")
                           .arg(length)
                           .arg(kMaxMetadataFrame);

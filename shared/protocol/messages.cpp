@@ -183,7 +183,20 @@ bool isKnownType(quint64 type)
 
 bool isBlockFrameType(quint64 type)
 {
-    return type == quint64(MessageType::PutBlock) || type == quint64(MessageType::BlockData);
+    return type == quint64(MessageType::PutBlock) || type == quint64(MessageType::BlockData)
+        || type == quint64(MessageType::PutBlocks) || type == quint64(MessageType::BlocksData);
+}
+
+std::optional<quint64> peekType(QByteArrayView p)
+{
+    if (p.size() < 2 || quint8(p.at(0)) != 0x83)
+        return std::nullopt;
+    const quint8 first = quint8(p.at(1));
+    if (first < 24)
+        return first;
+    if (first == 24 && p.size() >= 3)
+        return quint8(p.at(2));
+    return std::nullopt;
 }
 
 QString typeName(MessageType type)
@@ -235,6 +248,12 @@ QString typeName(MessageType type)
         return QStringLiteral("Announce");
     case MessageType::Announced:
         return QStringLiteral("Announced");
+    case MessageType::PutBlocks:
+        return QStringLiteral("PutBlocks");
+    case MessageType::GetBlocks:
+        return QStringLiteral("GetBlocks");
+    case MessageType::BlocksData:
+        return QStringLiteral("BlocksData");
     }
     return QStringLiteral("Unknown");
 }
@@ -339,8 +358,7 @@ Result<Envelope> decodeBlockMessage(const QByteArray &payload)
 
 Result<Envelope> decodeMessage(const QByteArray &payload)
 {
-    // [type, id, body] with a type under 24: the type is the second byte.
-    if (payload.size() >= 2 && quint8(payload.at(0)) == 0x83 && isBlockFrameType(quint8(payload.at(1))))
+    if (const auto type = peekType(payload); type && isBlockFrameType(*type))
         return decodeBlockMessage(payload);
     QCborParserError parseError;
     const QCborValue value = QCborValue::fromCbor(payload, &parseError);
@@ -673,9 +691,10 @@ QCborArray hashesToCbor(const QList<ContentHash> &hashes)
     return a;
 }
 
-Result<QList<ContentHash>> hashesFromCbor(const QCborMap &m, const char *field)
+Result<QList<ContentHash>> hashesFromCbor(
+    const QCborMap &m, const char *field, qsizetype maxItems = kMaxHashesPerQuery, bool required = true)
 {
-    TRY(array, readArray(m, field, kMaxHashesPerQuery));
+    TRY(array, readArray(m, field, maxItems, required));
     QList<ContentHash> hashes;
     hashes.reserve(array->size());
     for (const QCborValue &v : *array) {
@@ -746,6 +765,88 @@ Result<BlockPayload> BlockPayload::fromEnvelope(const Envelope &e)
     if (BlockCodec(*codec) == BlockCodec::Raw && quint64(data->size()) != *size)
         return fieldError("data", "does not have the announced size");
     return BlockPayload { *hash, BlockCodec(*codec), quint32(*size), *data };
+}
+
+qint64 BlockBatch::dataBytes() const
+{
+    qint64 total = 0;
+    for (const BlockPayload &b : blocks)
+        total += b.data.size();
+    return total;
+}
+
+Envelope BlockBatch::toEnvelope(MessageType type, quint64 id) const
+{
+    QCborArray items;
+    QByteArray data;
+    data.reserve(dataBytes());
+    for (const BlockPayload &b : blocks) {
+        items.append(QCborArray { b.hash.bytes(), qint64(b.codec), qint64(b.rawSize), qint64(b.data.size()) });
+        data.append(b.data);
+    }
+    QCborMap body { { QLatin1String("blocks"), items } };
+    if (!missing.isEmpty())
+        body.insert(QLatin1String("missing"), hashesToCbor(missing));
+    if (!later.isEmpty())
+        body.insert(QLatin1String("later"), hashesToCbor(later));
+    // Never null: a null Envelope::data means "not a block frame".
+    return Envelope { type, id, body, data.isNull() ? QByteArray("") : data };
+}
+
+Result<BlockBatch> BlockBatch::fromEnvelope(const Envelope &e)
+{
+    const QCborMap &m = e.body;
+    TRY(items, readArray(m, "blocks", kMaxBlocksPerBatch));
+    const bool beside = !e.data.isNull() && !m.contains(QLatin1String("data"));
+    Result<QByteArray> data = beside ? Result<QByteArray>(e.data) : readBytes(m, "data");
+    if (!data)
+        return data.error();
+    BlockBatch batch;
+    batch.blocks.reserve(items->size());
+    qint64 at = 0;
+    for (const QCborValue &item : *items) {
+        const QCborArray f = item.toArray();
+        if (!item.isArray() || f.size() != 4 || !f.at(0).isByteArray() || !f.at(1).isInteger() || !f.at(2).isInteger()
+            || !f.at(3).isInteger())
+            return fieldError("blocks", "must hold [hash, codec, size, length] items");
+        TRY(hash, ContentHash::fromBytes(f.at(0).toByteArray()));
+        const qint64 codec = f.at(1).toInteger();
+        const qint64 size = f.at(2).toInteger();
+        const qint64 length = f.at(3).toInteger();
+        if (codec < 0 || codec > 1)
+            return fieldError("blocks", "has a codec other than 0 (raw) or 1 (zstd)");
+        if (size <= 0 || size > kMaxBlockSize)
+            return fieldError("blocks", "has a block size out of range");
+        if (length < 0 || length > data->size() - at)
+            return fieldError("blocks", "has lengths beyond the data");
+        if (BlockCodec(codec) == BlockCodec::Raw && length != size)
+            return fieldError("blocks", "has a raw block whose length is not its size");
+        batch.blocks.append(BlockPayload { *hash, BlockCodec(codec), quint32(size), data->mid(at, length) });
+        at += length;
+    }
+    if (at != data->size())
+        return fieldError("data", "holds more bytes than the blocks' lengths");
+    TRY(missing, hashesFromCbor(m, "missing", kMaxBlocksPerBatch, false));
+    TRY(later, hashesFromCbor(m, "later", kMaxBlocksPerBatch, false));
+    batch.missing = *missing;
+    batch.later = *later;
+    if (e.type == MessageType::PutBlocks
+        && (batch.blocks.isEmpty() || !batch.missing.isEmpty() || !batch.later.isEmpty()))
+        return fieldError("blocks", "of a PutBlocks must hold 1 or more blocks and nothing else");
+    return batch;
+}
+
+QCborMap GetBlocks::toCbor() const
+{
+    return QCborMap { { QLatin1String("hashes"), hashesToCbor(hashes) } };
+}
+
+Result<GetBlocks> GetBlocks::fromCbor(const QCborMap &m)
+{
+    TRY(hashes, hashesFromCbor(m, "hashes", kMaxBlocksPerBatch));
+    if (hashes->isEmpty())
+        return fieldError("hashes", "is empty");
+    return GetBlocks { *hashes };
 }
 
 QCborMap GetBlock::toCbor() const

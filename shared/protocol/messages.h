@@ -44,11 +44,18 @@ enum class MessageType : quint8 {
     Pong = 21,
     Announce = 22, // protocol 1.2
     Announced = 23, // protocol 1.2, pushed with id 0
+    PutBlocks = 24, // protocol 1.3
+    GetBlocks = 25, // protocol 1.3
+    BlocksData = 26, // protocol 1.3
 };
-inline constexpr quint8 kLastMessageType = 23;
+inline constexpr quint8 kLastMessageType = 26;
 
 bool isKnownType(quint64 type);
-bool isBlockFrameType(quint64 type); // PutBlock and BlockData may exceed the metadata cap
+bool isBlockFrameType(quint64 type); // PutBlock(s), BlockData and BlocksData may exceed the metadata cap
+// The type of a message from the first bytes of its payload: the CBOR array header of
+// [type, id, body], then the type (one byte below 24, two bytes from 24 on, as 0x18 n).
+// Nothing when there are too few bytes or they do not start such an array.
+std::optional<quint64> peekType(QByteArrayView payloadStart);
 QString typeName(MessageType type);
 
 // One decoded frame: [type, id, body]. id 0 is reserved for unsolicited pushes.
@@ -284,6 +291,32 @@ struct GetBlock
     bool wait = false;
     QCborMap toCbor() const;
     static Result<GetBlock> fromCbor(const QCborMap &map);
+};
+
+// Protocol 1.3: several blocks in one frame, for many small files (PutBlocks, c->s,
+// answered Ok once all are verified, stored and proven; BlocksData, the answer to
+// GetBlocks). `blocks` says each block's hash, codec, raw size and encoded length, in
+// order; their encoded bytes follow one another in the frame's one `data` string
+// (Envelope::data), so a block is copied into the frame once and out of it once.
+struct BlockBatch
+{
+    QList<BlockPayload> blocks; // PutBlocks: 1 .. kMaxBlocksPerBatch; BlocksData: 0 ..
+    // BlocksData only: requested hashes the account does not hold (not-found), and
+    // requested ones left out to keep the reply within kBatchReplyBudget (ask again).
+    QList<ContentHash> missing;
+    QList<ContentHash> later;
+    qint64 dataBytes() const; // encoded bytes of all blocks
+    Envelope toEnvelope(MessageType type, quint64 id) const;
+    static Result<BlockBatch> fromEnvelope(const Envelope &envelope);
+};
+
+// Protocol 1.3: the blocks of many small files in one request, answered with one
+// BlocksData (no `wait`: a prefetch of an announced file uses GetBlock).
+struct GetBlocks
+{
+    QList<ContentHash> hashes; // 1 .. kMaxBlocksPerBatch
+    QCborMap toCbor() const;
+    static Result<GetBlocks> fromCbor(const QCborMap &map);
 };
 
 struct Commit

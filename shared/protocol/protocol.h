@@ -7,19 +7,30 @@ namespace filesync::protocol {
 
 inline constexpr char kMagic[] = "FSYN";
 inline constexpr quint32 kMajorVersion = 1;
-inline constexpr quint32 kMinorVersion = 2;
+inline constexpr quint32 kMinorVersion = 3;
 // The first minor that understands CommitOp.delta and sends CommitReply.prev.
 inline constexpr quint32 kMinorBlockDelta = 1;
 // The first minor that relays Announce (a file's block list before its commit) and parks a
 // GetBlock with `wait` until the block arrives.
 inline constexpr quint32 kMinorRelay = 2;
+// The first minor that carries several blocks in one frame (PutBlocks, GetBlocks, BlocksData).
+inline constexpr quint32 kMinorBatch = 3;
 
 // Frame caps, checked before any allocation.
 inline constexpr qint64 kMaxMetadataFrame = 1024 * 1024; // every message but block data
 inline constexpr qint64 kMaxBlockSize = 16 * 1024 * 1024; // largest block (raw or encoded)
-inline constexpr qint64 kMaxBlockFrame = kMaxBlockSize + 64 * 1024; // PutBlock / BlockData
+inline constexpr qint64 kMaxBlockFrame = kMaxBlockSize + 64 * 1024; // PutBlock(s) / BlockData / BlocksData
 inline constexpr int kMaxBlocksPerEntry = 16384; // one file's block list, inline
 inline constexpr int kMaxHashesPerQuery = 4096; // QueryBlocks
+// Blocks in one PutBlocks or BlocksData, hashes in one GetBlocks (1.3).
+inline constexpr int kMaxBlocksPerBatch = 1024;
+// The most block bytes a server puts into one BlocksData; hashes past it go back as `later`.
+inline constexpr qint64 kBatchReplyBudget = 4 * 1024 * 1024;
+// What our clients put into one PutBlocks or GetBlocks: blocks up to kBatchBlockBytes (a
+// bigger one goes alone), at most kBatchBlocks of them and about kBatchBytes of data.
+inline constexpr qint64 kBatchBlockBytes = 64 * 1024;
+inline constexpr int kBatchBlocks = 256;
+inline constexpr qint64 kBatchBytes = 1024 * 1024;
 inline constexpr int kMaxOpsPerCommit = 2000;
 inline constexpr int kMaxEntriesPerChanges = 2000;
 // Budget a sender keeps a metadata message under, leaving headroom below the cap.

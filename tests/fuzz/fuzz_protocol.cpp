@@ -52,6 +52,16 @@ void decodeBody(const Envelope &e)
     case MessageType::GetBlock:
         (void)GetBlock::fromCbor(e.body);
         break;
+    case MessageType::PutBlocks:
+    case MessageType::BlocksData:
+        if (auto batch = BlockBatch::fromEnvelope(e)) {
+            for (const BlockPayload &p : batch->blocks)
+                (void)decodeAndVerify(p);
+        }
+        break;
+    case MessageType::GetBlocks:
+        (void)GetBlocks::fromCbor(e.body);
+        break;
     case MessageType::Commit:
         (void)Commit::fromCbor(e.body);
         break;

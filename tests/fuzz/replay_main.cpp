@@ -1,6 +1,7 @@
 // Deterministic stand-in for libFuzzer in ordinary builds: valid frames of every kind,
 // mutated (bit flips, truncation, splices, length rewrites) with a fixed seed, through
 // the same target. It asserts only that nothing crashes, hangs or trips a sanitizer.
+#include "blockcodec.h"
 #include "messages.h"
 
 #include <QCborArray>
@@ -33,7 +34,18 @@ QList<QByteArray> seeds()
     op.blocks = e.blocks;
     Commit commit;
     commit.ops = { op, op };
+    BlockBatch batch; // protocol 1.3: two blocks, one zstd
+    batch.blocks = { BlockPayload { ContentHash::of("abc"), BlockCodec::Raw, 3, "abc" },
+        BlockPayload {
+            ContentHash::of(QByteArray(300, 'z')), BlockCodec::Zstd, 300, encodeBlock(QByteArray(300, 'z')).data } };
+    BlockBatch reply = batch;
+    reply.missing = { ContentHash::of("m") };
+    reply.later = { ContentHash::of("l") };
     return {
+        encodeFrame(batch.toEnvelope(MessageType::PutBlocks, 8)),
+        encodeFrame(reply.toEnvelope(MessageType::BlocksData, 9)),
+        encodeFrame(
+            { MessageType::GetBlocks, 10, GetBlocks { { ContentHash::of("a"), ContentHash::of("b") } }.toCbor() }),
         encodeFrame({ MessageType::Hello, 1, Hello { 1, 0, QStringLiteral("x") }.toCbor() }),
         encodeFrame({ MessageType::Login, 2, Login { QStringLiteral("a"), QStringLiteral("b") }.toCbor() }),
         encodeFrame({ MessageType::Changes, 3, changes.toCbor() }),

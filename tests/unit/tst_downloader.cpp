@@ -54,6 +54,8 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void manySmallFilesKeepTheOrderOfDurability();
+    void batchesFetchWhatTheServerHas_data();
+    void batchesFetchWhatTheServerHas();
     void abortLeavesNoTempFiles();
     void abortRecordsWhatLanded();
     void patchCopiesUnchangedBlocksWithoutTheServer();
@@ -80,6 +82,7 @@ private:
     std::unique_ptr<QTemporaryDir> m_folder;
     std::unique_ptr<Journal> m_journal;
     std::unique_ptr<ServerConnection> m_connection;
+    QString m_accountId;
 };
 
 void tst_Downloader::init()
@@ -94,7 +97,11 @@ void tst_Downloader::init()
     m_connection->open();
     QVERIFY(ready.wait(10000));
     bool loggedIn = false;
-    m_connection->createAccount(QStringLiteral("test"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
+    m_connection->createAccount(QStringLiteral("test"), [this, &loggedIn](const Reply<LoginOk> &r) {
+        loggedIn = bool(r);
+        if (r)
+            m_accountId = r->account;
+    });
     QTRY_VERIFY(loggedIn);
 }
 
@@ -182,6 +189,9 @@ void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
     QVERIFY2(maxHeld <= Downloader::kMaxUninstalled, qPrintable(QString::number(maxHeld)));
     QCOMPARE(downloader.filesHeld(), 0);
     QCOMPARE(tempFiles(), 0);
+    // Protocol 1.3: the small blocks were asked for many to a GetBlocks.
+    QVERIFY2(downloader.batchesFetched() >= count / kBatchBlocks && downloader.batchesFetched() <= count / 20,
+        qPrintable(QString::number(downloader.batchesFetched())));
 
     const JournalState journal = m_journal->load();
     QCOMPARE(journal.size(), count);
@@ -193,6 +203,77 @@ void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
         const QFileInfo info(m_folder->path() + u'/' + a.path.toString());
         QCOMPARE(info.lastModified().toMSecsSinceEpoch(), a.remote.mtimeMs);
     }
+}
+
+void tst_Downloader::batchesFetchWhatTheServerHas_data()
+{
+    QTest::addColumn<quint32>("minor");
+    QTest::addColumn<qint64>("replyBudget"); // the server's bytes per BlocksData
+    QTest::newRow("1.3") << kMinorBatch << kBatchReplyBudget;
+    QTest::newRow("1.3, replies of a few blocks (the rest later)") << kMinorBatch << qint64(1000);
+    QTest::newRow("a 1.2 peer: a GetBlock each") << quint32(2) << kBatchReplyBudget;
+}
+
+// Small blocks asked for many to a GetBlocks: a block the account does not hold fails its
+// own file only (the server lists it as missing), blocks the server left out of a reply to
+// keep it within its budget are asked for again, and a 1.2 peer gets a GetBlock each.
+void tst_Downloader::batchesFetchWhatTheServerHas()
+{
+    QFETCH(quint32, minor);
+    QFETCH(qint64, replyBudget);
+    m_server->server()->setBatchReplyBudget(replyBudget);
+    QHash<QString, QByteArray> contents;
+    QList<SyncAction> actions = uploadFiles(300, contents);
+    if (QTest::currentTestFailed())
+        return;
+    if (minor != kMinorVersion) {
+        m_connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
+        m_connection->setClientMinor(minor);
+        QSignalSpy ready(m_connection.get(), &ServerConnection::ready);
+        m_connection->open();
+        QVERIFY(ready.wait(10000));
+        bool loggedIn = false;
+        // Another session of another account cannot read the uploads: log in to the same one.
+        m_connection->login(
+            m_accountId, QStringLiteral("old"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
+        QTRY_VERIFY(loggedIn);
+    }
+    QCOMPARE(m_connection->serverMinor(), minor);
+    SyncAction ghost = actions.at(150); // a block nobody uploaded, among the others
+    const QByteArray never = randomBytes(700, 999);
+    ghost.path = *RelativePath::fromString(QStringLiteral("ghost.bin"));
+    ghost.remote.path = ghost.path;
+    ghost.remote.size = never.size();
+    ghost.remote.blocks = { BlockRef { ContentHash::of(never), quint32(never.size()) } };
+    actions.insert(150, ghost);
+
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    int done = 0;
+    QStringList skipped;
+    connect(&downloader, &Downloader::fileDone, this, [&done] { ++done; });
+    connect(&downloader, &Downloader::fileSkipped, this,
+        [&skipped](const SyncAction &a, const QString &reason) { skipped << a.path.toString() + u':' + reason; });
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run(actions, {});
+    QVERIFY(finished.wait(60000) || !finished.isEmpty());
+    QCOMPARE(finished.first().first().toBool(), false); // one file did not land
+    QCOMPARE(skipped.size(), 1);
+    QVERIFY2(skipped.first().startsWith(QStringLiteral("ghost.bin:")), qPrintable(skipped.first()));
+    QCOMPARE(done, 300);
+    QVERIFY(!QFile::exists(m_folder->path() + QStringLiteral("/ghost.bin")));
+    for (auto it = contents.cbegin(); it != contents.cend(); ++it) {
+        QFile f(m_folder->path() + u'/' + it.key());
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), it.value());
+    }
+    if (minor < kMinorBatch)
+        QCOMPARE(downloader.batchesFetched(), 0);
+    else if (replyBudget < 2000) // at most seven blocks of 16 to 315 bytes a reply: asked again and again
+        QVERIFY2(downloader.batchesFetched() >= 300 / 7, qPrintable(QString::number(downloader.batchesFetched())));
+    else
+        QVERIFY2(downloader.batchesFetched() >= 2 && downloader.batchesFetched() <= 10,
+            qPrintable(QString::number(downloader.batchesFetched())));
+    QCOMPARE(tempFiles(), 0);
 }
 
 void tst_Downloader::abortLeavesNoTempFiles()

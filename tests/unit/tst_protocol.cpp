@@ -86,6 +86,10 @@ private Q_SLOTS:
     void blockFramesBesideTheBody();
     void malformedBlockFrames_data();
     void malformedBlockFrames();
+    void blockBatchRoundTrip();
+    void twoByteTypes();
+    void malformedBlockBatches_data();
+    void malformedBlockBatches();
     void blockCodec();
     void compressionOnlyWhereItPays_data();
     void compressionOnlyWhereItPays();
@@ -164,6 +168,143 @@ void tst_Protocol::malformedBlockFrames()
 {
     QFETCH(QByteArray, payload);
     QVERIFY(!decodeMessage(payload));
+}
+
+// Protocol 1.3: several blocks in one frame, their bytes one after the other beside the
+// body; read back block by block, with a BlocksData's missing and later lists.
+void tst_Protocol::blockBatchRoundTrip()
+{
+    const QByteArray a = randomBlock(3000, 11);
+    const QByteArray text = QByteArray("the same line again\n").repeated(400);
+    const QByteArray b = randomBlock(1, 12);
+    const EncodedBlock packed = encodeBlock(text);
+    QCOMPARE(packed.codec, BlockCodec::Zstd);
+    BlockBatch batch;
+    batch.blocks = { BlockPayload { ContentHash::of(a), BlockCodec::Raw, quint32(a.size()), a },
+        BlockPayload { ContentHash::of(text), BlockCodec::Zstd, quint32(text.size()), packed.data },
+        BlockPayload { ContentHash::of(b), BlockCodec::Raw, 1, b } };
+    const QByteArray frame = encodeFrame(batch.toEnvelope(MessageType::PutBlocks, 9));
+    FrameReader reader;
+    QVERIFY(reader.feed(frame));
+    auto envelope = reader.take();
+    QVERIFY(envelope);
+    QCOMPARE(envelope->type, MessageType::PutBlocks);
+    QCOMPARE(envelope->id, quint64(9));
+    QCOMPARE(envelope->data, a + packed.data + b); // each block's bytes once, in order
+    auto back = BlockBatch::fromEnvelope(*envelope);
+    QVERIFY2(back, qPrintable(back.errorMessage()));
+    QCOMPARE(back->blocks.size(), 3);
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(back->blocks[i].hash, batch.blocks[i].hash);
+        QCOMPARE(back->blocks[i].codec, batch.blocks[i].codec);
+        QCOMPARE(back->blocks[i].rawSize, batch.blocks[i].rawSize);
+        QCOMPARE(back->blocks[i].data, batch.blocks[i].data);
+        QVERIFY(verifyBlock(back->blocks[i]));
+    }
+
+    BlockBatch reply;
+    reply.blocks = { batch.blocks[2] };
+    reply.missing = { ContentHash::of("gone") };
+    reply.later = { ContentHash::of("x"), ContentHash::of("y") };
+    auto replyBack
+        = BlockBatch::fromEnvelope(*decodeMessage(encodeFrame(reply.toEnvelope(MessageType::BlocksData, 2)).mid(4)));
+    QVERIFY2(replyBack, qPrintable(replyBack.errorMessage()));
+    QCOMPARE(replyBack->blocks.size(), 1);
+    QCOMPARE(replyBack->blocks[0].data, b);
+    QCOMPARE(replyBack->missing, reply.missing);
+    QCOMPARE(replyBack->later, reply.later);
+    // A BlocksData may hold no block at all (all missing).
+    BlockBatch none;
+    none.missing = reply.missing;
+    auto noneBack
+        = BlockBatch::fromEnvelope(*decodeMessage(encodeFrame(none.toEnvelope(MessageType::BlocksData, 3)).mid(4)));
+    QVERIFY2(noneBack, qPrintable(noneBack.errorMessage()));
+    QVERIFY(noneBack->blocks.isEmpty());
+
+    GetBlocks get { { ContentHash::of("a"), ContentHash::of("b") } };
+    QCOMPARE(GetBlocks::fromCbor(get.toCbor())->hashes, get.hashes);
+    QVERIFY(!GetBlocks::fromCbor(GetBlocks {}.toCbor()));
+    GetBlocks tooMany;
+    for (int i = 0; i <= kMaxBlocksPerBatch; ++i)
+        tooMany.hashes.append(ContentHash::of(QByteArray::number(i)));
+    QVERIFY(!GetBlocks::fromCbor(tooMany.toCbor()));
+}
+
+// Types 24 and up are two CBOR bytes: the frame reader and the decoder find them all the
+// same, and only the block frames among them may pass the metadata cap.
+void tst_Protocol::twoByteTypes()
+{
+    for (const MessageType type : { MessageType::PutBlocks, MessageType::GetBlocks, MessageType::BlocksData }) {
+        const QByteArray frame = encodeFrame(Envelope { type, 5, QCborMap { { QLatin1String("x"), 1 } } });
+        QCOMPARE(peekType(QByteArrayView(frame).sliced(4)), std::optional<quint64>(quint64(type)));
+        QVERIFY(isKnownType(quint64(type)));
+        QVERIFY(typeName(type) != QStringLiteral("Unknown"));
+        auto decoded = decodeMessage(frame.mid(4));
+        QVERIFY2(decoded, qPrintable(decoded.errorMessage()));
+        QCOMPARE(decoded->type, type);
+    }
+    QCOMPARE(peekType(QByteArray("\x83\x18", 2)), std::nullopt); // the type's second byte not there yet
+    QCOMPARE(peekType(QByteArray("\x83\x0a", 2)), std::optional<quint64>(10));
+    QVERIFY(isBlockFrameType(quint64(MessageType::PutBlocks)) && isBlockFrameType(quint64(MessageType::BlocksData)));
+    QVERIFY(!isBlockFrameType(quint64(MessageType::GetBlocks)));
+
+    // A PutBlocks over the metadata cap is waited for, not refused, even when only the
+    // first byte of its type has arrived so far.
+    QByteArray header(4, Qt::Uninitialized);
+    qToBigEndian(quint32(kMaxMetadataFrame + 10), header.data());
+    FrameReader reader;
+    QVERIFY(reader.feed(header + QByteArray("\x83\x18", 2)));
+    QVERIFY(reader.feed(QByteArray("\x18", 1)));
+    QVERIFY(!reader.hasError());
+    QVERIFY(!reader.take());
+}
+
+void tst_Protocol::malformedBlockBatches_data()
+{
+    QTest::addColumn<int>("type");
+    QTest::addColumn<QCborMap>("body");
+    QTest::addColumn<QByteArray>("data");
+    const QByteArray a = randomBlock(100, 21);
+    const QByteArray h = ContentHash::of(a).bytes();
+    auto body = [](const QCborArray &items) { return QCborMap { { QLatin1String("blocks"), items } }; };
+    const int put = int(MessageType::PutBlocks);
+    QTest::newRow("length beyond the data") << put << body({ QCborArray { h, 0, 100, 101 } }) << a;
+    QTest::newRow("bytes left over") << put << body({ QCborArray { h, 0, 100, 100 } }) << a + "x";
+    QTest::newRow("raw length is not the size") << put << body({ QCborArray { h, 0, 99, 100 } }) << a;
+    QTest::newRow("codec 2") << put << body({ QCborArray { h, 2, 100, 100 } }) << a;
+    QTest::newRow("size 0") << put << body({ QCborArray { h, 1, 0, 100 } }) << a;
+    QTest::newRow("negative length") << put << body({ QCborArray { h, 1, 100, -1 } }) << a;
+    QTest::newRow("short hash") << put << body({ QCborArray { h.left(31), 0, 100, 100 } }) << a;
+    QTest::newRow("three fields") << put << body({ QCborArray { h, 0, 100 } }) << a;
+    QTest::newRow("an item not an array") << put << body({ 5 }) << a;
+    QTest::newRow("no blocks field") << put << QCborMap() << a;
+    QTest::newRow("no data") << put << body({ QCborArray { h, 0, 100, 100 } }) << QByteArray();
+    QTest::newRow("PutBlocks of nothing") << put << body({}) << QByteArray("");
+    QCborMap withMissing = body({ QCborArray { h, 0, 100, 100 } });
+    withMissing.insert(QLatin1String("missing"), QCborArray { h });
+    QTest::newRow("PutBlocks with missing") << put << withMissing << a;
+    QCborMap badMissing = body({});
+    badMissing.insert(QLatin1String("missing"), QCborArray { 7 });
+    QTest::newRow("missing not hashes") << int(MessageType::BlocksData) << badMissing << QByteArray("");
+    QCborArray many;
+    QByteArray manyData;
+    for (int i = 0; i <= kMaxBlocksPerBatch; ++i) {
+        many.append(QCborArray { h, 0, 100, 100 });
+        manyData += a;
+    }
+    QTest::newRow("too many blocks") << put << body(many) << manyData;
+}
+
+// Each is refused whole, by the decoder or by BlockBatch (fuzzed too: fuzz_protocol).
+void tst_Protocol::malformedBlockBatches()
+{
+    QFETCH(int, type);
+    QFETCH(QCborMap, body);
+    QFETCH(QByteArray, data);
+    const Envelope sent { MessageType(type), 4, body, data };
+    QVERIFY(!BlockBatch::fromEnvelope(sent));
+    auto decoded = decodeMessage(encodeFrame(sent).mid(4)); // as it arrives from a socket
+    QVERIFY(!decoded || !BlockBatch::fromEnvelope(*decoded));
 }
 
 void tst_Protocol::entryRoundTrip()
@@ -438,8 +579,8 @@ void tst_Protocol::malformedFrames_data()
     QTest::newRow("type is text") << rawFrame(cbor(QCborArray { QStringLiteral("x"), 2, QCborMap() }))
                                   << QStringLiteral("[type, id, body]");
     QTest::newRow("body not a map") << rawFrame(cbor(QCborArray { 1, 2, 3 })) << QStringLiteral("[type, id, body]");
-    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 24, 2, QCborMap() }))
-                                  << QStringLiteral("unknown message type 24");
+    QTest::newRow("unknown type") << rawFrame(cbor(QCborArray { 27, 2, QCborMap() }))
+                                  << QStringLiteral("unknown message type 27");
     QTest::newRow("type zero") << rawFrame(cbor(QCborArray { 0, 2, QCborMap() }))
                                << QStringLiteral("unknown message type 0");
     QTest::newRow("negative id") << rawFrame(cbor(QCborArray { 1, -2, QCborMap() }))
@@ -454,6 +595,11 @@ void tst_Protocol::malformedFrames_data()
     qToBigEndian(quint32(kMaxMetadataFrame + 1), bigMeta.data());
     bigMeta += QByteArray("\x83\x07", 2); // [Changes, ...]
     QTest::newRow("metadata over its cap") << bigMeta << QStringLiteral("metadata cap");
+    // Types from 24 on take two CBOR bytes (0x18 n): GetBlocks (25) is metadata.
+    QByteArray bigTwoByte(4, Qt::Uninitialized);
+    qToBigEndian(quint32(kMaxMetadataFrame + 1), bigTwoByte.data());
+    bigTwoByte += QByteArray("\x83\x18\x19", 3);
+    QTest::newRow("GetBlocks over the metadata cap") << bigTwoByte << QStringLiteral("metadata cap");
 }
 
 void tst_Protocol::malformedFrames()

@@ -93,6 +93,11 @@ private Q_SLOTS:
     void pipelinedUploadsAreAnsweredInOrder_data();
     void pipelinedUploadsAreAnsweredInOrder();
     void statsAndMetrics();
+    void batchedBlocksUpAndDown_data();
+    void batchedBlocksUpAndDown();
+    void hostileBatchStoresNothing_data();
+    void hostileBatchStoresNothing();
+    void olderPeersDoNotBatch();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -350,7 +355,7 @@ void tst_Server::hostileFramesChangeNothing_data()
     QTest::newRow("metadata over 1 MiB") << lengthPrefix(2 * 1024 * 1024) + QByteArray("\x83\x0d", 2);
     QTest::newRow("empty frame") << lengthPrefix(0);
     QTest::newRow("not CBOR") << lengthPrefix(3) + QByteArray("\xff\xff\xff", 3);
-    QTest::newRow("unknown type") << lengthPrefix(5) + QByteArray("\x83\x18\x18\x01\xa0", 5);
+    QTest::newRow("unknown type") << lengthPrefix(5) + QByteArray("\x83\x18\x1b\x01\xa0", 5);
     QTest::newRow("wrong shape") << lengthPrefix(2) + QByteArray("\x81\x01", 2);
     QTest::newRow("dot-dot path") << commitOf({ putOp(QStringLiteral("../../etc/passwd")) });
     QTest::newRow("absolute path") << commitOf({ putOp(QStringLiteral("/etc/passwd")) });
@@ -453,6 +458,172 @@ void tst_Server::pipelinedUploadsAreAnsweredInOrder()
     for (const CommitResult &r : committed->results)
         QCOMPARE(r.status, CommitStatus::Applied);
     QCOMPARE(blockFiles(m_dir->path()), hashes.size()); // neither the forged one nor the one after it
+}
+
+void tst_Server::batchedBlocksUpAndDown_data()
+{
+    QTest::addColumn<int>("blockSize");
+    QTest::newRow("checked on the event thread") << 40; // under kPoolVerifyFromBytes in all
+    QTest::newRow("checked on the pool") << 3000;
+}
+
+// Protocol 1.3: a PutBlocks of many blocks (some zstd) is answered with one Ok as soon as
+// they are stored and proven, with no later request needed to flush their proofs; they
+// count for QueryBlocks and Commit like single PutBlocks. A GetBlocks is answered in
+// request order, hashes the account may not read (unknown, or another account's) listed
+// as missing; past the reply's byte budget the rest is listed as later.
+void tst_Server::batchedBlocksUpAndDown()
+{
+    QFETCH(int, blockSize);
+    RawClient a(m_server->port());
+    const QString account = a.login();
+    BlockBatch batch;
+    QList<QByteArray> datas;
+    QList<CommitOp> ops;
+    for (int i = 0; i < 300; ++i) {
+        // Every third compressible (zstd on the wire, from 128 bytes), the rest random.
+        const QByteArray data = i % 3 == 0 ? QByteArray::number(i).repeated(200) : randomBlock(blockSize + i % 7);
+        const EncodedBlock encoded = encodeBlock(data);
+        batch.blocks.append(BlockPayload { ContentHash::of(data), encoded.codec, quint32(data.size()), encoded.data });
+        datas << data;
+        ops << put(QByteArray("d/f" + QByteArray::number(i)).constData(), data);
+    }
+    QVERIFY(batch.blocks.first().codec == BlockCodec::Zstd);
+    QCOMPARE(batch.dataBytes() >= ClientSession::kPoolVerifyFromBytes, blockSize > 100);
+    const quint64 id = a.send(batch.toEnvelope(MessageType::PutBlocks, 0));
+    const Envelope ok = a.waitFor([id](const Envelope &e) { return e.id == id; });
+    QCOMPARE(ok.type, MessageType::Ok);
+    QCOMPARE(blockFiles(m_dir->path()), 300);
+    QList<ContentHash> hashes;
+    for (const BlockPayload &b : std::as_const(batch.blocks))
+        hashes << b.hash;
+    QCOMPARE(
+        QueryBlocksReply::fromCbor(a.call(MessageType::QueryBlocks, QueryBlocks { hashes }).body)->missing.size(), 0);
+    const CommitReply committed = a.commit(ops);
+    QCOMPARE(committed.results.size(), ops.size());
+    for (const CommitResult &r : committed.results)
+        QCOMPARE(r.status, CommitStatus::Applied);
+
+    RawClient stranger(m_server->port());
+    QVERIFY(!stranger.login().isEmpty());
+    const QByteArray theirs = randomBlock(100);
+    QVERIFY(stranger.putBlock(theirs));
+
+    RawClient b(m_server->port());
+    QCOMPARE(b.login(account), account);
+    const quint64 servedBefore = m_server->blocksServed();
+    const QList<ContentHash> asked { hashes[5], ContentHash::of("nobody's"), hashes[0], ContentHash::of(theirs),
+        hashes[299] };
+    const Envelope reply = b.call(MessageType::GetBlocks, GetBlocks { asked });
+    QCOMPARE(reply.type, MessageType::BlocksData);
+    auto got = BlockBatch::fromEnvelope(reply);
+    QVERIFY2(got, qPrintable(got.errorMessage()));
+    QCOMPARE(got->blocks.size(), 3);
+    const QList<int> expected { 5, 0, 299 };
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(got->blocks[i].hash, hashes[expected[i]]);
+        QCOMPARE(*decodeAndVerify(got->blocks[i]), datas[expected[i]]);
+    }
+    QCOMPARE(got->missing, (QList<ContentHash> { ContentHash::of("nobody's"), ContentHash::of(theirs) }));
+    QVERIFY(got->later.isEmpty());
+    QCOMPARE(m_server->blocksServed(), servedBefore + 3);
+
+    // Five 1 MiB blocks against a 4 MiB budget: the last is left for another request.
+    BlockBatch bigOnes;
+    QList<ContentHash> bigHashes;
+    for (int i = 0; i < 5; ++i) {
+        const QByteArray data = randomBlock(1024 * 1024);
+        bigOnes.blocks.append(BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data });
+        bigHashes << ContentHash::of(data);
+    }
+    const quint64 bigId = a.send(bigOnes.toEnvelope(MessageType::PutBlocks, 0));
+    QCOMPARE(a.waitFor([bigId](const Envelope &e) { return e.id == bigId; }, 20000).type, MessageType::Ok);
+    got = BlockBatch::fromEnvelope(a.call(MessageType::GetBlocks, GetBlocks { bigHashes }));
+    QVERIFY2(got, qPrintable(got.errorMessage()));
+    QCOMPARE(got->blocks.size(), 4);
+    QCOMPARE(got->later, QList<ContentHash> { bigHashes[4] });
+    QVERIFY(got->missing.isEmpty());
+    QVERIFY(a.isConnected() && b.isConnected());
+}
+
+void tst_Server::hostileBatchStoresNothing_data()
+{
+    QTest::addColumn<int>("blockSize");
+    QTest::addColumn<QString>("lie");
+    for (const int size : { 1000, 40 * 1024 }) {
+        const QString where
+            = size < ClientSession::kPoolVerifyFromBytes ? QStringLiteral(", event thread") : QStringLiteral(", pool");
+        QTest::newRow(qPrintable(QStringLiteral("a wrong hash") + where)) << size << QStringLiteral("hash");
+        QTest::newRow(qPrintable(QStringLiteral("zstd that does not decode") + where))
+            << size << QStringLiteral("zstd");
+        QTest::newRow(qPrintable(QStringLiteral("a wrong raw size") + where)) << size << QStringLiteral("size");
+    }
+}
+
+// One bad block among good ones: the whole PutBlocks is refused (bad-request, the
+// connection closed) and none of its blocks is stored or proven, nor anything after it.
+void tst_Server::hostileBatchStoresNothing()
+{
+    QFETCH(int, blockSize);
+    QFETCH(QString, lie);
+    RawClient c(m_server->port());
+    const QString account = c.login();
+    BlockBatch batch;
+    for (int i = 0; i < 5; ++i) {
+        const QByteArray data = randomBlock(blockSize);
+        batch.blocks.append(BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data });
+    }
+    BlockPayload &bad = batch.blocks[3];
+    if (lie == QStringLiteral("hash"))
+        bad.hash = ContentHash::of("something else");
+    else if (lie == QStringLiteral("zstd"))
+        bad.codec = BlockCodec::Zstd;
+    else
+        bad.rawSize += 1; // raw: the decoder refuses the length
+    const quint64 id = c.send(batch.toEnvelope(MessageType::PutBlocks, 0));
+    const QByteArray after = randomBlock(200);
+    c.send(BlockPayload { ContentHash::of(after), BlockCodec::Raw, quint32(after.size()), after }.toEnvelope(
+        MessageType::PutBlock, 0));
+    const Envelope error = c.waitFor([id](const Envelope &e) { return e.id == id || e.id == 0; }, 10000);
+    QCOMPARE(c.errorCode(error), QStringLiteral("bad-request"));
+    QTRY_VERIFY(!c.isConnected());
+    QCOMPARE(blockFiles(m_dir->path()), 0);
+    RawClient again(m_server->port());
+    QCOMPARE(again.login(account), account);
+    QList<ContentHash> hashes { ContentHash::of(after) };
+    for (const BlockPayload &b : std::as_const(batch.blocks))
+        hashes << b.hash;
+    QCOMPARE(
+        QueryBlocksReply::fromCbor(again.call(MessageType::QueryBlocks, QueryBlocks { hashes }).body)->missing.size(),
+        hashes.size());
+}
+
+// A 1.2 session may not send PutBlocks or GetBlocks (unknown messages before 1.3), and a
+// 1.2 server says so to a 1.3 client: nothing is stored.
+void tst_Server::olderPeersDoNotBatch()
+{
+    const QByteArray data = randomBlock(100);
+    BlockBatch batch;
+    batch.blocks = { BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data } };
+    RawClient old(m_server->port());
+    QVERIFY(!old.login(QString(), 2).isEmpty());
+    const quint64 id = old.send(batch.toEnvelope(MessageType::PutBlocks, 0));
+    QCOMPARE(old.errorCode(old.waitFor([id](const Envelope &e) { return e.id == id; })), QStringLiteral("bad-request"));
+    QTRY_VERIFY(!old.isConnected());
+    RawClient old2(m_server->port());
+    QVERIFY(!old2.login(QString(), 2).isEmpty());
+    QCOMPARE(old2.errorCode(old2.call(MessageType::GetBlocks, GetBlocks { { ContentHash::of(data) } })),
+        QStringLiteral("bad-request"));
+
+    m_server.reset();
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    m_server->setProtocolMinor(2);
+    QVERIFY(m_server->start().ok());
+    RawClient c(m_server->port());
+    QVERIFY(!c.login().isEmpty()); // says 1.3, gets 1.2
+    const quint64 put = c.send(batch.toEnvelope(MessageType::PutBlocks, 0));
+    QCOMPARE(c.errorCode(c.waitFor([put](const Envelope &e) { return e.id == put; })), QStringLiteral("bad-request"));
+    QCOMPARE(blockFiles(m_dir->path()), 0);
 }
 
 void tst_Server::unreadRepliesAreBounded()

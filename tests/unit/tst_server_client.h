@@ -116,6 +116,12 @@ public:
         m_channel->send(type, id, body);
         return id;
     }
+    quint64 send(Envelope envelope) // a block frame, its bytes beside the body
+    {
+        envelope.id = m_nextId++;
+        m_channel->sendEnvelope(envelope);
+        return envelope.id;
+    }
     QList<Envelope> takeInbox() { return std::exchange(m_inbox, {}); }
 
 private:

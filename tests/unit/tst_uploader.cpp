@@ -37,6 +37,8 @@ private Q_SLOTS:
     void fileChangedAfterTheScanIsNotCommitted();
     void bytesThatDoNotMatchTheScanAreRefused();
     void requestsInFlightAreBounded();
+    void smallBlocksGoSeveralToARequest_data();
+    void smallBlocksGoSeveralToARequest();
     void sharedBlocksGoOnceAndMovesAndDeletesKeepTheirFields();
 
 private:
@@ -49,6 +51,7 @@ private:
         int trusted = 0;
         int hashed = 0;
         int peakPuts = 0;
+        int putBatches = 0; // PutBlocks requests
         int resultBatches = 0; // resultsStarting .. resultsDone pairs
         int outsideBatch = 0; // op results reported outside such a pair (must stay 0)
         bool inBatch = false;
@@ -136,6 +139,7 @@ tst_Uploader::Run tst_Uploader::upload(const QList<SyncAction> &ops)
     run.trusted = uploader.trustedReads();
     run.hashed = uploader.hashedReads();
     run.peakPuts = uploader.peakPutsInFlight();
+    run.putBatches = uploader.batchesSent();
     run.applied.sort();
     return run;
 }
@@ -389,6 +393,50 @@ void tst_Uploader::requestsInFlightAreBounded()
     QVERIFY(run.peakPuts > 1); // pipelined
     QVERIFY(run.peakPuts <= Uploader::kMaxPutsInFlight);
     QCOMPARE(serverContent(QStringLiteral("f7.bin")), randomBytes(207, 17));
+}
+
+void tst_Uploader::smallBlocksGoSeveralToARequest_data()
+{
+    QTest::addColumn<quint32>("minor");
+    QTest::newRow("1.3: PutBlocks") << kMinorBatch;
+    QTest::newRow("a 1.2 peer: a PutBlock each") << quint32(2);
+}
+
+// Protocol 1.3: small blocks go up to kBatchBlocks to a PutBlocks, one request and one reply
+// for many files; blocks over kBatchBlockBytes go one PutBlock each. With a peer that does
+// not speak 1.3 every block goes alone. Either way every file arrives whole.
+void tst_Uploader::smallBlocksGoSeveralToARequest()
+{
+    QFETCH(quint32, minor);
+    if (minor != kMinorVersion) {
+        m_connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
+        m_connection->setClientMinor(minor);
+        QSignalSpy ready(m_connection.get(), &ServerConnection::ready);
+        m_connection->open();
+        QVERIFY(ready.wait(10000));
+        bool loggedIn = false;
+        m_connection->login(
+            m_accountId, QStringLiteral("test"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
+        QTRY_VERIFY(loggedIn);
+    }
+    QCOMPARE(m_connection->serverMinor(), minor);
+    const int count = 2 * kBatchBlocks + 10;
+    for (int i = 0; i < count; ++i)
+        writeFile(m_folder->path(), QStringLiteral("f%1.bin").arg(i), randomBytes(500 + i % 1000, quint32(i + 300)));
+    const QByteArray big = randomBytes(3 * 1024 * 1024, 77); // blocks of 16 to 256 KiB
+    writeFile(m_folder->path(), QStringLiteral("big.bin"), big);
+    const Run run = upload(scanUploads());
+    QVERIFY(run.complete);
+    QCOMPARE(run.applied.size(), count + 1);
+    if (minor >= kMinorBatch) {
+        QVERIFY2(run.putBatches >= (count + kBatchBlocks - 1) / kBatchBlocks && run.putBatches <= count / 20,
+            qPrintable(QString::number(run.putBatches)));
+    } else {
+        QCOMPARE(run.putBatches, 0);
+    }
+    QCOMPARE(serverContent(QStringLiteral("big.bin")), big);
+    for (const int i : { 0, 255, 256, count - 1 })
+        QCOMPARE(serverContent(QStringLiteral("f%1.bin").arg(i)), randomBytes(500 + i % 1000, quint32(i + 300)));
 }
 
 // The Uploader keeps its own compact record per op and one table entry per distinct

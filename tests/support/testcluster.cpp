@@ -94,4 +94,20 @@ void TestClient::stop()
     m_engine.reset();
 }
 
+std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account, quint32 minor)
+{
+    auto connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), port);
+    connection->setClientMinor(minor);
+    QSignalSpy ready(connection.get(), &ServerConnection::ready);
+    connection->open();
+    if (!ready.wait(10000))
+        return nullptr;
+    bool loggedIn = false;
+    connection->login(
+        account, QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
+    if (!QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000))
+        return nullptr;
+    return connection;
+}
+
 } // namespace filesync::test

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "serverconnection.h"
 #include "syncengine.h"
 #include "syncserver.h"
 
@@ -66,5 +67,9 @@ private:
     int m_conflicts = 0;
     QList<SyncItem> m_items;
 };
+
+// A ServerConnection to 127.0.0.1:port logged in to `account`, saying protocol minor
+// `minor` (an older client when below ours); null when it cannot log in within 10 s.
+std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account, quint32 minor);
 
 } // namespace filesync::test

@@ -409,15 +409,8 @@ void tst_Uploader::smallBlocksGoSeveralToARequest()
 {
     QFETCH(quint32, minor);
     if (minor != kMinorVersion) {
-        m_connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
-        m_connection->setClientMinor(minor);
-        QSignalSpy ready(m_connection.get(), &ServerConnection::ready);
-        m_connection->open();
-        QVERIFY(ready.wait(10000));
-        bool loggedIn = false;
-        m_connection->login(
-            m_accountId, QStringLiteral("test"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
-        QTRY_VERIFY(loggedIn);
+        m_connection = loggedInConnection(m_server->port(), m_accountId, minor);
+        QVERIFY(m_connection);
     }
     QCOMPARE(m_connection->serverMinor(), minor);
     const int count = 2 * kBatchBlocks + 10;

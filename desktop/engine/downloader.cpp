@@ -551,6 +551,11 @@ void Downloader::pump()
     // pump() again), as Nagle's algorithm does: at most one round trip later, and many
     // blocks a request instead of one or two.
     const bool batching = m_connection.serverMinor() >= kMinorBatch;
+    // While a batch is under way a queue too short to fill one waits for its reply as a
+    // whole (a big block in it too, by at most that round trip): pump() runs after every
+    // written block, and taking the queue apart only to put it back each time was waste.
+    if (batching && m_batchesInFlight > 0 && m_queue.size() < kBatchBlocks && m_queuedBytes < kBatchBytes)
+        return;
     QList<BlockRef> batch;
     qint64 batchBytes = 0;
     while (!m_queue.isEmpty() && m_inFlight < kWindowBytes) {

@@ -36,7 +36,7 @@ struct ServerContext
     std::function<int()> sessionCount;
     int loginTimeoutMs = 30 * 1000; // a connection must log in within this time
     quint32 minorVersion = protocol::kMinorVersion; // what Welcome says (older in tests)
-    quint64 blocksServed = 0; // GetBlocks answered with BlockData (without `wait`)
+    quint64 blocksServed = 0; // blocks sent for GetBlock (without `wait`) and GetBlocks
     quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (1.2 prefetches)
     qint64 batchReplyBudget = protocol::kBatchReplyBudget; // block bytes in one BlocksData (1.3)
 };

@@ -297,7 +297,9 @@ struct GetBlock
 // answered Ok once all are verified, stored and proven; BlocksData, the answer to
 // GetBlocks). `blocks` says each block's hash, codec, raw size and encoded length, in
 // order; their encoded bytes follow one another in the frame's one `data` string
-// (Envelope::data), so a block is copied into the frame once and out of it once.
+// (Envelope::data), never through a QCborValue. A batch's bytes are copied once more each
+// way than a single block's: gathered into `data` before the frame is written, and sliced
+// out of it into each BlockPayload (small blocks only: at most about 1 MiB a batch).
 struct BlockBatch
 {
     QList<BlockPayload> blocks; // PutBlocks: 1 .. kMaxBlocksPerBatch; BlocksData: 0 ..

@@ -848,7 +848,9 @@ void Downloader::install(File &file)
     };
     // The path must still hold what the plan saw (nothing, or the unchanged old entry):
     // anything else is the user's new work, which we never overwrite.
-    const auto now = Scanner::stat(target);
+    // A new file's path is not stat'ed first: RENAME_NOREPLACE below refuses anything that
+    // is there (EEXIST), which is exactly the case the check would have refused.
+    const auto now = a.local ? Scanner::stat(target) : std::nullopt;
     bool unchanged = !now.has_value();
     if (a.local && now && now->kind == a.local->kind)
         unchanged = a.local->isDir()
@@ -879,6 +881,8 @@ void Downloader::install(File &file)
     }
     if (old >= 0)
         writeBackPool()->start([old] { ::close(old); });
+    if (!renamed && !now && errno == EEXIST)
+        return skip(QStringLiteral("changed on this computer meanwhile"));
     if (!renamed)
         return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
     file.landed = Scanner::stat(target);

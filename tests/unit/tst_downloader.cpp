@@ -56,6 +56,7 @@ private Q_SLOTS:
     void manySmallFilesKeepTheOrderOfDurability();
     void batchesFetchWhatTheServerHas_data();
     void batchesFetchWhatTheServerHas();
+    void userFilesAtNewPathsAreKept();
     void abortLeavesNoTempFiles();
     void abortRecordsWhatLanded();
     void patchCopiesUnchangedBlocksWithoutTheServer();
@@ -265,6 +266,43 @@ void tst_Downloader::batchesFetchWhatTheServerHas()
     else
         QVERIFY2(downloader.batchesFetched() >= 2 && downloader.batchesFetched() <= 10,
             qPrintable(QString::number(downloader.batchesFetched())));
+    QCOMPARE(tempFiles(), 0);
+}
+
+// The plan saw nothing at these paths; the user made a file at one and a folder at another
+// before the download landed. Neither is replaced (RENAME_NOREPLACE refuses, no stat
+// before it): both downloads are skipped, the user's bytes stay, nothing is recorded.
+void tst_Downloader::userFilesAtNewPathsAreKept()
+{
+    QHash<QString, QByteArray> contents;
+    const QList<SyncAction> actions = uploadFiles(3, contents);
+    if (QTest::currentTestFailed())
+        return;
+    const QString root = m_folder->path() + u'/';
+    const QString filePath = actions.at(0).path.toString(), dirPath = actions.at(1).path.toString();
+    QVERIFY(QDir().mkpath(QFileInfo(root + filePath).absolutePath()));
+    QFile mine(root + filePath);
+    QVERIFY(mine.open(QIODevice::WriteOnly));
+    QCOMPARE(mine.write("the user's own work"), qint64(19));
+    mine.close();
+    QVERIFY(QDir().mkpath(root + dirPath));
+
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    QSignalSpy skipped(&downloader, &Downloader::fileSkipped);
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run(actions, {});
+    QVERIFY(finished.wait(60000) || !finished.isEmpty());
+    QCOMPARE(finished.first().first().toBool(), false);
+    QCOMPARE(skipped.size(), 2);
+    for (const QList<QVariant> &s : std::as_const(skipped))
+        QCOMPARE(s.at(1).toString(), QStringLiteral("changed on this computer meanwhile"));
+    QVERIFY(mine.open(QIODevice::ReadOnly));
+    QCOMPARE(mine.readAll(), QByteArray("the user's own work"));
+    QVERIFY(QFileInfo(root + dirPath).isDir());
+    QCOMPARE(QFile(root + actions.at(2).path.toString()).size(), qint64(contents.value(actions.at(2).path.toString()).size()));
+    const JournalState journal = m_journal->load();
+    QCOMPARE(journal.size(), 1);
+    QVERIFY(journal.contains(actions.at(2).path));
     QCOMPARE(tempFiles(), 0);
 }
 

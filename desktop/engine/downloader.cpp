@@ -29,6 +29,7 @@
 #include <functional>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace filesync {
 
@@ -66,18 +67,6 @@ struct Downloader::File
         checks[size_t(at - starts.cbegin())] = *check;
     }
 };
-
-namespace {
-bool syncFd(const QByteArray &path, int (*call)(int), int flags)
-{
-    const int fd = ::open(path.constData(), flags | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    const bool ok = call(fd) == 0;
-    ::close(fd);
-    return ok;
-}
-} // namespace
 
 Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
     : QObject(parent)
@@ -347,6 +336,17 @@ std::function<void(const QString &)> s_duringProvenCopyForTests;
 QThreadPool *writeBackPool()
 {
     static QThreadPool *pool = newProcessPool(1);
+    return pool;
+}
+
+// The fdatasync()s of a batch, several at once: a thread waiting for the disk costs no
+// CPU, and concurrent syncs share the device's cache flushes (the block layer merges
+// flush requests that wait together). Here, 2,000 new 8 KiB files with their write-back
+// started: 55-96 us a file one after the other, 41-44 us eight at a time.
+constexpr int kSyncThreads = 8;
+QThreadPool *syncPool()
+{
+    static QThreadPool *pool = newProcessPool(kSyncThreads);
     return pool;
 }
 
@@ -767,32 +767,49 @@ void Downloader::startSync()
 // waits for everything else dirty on the file system: another program's big copy, or in
 // the benchmark the other computer's and the server's writes on the same disk (W2 under
 // strace: B spent 2.8 s in 213 syncfs calls). Write-back of a chunk of files is started
-// first (sync_file_range), then each is fdatasync'ed: the first waits for the journal
-// commit that allocates them all, the rest mostly find their data and metadata stable.
+// first (sync_file_range), then they are fdatasync'ed kSyncThreads at a time, together
+// with the folders of the previous batch's renames.
 bool Downloader::syncBatch(const QStringList &files, const QStringList &dirs)
 {
     constexpr qsizetype kChunk = 256; // descriptors open at once
-    bool ok = true;
-    std::vector<int> fds;
-    fds.reserve(size_t(qMin(files.size(), kChunk)));
-    for (qsizetype at = 0; at < files.size(); at += kChunk) {
-        fds.clear();
-        for (qsizetype i = at; i < qMin(files.size(), at + kChunk); ++i) {
-            const int fd = ::open(QFile::encodeName(files.at(i)).constData(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) {
+    std::atomic_bool ok = true;
+    struct Pending
+    {
+        int fd;
+        int (*call)(int);
+    };
+    std::vector<Pending> pending;
+    pending.reserve(size_t(qMin(files.size() + dirs.size(), kChunk)));
+    const auto syncAll = [&ok, &pending] {
+        QtConcurrent::blockingMap(syncPool(), pending, [&ok](const Pending &p) {
+            if (p.call(p.fd) != 0)
                 ok = false;
-                continue;
-            }
-            localfs::startWriteBack(fd, 0, 0);
-            fds.push_back(fd);
+            ::close(p.fd);
+        });
+        pending.clear();
+    };
+    for (const QString &file : files) {
+        const int fd = ::open(QFile::encodeName(file).constData(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            ok = false;
+            continue;
         }
-        for (const int fd : fds) {
-            ok = ::fdatasync(fd) == 0 && ok;
-            ::close(fd);
-        }
+        localfs::startWriteBack(fd, 0, 0);
+        pending.push_back({ fd, ::fdatasync });
+        if (qsizetype(pending.size()) >= kChunk)
+            syncAll();
     }
-    for (const QString &dir : dirs)
-        ok = syncFd(QFile::encodeName(dir), ::fsync, O_RDONLY | O_DIRECTORY) && ok;
+    for (const QString &dir : dirs) {
+        const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            ok = false;
+            continue;
+        }
+        pending.push_back({ fd, ::fsync });
+        if (qsizetype(pending.size()) >= kChunk)
+            syncAll();
+    }
+    syncAll();
     return ok;
 }
 

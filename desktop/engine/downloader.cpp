@@ -18,6 +18,7 @@
 #include <QFutureWatcher>
 #include <QSet>
 #include <QThreadPool>
+#include <QTimer>
 #include <QUuid>
 #include <QtConcurrent>
 
@@ -74,7 +75,16 @@ Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &
     , m_tmpDir(Journal::tempDir(root))
     , m_journal(journal)
     , m_connection(connection)
-{ }
+{
+    m_settleTimer.setSingleShot(true);
+    m_settleTimer.setInterval(kSettleMs);
+    connect(&m_settleTimer, &QTimer::timeout, this, [this] {
+        m_settleGaveUp = m_next; // taken as it is: what is still on its way is fetched again
+        admit();
+        pump();
+        checkDone();
+    });
+}
 
 Downloader::~Downloader()
 {
@@ -110,6 +120,8 @@ void Downloader::abort()
     m_assembling = 0;
     m_actions.clear();
     m_next = 0;
+    m_settleTimer.stop();
+    m_settleGaveUp = -1;
     m_running = false;
 }
 
@@ -202,6 +214,8 @@ void Downloader::admit()
     QList<File *> empty;
     while (m_running && m_next < m_actions.size() && int(m_files.size()) < kMaxUninstalled
         && (m_assembling == 0 || (m_assembling < kMaxOpenFiles && m_queuedBytes < kWindowBytes))) {
+        if (waitForPrefetch(m_actions.at(m_next)))
+            break; // in order: the files after it wait too (for at most kSettleMs)
         const SyncAction &action = m_actions.at(m_next++);
         auto owned = std::make_unique<File>();
         File *f = owned.get();
@@ -265,6 +279,31 @@ void Downloader::admit()
         startLocalCopies(local);
     for (File *f : std::as_const(empty))
         assembled(*f);
+}
+
+// Protocol 1.2: the other computer's commit of a file this computer is prefetching has
+// come while some of the prefetch's requests are still under way (the commit only waited
+// for the upload, not for our replies). Taken now, the file would get those blocks a
+// second time from the server (up to the Prefetcher's window: 32 MiB of a 1 GiB file);
+// so admission waits until they are written (settled()), for at most kSettleMs.
+bool Downloader::waitForPrefetch(const SyncAction &action)
+{
+    Prefetcher *prefetcher = m_connection.prefetcher();
+    if (!prefetcher || action.kind != EntryKind::File || m_settleGaveUp == m_next
+        || !prefetcher->settle(action.path, action.remote.blocks))
+        return false;
+    connect(prefetcher, &Prefetcher::settled, this, &Downloader::onPrefetchSettled, Qt::UniqueConnection);
+    if (!m_settleTimer.isActive())
+        m_settleTimer.start();
+    return true;
+}
+
+void Downloader::onPrefetchSettled()
+{
+    m_settleTimer.stop();
+    admit();
+    pump();
+    checkDone();
 }
 
 // The prefetched temp file of exactly the file's block list, opened for the file, or

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <QTimer>
 
 #include <atomic>
 #include <functional>
@@ -57,6 +58,8 @@ public:
     static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
     // A replaced old version at least this big is released on a pool thread (see install()).
     static constexpr qint64 kReleaseOnPoolBytes = 16 * 1024 * 1024;
+    // How long admission waits for a prefetch's requests under way (see waitForPrefetch()).
+    static constexpr int kSettleMs = 2000;
 
     Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
     ~Downloader() override;
@@ -130,6 +133,8 @@ private:
     static bool syncBatch(const QStringList &files, const QStringList &dirs);
 
     void admit();
+    bool waitForPrefetch(const SyncAction &action);
+    void onPrefetchSettled();
     std::optional<Prefetcher::Taken> adoptPrefetched(File &file);
     void startLocalCopies(const QList<protocol::BlockRef> &blocks);
     void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
@@ -178,6 +183,8 @@ private:
     int m_generation = 0;
     int m_batchesFetched = 0;
     int m_batchesInFlight = 0; // GetBlocks under way
+    QTimer m_settleTimer; // the bound on waitForPrefetch()
+    qsizetype m_settleGaveUp = -1; // the action whose prefetch is taken without more waiting
     BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
 };
 

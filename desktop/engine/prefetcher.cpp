@@ -118,7 +118,7 @@ void Prefetcher::pump()
     // In announce order: the first file is the one whose commit comes first.
     for (const auto &owned : m_files) {
         File &f = *owned;
-        while (f.next < f.toFetch.size() && m_inFlight < kWindowBytes) {
+        while (!f.settling && f.next < f.toFetch.size() && m_inFlight < kWindowBytes) {
             const BlockRef block = f.blocks.at(f.toFetch.at(f.next++));
             m_inFlight += block.size;
             const quint64 id = f.id;
@@ -135,6 +135,7 @@ void Prefetcher::pump()
                     // A failure (not-yet, disconnected) leaves the block to the Downloader.
                     self->m_requests.remove(request);
                     self->m_inFlight -= block.size;
+                    self->checkSettled(id);
                     self->pump();
                 },
                 true);
@@ -162,6 +163,7 @@ void Prefetcher::writeBlock(quint64 fileId, quint64 request, const BlockRef &blo
                 return; // taken or dropped meanwhile: its bytes went nowhere the Downloader relies on
             m_inFlight -= bytes;
             onWritten(fileId, indexes, outcome);
+            checkSettled(fileId);
             pump();
         },
         f->gate);
@@ -219,11 +221,39 @@ std::optional<Prefetcher::Taken> Prefetcher::take(const RelativePath &path, cons
     return std::nullopt;
 }
 
+bool Prefetcher::settle(const RelativePath &path, const QList<BlockRef> &blocks)
+{
+    for (const auto &owned : m_files) {
+        File &f = *owned;
+        if (f.path != path || f.blocks != blocks)
+            continue;
+        f.settling = true;
+        return hasRequests(f.id);
+    }
+    return false;
+}
+
+bool Prefetcher::hasRequests(quint64 fileId) const
+{
+    return std::any_of(
+        m_requests.cbegin(), m_requests.cend(), [fileId](const Request &r) { return r.file == fileId; });
+}
+
+// Queued: the Downloader's answer is a take(), which must not run inside our callbacks.
+void Prefetcher::checkSettled(quint64 fileId)
+{
+    const File *f = find(fileId);
+    if (f && f->settling && !hasRequests(fileId))
+        QMetaObject::invokeMethod(this, &Prefetcher::settled, Qt::QueuedConnection);
+}
+
 void Prefetcher::discard(quint64 id)
 {
     for (auto it = m_files.begin(); it != m_files.end(); ++it) {
         if ((*it)->id != id)
             continue;
+        if ((*it)->settling) // nothing left to wait for: the Downloader makes its own file
+            QMetaObject::invokeMethod(this, &Prefetcher::settled, Qt::QueuedConnection);
         (*it)->gate->close();
         if ((*it)->fd >= 0)
             ::close((*it)->fd);

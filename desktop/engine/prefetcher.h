@@ -57,6 +57,12 @@ public:
         qint64 writtenBytes = 0;
     };
     std::optional<Taken> take(const RelativePath &path, const QList<protocol::BlockRef> &blocks);
+    // The commit of exactly this block list at `path` has come: no further requests are
+    // made for it. True while some of its requests are still under way (the Downloader
+    // would fetch those blocks a second time if it took the file now): settled() follows
+    // once the last of them is answered and written, or the file is dropped. False when
+    // there is nothing to wait for: take() it.
+    bool settle(const RelativePath &path, const QList<protocol::BlockRef> &blocks);
 
     void onAnnounced(const protocol::Announce &announce);
 
@@ -67,6 +73,7 @@ public:
 
 Q_SIGNALS:
     void blockWritten(); // for tests: a prefetched block is in its temp file
+    void settled(); // a file settle() said was busy has no request under way any more
 
 private:
     struct File
@@ -83,6 +90,7 @@ private:
         int fd = -1;
         qint64 unflushed = 0;
         qint64 lastActivity = 0; // on m_clock (monotonic)
+        bool settling = false; // committed: no new requests, settled() once none is left
         std::shared_ptr<BlockWriter::Gate> gate = std::make_shared<BlockWriter::Gate>();
     };
     File *find(quint64 id) const;
@@ -92,6 +100,8 @@ private:
     void onWritten(quint64 fileId, const QList<int> &indexes, const BlockWriter::Outcome &outcome);
     void discard(quint64 id);
     void forgetRequests(quint64 fileId);
+    bool hasRequests(quint64 fileId) const;
+    void checkSettled(quint64 fileId); // after one of the file's requests ended
     void expire();
 
     QString m_root;

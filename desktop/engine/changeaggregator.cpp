@@ -1,5 +1,6 @@
 #include "changeaggregator.h"
 
+#include "journal.h"
 #include "syncengine.h"
 
 #include <QFile>
@@ -15,6 +16,7 @@ namespace filesync {
 namespace {
 constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB
     | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+constexpr qsizetype kMaxOwnMoves = 65536; // a move whose other half never shows is forgotten
 }
 
 ChangeAggregator::ChangeAggregator(const QString &root, int debounceMs, int intervalSeconds, QObject *parent)
@@ -48,6 +50,17 @@ void ChangeAggregator::start()
     m_notifier = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
     connect(m_notifier, &QSocketNotifier::activated, this, &ChangeAggregator::onReadable);
     addWatch(QString());
+    watchOwnMoves();
+}
+
+// The temp folder may not exist yet (made by the first download): tried again with every
+// setDirectories(). Without it our installs are only rescanned, as any change is.
+void ChangeAggregator::watchOwnMoves()
+{
+    if (m_fd < 0 || m_tmpWd >= 0)
+        return;
+    const QByteArray tmp = QFile::encodeName(Journal::tempDir(m_root));
+    m_tmpWd = inotify_add_watch(m_fd, tmp.constData(), IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW);
 }
 
 void ChangeAggregator::stop()
@@ -62,6 +75,8 @@ void ChangeAggregator::stop()
     m_byDescriptor.clear();
     m_byPath.clear();
     m_stale.clear();
+    m_tmpWd = -1;
+    m_ownMoves.clear();
 }
 
 QList<RelativePath> ChangeAggregator::setDirectories(const QList<RelativePath> &dirs)
@@ -92,6 +107,7 @@ QList<RelativePath> ChangeAggregator::setDirectories(const QList<RelativePath> &
     }
     if (!m_byPath.contains(QString()))
         addWatch(QString());
+    watchOwnMoves();
     return added;
 }
 
@@ -163,6 +179,16 @@ void ChangeAggregator::onReadable()
                 relevant = true;
                 continue;
             }
+            if (m_tmpWd >= 0 && event->wd == m_tmpWd) {
+                if (event->mask & IN_IGNORED) {
+                    m_tmpWd = -1; // the temp folder went: watched again once it is back
+                } else if (event->mask & IN_MOVED_FROM) {
+                    if (m_ownMoves.size() >= kMaxOwnMoves)
+                        m_ownMoves.clear();
+                    m_ownMoves.insert(event->cookie);
+                }
+                continue;
+            }
             const auto watched = m_byDescriptor.constFind(event->wd);
             if (event->mask & IN_IGNORED) {
                 if (watched != m_byDescriptor.cend()) {
@@ -181,6 +207,9 @@ void ChangeAggregator::onReadable()
             // its removal is worth a look at once: it stops the folder.
             const QString name = event->len > 0 ? QFile::decodeName(event->name) : QString();
             if (dir.isEmpty() && name == RelativePath::kMetadataDirName && !(event->mask & (IN_DELETE | IN_MOVED_FROM)))
+                continue;
+            // One of our own installs (the other half of a move out of the temp folder).
+            if ((event->mask & IN_MOVED_TO) && !(event->mask & IN_ISDIR) && m_ownMoves.remove(event->cookie))
                 continue;
             relevant = true;
             if (m_stale.contains(event->wd)) {

@@ -54,6 +54,7 @@ Q_SIGNALS:
 
 private:
     bool addWatch(const QString &relative);
+    void watchOwnMoves();
     void removeWatch(const QString &relative);
     void onReadable();
     void markDirty(const QString &dir);
@@ -71,6 +72,13 @@ private:
     // renews them, so their events say "somewhere", i.e. a full scan.
     QSet<int> m_stale;
     bool m_dirtyAll = false;
+    // The engine's own installs: a file renamed out of .filesync/tmp into the tree
+    // (Downloader::install) shows as IN_MOVED_FROM on this watch of the temp folder and
+    // IN_MOVED_TO, with the same cookie, in the target's folder. The engine records the
+    // file's stat itself, so that folder is not dirty for it (W2: every 4,096-file slice
+    // a downloading computer installed cost one more cycle rescanning all its folders).
+    int m_tmpWd = -1;
+    QSet<uint32_t> m_ownMoves; // cookies of moves out of the temp folder, bounded
     QSet<QString> m_dirtyDirs;
     QSet<QString> m_dirtyTrees;
 };

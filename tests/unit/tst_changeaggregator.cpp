@@ -49,6 +49,7 @@ private Q_SLOTS:
     void nothingHappenedIsEmpty();
     void endlessWritesStillTriggerCycles();
     void movedFolderMeansFullScanUntilRewatched();
+    void ownInstallsAreNotChanges();
 };
 
 void tst_ChangeAggregator::reportsDirtyFolders_data()
@@ -167,4 +168,43 @@ void tst_ChangeAggregator::movedFolderMeansFullScanUntilRewatched()
 }
 
 QTEST_GUILESS_MAIN(tst_ChangeAggregator)
+// A file the engine renames out of .filesync/tmp into the tree (a download's install) is
+// recorded by the engine itself: its folder is not dirty for it. A file moved in from
+// anywhere else, or written by the user, still is; so is a folder moved out of the temp
+// folder (not something the engine does: looked at as any change).
+void tst_ChangeAggregator::ownInstallsAreNotChanges()
+{
+    QTemporaryDir dir, outside;
+    const QString tmp = dir.path() + QStringLiteral("/.filesync/tmp");
+    for (const QString &d : { tmp, dir.path() + QStringLiteral("/a"), dir.path() + QStringLiteral("/b") })
+        QVERIFY(QDir().mkpath(d));
+    ChangeAggregator aggregator(dir.path(), 10, 3600);
+    QSignalSpy changed(&aggregator, &ChangeAggregator::changed);
+    aggregator.start();
+    aggregator.setDirectories({ P(QStringLiteral("a")), P(QStringLiteral("b")) });
+    QVERIFY(aggregator.takeDirty().isEmpty());
+
+    write(tmp + QStringLiteral("/t1"), "installed");
+    QVERIFY(QFile::rename(tmp + QStringLiteral("/t1"), dir.path() + QStringLiteral("/a/f")));
+    write(dir.path() + QStringLiteral("/b/g"), "the user's"); // after it: both are read by then
+    QTRY_VERIFY(changed.size() >= 1);
+    ScanScope scope = aggregator.takeDirty();
+    QVERIFY(!scope.full);
+    QCOMPARE(scope.dirs, paths(L({ "b" })));
+
+    changed.clear();
+    write(outside.path() + QStringLiteral("/t2"), "moved in");
+    QVERIFY(QFile::rename(outside.path() + QStringLiteral("/t2"), dir.path() + QStringLiteral("/a/h")));
+    QTRY_VERIFY(changed.size() >= 1);
+    QCOMPARE(aggregator.takeDirty().dirs, paths(L({ "a" })));
+
+    changed.clear();
+    QVERIFY(QDir().mkdir(tmp + QStringLiteral("/d")));
+    QVERIFY(QDir().rename(tmp + QStringLiteral("/d"), dir.path() + QStringLiteral("/b/d")));
+    QTRY_VERIFY(changed.size() >= 1);
+    scope = aggregator.takeDirty();
+    QCOMPARE(scope.dirs, paths(L({ "b" })));
+    QCOMPARE(scope.trees, paths(L({ "b/d" })));
+}
+
 #include "tst_changeaggregator.moc"

@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB
     | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
 constexpr qsizetype kMaxOwnMoves = 65536; // a move whose other half never shows is forgotten
-}
+} // namespace
 
 ChangeAggregator::ChangeAggregator(const QString &root, int debounceMs, int intervalSeconds, QObject *parent)
     : QObject(parent)

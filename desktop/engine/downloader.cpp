@@ -80,9 +80,7 @@ Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &
     m_settleTimer.setInterval(kSettleMs);
     connect(&m_settleTimer, &QTimer::timeout, this, [this] {
         m_settleGaveUp = m_next; // taken as it is: what is still on its way is fetched again
-        admit();
-        pump();
-        checkDone();
+        onPrefetchSettled();
     });
 }
 
@@ -288,13 +286,16 @@ void Downloader::admit()
 // so admission waits until they are written (settled()), for at most kSettleMs.
 bool Downloader::waitForPrefetch(const SyncAction &action)
 {
+    // Already waiting for this action (admission stops at it): admit() runs after every
+    // written block, and settle() compares whole block lists.
+    if (m_settleTimer.isActive())
+        return true;
     Prefetcher *prefetcher = m_connection.prefetcher();
     if (!prefetcher || action.kind != EntryKind::File || m_settleGaveUp == m_next
         || !prefetcher->settle(action.path, action.remote.blocks))
         return false;
     connect(prefetcher, &Prefetcher::settled, this, &Downloader::onPrefetchSettled, Qt::UniqueConnection);
-    if (!m_settleTimer.isActive())
-        m_settleTimer.start();
+    m_settleTimer.start();
     return true;
 }
 

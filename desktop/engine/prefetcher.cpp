@@ -235,8 +235,7 @@ bool Prefetcher::settle(const RelativePath &path, const QList<BlockRef> &blocks)
 
 bool Prefetcher::hasRequests(quint64 fileId) const
 {
-    return std::any_of(
-        m_requests.cbegin(), m_requests.cend(), [fileId](const Request &r) { return r.file == fileId; });
+    return std::any_of(m_requests.cbegin(), m_requests.cend(), [fileId](const Request &r) { return r.file == fileId; });
 }
 
 // Queued: the Downloader's answer is a take(), which must not run inside our callbacks.

@@ -1,5 +1,7 @@
 #include "relativepath.h"
 
+#include <algorithm>
+
 namespace filesync {
 
 const QString RelativePath::kMetadataDirName = QStringLiteral(".filesync");
@@ -89,6 +91,40 @@ bool RelativePath::isAncestorOf(const RelativePath &other) const
 int RelativePath::depth() const
 {
     return isRoot() ? 0 : int(m_path.count(u'/')) + 1;
+}
+
+namespace {
+// A UTF-16 code unit's rank in path order: '/' below everything, then code point order
+// (surrogates, which encode the code points above U+FFFF, after U+E000..U+FFFF).
+inline int pathRank(char16_t u)
+{
+    if (u == u'/')
+        return 0;
+    if (u >= 0xd800 && u < 0xe000)
+        return int(u) + 0x2000 + 1;
+    if (u >= 0xe000)
+        return int(u) - 0x800 + 1;
+    return int(u) + 1;
+}
+} // namespace
+
+int RelativePath::compare(QStringView a, QStringView b)
+{
+    const qsizetype n = std::min(a.size(), b.size());
+    const char16_t *pa = a.utf16();
+    const char16_t *pb = b.utf16();
+    qsizetype i = 0;
+    while (i < n && pa[i] == pb[i])
+        ++i;
+    if (i == n)
+        return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1); // a prefix comes first
+    return pathRank(pa[i]) < pathRank(pb[i]) ? -1 : 1;
+}
+
+std::pair<QString, QString> RelativePath::descendantBounds() const
+{
+    Q_ASSERT(!isRoot());
+    return { m_path + u'/', m_path + u'0' };
 }
 
 RelativePath RelativePath::rebased(const RelativePath &from, const RelativePath &to) const

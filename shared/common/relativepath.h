@@ -6,6 +6,9 @@
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
+#include <QStringView>
+
+#include <utility>
 
 namespace filesync {
 
@@ -34,14 +37,43 @@ public:
     // Replaces the prefix `from` (an ancestor or the path itself) with `to`.
     RelativePath rebased(const RelativePath &from, const RelativePath &to) const;
 
+    // Path order, the one order of paths everywhere (docs/architecture.md, "Path order"):
+    // name by name, each name by Unicode code point, so a folder is followed at once by
+    // everything in it: "d/X", "d/X/a", "d/X 2", "d/X-1", "d/X.pm". As strings, "d/X 2"
+    // and "d/X.pm" would sort between "d/X" and "d/X/a" (' ', '-' and '.' precede '/').
+    // Returns <0, 0 or >0; for path text too (a QStringList of paths, a sort in a tool).
+    static int compare(QStringView a, QStringView b);
+
+    // The keys at or under `root` in a map ordered by path order are one run:
+    // [map.lowerBound(root), subtreeEnd(map, root)), both returned by subtreeRun().
+    template<typename Map> static typename Map::const_iterator subtreeEnd(const Map &map, const RelativePath &root)
+    {
+        return root.isRoot() ? map.cend() : map.lowerBound(root.pastSubtree());
+    }
+    template<typename Map>
+    static std::pair<typename Map::const_iterator, typename Map::const_iterator> subtreeRun(
+        const Map &map, const RelativePath &root)
+    {
+        return { map.lowerBound(root), subtreeEnd(map, root) };
+    }
+
+    // Text bounds for SQL: the paths strictly under this one (not the root) are exactly
+    // the texts t with first < t < second, "path/" and "path0" ('0' follows '/'), in any
+    // order of code units or UTF-8 bytes (SQLite's BINARY). A prefix test, so it holds
+    // whatever order the rows are kept in; the siblings "path 2" and "path.pm" are outside.
+    std::pair<QString, QString> descendantBounds() const;
+
     friend bool operator==(const RelativePath &a, const RelativePath &b) { return a.m_path == b.m_path; }
     friend bool operator!=(const RelativePath &a, const RelativePath &b) { return a.m_path != b.m_path; }
-    friend bool operator<(const RelativePath &a, const RelativePath &b) { return a.m_path < b.m_path; }
+    friend bool operator<(const RelativePath &a, const RelativePath &b) { return compare(a.m_path, b.m_path) < 0; }
 
 private:
     explicit RelativePath(QString path)
         : m_path(std::move(path))
     { }
+    // A key after this path and everything under it and before every later path; not a
+    // valid path (it ends in U+0001), so it exists only as a bound for lowerBound().
+    RelativePath pastSubtree() const { return RelativePath(m_path + QChar(0x0001)); }
     static Result<void> validateComponent(const QString &name);
 
     QString m_path;

@@ -2,6 +2,7 @@
 #include "contenthash.h"
 #include "relativepath.h"
 
+#include <QMap>
 #include <QSet>
 #include <QTest>
 
@@ -15,6 +16,12 @@ private Q_SLOTS:
     void validation();
     void navigation();
     void rebase();
+    void pathOrder_data();
+    void pathOrder();
+    void subtreesAreRuns_data();
+    void subtreesAreRuns();
+    void descendantBounds_data();
+    void descendantBounds();
     void hashes();
     void hashValueSemantics_data();
     void hashValueSemantics();
@@ -97,6 +104,152 @@ void tst_RelativePath::rebase()
     const RelativePath to = *RelativePath::fromString(QStringLiteral("x/y"));
     QCOMPARE(p.rebased(from, to).toString(), QStringLiteral("x/y/b/c.txt"));
     QCOMPARE(from.rebased(from, to), to);
+}
+
+namespace {
+RelativePath P(const QString &s)
+{
+    return *RelativePath::fromString(s);
+}
+
+// Path order as specified: the names compared one by one as UTF-8 bytes, a path that
+// runs out first is smaller. What RelativePath::compare must agree with.
+int referenceCompare(const QString &a, const QString &b)
+{
+    const QStringList na = a.isEmpty() ? QStringList() : a.split(u'/');
+    const QStringList nb = b.isEmpty() ? QStringList() : b.split(u'/');
+    for (qsizetype i = 0; i < std::min(na.size(), nb.size()); ++i) {
+        const QByteArray x = na.at(i).toUtf8(), y = nb.at(i).toUtf8();
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return na.size() == nb.size() ? 0 : (na.size() < nb.size() ? -1 : 1);
+}
+
+// A folder "X" with everything whose name starts with "X" around it, at the top and deeper.
+const QStringList kTree = {
+    QStringLiteral("W"),
+    QStringLiteral("X"),
+    QStringLiteral("X/a"),
+    QStringLiteral("X/a/b"),
+    QStringLiteral("X/a b"),
+    QStringLiteral("X/~"),
+    QStringLiteral("X 2"),
+    QStringLiteral("X 2/in"),
+    QStringLiteral("X+c"),
+    QStringLiteral("X-1"),
+    QStringLiteral("X.pm"),
+    QStringLiteral("X0"),
+    QStringLiteral("Xa"),
+    QStringLiteral("X\u00e9"),
+    QStringLiteral("X\ue000"),
+    QStringLiteral("X\U0001F600"),
+    QStringLiteral("X\U0001F600/in"),
+    QStringLiteral("Y"),
+    QStringLiteral("d/X"),
+    QStringLiteral("d/X/in.txt"),
+    QStringLiteral("d/X/sub/deep.txt"),
+    QStringLiteral("d/X 2/in.txt"),
+    QStringLiteral("d/X-1"),
+    QStringLiteral("d/X.pm"),
+    QStringLiteral("d/X0"),
+    QStringLiteral("d/Xa"),
+    QStringLiteral("lzma.h"),
+    QStringLiteral("lzma/base.h"),
+};
+} // namespace
+
+void tst_RelativePath::pathOrder_data()
+{
+    QTest::addColumn<QString>("a");
+    QTest::addColumn<QString>("b");
+    QTest::addColumn<int>("expected"); // sign of compare(a, b)
+    QTest::newRow("equal") << QStringLiteral("d/X") << QStringLiteral("d/X") << 0;
+    QTest::newRow("root first") << QString() << QStringLiteral("a") << -1;
+    QTest::newRow("folder before its content") << QStringLiteral("d/X") << QStringLiteral("d/X/a") << -1;
+    QTest::newRow("content before 'X 2'") << QStringLiteral("d/X/a") << QStringLiteral("d/X 2") << -1;
+    QTest::newRow("content before 'X-1'") << QStringLiteral("d/X/z/z") << QStringLiteral("d/X-1") << -1;
+    QTest::newRow("content before 'X+c'") << QStringLiteral("d/X/~") << QStringLiteral("d/X+c") << -1;
+    QTest::newRow("content before 'X.pm'") << QStringLiteral("d/X/~") << QStringLiteral("d/X.pm") << -1;
+    QTest::newRow("content before 'X0'") << QStringLiteral("d/X/a") << QStringLiteral("d/X0") << -1;
+    QTest::newRow("'X.pm' after content") << QStringLiteral("d/X.pm") << QStringLiteral("d/X/in") << 1;
+    QTest::newRow("lzma") << QStringLiteral("lzma/base.h") << QStringLiteral("lzma.h") << -1;
+    QTest::newRow("names as strings") << QStringLiteral("X 2") << QStringLiteral("X.pm") << -1;
+    QTest::newRow("shorter name first") << QStringLiteral("a/b") << QStringLiteral("a/bc") << -1;
+    QTest::newRow("by code point, not case") << QStringLiteral("B") << QStringLiteral("a") << -1;
+    QTest::newRow("latin-1 after ASCII") << QStringLiteral("\u00e9") << QStringLiteral("z") << 1;
+    // UTF-16 puts U+1F600 (a surrogate pair) before U+E000; code points and UTF-8 do not.
+    QTest::newRow("above U+FFFF after U+E000") << QStringLiteral("\U0001F600") << QStringLiteral("\ue000") << 1;
+    QTest::newRow("two above U+FFFF") << QStringLiteral("\U0001F600") << QStringLiteral("\U0001F601") << -1;
+    QTest::newRow("above U+FFFF vs '/'") << QStringLiteral("a/b") << QStringLiteral("a\U0001F600") << -1;
+}
+
+void tst_RelativePath::pathOrder()
+{
+    QFETCH(QString, a);
+    QFETCH(QString, b);
+    QFETCH(int, expected);
+    const auto sign = [](int v) { return v < 0 ? -1 : (v > 0 ? 1 : 0); };
+    QCOMPARE(referenceCompare(a, b), expected); // the row itself is right
+    QCOMPARE(sign(RelativePath::compare(a, b)), expected);
+    QCOMPARE(sign(RelativePath::compare(b, a)), -expected);
+    QCOMPARE(P(a) < P(b), expected < 0);
+    QCOMPARE(P(b) < P(a), expected > 0);
+}
+
+void tst_RelativePath::subtreesAreRuns_data()
+{
+    QTest::addColumn<QString>("root");
+    QTest::newRow("the root") << QString();
+    for (const QString &p : kTree)
+        QTest::newRow(qPrintable(p)) << p;
+    QTest::newRow("not a key itself") << QStringLiteral("d");
+    QTest::newRow("no such folder") << QStringLiteral("X/q");
+}
+
+// In a map in path order, a path's subtree is the run [lowerBound(root), subtreeEnd):
+// exactly the keys at or under it, and nothing else.
+void tst_RelativePath::subtreesAreRuns()
+{
+    QFETCH(QString, root);
+    QMap<RelativePath, int> map;
+    for (const QString &p : kTree)
+        map.insert(P(p), 0);
+    // The map's order is the specified one.
+    const QList<RelativePath> keys = map.keys();
+    for (qsizetype i = 1; i < keys.size(); ++i)
+        QVERIFY2(referenceCompare(keys.at(i - 1).toString(), keys.at(i).toString()) < 0,
+            qPrintable(keys.at(i - 1).toString() + QStringLiteral(" | ") + keys.at(i).toString()));
+    const RelativePath r = P(root);
+    QStringList run, expected;
+    for (auto [it, end] = RelativePath::subtreeRun(map, r); it != end; ++it)
+        run << it.key().toString();
+    for (const RelativePath &k : keys) {
+        if (k == r || r.isAncestorOf(k))
+            expected << k.toString();
+    }
+    QCOMPARE(run, expected);
+}
+
+void tst_RelativePath::descendantBounds_data()
+{
+    QTest::addColumn<QString>("dir");
+    for (const QString &p : kTree)
+        QTest::newRow(qPrintable(p)) << p;
+    QTest::newRow("d") << QStringLiteral("d");
+}
+
+// The SQL range selects exactly the descendants, whether the text is compared as
+// UTF-16 (QString) or as UTF-8 bytes (SQLite's BINARY collation).
+void tst_RelativePath::descendantBounds()
+{
+    QFETCH(QString, dir);
+    const auto [below, above] = P(dir).descendantBounds();
+    for (const QString &p : kTree) {
+        const bool under = P(dir).isAncestorOf(P(p));
+        QCOMPARE(below < p && p < above, under);
+        QCOMPARE(below.toUtf8() < p.toUtf8() && p.toUtf8() < above.toUtf8(), under);
+    }
 }
 
 void tst_RelativePath::hashes()

@@ -38,16 +38,12 @@ bool runOnce(SqliteStatement &q, QString &error)
     return ok;
 }
 
-// `path` and everything under it. Paths sort as strings, so the subtree lies between
-// `path` and `path + '0'` ('0' follows '/'), mixed with siblings like "a b" or "a.txt".
+// `path` and everything under it: one run of keys in path order.
 QList<RelativePath> subtree(const JournalState &entries, const RelativePath &path)
 {
     QList<RelativePath> found;
-    const QString end = path.toString() + u'0';
-    for (auto it = entries.lowerBound(path); it != entries.cend() && it.key().toString() < end; ++it) {
-        if (it.key() == path || path.isAncestorOf(it.key()))
-            found << it.key();
-    }
+    for (auto [it, end] = RelativePath::subtreeRun(entries, path); it != end; ++it)
+        found << it.key();
     return found;
 }
 } // namespace
@@ -318,9 +314,10 @@ bool Journal::removeTreeRows(const RelativePath &path)
     if (!canWrite())
         return false;
     SqliteStatement &q = m_statements->removeTree;
+    const auto [below, above] = path.descendantBounds();
     q.bind(1, path.toString());
-    q.bind(2, QString(path.toString() + u'/'));
-    q.bind(3, QString(path.toString() + u'0')); // '0' follows '/'
+    q.bind(2, below);
+    q.bind(3, above);
     QString error;
     if (!runOnce(q, error)) {
         fail(error);
@@ -346,9 +343,10 @@ void Journal::moveTree(const RelativePath &from, const RelativePath &to)
         return; // recorded
     SqliteStatement &q = m_statements->moveTree;
     q.bind(1, to.toString());
+    const auto [below, above] = from.descendantBounds();
     q.bind(2, from.toString());
-    q.bind(3, QString(from.toString() + u'/'));
-    q.bind(4, QString(from.toString() + u'0'));
+    q.bind(3, below);
+    q.bind(4, above);
     QString error;
     if (!runOnce(q, error))
         return fail(error);

@@ -38,17 +38,12 @@ bool provenAnew(const LocalEntry &l, const JournalEntry &j)
     return l.readAfterCtime && !j.readAfterCtime && l.ctimeNs == j.ctimeNs && l.blocks == j.blocks;
 }
 
-// The keys at or under `root`. They are not contiguous in the map: "a.txt" and "a b"
-// sort between "a" and "a/x" ('.' and ' ' come before '/'), so the scan runs over every
-// key with the prefix and filters.
+// The keys at or under `root`: one run in path order.
 template<typename Map> QList<RelativePath> keysAtOrUnder(const Map &map, const RelativePath &root)
 {
     QList<RelativePath> keys;
-    const QString prefix = root.toString();
-    for (auto it = map.lowerBound(root); it != map.end() && it.key().toString().startsWith(prefix); ++it) {
-        if (it.key() == root || root.isAncestorOf(it.key()))
-            keys << it.key();
-    }
+    for (auto [it, end] = RelativePath::subtreeRun(map, root); it != end; ++it)
+        keys << it.key();
     return keys;
 }
 

@@ -265,18 +265,10 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
     if (result.cancelled)
         return;
 
-    // The journal's side of the scope. Paths sort as strings, so a subtree lies between
-    // `base` and `base + '0'` ('0' follows '/'), mixed with siblings like "a b". Under a
-    // folder walked whole, everything is in scope.
-    const auto under = [](const RelativePath &base, const RelativePath &p) {
-        return base.isRoot() || p == base || base.isAncestorOf(p);
-    };
+    // The journal's side of the scope. A subtree is one run of keys in path order.
     const auto collectTree = [&](const RelativePath &base) {
-        const QString end = base.toString() + u'0';
-        for (auto it = journal.lowerBound(base); it != journal.cend() && it.key().toString() < end; ++it) {
-            if (under(base, it.key()))
-                result.scopedJournal.insert(it.key(), *it);
-        }
+        for (auto [it, end] = RelativePath::subtreeRun(journal, base); it != end; ++it)
+            result.scopedJournal.insert(it.key(), *it);
     };
     // Under a listed folder: the folder, its direct children, and everything under a
     // child folder the listing found gone (or no longer a folder). The subtree of a child
@@ -284,20 +276,14 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
     // its own entry in `listed` if it was reported too). Skipping matters: the root's
     // subtree is the whole journal.
     const auto collectListed = [&](const RelativePath &base) {
-        const QString end = base.toString() + u'0';
-        auto it = base.isRoot() ? journal.cbegin() : journal.lowerBound(base);
-        while (it != journal.cend() && (base.isRoot() || it.key().toString() < end)) {
+        auto [it, end] = RelativePath::subtreeRun(journal, base);
+        while (it != end) {
             const RelativePath &p = it.key();
-            if (!under(base, p)) {
-                ++it;
-                continue;
-            }
             result.scopedJournal.insert(p, *it);
             if (p != base && p.parent() == base && it->isDir()) {
                 const auto seen = result.snapshot.constFind(p);
-                const auto past = RelativePath::fromString(p.toString() + u'0');
-                if (seen != result.snapshot.cend() && seen->isDir() && past) {
-                    it = journal.lowerBound(*past);
+                if (seen != result.snapshot.cend() && seen->isDir()) {
+                    it = RelativePath::subtreeEnd(journal, p); // past its content, on to its next sibling
                     continue;
                 }
             }

@@ -5,6 +5,8 @@
 #include <QSqlError>
 #include <QVariant>
 
+#include <algorithm>
+
 namespace filesync {
 
 using namespace protocol;
@@ -147,13 +149,15 @@ Result<std::optional<FileRow>> FileTable::find(AccountKey account, const Relativ
 
 Result<QList<FileRow>> FileTable::liveDescendants(AccountKey account, const RelativePath &dir)
 {
-    // Descendants sort between "dir/" and "dir0" ('0' follows '/').
+    // Selected by prefix in SQL and put in path order here: the column's BINARY order is
+    // not path order (docs/architecture.md, "Path order").
+    const auto [below, above] = dir.descendantBounds();
     QSqlQuery q(m_db);
     q.setForwardOnly(true);
-    q.prepare(sql("SELECT %1 FROM files WHERE account = ? AND path > ? AND path < ? AND deleted = 0 ORDER BY path"));
+    q.prepare(sql("SELECT %1 FROM files WHERE account = ? AND path > ? AND path < ? AND deleted = 0"));
     q.addBindValue(account);
-    q.addBindValue(QString(dir.toString() + u'/'));
-    q.addBindValue(QString(dir.toString() + u'0'));
+    q.addBindValue(below);
+    q.addBindValue(above);
     if (!q.exec())
         return sqlError(q);
     QList<FileRow> rows;
@@ -161,6 +165,7 @@ Result<QList<FileRow>> FileTable::liveDescendants(AccountKey account, const Rela
         if (auto r = readRow(q))
             rows.append(*r);
     }
+    std::sort(rows.begin(), rows.end(), [](const FileRow &a, const FileRow &b) { return a.path < b.path; });
     return rows;
 }
 
@@ -169,9 +174,10 @@ Result<bool> FileTable::hasLiveDescendants(AccountKey account, const RelativePat
     QSqlQuery q(m_db);
     q.prepare(QStringLiteral(
         "SELECT EXISTS(SELECT 1 FROM files WHERE account = ? AND path > ? AND path < ? AND deleted = 0)"));
+    const auto [below, above] = dir.descendantBounds();
     q.addBindValue(account);
-    q.addBindValue(QString(dir.toString() + u'/'));
-    q.addBindValue(QString(dir.toString() + u'0'));
+    q.addBindValue(below);
+    q.addBindValue(above);
     if (!q.exec() || !q.next())
         return sqlError(q);
     return q.value(0).toBool();

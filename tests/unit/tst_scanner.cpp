@@ -52,6 +52,8 @@ private Q_SLOTS:
     void makeDirsNeverRecreatesTheRoot();
     void partialScan_data();
     void partialScan();
+    void scopeBesideAFolderOfTheSameStem_data();
+    void scopeBesideAFolderOfTheSameStem();
     void racyRule_data();
     void racyRule();
     void readStampDecidesRacy_data();
@@ -307,6 +309,46 @@ void tst_Scanner::partialScan()
         if (op.startsWith(QLatin1String("rm:")))
             QVERIFY(!full.contains(P(op.mid(3).toUtf8().constData())));
     }
+}
+
+// The siblings "X.pm", "X-1", "X 2" of a folder "X" sort right after the folder's
+// content in path order; a listing of their parent skips the folder's content, never them.
+void tst_Scanner::scopeBesideAFolderOfTheSameStem_data()
+{
+    QTest::addColumn<QStringList>("dirs");
+    QTest::addColumn<QStringList>("trees");
+    QTest::addColumn<QStringList>("expected"); // the scoped journal's paths
+    QTest::newRow("listing d") << L({ "d" }) << L({})
+                               << L({ "d", "d/X", "d/X 2", "d/X+c", "d/X-1", "d/X.pm", "d/X0", "d/Xa" });
+    QTest::newRow("listing the root") << L({ "" }) << L({}) << L({ "X", "X.pm", "d" });
+    QTest::newRow("listing d/X") << L({ "d/X" }) << L({}) << L({ "d/X", "d/X/in", "d/X/sub" });
+    QTest::newRow("walking d/X") << L({}) << L({ "d/X" }) << L({ "d/X", "d/X/in", "d/X/sub", "d/X/sub/deep" });
+    QTest::newRow("walking X") << L({}) << L({ "X" }) << L({ "X", "X/in" });
+    QTest::newRow("walking d/X 2") << L({}) << L({ "d/X 2" }) << L({ "d/X 2", "d/X 2/in" });
+}
+
+void tst_Scanner::scopeBesideAFolderOfTheSameStem()
+{
+    QFETCH(QStringList, dirs);
+    QFETCH(QStringList, trees);
+    QFETCH(QStringList, expected);
+    QTemporaryDir dir;
+    for (const char *f :
+        { "d/X/in", "d/X/sub/deep", "d/X.pm", "d/X-1", "d/X 2/in", "d/X+c", "d/X0", "d/Xa", "X/in", "X.pm" }) {
+        write(dir.path() + u'/' + QString::fromUtf8(f), f);
+        age(dir.path() + u'/' + QString::fromUtf8(f));
+    }
+    const auto before = Scanner::scan(dir.path(), {});
+    JournalState journal;
+    for (auto it = before.snapshot.cbegin(); it != before.snapshot.cend(); ++it)
+        journal.insert(it.key(), journalEntryFor(*it, 1));
+    const auto part = Scanner::scan(dir.path(), journal, ScanScope { false, paths(dirs), paths(trees) });
+    QVERIFY(part.partial);
+    QStringList scoped;
+    for (const RelativePath &p : part.scopedJournal.keys())
+        scoped << p.toString();
+    QCOMPARE(scoped, expected);
+    QCOMPARE(keys(part.snapshot), expected); // nothing changed on disk: the same paths
 }
 
 void tst_Scanner::racyRule_data()

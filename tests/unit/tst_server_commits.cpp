@@ -50,6 +50,7 @@ private Q_SLOTS:
     void directoriesDeleteOnlyWhenEmpty();
     void movesAreOneOperation();
     void invalidMovesChangeNothing();
+    void subtreeOpsLeaveSiblingsOfTheSameStem();
     void parentsStayTrueWithinOneCommit();
     void blocksCannotBeClaimedByHash();
     void blocksAreStoredOnce();
@@ -202,6 +203,45 @@ void tst_ServerCommits::invalidMovesChangeNothing()
 // A commit remembers the folders it found or created (so that 256 files in one folder
 // look the folder up once): a folder deleted or moved later in the same commit must be
 // created again for the ops after it, never assumed.
+// "d/X.pm", "d/X-1", "d/X 2/..." and "d/X+c" start with "d/X" but are not in the folder
+// d/X: a move, a delete and the emptiness check of d/X never see them.
+void tst_ServerCommits::subtreeOpsLeaveSiblingsOfTheSameStem()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    CommitReply r
+        = c.commit({ put("d/X/in", "x"), put("d/X.pm", "x"), put("d/X-1", "x"), put("d/X 2/in", "x"), put("d/X+c", "x"),
+            put("d/X0", "x"), dirOp(CommitOpKind::Put, "d/E"), put("d/E.pm", "x"), put("d/E 2/in", "x") });
+    for (const CommitResult &result : r.results)
+        QCOMPARE(result.status, CommitStatus::Applied);
+    auto state = byPath(c.changes(0));
+    quint64 head = r.head;
+    // An empty folder beside siblings of its name is empty: it may go, they stay.
+    r = c.commit({ dirOp(CommitOpKind::Delete, "d/E", state[QStringLiteral("d/E")].version) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    QCOMPARE(byPath(c.changes(head)).keys(), QStringList { QStringLiteral("d/E") });
+    head = r.head;
+    // A move of d/X takes d/X/in along, and nothing else.
+    r = c.commit({ move("d/X", "d/Y", state[QStringLiteral("d/X")].version, EntryKind::Directory) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const auto moved = byPath(c.changes(head));
+    QCOMPARE(moved.keys(),
+        (QStringList {
+            QStringLiteral("d/X"), QStringLiteral("d/X/in"), QStringLiteral("d/Y"), QStringLiteral("d/Y/in") }));
+    QCOMPARE(moved.value(QStringLiteral("d/Y/in")).movedFrom, P("d/X/in"));
+    head = r.head;
+    r = c.commit({ del("d/Y/in", moved.value(QStringLiteral("d/Y/in")).version),
+        dirOp(CommitOpKind::Delete, "d/Y", moved.value(QStringLiteral("d/Y")).version) });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+    const auto after = byPath(c.changes(0));
+    for (const char *sibling : { "d/X.pm", "d/X-1", "d/X 2", "d/X 2/in", "d/X+c", "d/X0", "d/E.pm", "d/E 2/in" }) {
+        QVERIFY2(!after.value(QString::fromUtf8(sibling)).deleted, sibling);
+        QCOMPARE(after.value(QString::fromUtf8(sibling)).version, state.value(QString::fromUtf8(sibling)).version);
+    }
+}
+
 void tst_ServerCommits::parentsStayTrueWithinOneCommit()
 {
     RawClient c(m_server->port());

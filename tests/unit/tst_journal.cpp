@@ -136,7 +136,7 @@ void tst_Journal::treesMoveAndGo()
     QVERIFY(j.open().ok());
     JournalEntry e;
     e.version = 1;
-    for (const char *p : { "a", "a/x", "a/y/z", "ab", "a0", "a b" })
+    for (const char *p : { "a", "a/x", "a/y/z", "ab", "a0", "a b", "a.pm", "a-1" })
         j.put(P(p), e);
     // The in-memory copy says what SQLite says (a second journal reads the file).
     const auto onDisk = [&] {
@@ -144,12 +144,18 @@ void tst_Journal::treesMoveAndGo()
         return other.open().ok() ? other.load().keys() : QList<RelativePath> { P("failed") };
     };
     j.moveTree(P("a"), P("b/c"));
-    QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a b"), P("a0"), P("ab"), P("b/c"), P("b/c/x"), P("b/c/y/z") }));
+    QCOMPARE(j.load().keys(),
+        (QList<RelativePath> { P("a b"), P("a-1"), P("a.pm"), P("a0"), P("ab"), P("b/c"), P("b/c/x"), P("b/c/y/z") }));
     QCOMPARE(onDisk(), j.load().keys());
+    // A subtree beside siblings of its name, in path order right after it.
+    j.put(P("b/c.pm"), e);
+    j.put(P("b/c 2/in"), e);
     j.removeTree(P("b/c"));
-    QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a b"), P("a0"), P("ab") }));
+    QCOMPARE(j.load().keys(),
+        (QList<RelativePath> { P("a b"), P("a-1"), P("a.pm"), P("a0"), P("ab"), P("b/c 2/in"), P("b/c.pm") }));
     QCOMPARE(onDisk(), j.load().keys());
-    j.remove(P("a b"));
+    for (const char *p : { "a b", "a-1", "a.pm", "b/c 2/in", "b/c.pm" })
+        j.remove(P(p));
     QCOMPARE(j.load().keys(), (QList<RelativePath> { P("a0"), P("ab") }));
     QCOMPARE(onDisk(), j.load().keys());
     j.clearEntries();

@@ -104,7 +104,7 @@ void Downloader::abort()
         if (f->fd >= 0)
             ::close(f->fd);
         if (!f->landed)
-            QFile::remove(f->tempPath);
+            Journal::tempFile(m_root, f->tempPath).removeFile();
     }
     m_files.clear();
     m_waiting.clear();
@@ -135,9 +135,9 @@ void Downloader::recordLanded()
         return;
     QSet<QString> dirSet;
     for (const File *f : landed)
-        dirSet.insert(QFileInfo(m_root + u'/' + f->action.path.toString()).absolutePath());
+        dirSet.insert(f->action.path.parent().toString());
     const QStringList dirs(dirSet.cbegin(), dirSet.cend());
-    if (!syncBatch({}, dirs))
+    if (!syncBatch(m_root, {}, dirs))
         return; // not known to be durable: the next cycle finds them as they are
     record(landed);
 }
@@ -183,7 +183,7 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
             const BlockRef &b = it->blocks.at(i);
             if (wanted.contains(b.hash)) {
                 if (path.isEmpty()) {
-                    path = m_root + u'/' + it.key().toString();
+                    path = it.key().toString();
                     recorded = std::make_shared<const JournalEntry>(*it);
                     if (!it->blockChecks.isEmpty())
                         checks = Chunker::unpackChecks(it->blocks, it->blockChecks);
@@ -196,8 +196,8 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
         }
     }
     // The metadata dir is never re-created here: without it the folder is stopping.
-    if (!files.isEmpty() && !QFileInfo(m_tmpDir).isDir())
-        QDir(Journal::metadataDir(m_root)).mkdir(QStringLiteral("tmp"));
+    if (!files.isEmpty() && !localfs::openDir(m_root, Journal::tempDirRelative()))
+        localfs::Location::at(m_root, Journal::tempDirRelative()).makeDir();
     admit();
     pump();
     checkDone();
@@ -225,7 +225,7 @@ void Downloader::admit()
         const std::optional<Prefetcher::Taken> prefetched = adoptPrefetched(*f);
         if (!prefetched) {
             f->tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
-            f->fd = ::open(QFile::encodeName(f->tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            f->fd = Journal::tempFile(m_root, f->tempPath).open(O_RDWR | O_CREAT | O_EXCL, 0600).release();
         }
         if (f->fd < 0) {
             m_complete = false;
@@ -318,9 +318,10 @@ std::optional<Prefetcher::Taken> Downloader::adoptPrefetched(File &file)
     if (!taken)
         return std::nullopt;
     file.tempPath = taken->tempPath;
-    file.fd = ::open(QFile::encodeName(file.tempPath).constData(), O_RDWR | O_CLOEXEC);
+    const localfs::Location temp = Journal::tempFile(m_root, file.tempPath);
+    file.fd = temp.open(O_RDWR).release();
     if (file.fd < 0) {
-        QFile::remove(file.tempPath);
+        temp.removeFile();
         return std::nullopt;
     }
     qCInfo(lcEngine) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes << "of"
@@ -355,7 +356,8 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
     // One watcher per job: a late signal of an aborted run cannot reach this one.
     auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    auto future = QtConcurrent::run([copies, cancel] { return copyLocalBlocks(copies, cancel.get()); });
+    auto future
+        = QtConcurrent::run([root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
     m_localCopies.append(future);
     connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
         watcher->deleteLater();
@@ -390,12 +392,12 @@ QThreadPool *syncPool()
     return pool;
 }
 
-int openTarget(QHash<QString, int> &targets, const QString &path)
+int openTarget(const QString &root, QHash<QString, int> &targets, const QString &path)
 {
     auto it = targets.constFind(path);
     if (it == targets.cend()) {
         // No O_CREAT: a temp file the engine already removed (abort) stays gone.
-        it = targets.insert(path, ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CLOEXEC));
+        it = targets.insert(path, Journal::tempFile(root, path).open(O_WRONLY).release());
     }
     return *it;
 }
@@ -412,7 +414,8 @@ bool provenUnchanged(int fd, const JournalEntry &recorded)
 }
 } // namespace
 
-QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources, const std::atomic_bool *cancel)
+QSet<ContentHash> Downloader::copyLocalBlocks(
+    const QString &root, const QList<LocalSource> &sources, const std::atomic_bool *cancel)
 {
     QSet<ContentHash> written;
     QHash<QString, int> targets; // open temp files, by path
@@ -421,7 +424,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
     for (const LocalSource &source : sources) {
         if (cancel->load(std::memory_order_relaxed))
             break;
-        const int fd = ::open(QFile::encodeName(source.path).constData(), O_RDONLY | O_CLOEXEC);
+        // Beneath the root, never through a link: a link's target is not ours to read.
+        const int fd = localfs::Location::at(root, source.path).open(O_RDONLY).release();
         if (fd < 0)
             continue; // gone: the server has its blocks
         // Read in order, mostly: a source not in the page cache was read in small steps
@@ -431,8 +435,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
         // A source whose stat proves it unchanged since the journal recorded its blocks is
         // copied without being read here (W3: the 1 GiB old version of the file being
         // patched); any other is read and re-hashed block by block.
-        if (!source.recorded || !copyProven(fd, source, targets, ok, cancel))
-            copyVerified(fd, source, targets, ok, cancel);
+        if (!source.recorded || !copyProven(root, fd, source, targets, ok, cancel))
+            copyVerified(root, fd, source, targets, ok, cancel);
         ::close(fd);
         for (qsizetype i = 0; i < source.copies.size(); ++i) {
             if (ok.at(i))
@@ -453,13 +457,13 @@ QSet<ContentHash> Downloader::copyLocalBlocks(const QList<LocalSource> &sources,
 // unchanged before the copy (the caller verifies instead). If it moved during the copy,
 // the bytes written may be wrong: every block of the source is then reported not written,
 // and the server's copy of each is written over the same range before the file is closed.
-bool Downloader::copyProven(
-    int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok, const std::atomic_bool *cancel)
+bool Downloader::copyProven(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
+    QList<bool> &ok, const std::atomic_bool *cancel)
 {
     if (!provenUnchanged(fd, *source.recorded))
         return false;
     if (s_duringProvenCopyForTests)
-        s_duringProvenCopyForTests(source.path);
+        s_duringProvenCopyForTests(root + u'/' + source.path);
     struct Piece
     {
         const QString *target;
@@ -490,7 +494,7 @@ bool Downloader::copyProven(
             size += pieces[j].size;
             run.append(pieces[j].copy);
         }
-        const int to = openTarget(targets, *first.target);
+        const int to = openTarget(root, targets, *first.target);
         if (to < 0
             || !localfs::copyRange(fd, first.sourceOffset, to, first.targetOffset, size, kWriteBackBytes, cancel)) {
             for (const qsizetype c : std::as_const(run))
@@ -509,8 +513,8 @@ bool Downloader::copyProven(
 
 // Each block read from the source and re-hashed: only bytes with the right hash are
 // written into the temp files.
-void Downloader::copyVerified(
-    int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok, const std::atomic_bool *cancel)
+void Downloader::copyVerified(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
+    QList<bool> &ok, const std::atomic_bool *cancel)
 {
     QByteArray raw;
     for (qsizetype i = 0; i < source.copies.size(); ++i) {
@@ -526,7 +530,7 @@ void Downloader::copyVerified(
             continue;
         }
         for (const auto &[path, offset] : copy.targets) {
-            const int to = openTarget(targets, path);
+            const int to = openTarget(root, targets, path);
             if (to < 0 || ::pwrite(to, raw.constData(), size_t(raw.size()), off_t(offset)) != raw.size())
                 ok[i] = false;
             else if ((offset + raw.size()) / kWriteBackBytes != offset / kWriteBackBytes)
@@ -790,7 +794,7 @@ void Downloader::startSync()
         files.append(f->tempPath);
     QSet<QString> dirSet;
     for (const File *f : std::as_const(m_syncingRenamed))
-        dirSet.insert(QFileInfo(m_root + u'/' + f->action.path.toString()).absolutePath());
+        dirSet.insert(f->action.path.parent().toString());
     const QStringList dirs(dirSet.cbegin(), dirSet.cend());
     m_syncRunning = true;
     auto *watcher = new QFutureWatcher<bool>(this);
@@ -800,7 +804,7 @@ void Downloader::startSync()
         if (generation == m_generation)
             onSynced(watcher->result());
     });
-    watcher->setFuture(QtConcurrent::run([files, dirs] { return syncBatch(files, dirs); }));
+    watcher->setFuture(QtConcurrent::run([root = m_root, files, dirs] { return syncBatch(root, files, dirs); }));
 }
 
 // Our files only. A syncfs() (until 2026-12-02, for any batch of more than four) also
@@ -809,7 +813,7 @@ void Downloader::startSync()
 // strace: B spent 2.8 s in 213 syncfs calls). Write-back of a chunk of files is started
 // first (sync_file_range), then they are fdatasync'ed kSyncThreads at a time, together
 // with the folders of the previous batch's renames.
-bool Downloader::syncBatch(const QStringList &files, const QStringList &dirs)
+bool Downloader::syncBatch(const QString &root, const QStringList &files, const QStringList &dirs)
 {
     constexpr qsizetype kChunk = 256; // descriptors open at once
     std::atomic_bool ok = true;
@@ -829,7 +833,7 @@ bool Downloader::syncBatch(const QStringList &files, const QStringList &dirs)
         pending.clear();
     };
     for (const QString &file : files) {
-        const int fd = ::open(QFile::encodeName(file).constData(), O_RDONLY | O_CLOEXEC);
+        const int fd = Journal::tempFile(root, file).open(O_RDONLY).release();
         if (fd < 0) {
             ok = false;
             continue;
@@ -840,7 +844,7 @@ bool Downloader::syncBatch(const QStringList &files, const QStringList &dirs)
             syncAll();
     }
     for (const QString &dir : dirs) {
-        const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const int fd = localfs::openDir(root, dir, true).release();
         if (fd < 0) {
             ok = false;
             continue;
@@ -894,55 +898,71 @@ void Downloader::onSynced(bool ok)
     checkDone();
 }
 
-// The file's bytes are durable: it replaces what the plan saw at its path.
+// The file's bytes are durable: it replaces what the plan saw at its path. Reached
+// beneath the root: a link on the way or at the path is reported, never followed.
 void Downloader::install(File &file)
 {
     const SyncAction &a = file.action;
-    const QString target = m_root + u'/' + a.path.toString();
     auto skip = [this, &file](const QString &reason) {
         failFile(file, reason);
         release(file);
     };
+    auto inTheWay = [&](const QString &problem) {
+        Q_EMIT warning(tr("%1 is left alone: %2").arg(a.path.toString(), problem));
+        skip(QStringLiteral("a link or special file is in the way"));
+    };
+    const auto linkAt = [&a] {
+        return QStringLiteral("%1 is a link or special file, which is never followed").arg(a.path.toString());
+    };
+    localfs::Location at = localfs::Location::at(m_root, a.path);
+    if (at.inTheWay())
+        return inTheWay(at.dir().problem());
     // The path must still hold what the plan saw (nothing, or the unchanged old entry):
     // anything else is the user's new work, which we never overwrite.
     // A new file's path is not stat'ed first: RENAME_NOREPLACE below refuses anything that
     // is there (EEXIST), which is exactly the case the check would have refused.
-    const auto now = a.local ? Scanner::stat(target) : std::nullopt;
+    const auto now = a.local ? at.stat() : std::nullopt;
+    // Not even the link itself is replaced: it is the user's, and the scan skips it.
+    if (now && at.isLinkOrSpecial())
+        return inTheWay(linkAt());
     bool unchanged = !now.has_value();
     if (a.local && now && now->kind == a.local->kind)
         unchanged = a.local->isDir()
             || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
     if (!unchanged)
         return skip(QStringLiteral("changed on this computer meanwhile"));
-    const QByteArray from = QFile::encodeName(file.tempPath), to = QFile::encodeName(target);
+    const localfs::Location temp = Journal::tempFile(m_root, file.tempPath);
     // A file replaces a folder (changed into a file elsewhere) only once the folder is
     // empty: its unchanged content was deleted first, anything new in it stays.
-    if (now && now->isDir() && ::rmdir(to.constData()) != 0)
+    if (now && now->isDir() && !at.removeDir())
         return skip(QStringLiteral("the folder there is not empty"));
     // A big old version is held open over its replacement: the last reference to it,
     // which frees its blocks (0.4 s for 1 GiB here, inside rename(2) otherwise), is then
     // dropped on the pool, after the new version is already in place.
-    const int old = now && !now->isDir() && now->size >= kReleaseOnPoolBytes
-        ? ::open(to.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        : -1;
+    const int old
+        = now && !now->isDir() && now->size >= kReleaseOnPoolBytes ? at.open(O_RDONLY | O_NONBLOCK).release() : -1;
     // Over an unchanged old file: an atomic replace. Onto a free path: never over
     // something that appeared there since the check.
-    bool renamed = now && !now->isDir() ? ::rename(from.constData(), to.constData()) == 0
-                                        : localfs::renameNoReplace(file.tempPath, target);
+    bool renamed = now && !now->isDir() ? localfs::renameReplacing(temp, at) : localfs::renameNoReplace(temp, at);
+    int error = renamed ? 0 : errno;
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
     // making every level for every file cost 5 system calls per file (W2).
-    if (!renamed && !now && errno == ENOENT) {
-        if (!localfs::makeDirs(m_root, a.path.parent()))
-            return skip(QStringLiteral("cannot create its folder")); // nothing was there: `old` is not open
-        renamed = localfs::renameNoReplace(file.tempPath, target);
+    if (!renamed && !now && error == ENOENT) {
+        at = localfs::Location::makingFolders(m_root, a.path);
+        if (at.inTheWay())
+            return inTheWay(at.dir().problem()); // nothing was there: `old` is not open
+        if (!at.ok())
+            return skip(QStringLiteral("cannot create its folder"));
+        renamed = localfs::renameNoReplace(temp, at);
+        error = renamed ? 0 : errno;
     }
     if (old >= 0)
         writeBackPool()->start([old] { ::close(old); });
-    if (!renamed && !now && errno == EEXIST)
-        return skip(QStringLiteral("changed on this computer meanwhile"));
+    if (!renamed && !now && error == EEXIST)
+        return at.isLinkOrSpecial() ? inTheWay(linkAt()) : skip(QStringLiteral("changed on this computer meanwhile"));
     if (!renamed)
-        return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(errno))));
-    file.landed = Scanner::stat(target);
+        return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(error))));
+    file.landed = at.stat();
     qCDebug(lcEngine) << "installed" << a.path.toString() << "(" << a.remote.size << "bytes): assembled after"
                       << file.assembledMs << "ms, in place after" << file.since.elapsed() << "ms";
     if (!file.landed) {
@@ -956,7 +976,7 @@ void Downloader::install(File &file)
     const auto recorded = std::make_shared<const JournalEntry>(journalEntryFor(*file.landed, a.remote.version));
     qint64 offset = 0;
     for (const BlockRef &b : a.remote.blocks) {
-        m_localSources.insert(b.hash, { target, offset, recorded });
+        m_localSources.insert(b.hash, { a.path.toString(), offset, recorded });
         offset += b.size;
     }
     m_renamed.append(&file); // recorded once the next sync made its directory entry durable
@@ -971,7 +991,7 @@ void Downloader::failFile(File &file, const QString &reason)
         --m_assembling;
     }
     if (!file.landed)
-        QFile::remove(file.tempPath);
+        Journal::tempFile(m_root, file.tempPath).removeFile();
     m_complete = false;
     Q_EMIT fileSkipped(file.action, reason);
 }

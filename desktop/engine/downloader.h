@@ -85,6 +85,8 @@ public:
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
     void fileSkipped(const filesync::SyncAction &action, const QString &reason);
+    // Something the user should know: a link or special file in the way of a download.
+    void warning(const QString &message);
     void bytesDone(qint64 bytes);
     // A batch was made durable: `files` temp files, `renamed` renames. For tests: the
     // journal records a file only after a batchSynced that covered its rename.
@@ -111,26 +113,28 @@ private:
     // the old stat, which the new file cannot match (they are then verified, not trusted).
     struct LocalBlock
     {
-        QString path;
+        QString path; // relative to the root
         qint64 offset = 0;
         std::shared_ptr<const JournalEntry> recorded;
     };
     // The blocks of one job found in one local file under one recorded stat.
     struct LocalSource
     {
-        QString path;
+        QString path; // relative to the root
         std::shared_ptr<const JournalEntry> recorded;
         QList<LocalCopy> copies;
     };
     // Thread pool: copies (verified, or stat-proven, see there); returns the blocks that
     // were written everywhere.
-    static QSet<ContentHash> copyLocalBlocks(const QList<LocalSource> &sources, const std::atomic_bool *cancel);
-    static bool copyProven(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
-        const std::atomic_bool *cancel);
-    static void copyVerified(int fd, const LocalSource &source, QHash<QString, int> &targets, QList<bool> &ok,
-        const std::atomic_bool *cancel);
-    // Thread pool: makes the files and directories durable; false if any sync failed.
-    static bool syncBatch(const QStringList &files, const QStringList &dirs);
+    static QSet<ContentHash> copyLocalBlocks(
+        const QString &root, const QList<LocalSource> &sources, const std::atomic_bool *cancel);
+    static bool copyProven(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
+        QList<bool> &ok, const std::atomic_bool *cancel);
+    static void copyVerified(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
+        QList<bool> &ok, const std::atomic_bool *cancel);
+    // Thread pool: makes the temp files (by path) and the folders (relative to the root)
+    // durable; false if any sync failed.
+    static bool syncBatch(const QString &root, const QStringList &files, const QStringList &dirs);
 
     void admit();
     bool waitForPrefetch(const SyncAction &action);

@@ -9,6 +9,10 @@
 #include <QUuid>
 #include <QVariant>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace filesync {
 
 using namespace protocol;
@@ -82,6 +86,11 @@ QString Journal::metadataDir(const QString &folder)
     return folder + u'/' + RelativePath::kMetadataDirName;
 }
 
+localfs::Location Journal::tempFile(const QString &folder, const QString &tempPath)
+{
+    return localfs::Location::at(folder, tempDirRelative() + u'/' + tempPath.mid(tempPath.lastIndexOf(u'/') + 1));
+}
+
 QString Journal::path(const QString &folder)
 {
     return metadataDir(folder) + QStringLiteral("/journal.db");
@@ -99,13 +108,24 @@ Journal::~Journal()
 
 Result<void> Journal::open()
 {
-    const QString tmp = tempDir(m_folder);
-    if (!QDir().mkpath(tmp))
+    // Made beneath the folder: a link in place of the metadata folder or its temp
+    // folder would send downloads, and the clean-up below, somewhere else.
+    localfs::Dir tmp = localfs::makeDirs(m_folder, tempDirRelative());
+    if (tmp.inTheWay())
+        return makeError(QStringLiteral("cannot use %1: %2").arg(metadataDir(m_folder), tmp.problem()));
+    if (!tmp)
         return makeError(QStringLiteral("cannot create %1").arg(metadataDir(m_folder)));
     // Downloads a crash interrupted: never at a final path, and of no use now.
-    const QStringList leftovers = QDir(tmp).entryList(QDir::Files | QDir::Hidden);
-    for (const QString &name : leftovers)
-        QFile::remove(tmp + u'/' + name);
+    const int listFd = ::openat(tmp.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (DIR *listing = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
+        while (const dirent *entry = ::readdir(listing)) {
+            if (entry->d_type != DT_DIR)
+                ::unlinkat(tmp.fd(), entry->d_name, 0); // a link itself, never its target
+        }
+        ::closedir(listing);
+    } else if (listFd >= 0) {
+        ::close(listFd);
+    }
     m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
     m_db.setDatabaseName(path(m_folder));
     if (!m_db.open())

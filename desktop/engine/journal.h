@@ -1,6 +1,7 @@
 #pragma once
 
 #include "localentry.h"
+#include "localfs.h"
 #include "result.h"
 
 #include <QSqlDatabase>
@@ -22,7 +23,10 @@ class Journal
 public:
     static QString metadataDir(const QString &folder); // <folder>/.filesync
     // Where downloads and prefetches are written before their rename; open() empties it.
-    static QString tempDir(const QString &folder) { return metadataDir(folder) + QStringLiteral("/tmp"); }
+    static QString tempDir(const QString &folder) { return folder + u'/' + tempDirRelative(); }
+    static QString tempDirRelative() { return RelativePath::kMetadataDirName + QStringLiteral("/tmp"); }
+    // A temp file (by its path in tempDir()), reached beneath the folder (localfs).
+    static localfs::Location tempFile(const QString &folder, const QString &tempPath);
     static QString path(const QString &folder);
 
     explicit Journal(const QString &folder);

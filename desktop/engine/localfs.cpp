@@ -1,11 +1,15 @@
 #include "localfs.h"
 
 #include <QFile>
+#include <QStringList>
 
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,57 +18,24 @@
 
 namespace filesync::localfs {
 
-bool renameNoReplace(const QString &from, const QString &to)
-{
-    const QByteArray f = QFile::encodeName(from), t = QFile::encodeName(to);
-    if (::renameat2(AT_FDCWD, f.constData(), AT_FDCWD, t.constData(), RENAME_NOREPLACE) == 0)
-        return true;
-    if (errno != EINVAL && errno != ENOSYS)
-        return false;
-    // A file system without RENAME_NOREPLACE: link(2) fails with EEXIST just the same.
-    // Directories cannot be hard-linked, so they are left where they are.
-    if (::link(f.constData(), t.constData()) != 0)
-        return false;
-    ::unlink(f.constData());
-    return true;
-}
-
 namespace {
-bool isDirectory(const QByteArray &path)
-{
-    struct stat st;
-    return ::lstat(path.constData(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-} // namespace
 
-bool makeDirs(const QString &root, const RelativePath &dir)
+std::atomic_bool s_walkOnly = false;
+std::atomic_bool s_noOpenat2 = false; // the kernel (or a seccomp filter) refused it once
+
+Fd openRoot(const QString &root, int flags)
 {
-    QByteArray path = QFile::encodeName(root);
-    if (!isDirectory(path))
-        return false;
-    const QStringList parts = dir.toString().split(u'/', Qt::SkipEmptyParts);
-    for (const QString &part : parts) {
-        path += '/' + QFile::encodeName(part);
-        if (::mkdir(path.constData(), 0755) != 0 && !(errno == EEXIST && isDirectory(path)))
-            return false;
-    }
-    return true;
+    return Fd(::open(QFile::encodeName(root).constData(), flags | O_DIRECTORY | O_CLOEXEC));
 }
 
-void syncDirectory(const QString &dir)
+// The errno of a step that met something other than a folder on the way.
+bool metNonFolder(int error)
 {
-    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ::fsync(fd);
-    ::close(fd);
+    return error == ELOOP || error == ENOTDIR;
 }
 
-std::optional<LocalEntry> statFd(int fd)
+LocalEntry fromStat(const struct stat &st)
 {
-    struct stat st;
-    if (::fstat(fd, &st) != 0)
-        return std::nullopt;
     LocalEntry e;
     e.kind = S_ISDIR(st.st_mode) ? protocol::EntryKind::Directory : protocol::EntryKind::File;
     e.size = e.kind == protocol::EntryKind::File ? qint64(st.st_size) : 0;
@@ -73,6 +44,254 @@ std::optional<LocalEntry> statFd(int fd)
     e.mode = quint32(st.st_mode & 07777);
     e.ctimeNs = qint64(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
     return e;
+}
+
+struct Walked
+{
+    Fd fd;
+    int error = 0;
+    QString blocker;
+};
+
+// From the root's descriptor one component at a time, never through a link
+// (O_NOFOLLOW, and each step checked to be a folder). `create`: missing folders are made.
+// The last one is opened with `flags`. Also tells, after openat2 refused, which entry
+// was in the way.
+Walked walk(int rootFd, const QStringList &parts, int flags, bool create)
+{
+    Walked w;
+    w.fd = Fd(::fcntl(rootFd, F_DUPFD_CLOEXEC, 0));
+    if (!w.fd.valid()) {
+        w.error = errno;
+        return w;
+    }
+    for (qsizetype i = 0; i < parts.size(); ++i) {
+        const QByteArray name = QFile::encodeName(parts.at(i));
+        const int stepFlags = (i + 1 == parts.size() ? flags : O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int next = ::openat(w.fd.get(), name.constData(), stepFlags);
+        if (next < 0 && errno == ENOENT && create) {
+            if (::mkdirat(w.fd.get(), name.constData(), 0755) != 0 && errno != EEXIST) {
+                w.error = errno;
+                w.fd.reset();
+                return w;
+            }
+            next = ::openat(w.fd.get(), name.constData(), stepFlags);
+        }
+        struct stat st;
+        if (next >= 0 && (::fstat(next, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            ::close(next); // an O_PATH open of a link itself: not a folder
+            next = -1;
+            errno = ELOOP;
+        }
+        if (next < 0) {
+            w.error = errno;
+            if (metNonFolder(w.error) && ::fstatat(w.fd.get(), name.constData(), &st, AT_SYMLINK_NOFOLLOW) == 0
+                && !S_ISDIR(st.st_mode)) {
+                // A plain file is just not a folder (ENOTDIR, as before); a link or a
+                // special file is in the way, and named.
+                w.error = S_ISREG(st.st_mode) ? ENOTDIR : kInTheWay;
+                if (w.error == kInTheWay)
+                    w.blocker = QStringList(parts.mid(0, i + 1)).join(u'/');
+            }
+            w.fd.reset();
+            return w;
+        }
+        w.fd = Fd(next);
+    }
+    return w;
+}
+
+Dir resolve(const QString &root, const QString &relative, bool forReading, bool create)
+{
+    const int flags = forReading ? O_RDONLY : O_PATH;
+    const Fd rootFd = openRoot(root, relative.isEmpty() ? flags : O_PATH);
+    Walked w;
+    if (!rootFd.valid()) {
+        w.error = errno;
+    } else if (relative.isEmpty()) {
+        w.fd = Fd(::fcntl(rootFd.get(), F_DUPFD_CLOEXEC, 0));
+        w.error = w.fd.valid() ? 0 : errno;
+    } else {
+        const QStringList parts = relative.split(u'/', Qt::SkipEmptyParts);
+        int fd = -1;
+        int error = ENOSYS;
+        if (!s_walkOnly.load(std::memory_order_relaxed) && !s_noOpenat2.load(std::memory_order_relaxed)) {
+            open_how how {};
+            how.flags = quint64(flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+            const QByteArray path = QFile::encodeName(relative);
+            // EAGAIN: a rename elsewhere raced the lookup; the walk answers if it persists.
+            for (int tries = 0; tries < 8; ++tries) {
+                fd = int(::syscall(SYS_openat2, rootFd.get(), path.constData(), &how, sizeof how));
+                if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+                    break;
+            }
+            error = fd < 0 ? errno : 0;
+            if (error == ENOSYS || error == EPERM)
+                s_noOpenat2 = true; // missing, or filtered out (seccomp): the walk from now on
+        }
+        if (fd >= 0) {
+            w.fd = Fd(fd);
+        } else if (error == ENOENT && !create) {
+            w.error = ENOENT; // the common answer (a new file's folder), no second look
+        } else {
+            // The walk has the last word: it names what was in the way, makes what is
+            // missing, and stands in where openat2 is missing or filtered out.
+            w = walk(rootFd.get(), parts, flags, create);
+        }
+    }
+    return Dir(std::move(w.fd), w.error, w.blocker);
+}
+
+} // namespace
+
+Fd &Fd::operator=(Fd &&other) noexcept
+{
+    if (this != &other) {
+        reset();
+        m_fd = std::exchange(other.m_fd, -1);
+    }
+    return *this;
+}
+
+void Fd::reset()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
+}
+
+QString Dir::problem() const
+{
+    if (ok())
+        return {};
+    if (m_error == kInTheWay)
+        return QStringLiteral("%1 is a link or special file, which is never followed").arg(m_blocker);
+    if (m_error == ENOTDIR)
+        return QStringLiteral("a file is where a folder is expected");
+    return QString::fromLocal8Bit(strerror(m_error));
+}
+
+Dir openDir(const QString &root, const QString &relative, bool forReading)
+{
+    return resolve(root, relative, forReading, false);
+}
+
+Dir makeDirs(const QString &root, const QString &relative)
+{
+    return resolve(root, relative, false, true);
+}
+
+void setWalkOnlyForTests(bool walkOnly)
+{
+    s_walkOnly = walkOnly;
+}
+
+namespace {
+QString parentOf(const QString &relative)
+{
+    const qsizetype slash = relative.lastIndexOf(u'/');
+    return slash < 0 ? QString() : relative.left(slash);
+}
+} // namespace
+
+Location Location::at(const QString &root, const QString &relative)
+{
+    Location l;
+    l.m_dir = openDir(root, parentOf(relative));
+    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
+    l.m_relative = relative;
+    return l;
+}
+
+Location Location::makingFolders(const QString &root, const QString &relative)
+{
+    Location l;
+    l.m_dir = makeDirs(root, parentOf(relative));
+    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
+    l.m_relative = relative;
+    return l;
+}
+
+std::optional<LocalEntry> Location::stat() const
+{
+    struct stat st;
+    if (!ok() || ::fstatat(m_dir.fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return std::nullopt;
+    return fromStat(st);
+}
+
+bool Location::isLinkOrSpecial() const
+{
+    struct stat st;
+    return ok() && ::fstatat(m_dir.fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)
+        && !S_ISREG(st.st_mode);
+}
+
+Fd Location::open(int flags, mode_t mode) const
+{
+    if (!ok()) {
+        errno = m_dir.error();
+        return Fd();
+    }
+    return Fd(::openat(m_dir.fd(), m_name.constData(), flags | O_NOFOLLOW | O_CLOEXEC, mode));
+}
+
+bool Location::removeFile() const
+{
+    return ok() && ::unlinkat(m_dir.fd(), m_name.constData(), 0) == 0;
+}
+
+bool Location::removeDir() const
+{
+    return ok() && ::unlinkat(m_dir.fd(), m_name.constData(), AT_REMOVEDIR) == 0;
+}
+
+bool Location::makeDir(mode_t mode) const
+{
+    return ok() && ::mkdirat(m_dir.fd(), m_name.constData(), mode) == 0;
+}
+
+bool renameNoReplace(const Location &from, const Location &to)
+{
+    if (!from.ok() || !to.ok()) {
+        errno = !from.ok() ? from.dir().error() : to.dir().error();
+        return false;
+    }
+    const int fromDir = from.dir().fd(), toDir = to.dir().fd();
+    if (::renameat2(fromDir, from.name().constData(), toDir, to.name().constData(), RENAME_NOREPLACE) == 0)
+        return true;
+    if (errno != EINVAL && errno != ENOSYS)
+        return false;
+    // A file system without RENAME_NOREPLACE: linkat(2) fails with EEXIST just the same.
+    // Directories cannot be hard-linked, so they are left where they are.
+    if (::linkat(fromDir, from.name().constData(), toDir, to.name().constData(), 0) != 0)
+        return false;
+    ::unlinkat(fromDir, from.name().constData(), 0);
+    return true;
+}
+
+bool renameReplacing(const Location &from, const Location &to)
+{
+    if (!from.ok() || !to.ok()) {
+        errno = !from.ok() ? from.dir().error() : to.dir().error();
+        return false;
+    }
+    return ::renameat(from.dir().fd(), from.name().constData(), to.dir().fd(), to.name().constData()) == 0;
+}
+
+void syncDirectory(const Dir &dir)
+{
+    if (dir.ok())
+        ::fsync(dir.fd());
+}
+
+std::optional<LocalEntry> statFd(int fd)
+{
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+        return std::nullopt;
+    return fromStat(st);
 }
 
 void startWriteBack(int fd, qint64 offset, qint64 length)

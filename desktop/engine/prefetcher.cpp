@@ -2,6 +2,7 @@
 
 #include "downloader.h"
 #include "journal.h"
+#include "localfs.h"
 #include "serverconnection.h"
 #include "syncengine.h"
 
@@ -61,7 +62,7 @@ void Prefetcher::onAnnounced(const Announce &announce)
     }
     if (announce.size < kMinBytes || int(m_files.size()) >= kMaxFiles || !m_journal.isOpen())
         return;
-    if (!QFileInfo(m_tmpDir).isDir())
+    if (!localfs::openDir(m_root, Journal::tempDirRelative()))
         return; // the metadata dir is never re-created here: without it the folder is stopping
     auto file = std::make_unique<File>();
     File &f = *file;
@@ -99,7 +100,7 @@ void Prefetcher::onAnnounced(const Announce &announce)
     if (f.toFetch.isEmpty())
         return;
     f.tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
-    f.fd = ::open(QFile::encodeName(f.tempPath).constData(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    f.fd = Journal::tempFile(m_root, f.tempPath).open(O_RDWR | O_CREAT | O_EXCL, 0600).release();
     if (f.fd < 0) {
         qCInfo(lcEngine) << "cannot prefetch" << announce.path.toString() << ":" << strerror(errno);
         return;
@@ -256,7 +257,7 @@ void Prefetcher::discard(quint64 id)
         (*it)->gate->close();
         if ((*it)->fd >= 0)
             ::close((*it)->fd);
-        QFile::remove((*it)->tempPath);
+        Journal::tempFile(m_root, (*it)->tempPath).removeFile();
         forgetRequests(id);
         m_files.erase(it);
         break;

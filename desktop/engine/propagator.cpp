@@ -3,7 +3,6 @@
 #include "downloader.h"
 #include "journal.h"
 #include "localfs.h"
-#include "scanner.h"
 #include "uploader.h"
 
 #include <QDir>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <unistd.h>
 #include <utility>
@@ -36,6 +36,7 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
         qCInfo(lcEngine) << "download of" << a.path.toString() << "postponed:" << reason;
         m_followUp = true;
     });
+    connect(m_downloader, &Downloader::warning, this, &Propagator::warning);
     connect(m_downloader, &Downloader::bytesDone, this, [this](qint64 bytes) {
         m_progress.bytesDone += bytes;
         Q_EMIT progressChanged(m_progress);
@@ -88,11 +89,6 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
 }
 
 Propagator::~Propagator() = default;
-
-QString Propagator::absolute(const RelativePath &p) const
-{
-    return m_root + u'/' + p.toString();
-}
 
 void Propagator::abort()
 {
@@ -164,11 +160,11 @@ void Propagator::completed(const SyncAction &a, ItemDirection direction, const Q
 }
 
 // True when the disk still shows what the reconciler saw at this path.
-bool Propagator::localStillAsPlanned(const SyncAction &a) const
+bool Propagator::localStillAsPlanned(const SyncAction &a, const localfs::Location &at) const
 {
-    const auto now = Scanner::stat(absolute(a.path));
+    const auto now = at.stat();
     if (!a.local)
-        return !now.has_value();
+        return !now.has_value() && at.folderKnown();
     if (!now || now->kind != a.local->kind)
         return false;
     return a.local->isDir()
@@ -184,31 +180,68 @@ void Propagator::postpone(const SyncAction &a, const char *why)
     m_complete = false;
 }
 
+// A link or special file on the way to the action's path (or at it, where a file or
+// folder of ours is expected) is never followed, replaced or deleted: the user is told
+// which path waits and why, and the action is postponed like any other.
+bool Propagator::stoppedByLink(const SyncAction &a, const localfs::Location &at)
+{
+    QString problem;
+    if (at.inTheWay())
+        problem = at.dir().problem();
+    else if (at.isLinkOrSpecial())
+        problem = QStringLiteral("%1 is a link or special file, which is never followed").arg(at.relative());
+    else
+        return false;
+    Q_EMIT warning(tr("%1 is left alone: %2").arg(a.path.toString(), problem));
+    postpone(a, "a link or special file is in the way");
+    return true;
+}
+
+bool Propagator::stoppedByLink(const SyncAction &a, const localfs::Dir &dir)
+{
+    if (!dir.inTheWay())
+        return false;
+    Q_EMIT warning(tr("%1 is left alone: %2").arg(a.path.toString(), dir.problem()));
+    postpone(a, "a link or special file is in the way");
+    return true;
+}
+
 void Propagator::runLocal()
 {
     m_journal.begin();
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
         switch (a.type) {
         case ActionType::MoveLocal: {
-            const auto source = Scanner::stat(absolute(a.from));
+            const auto from = localfs::Location::at(m_root, a.from);
+            if (stoppedByLink(a, from))
+                break;
+            const auto source = from.stat();
             if (!source || source->inode != a.local->inode) {
                 postpone(a, "the source changed");
                 break;
             }
-            if (!localfs::makeDirs(m_root, a.path.parent())) {
+            const auto to = localfs::Location::makingFolders(m_root, a.path);
+            if (stoppedByLink(a, to.dir()))
+                break;
+            if (!to.ok()) {
                 postpone(a, "cannot create the folder");
                 break;
             }
-            if (!localfs::renameNoReplace(absolute(a.from), absolute(a.path))) {
-                postpone(a, "the target is taken");
+            if (!localfs::renameNoReplace(from, to)) {
+                if (!stoppedByLink(a, to))
+                    postpone(a, "the target is taken");
                 break;
             }
             m_journal.moveTree(a.from, a.path);
             completed(a, ItemDirection::Down, QStringLiteral("moved"));
             break;
         }
-        case ActionType::ConflictCopy:
-            if (!localStillAsPlanned(a) || !localfs::renameNoReplace(absolute(a.path), absolute(a.conflictCopy))) {
+        case ActionType::ConflictCopy: {
+            const auto at = localfs::Location::at(m_root, a.path);
+            const auto copy = localfs::Location::at(m_root, a.conflictCopy);
+            if (stoppedByLink(a, at) || stoppedByLink(a, copy.dir()))
+                break;
+            if (!localStillAsPlanned(a, at) || !localfs::renameNoReplace(at, copy)) {
                 postpone(a, "changed meanwhile"); // the paired download then finds the path taken
                 break;
             }
@@ -218,20 +251,24 @@ void Propagator::runLocal()
             Q_EMIT itemCompleted(SyncItem {
                 a.conflictCopy, ItemDirection::Local, QStringLiteral("conflict"), QDateTime::currentDateTime() });
             break;
+        }
         case ActionType::DeleteLocal: {
             // Only what is still exactly as last synced; a folder only once it is empty.
+            // Nothing through a link: a link's target is never ours to delete.
+            const auto at = localfs::Location::at(m_root, a.path);
+            if (stoppedByLink(a, at.dir()))
+                break;
             const auto known = m_atStart.value(a.path);
-            const auto now = Scanner::stat(absolute(a.path));
-            if (!now) {
+            const auto now = at.stat();
+            if (!now && at.folderKnown()) {
                 m_journal.remove(a.path);
                 break;
             }
-            if (!known.statMatches(*now)) {
+            if (!now || !known.statMatches(*now)) {
                 postpone(a, "changed meanwhile");
                 break;
             }
-            const QByteArray path = QFile::encodeName(absolute(a.path));
-            const bool removed = now->isDir() ? ::rmdir(path.constData()) == 0 : ::unlink(path.constData()) == 0;
+            const bool removed = now->isDir() ? at.removeDir() : at.removeFile();
             m_journal.remove(a.path); // a folder that kept new files is new again: re-uploaded
             if (removed)
                 completed(a, ItemDirection::Down, QStringLiteral("deleted"));
@@ -259,18 +296,22 @@ void Propagator::runLocal()
 
 void Propagator::createDirectory(const SyncAction &a)
 {
-    const QString path = absolute(a.path);
-    const auto now = Scanner::stat(path);
+    const auto at = localfs::Location::at(m_root, a.path);
+    if (stoppedByLink(a, at))
+        return;
+    const auto now = at.stat();
     if (now && !now->isDir()) {
         // A folder replaces a file (changed into a folder elsewhere) only if the file is
         // exactly as last synced; the scan saw it so, and it must still be.
-        if (!a.local || a.local->isDir() || !localStillAsPlanned(a)
-            || ::unlink(QFile::encodeName(path).constData()) != 0)
+        if (!a.local || a.local->isDir() || !localStillAsPlanned(a, at) || !at.removeFile())
             return postpone(a, "a file is in the way");
     }
-    if (!localfs::makeDirs(m_root, a.path))
+    const localfs::Dir made = localfs::makeDirs(m_root, a.path);
+    if (stoppedByLink(a, made))
+        return;
+    if (!made)
         return postpone(a, "cannot create the folder");
-    if (auto landed = Scanner::stat(path))
+    if (auto landed = localfs::statFd(made.fd()))
         m_journal.put(a.path, journalEntryFor(*landed, a.remote.version));
     completed(a, ItemDirection::Down, QStringLiteral("created"));
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "localfs.h"
 #include "syncengine.h"
 #include "syncplan.h"
 #include "uploader.h"
@@ -55,11 +56,12 @@ private:
     void runDownloads();
     void runRemote();
     void finish();
-    bool localStillAsPlanned(const SyncAction &a) const;
+    bool localStillAsPlanned(const SyncAction &a, const localfs::Location &at) const;
     void postpone(const SyncAction &a, const char *why);
+    bool stoppedByLink(const SyncAction &a, const localfs::Location &at);
+    bool stoppedByLink(const SyncAction &a, const localfs::Dir &dir);
     void createDirectory(const SyncAction &a);
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
-    QString absolute(const RelativePath &p) const;
 
     QString m_root;
     Journal &m_journal;

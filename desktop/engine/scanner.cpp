@@ -8,6 +8,7 @@
 #include <QFile>
 
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -46,6 +47,7 @@ bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
 
 struct Walker
 {
+    const QString &root;
     const JournalState &journal;
     Scanner::Result &result;
     qint64 nowNs;
@@ -102,11 +104,31 @@ struct Walker
         return true;
     }
 
+    // The file `name` of the open folder, never a link's target.
+    Result<Chunker::Chunked> chunkEntry(
+        int dirFd, const char *name, const QString &relText, const Chunker::Previous &previous)
+    {
+        const int fd = ::openat(dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        QFile file;
+        if (fd < 0 || !file.open(fd, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle)) {
+            const QString reason = QString::fromLocal8Bit(strerror(fd < 0 ? errno : EBADF));
+            if (fd >= 0)
+                ::close(fd);
+            return makeError(QStringLiteral("cannot read %1: %2").arg(relText, reason));
+        }
+        return Chunker::chunkIncremental(file, file.size(), cancel, previous);
+    }
+
     // `recursive`: walk every subfolder; otherwise (a partial scan's listing) only those
     // the journal does not know as folders: new ones, whose content nobody has seen.
     void walk(const QByteArray &absDir, const RelativePath &relDir, bool recursive = true)
     {
-        DIR *dir = ::opendir(absDir.constData());
+        // Beneath the root, never through a link: a folder replaced by a link since its
+        // parent was listed is not read (what is outside the root is not ours to upload).
+        const int dirFd = localfs::openDir(root, relDir.toString(), true).release();
+        DIR *dir = dirFd >= 0 ? ::fdopendir(dirFd) : nullptr;
+        if (!dir && dirFd >= 0)
+            ::close(dirFd);
         if (!dir) {
             if (!relDir.isRoot()) {
                 result.snapshot[relDir].unreadable = true;
@@ -181,7 +203,7 @@ struct Walker
                     result.snapshot.insert(*rel, local);
                     continue;
                 }
-                auto chunked = Chunker::chunkFileIncremental(QFile::decodeName(absPath), cancel, previous);
+                auto chunked = chunkEntry(::dirfd(dir), entry->d_name, relText, previous);
                 if (!chunked) {
                     local.unreadable = true;
                     result.warnings << QStringLiteral("cannot read %1: %2").arg(relText, chunked.errorMessage());
@@ -194,8 +216,8 @@ struct Walker
                 }
                 // It may have changed while we read it: describe what we hashed or nothing.
                 struct stat after;
-                if (::stat(absPath.constData(), &after) != 0 || fromStat(after).size != local.size
-                    || fromStat(after).mtimeNs != local.mtimeNs)
+                if (::fstatat(::dirfd(dir), entry->d_name, &after, AT_SYMLINK_NOFOLLOW) != 0
+                    || fromStat(after).size != local.size || fromStat(after).mtimeNs != local.mtimeNs)
                     local.unreadable = true;
                 else if (!local.unreadable && fromStat(after).ctimeNs == local.ctimeNs
                     && fromStat(after).inode == local.inode)
@@ -214,6 +236,8 @@ struct Walker
 
 void scanPart(const QByteArray &absRoot, const JournalState &journal, const ScanScope &scope, Walker &walker)
 {
+    // Stat'ed beneath the root: a folder behind a link is no folder of ours.
+    const auto statBeneath = [&](const RelativePath &p) { return localfs::Location::at(walker.root, p).stat(); };
     Scanner::Result &result = walker.result;
     const auto absolute
         = [&](const RelativePath &p) { return p.isRoot() ? absRoot : absRoot + '/' + QFile::encodeName(p.toString()); };
@@ -226,8 +250,7 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
     // and shows a vanished one gone (with its journal subtree).
     QSet<RelativePath> trees, dirs;
     const auto place = [&](RelativePath p, bool tree) {
-        struct stat st;
-        while (!p.isRoot() && (!knownDir(p) || ::lstat(absolute(p).constData(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+        while (!p.isRoot() && (!knownDir(p) || !statBeneath(p).value_or(LocalEntry {}).isDir())) {
             p = p.parent();
             tree = false;
         }
@@ -242,9 +265,9 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
 
     QSet<RelativePath> listed;
     const auto ownEntry = [&](const RelativePath &p) {
-        struct stat st;
-        if (!p.isRoot() && ::lstat(absolute(p).constData(), &st) == 0) {
-            result.snapshot.insert(p, fromStat(st));
+        const auto own = p.isRoot() ? std::nullopt : statBeneath(p);
+        if (own) {
+            result.snapshot.insert(p, *own);
             ++result.visited;
         }
     };
@@ -315,7 +338,7 @@ Scanner::Result Scanner::scan(
     }
     QElapsedTimer timer;
     timer.start();
-    Walker walker { journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {}, {} };
+    Walker walker { root, journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {}, {} };
     if (!scope.full)
         scanPart(absRoot, journal, scope, walker);
     else

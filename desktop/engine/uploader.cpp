@@ -325,8 +325,8 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
     // hashes about to be committed; the next scan sees the new file.
     if (m_readOp != source.op) {
         closeReadFile();
-        const QByteArray path = QFile::encodeName(m_root + u'/' + action.path.toString());
-        m_readFd = ::open(path.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        // Beneath the root, never through a link: a link's target is not ours to upload.
+        m_readFd = localfs::Location::at(m_root, action.path).open(O_RDONLY).release();
         if (m_readFd < 0)
             return false;
         m_readOp = source.op;

@@ -240,10 +240,10 @@ void tst_LinkSafety::downloadsNeverGoThroughALink()
     const QString target = inside ? root + QStringLiteral("/inside") : m_outside->path();
     makeDir(target, QStringLiteral("deeper"));
     writeFile(target, QStringLiteral("existing.txt"), "theirs");
-    writeFile(target, QStringLiteral("evil.txt"), "theirs too");
+    writeFile(target, QStringLiteral("linked.txt"), "theirs too");
     makeDir(root, QStringLiteral("real"));
     const QString linkPath = root + u'/' + link;
-    QVERIFY(makeLink(link == path ? target + QStringLiteral("/evil.txt") : target, linkPath));
+    QVERIFY(makeLink(link == path ? target + QStringLiteral("/linked.txt") : target, linkPath));
     const auto before = snapshot(target);
 
     SyncAction a = uploaded(path, "written by the other computer", 0600);

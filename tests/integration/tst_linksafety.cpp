@@ -83,6 +83,9 @@ private Q_SLOTS:
     void downloadsNeverGoThroughALink();
     void localActionsNeverGoThroughALink_data();
     void localActionsNeverGoThroughALink();
+    void scansNeverReadThroughALink_data();
+    void scansNeverReadThroughALink();
+    void metadataFolderBehindALinkStopsTheFolder();
     void twoComputersWithALinkOnOne();
 
 private:
@@ -349,6 +352,59 @@ void tst_LinkSafety::localActionsNeverGoThroughALink()
     QCOMPARE(snapshot(root), mine);
     QVERIFY(isLink(root + QStringLiteral("/sub")));
     QVERIFY(m_journal->load().contains(P("sub/x"))); // nothing forgotten because of the link
+}
+
+void tst_LinkSafety::scansNeverReadThroughALink_data()
+{
+    QTest::addColumn<QString>("scope"); // a tree the watcher reported
+    QTest::newRow("the folder below the link") << "sub/deeper";
+    QTest::newRow("two levels below the link") << "sub/deeper/more";
+    QTest::newRow("the link itself") << "sub";
+}
+
+// A partial scan of folders the journal knows, after `sub` was replaced by a link to a
+// folder with the same layout: nothing behind the link is described (it would be
+// uploaded as this folder's content).
+void tst_LinkSafety::scansNeverReadThroughALink()
+{
+    QFETCH(QString, scope);
+    const QString root = m_folder->path(), outside = m_outside->path();
+    makeDir(root, QStringLiteral("sub/deeper/more"));
+    JournalState journal;
+    for (const char *p : { "sub", "sub/deeper", "sub/deeper/more" }) {
+        auto stat = Scanner::stat(root + u'/' + QString::fromUtf8(p));
+        QVERIFY(stat);
+        journal.insert(P(p), journalEntryFor(*stat, 2));
+    }
+    QVERIFY(QDir(root + QStringLiteral("/sub")).removeRecursively());
+    writeFile(outside, QStringLiteral("deeper/private.txt"), "not for the server");
+    writeFile(outside, QStringLiteral("deeper/more/also.txt"), "nor this");
+    QVERIFY(makeLink(outside, root + QStringLiteral("/sub")));
+
+    ScanScope partial = ScanScope::nothing();
+    partial.trees.insert(*RelativePath::fromString(scope));
+    const Scanner::Result result = Scanner::scan(root, journal, partial);
+    QVERIFY(result.fatal.isEmpty());
+    for (auto it = result.snapshot.cbegin(); it != result.snapshot.cend(); ++it)
+        QVERIFY2(!it.key().toString().startsWith(QStringLiteral("sub")), qPrintable(it.key().toString()));
+}
+
+// The engine's own temp folder behind a link: the journal refuses to open (the folder
+// stops) and the clean-up of leftover downloads deletes nothing there.
+void tst_LinkSafety::metadataFolderBehindALinkStopsTheFolder()
+{
+    m_journal.reset();
+    QTemporaryDir other;
+    const QString outside = m_outside->path();
+    writeFile(outside, QStringLiteral("keep.txt"), "not a leftover");
+    const auto before = snapshot(outside);
+    QVERIFY(QDir(other.path()).mkdir(RelativePath::kMetadataDirName));
+    QVERIFY(makeLink(outside, Journal::tempDir(other.path())));
+    Journal journal(other.path());
+    const Result<void> opened = journal.open();
+    QVERIFY(!opened);
+    QVERIFY2(opened.errorMessage().contains(QStringLiteral("is a link")), qPrintable(opened.errorMessage()));
+    QCOMPARE(snapshot(outside), before);
 }
 
 // End to end: B's folder holds `sub -> <outside>`; A makes a real `sub` with files, then

@@ -121,6 +121,8 @@ void Downloader::abort()
     m_settleTimer.stop();
     m_settleGaveUp = -1;
     m_running = false;
+    m_rootDir = {}; // not held open between runs (an unmount would find the folder busy)
+    m_tmpDirOpen = {};
 }
 
 void Downloader::recordLanded()
@@ -196,8 +198,12 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
         }
     }
     // The metadata dir is never re-created here: without it the folder is stopping.
-    if (!files.isEmpty() && !localfs::openDir(m_root, Journal::tempDirRelative()))
-        localfs::Location::at(m_root, Journal::tempDirRelative()).makeDir();
+    m_rootDir = localfs::openDir(m_root, QString());
+    m_tmpDirOpen = localfs::openDir(m_root, Journal::tempDirRelative());
+    if (!files.isEmpty() && !m_tmpDirOpen) {
+        localfs::Location::at(m_rootDir, Journal::tempDirRelative()).makeDir();
+        m_tmpDirOpen = localfs::openDir(m_root, Journal::tempDirRelative());
+    }
     admit();
     pump();
     checkDone();
@@ -225,7 +231,7 @@ void Downloader::admit()
         const std::optional<Prefetcher::Taken> prefetched = adoptPrefetched(*f);
         if (!prefetched) {
             f->tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
-            f->fd = Journal::tempFile(m_root, f->tempPath).open(O_RDWR | O_CREAT | O_EXCL, 0600).release();
+            f->fd = tempFile(*f).open(O_RDWR | O_CREAT | O_EXCL, 0600).release();
         }
         if (f->fd < 0) {
             m_complete = false;
@@ -914,7 +920,7 @@ void Downloader::install(File &file)
     const auto linkAt = [&a] {
         return QStringLiteral("%1 is a link or special file, which is never followed").arg(a.path.toString());
     };
-    localfs::Location at = localfs::Location::at(m_root, a.path);
+    localfs::Location at = localfs::Location::at(m_rootDir, a.path);
     if (at.inTheWay())
         return inTheWay(at.dir().problem());
     // The path must still hold what the plan saw (nothing, or the unchanged old entry):
@@ -931,7 +937,7 @@ void Downloader::install(File &file)
             || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
     if (!unchanged)
         return skip(QStringLiteral("changed on this computer meanwhile"));
-    const localfs::Location temp = Journal::tempFile(m_root, file.tempPath);
+    const localfs::Location temp = tempFile(file);
     // A file replaces a folder (changed into a file elsewhere) only once the folder is
     // empty: its unchanged content was deleted first, anything new in it stays.
     if (now && now->isDir() && !at.removeDir())
@@ -948,7 +954,7 @@ void Downloader::install(File &file)
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
     // making every level for every file cost 5 system calls per file (W2).
     if (!renamed && !now && error == ENOENT) {
-        at = localfs::Location::makingFolders(m_root, a.path);
+        at = localfs::Location::makingFolders(m_rootDir, a.path);
         if (at.inTheWay())
             return inTheWay(at.dir().problem()); // nothing was there: `old` is not open
         if (!at.ok())
@@ -982,6 +988,11 @@ void Downloader::install(File &file)
     m_renamed.append(&file); // recorded once the next sync made its directory entry durable
 }
 
+localfs::Location Downloader::tempFile(const File &file) const
+{
+    return localfs::Location::at(m_tmpDirOpen, file.tempPath.mid(file.tempPath.lastIndexOf(u'/') + 1));
+}
+
 void Downloader::failFile(File &file, const QString &reason)
 {
     file.failed = true;
@@ -1010,6 +1021,8 @@ void Downloader::checkDone()
         return;
     m_running = false;
     m_actions.clear();
+    m_rootDir = {};
+    m_tmpDirOpen = {};
     Q_EMIT finished(m_complete);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blockwriter.h"
+#include "localfs.h"
 #include "prefetcher.h"
 #include "syncplan.h"
 
@@ -153,6 +154,7 @@ private:
     void onSynced(bool ok);
     void install(File &file);
     void failFile(File &file, const QString &reason);
+    localfs::Location tempFile(const File &file) const;
     void release(File &file);
     void recordLanded();
     void record(const QList<File *> &files);
@@ -160,6 +162,9 @@ private:
 
     QString m_root;
     QString m_tmpDir;
+    // Open for a run: each install resolves beneath them without opening them again.
+    localfs::Dir m_rootDir;
+    localfs::Dir m_tmpDirOpen;
     Journal &m_journal;
     ServerConnection &m_connection;
     QList<SyncAction> m_actions;

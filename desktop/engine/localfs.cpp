@@ -101,15 +101,18 @@ Walked walk(int rootFd, const QStringList &parts, int flags, bool create)
     return w;
 }
 
-Dir resolve(const QString &root, const QString &relative, bool forReading, bool create)
+// `rootFd`: the root, open (or -1 with errno set).
+Dir resolve(int rootFd, const QString &relative, bool forReading, bool create)
 {
     const int flags = forReading ? O_RDONLY : O_PATH;
-    const Fd rootFd = openRoot(root, relative.isEmpty() ? flags : O_PATH);
     Walked w;
-    if (!rootFd.valid()) {
+    if (rootFd < 0) {
         w.error = errno;
+    } else if (relative.isEmpty() && forReading) {
+        w.fd = Fd(::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        w.error = w.fd.valid() ? 0 : errno;
     } else if (relative.isEmpty()) {
-        w.fd = Fd(::fcntl(rootFd.get(), F_DUPFD_CLOEXEC, 0));
+        w.fd = Fd(::fcntl(rootFd, F_DUPFD_CLOEXEC, 0));
         w.error = w.fd.valid() ? 0 : errno;
     } else {
         const QStringList parts = relative.split(u'/', Qt::SkipEmptyParts);
@@ -122,7 +125,7 @@ Dir resolve(const QString &root, const QString &relative, bool forReading, bool 
             const QByteArray path = QFile::encodeName(relative);
             // EAGAIN: a rename elsewhere raced the lookup; the walk answers if it persists.
             for (int tries = 0; tries < 8; ++tries) {
-                fd = int(::syscall(SYS_openat2, rootFd.get(), path.constData(), &how, sizeof how));
+                fd = int(::syscall(SYS_openat2, rootFd, path.constData(), &how, sizeof how));
                 if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
                     break;
             }
@@ -137,10 +140,23 @@ Dir resolve(const QString &root, const QString &relative, bool forReading, bool 
         } else {
             // The walk has the last word: it names what was in the way, makes what is
             // missing, and stands in where openat2 is missing or filtered out.
-            w = walk(rootFd.get(), parts, flags, create);
+            w = walk(rootFd, parts, flags, create);
         }
     }
     return Dir(std::move(w.fd), w.error, w.blocker);
+}
+
+Dir resolve(const QString &root, const QString &relative, bool forReading, bool create)
+{
+    const Fd rootFd = openRoot(root, O_PATH);
+    return resolve(rootFd.get(), relative, forReading, create);
+}
+
+int baseFd(const Dir &base)
+{
+    if (!base.ok())
+        errno = base.error();
+    return base.fd();
 }
 
 } // namespace
@@ -194,6 +210,24 @@ QString parentOf(const QString &relative)
     return slash < 0 ? QString() : relative.left(slash);
 }
 } // namespace
+
+Location Location::at(const Dir &root, const QString &relative)
+{
+    Location l;
+    l.m_dir = resolve(baseFd(root), parentOf(relative), false, false);
+    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
+    l.m_relative = relative;
+    return l;
+}
+
+Location Location::makingFolders(const Dir &root, const QString &relative)
+{
+    Location l;
+    l.m_dir = resolve(baseFd(root), parentOf(relative), false, true);
+    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
+    l.m_relative = relative;
+    return l;
+}
 
 Location Location::at(const QString &root, const QString &relative)
 {

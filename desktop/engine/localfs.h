@@ -100,6 +100,15 @@ public:
     // `relative`: a RelativePath's text, or a path inside the metadata folder.
     static Location at(const QString &root, const QString &relative);
     static Location at(const QString &root, const RelativePath &path) { return at(root, path.toString()); }
+    // The same from the root already open (openDir(root, {})): one system call less per
+    // path for a batch; an open root is the same folder even if it is moved meanwhile.
+    static Location at(const Dir &root, const QString &relative);
+    static Location at(const Dir &root, const RelativePath &path) { return at(root, path.toString()); }
+    static Location makingFolders(const Dir &root, const QString &relative);
+    static Location makingFolders(const Dir &root, const RelativePath &path)
+    {
+        return makingFolders(root, path.toString());
+    }
     // The same, making the folders on the way (makeDirs).
     static Location makingFolders(const QString &root, const QString &relative);
     static Location makingFolders(const QString &root, const RelativePath &path)

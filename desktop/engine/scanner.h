@@ -68,7 +68,8 @@ public:
     }
     static Result scan(const QString &root, const JournalState &journal, const ScanScope &scope,
         const std::atomic_bool *cancel = nullptr);
-    // Stats one path (no hashing); nullopt when it does not exist.
+    // Stats one path (no hashing); nullopt when it does not exist. It follows links on
+    // the way (not at the end): the engine's own steps use localfs::Location instead.
     static std::optional<LocalEntry> stat(const QString &absolutePath);
 
     // For tests: called with the absolute path of a small file (one block, read whole)

@@ -123,7 +123,38 @@ Result<QString> CommitApplier::ensureParents(const RelativePath &path)
     return QString();
 }
 
-Result<CommitResult> CommitApplier::put(const CommitOp &op)
+Result<std::optional<RelativePath>> CommitApplier::movedParent(const RelativePath &path)
+{
+    for (RelativePath p = path.parent(); !p.isRoot(); p = p.parent()) {
+        if (m_liveDirectories.contains(p))
+            return std::optional<RelativePath>();
+        auto found = m_files.find(m_account, p);
+        if (!found)
+            return found.error();
+        if (!*found)
+            continue; // never was: its parent decides
+        const FileRow &row = **found;
+        if (row.live())
+            return std::optional<RelativePath>();
+        // A move writes the source's tombstone, then the target with the next version.
+        auto next = m_files.changedSince(m_account, row.version, 1);
+        if (!next)
+            return next.error();
+        if (next->isEmpty())
+            return std::optional<RelativePath>();
+        const FileRow &target = next->first();
+        if (target.version != row.version + 1 || !target.live() || !target.isDirectory()
+            || target.movedFrom != p.toString())
+            return std::optional<RelativePath>();
+        auto rebased = RelativePath::fromString(path.rebased(p, target.path).toString());
+        if (!rebased)
+            return std::optional<RelativePath>(); // too long there: made where it was asked
+        return std::optional<RelativePath>(*rebased);
+    }
+    return std::optional<RelativePath>();
+}
+
+Result<CommitResult> CommitApplier::put(const CommitOp &op, const QString &movedFrom)
 {
     auto found = m_files.find(m_account, op.path);
     if (!found)
@@ -134,6 +165,19 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op)
         return applied(current->version); // already there: a folder put is idempotent
     if (!baseMatches(current, op.baseVersion))
         return conflict(versionOf(current));
+    if (!live && movedFrom.isEmpty()) {
+        // Something new inside a folder that was moved away, from a client that had not
+        // seen the move (it would have made the folder again first): it goes into the
+        // folder where it is now, as a move from the path asked for.
+        auto moved = movedParent(op.path);
+        if (!moved)
+            return moved.error();
+        if (*moved) {
+            CommitOp there = op;
+            there.path = **moved;
+            return put(there, op.path.toString());
+        }
+    }
     if (live && current->isDirectory()) { // a file replaces an empty folder only
         auto occupied = m_files.hasLiveDescendants(m_account, op.path);
         if (!occupied)
@@ -173,6 +217,7 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op)
     row.mtimeMs = op.mtimeMs;
     row.mode = op.mode;
     row.blocks = blocks;
+    row.movedFrom = movedFrom;
     if (auto w = write(row); !w)
         return w.error();
     return applied(lastWritten());

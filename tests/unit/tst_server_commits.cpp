@@ -52,6 +52,8 @@ private Q_SLOTS:
     void invalidMovesChangeNothing();
     void subtreeOpsLeaveSiblingsOfTheSameStem();
     void parentsStayTrueWithinOneCommit();
+    void folderMoveTakesTheCurrentSubtree();
+    void newInsideAMovedFolderFollowsIt();
     void blocksCannotBeClaimedByHash();
     void blocksAreStoredOnce();
     void changesCollapseAndPage();
@@ -263,17 +265,92 @@ void tst_ServerCommits::parentsStayTrueWithinOneCommit()
     QVERIFY(after.value(QStringLiteral("p")).version > r.results.at(3).version); // created again
     QVERIFY(!after.value(QStringLiteral("p/c")).deleted);
 
-    // m and m/a are made here (m first), then m moves away: m/b needs a new m.
+    // m and m/a are made here (m first), then m moves away: m/b is not put into a folder
+    // assumed live; without a new m first it follows m to n (newInsideAMovedFolderFollowsIt).
     const quint64 h2 = r.head;
     r = c.commit({ put("m/a", "x"), move("m", "n", h2 + 1, EntryKind::Directory), put("m/b", "x") });
     for (const CommitResult &result : std::as_const(r.results))
         QCOMPARE(result.status, CommitStatus::Applied);
     after = byPath(c.changes(0));
-    QVERIFY(!after.value(QStringLiteral("m")).deleted);
-    QCOMPARE(after.value(QStringLiteral("m")).kind, EntryKind::Directory);
-    QVERIFY(!after.value(QStringLiteral("m/b")).deleted);
+    QVERIFY(after.value(QStringLiteral("m")).deleted);
+    QVERIFY(!after.contains(QStringLiteral("m/b")));
+    QCOMPARE(after.value(QStringLiteral("n/b")).movedFrom, P("m/b"));
     QVERIFY(after.value(QStringLiteral("m/a")).deleted);
     QVERIFY(!after.value(QStringLiteral("n/a")).deleted);
+}
+
+// A folder move applies to what the server holds under the folder when it commits, not
+// to what the mover saw: a file deleted meanwhile stays deleted, one created or renamed
+// inside meanwhile moves along.
+void tst_ServerCommits::folderMoveTakesTheCurrentSubtree()
+{
+    RawClient mover(m_server->port());
+    const QString account = mover.login();
+    QVERIFY(mover.putBlock("x"));
+    QVERIFY(mover.putBlock("y"));
+    mover.commit({ put("D/f0", "x"), put("D/f1", "x"), put("D/f2", "y") });
+    const auto seen = byPath(mover.changes(0)); // what the mover knows
+
+    RawClient other(m_server->port());
+    other.login(account, kMinorVersion, QStringLiteral("other"));
+    CommitReply r = other.commit({ del("D/f1", seen[QStringLiteral("D/f1")].version),
+        move("D/f2", "D/g2", seen[QStringLiteral("D/f2")].version), put("D/new", "x") });
+    for (const CommitResult &result : std::as_const(r.results))
+        QCOMPARE(result.status, CommitStatus::Applied);
+
+    const quint64 head = r.head;
+    r = mover.commit({ move("D", "E", seen[QStringLiteral("D")].version, EntryKind::Directory) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const auto after = byPath(mover.changes(head));
+    for (const char *moved : { "E/f0", "E/g2", "E/new" })
+        QVERIFY2(!after.value(QString::fromLatin1(moved)).deleted && after.contains(QString::fromLatin1(moved)), moved);
+    QCOMPARE(after.value(QStringLiteral("E/g2")).movedFrom, P("D/g2"));
+    QCOMPARE(after.value(QStringLiteral("E/g2")).blocks.first().hash, ContentHash::of("y"));
+    // Nothing comes back that was gone: no row at all under the new name.
+    QVERIFY(!after.contains(QStringLiteral("E/f1")));
+    QVERIFY(!after.contains(QStringLiteral("E/f2")));
+    for (const char *gone : { "D", "D/f0", "D/g2", "D/new" })
+        QVERIFY2(after.value(QString::fromLatin1(gone)).deleted, gone);
+    // Two rows for each of D, f0, g2, new: nothing else was written.
+    QCOMPARE(r.head, head + 8);
+}
+
+// A new entry sent for a folder that was moved meanwhile, by a client that had not seen
+// the move, goes into the moved folder; a client that makes the folder again first gets
+// a new folder at the old name.
+void tst_ServerCommits::newInsideAMovedFolderFollowsIt()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    c.commit({ put("D/f0", "x") });
+    const auto seen = byPath(c.changes(0));
+    CommitReply r = c.commit({ move("D", "E", seen[QStringLiteral("D")].version, EntryKind::Directory) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const quint64 head = r.head;
+
+    // D/f0 is a tombstone now; D/f0's base is its old version, so that one is a conflict.
+    r = c.commit({ put("D/new", "x"), put("D/sub/deep", "x"), put("D/f0", "x", seen[QStringLiteral("D/f0")].version) });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(2).status, CommitStatus::Conflict);
+    auto after = byPath(c.changes(head));
+    QCOMPARE(after.value(QStringLiteral("E/new")).movedFrom, P("D/new"));
+    QCOMPARE(after.value(QStringLiteral("E/new")).version, r.results.at(0).version);
+    QCOMPARE(after.value(QStringLiteral("E/sub/deep")).movedFrom, P("D/sub/deep"));
+    QCOMPARE(after.value(QStringLiteral("E/sub")).kind, EntryKind::Directory);
+    QVERIFY(!after.contains(QStringLiteral("D")));
+    QVERIFY(!after.contains(QStringLiteral("D/new")));
+
+    // The folder made again first: what follows is put there.
+    r = c.commit({ dirOp(CommitOpKind::Put, "D", 0), put("D/again", "x") });
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+    after = byPath(c.changes(head));
+    QVERIFY(!after.value(QStringLiteral("D")).deleted);
+    QVERIFY(!after.value(QStringLiteral("D/again")).deleted);
+    QVERIFY(!after.value(QStringLiteral("D/again")).movedFrom);
+    QVERIFY(!after.contains(QStringLiteral("E/again")));
 }
 
 void tst_ServerCommits::blocksCannotBeClaimedByHash()

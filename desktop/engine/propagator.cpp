@@ -232,7 +232,7 @@ void Propagator::runLocal()
                     postpone(a, "the target is taken");
                 break;
             }
-            m_journal.moveTree(a.from, a.path);
+            m_journal.moveTree(a.journalFrom.isRoot() ? a.from : a.journalFrom, a.path);
             completed(a, ItemDirection::Down, QStringLiteral("moved"));
             break;
         }
@@ -258,13 +258,15 @@ void Propagator::runLocal()
             const auto at = localfs::Location::at(m_root, a.path);
             if (stoppedByLink(a, at.dir()))
                 break;
-            const auto known = m_atStart.value(a.path);
+            // A path the journal knew under another name (renamed in this plan) is
+            // compared with the scan, which the reconciler found unchanged.
+            const auto known = m_atStart.constFind(a.path);
             const auto now = at.stat();
             if (!now && at.folderKnown()) {
                 m_journal.remove(a.path);
                 break;
             }
-            if (!now || !known.statMatches(*now)) {
+            if (!now || (known != m_atStart.cend() ? !known->statMatches(*now) : !localStillAsPlanned(a, at))) {
                 postpone(a, "changed meanwhile");
                 break;
             }

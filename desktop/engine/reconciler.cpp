@@ -59,12 +59,13 @@ class Planner
 {
 public:
     Planner(const LocalSnapshot &l, const JournalState &j, const RemoteChanges &r, const QString &session,
-        const QDateTime &now)
+        const QDateTime &now, bool feedComplete)
         : m_local(l)
         , m_journal(j)
         , m_remote(r)
         , m_session(session)
         , m_now(now)
+        , m_feedComplete(feedComplete)
     { }
 
     SyncPlan run()
@@ -72,6 +73,8 @@ public:
         collectUnreadable();
         detectLocalMoves();
         detectRemoteMoves();
+        markUnmoved();
+        dropMovesInsideDeferred();
         QSet<RelativePath> paths;
         for (auto it = m_local.cbegin(); it != m_local.cend(); ++it)
             paths.insert(it.key());
@@ -84,10 +87,15 @@ public:
         std::sort(sorted.begin(), sorted.end());
         m_actions.reserve(sorted.size()); // about one action per path: no growth slack
         for (const RelativePath &p : sorted) {
-            if (!isSkipped(p))
+            if (isUnder(m_deferred, p)) {
+                // Decided once the server has moved the folder: its changes are read again.
+                if (m_remote.contains(p))
+                    m_holdCursor = true;
+            } else if (!isSkipped(p)) {
                 decide(p);
-            else if (isUnreadable(p) && remoteTouches(p))
+            } else if (isUnreadable(p) && remoteTouches(p)) {
                 m_holdCursor = true;
+            }
         }
         sorted = {};
         return order();
@@ -148,9 +156,16 @@ private:
             return;
         const QList<RelativePath> known = m_journal.keys();
         for (const RelativePath &p : known) {
-            if (m_local.contains(p) || !m_journal.contains(p) || remoteTouches(p) || isSkipped(p))
+            if (m_local.contains(p) || !m_journal.contains(p) || isSkipped(p))
                 continue;
             const JournalEntry j = m_journal.value(p);
+            // A folder that is still a plain folder on the server moves whatever its new
+            // version: the server moves what it holds under it now.
+            const auto r = m_remote.constFind(p);
+            const bool liveFolder
+                = r != m_remote.cend() && !r->deleted && !r->movedFrom && j.isDir() && r->kind == EntryKind::Directory;
+            if (remoteTouches(p) && !liveFolder)
+                continue;
             const auto found = newByInode.constFind(j.inode);
             if (found == newByInode.cend())
                 continue;
@@ -165,11 +180,18 @@ private:
             a.path = q;
             a.from = p;
             a.kind = j.kind;
-            a.base = j.version;
+            a.base = liveFolder ? r->version : j.version;
             a.local = l;
             m_moves << a;
             newByInode.remove(j.inode);
             rebase(m_journal, p, q);
+            if (j.isDir()) {
+                // What is inside waits for the server's answer: the journal learns the
+                // move only once it is applied, and the server moves what it holds then
+                // (changes made there meanwhile included), which the next cycle reads.
+                m_deferred << p << q;
+                m_deferredMoves << q;
+            }
         }
     }
 
@@ -186,24 +208,87 @@ private:
             const qsizetype da = a.movedFrom->toString().count(u'/'), db = b.movedFrom->toString().count(u'/');
             return da != db ? da < db : a.version < b.version;
         });
+        QHash<quint64, RelativePath> newByInode; // for sources this computer renamed too
+        for (auto it = m_local.cbegin(); it != m_local.cend(); ++it) {
+            if (!m_journal.contains(it.key()) && !it->unreadable && !m_remote.contains(it.key()))
+                newByInode.insert(it->inode, it.key());
+        }
         for (const FileEntry &r : moved) {
             const RelativePath &from = *r.movedFrom;
             const auto j = m_journal.constFind(from);
-            const auto l = m_local.constFind(from);
-            if (j == m_journal.cend() || l == m_local.cend() || m_local.contains(r.path) || m_journal.contains(r.path))
+            if (j == m_journal.cend() || m_local.contains(r.path) || m_journal.contains(r.path))
                 continue;
-            if (!j->statMatches(*l) || !sameContent(*j, r) || isSkipped(from) || remoteTouchesAlive(from))
+            // Moved here as well, to another name: the server's move came first and wins,
+            // ours follows it (what was added under our name goes along).
+            RelativePath source = from;
+            if (!m_local.contains(from) && !isUnder(m_deferred, from)) {
+                const auto renamed = newByInode.constFind(j->inode);
+                if (renamed == newByInode.cend() || isSkipped(*renamed) || renamed->isAncestorOf(r.path)
+                    || r.path.isAncestorOf(*renamed))
+                    continue;
+                source = *renamed;
+            }
+            const auto l = m_local.constFind(source);
+            if (l == m_local.cend() || !j->statMatches(*l) || !sameContent(*j, r) || isSkipped(from)
+                || remoteTouchesAlive(from))
                 continue;
             SyncAction a;
             a.type = ActionType::MoveLocal;
             a.path = r.path;
-            a.from = from;
+            a.from = source;
+            if (source != from)
+                a.journalFrom = from;
             a.kind = r.kind;
             a.local = *l;
             m_moves << a;
+            newByInode.remove(j->inode);
             rebase(m_journal, from, r.path);
-            rebase(m_local, from, r.path);
+            rebase(m_local, source, r.path);
         }
+    }
+
+    // A folder the server moved holds, right after the move, exactly what the server had
+    // under its source then: every entry of it is in the feed, at its new path, unless
+    // changed again later (then also in the feed). An entry the journal carries under the
+    // new path from before the move (from our own move, or renamed here just now) that the
+    // feed does not list was gone from the server when it moved the folder: deleted, or
+    // moved elsewhere, meanwhile. It is treated as deleted there (version 0: nothing is at
+    // that path on the server, so a change here is uploaded as new). Only on a complete
+    // feed: a slice may end between the folder and its content.
+    void markUnmoved()
+    {
+        if (!m_feedComplete)
+            return;
+        QList<FileEntry> gone;
+        for (const FileEntry &r : std::as_const(m_remote)) {
+            if (r.deleted || !r.movedFrom || r.kind != EntryKind::Directory)
+                continue;
+            for (const RelativePath &k : keysAtOrUnder(m_journal, r.path)) {
+                const JournalEntry &j = *m_journal.constFind(k);
+                if (k == r.path || j.version >= r.version || m_remote.contains(k))
+                    continue;
+                FileEntry tombstone;
+                tombstone.path = k;
+                tombstone.kind = j.kind;
+                tombstone.deleted = true;
+                tombstone.version = 0;
+                gone << tombstone;
+            }
+        }
+        for (const FileEntry &t : std::as_const(gone))
+            m_remote.insert(t.path, t);
+    }
+
+    // A move into or out of a folder whose own move waits for the server waits with it.
+    void dropMovesInsideDeferred()
+    {
+        if (m_deferred.isEmpty())
+            return;
+        m_moves.removeIf([this](const SyncAction &a) {
+            if (a.type == ActionType::MoveRemote && a.kind == EntryKind::Directory && m_deferredMoves.contains(a.path))
+                return false;
+            return isUnder(m_deferred, a.path) || isUnder(m_deferred, a.from);
+        });
     }
 
     // The source of a remote move must be gone on the server (a tombstone or nothing).
@@ -410,9 +495,13 @@ private:
 
     LocalSnapshot m_local;
     JournalState m_journal;
-    const RemoteChanges &m_remote;
+    RemoteChanges m_remote; // shared with the caller's unless markUnmoved() adds to it
     QString m_session;
     QDateTime m_now;
+    bool m_feedComplete;
+    // Sources and targets of folders moved here whose move waits for the server's answer.
+    QList<RelativePath> m_deferred;
+    QSet<RelativePath> m_deferredMoves; // their targets
     QList<RelativePath> m_unreadable; // left alone this cycle
     QList<RelativePath> m_setAside; // folders moved to a conflict copy, content and all
     QList<SyncAction> m_moves;
@@ -424,9 +513,9 @@ private:
 } // namespace
 
 SyncPlan Reconciler::reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-    const QString &sessionName, const QDateTime &now)
+    const QString &sessionName, const QDateTime &now, bool feedComplete)
 {
-    return Planner(local, journal, remote, sessionName, now).run();
+    return Planner(local, journal, remote, sessionName, now, feedComplete).run();
 }
 
 RelativePath Reconciler::conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,

@@ -18,8 +18,10 @@ namespace filesync {
 class Reconciler
 {
 public:
+    // `feedComplete`: `remote` holds every change up to the server's head (not a slice of
+    // the feed), so a moved folder's entries are all in it (see markUnmoved()).
     static SyncPlan reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-        const QString &sessionName, const QDateTime &now);
+        const QString &sessionName, const QDateTime &now, bool feedComplete = true);
 
     // True when the disk holds exactly what the journal says, path by path (same kind,
     // stat, mode and blocks, nothing unreadable), and the server changed nothing: then

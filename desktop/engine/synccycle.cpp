@@ -358,7 +358,8 @@ void SyncCycle::reconcileAndPropagate()
     // An unchanged tree (a rescan with nothing new) needs no reconciling, entry by entry.
     SyncPlan plan = Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
         ? SyncPlan()
-        : Reconciler::reconcile(m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime());
+        : Reconciler::reconcile(
+            m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime(), !m_sliced);
     m_stats.actions = int(plan.actions.size());
     m_stats.remoteEntries = int(m_changes.size());
     m_stats.sliced = m_sliced;

@@ -39,6 +39,8 @@ QString SyncPlan::describe() const
         QString line = actionName(a.type) + u' ' + a.path.toString();
         if (a.type == ActionType::MoveRemote || a.type == ActionType::MoveLocal)
             line += QStringLiteral(" from ") + a.from.toString();
+        if (a.type == ActionType::MoveLocal && !a.journalFrom.isRoot())
+            line += QStringLiteral(" (was ") + a.journalFrom.toString() + u')';
         if (a.type == ActionType::ConflictCopy)
             line += QStringLiteral(" -> ") + a.conflictCopy.toString();
         lines << line;

@@ -59,6 +59,9 @@ struct SyncAction
     protocol::EntryKind kind = protocol::EntryKind::File;
     RelativePath path;
     RelativePath from; // MoveRemote, MoveLocal
+    // MoveLocal: the journal's name of the source when this computer renamed it too (then
+    // `from` is where it is on disk); empty: `from`.
+    RelativePath journalFrom;
     RelativePath conflictCopy; // ConflictCopy
     quint64 base = 0; // remote ops: the version we change
     std::optional<LocalEntry> local; // the disk as scanned (absent: nothing there)

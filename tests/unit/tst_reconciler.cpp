@@ -56,6 +56,10 @@ private Q_SLOTS:
     void unreadablePathWithARemoteChangeHoldsTheCursor();
     void folderMoveNextToSimilarNames();
     void remoteFolderMoveBeforeItsContent();
+    void localFolderMoveWaitsForTheServer();
+    void movedFolderDropsWhatTheServerNoLongerHad_data();
+    void movedFolderDropsWhatTheServerNoLongerHad();
+    void folderRenamedHereAndThereFollowsTheServer();
     void inSync_data();
     void inSync();
 };
@@ -549,6 +553,121 @@ void tst_Reconciler::remoteFolderMoveBeforeItsContent()
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local b from a\nrecord b\nrecord b/x"));
+}
+
+// Folder moves against changes elsewhere (docs/architecture.md, "Concurrent folder moves").
+void tst_Reconciler::localFolderMoveWaitsForTheServer()
+{
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    j.insert(P("a/y"), JournalEntry { EntryKind::File, 10, 1000, 9, 0644, 2, content('Y') });
+    LocalSnapshot l;
+    l.insert(P("b"), localDir(50));
+    l.insert(P("b/x"), localFile('A', false));
+    LocalEntry y = localFile('Z', true); // edited after the move
+    y.inode = 9;
+    l.insert(P("b/y"), y);
+    LocalEntry fresh = localFile('N', true);
+    fresh.inode = 77;
+    l.insert(P("b/new"), fresh);
+    RemoteChanges r;
+    r.insert(P("a/x"), tombstone("a/x", EntryKind::File, 3)); // deleted elsewhere meanwhile
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    // Nothing under the folder is decided (or journaled) before the server has moved it;
+    // the delete there is read again afterwards.
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote b from a"));
+    QVERIFY(plan.holdCursor);
+    QVERIFY(plan.needsFollowUp);
+    // A new version of the folder itself (nothing moved into it): the move builds on it.
+    r.clear();
+    FileEntry newer;
+    newer.path = P("a");
+    newer.kind = EntryKind::Directory;
+    newer.version = 8;
+    r.insert(P("a"), newer);
+    const SyncPlan again = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(again.describe(), QStringLiteral("move-remote b from a"));
+    QCOMPARE(again.actions.first().base, 8u);
+}
+
+void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()
+{
+    QTest::addColumn<bool>("ownMove"); // the journal moved by our own acknowledged move
+    QTest::addColumn<bool>("feedComplete");
+    QTest::newRow("moved elsewhere") << false << true;
+    QTest::newRow("moved here") << true << true;
+    QTest::newRow("moved elsewhere, a slice") << false << false;
+}
+
+void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad()
+{
+    QFETCH(bool, ownMove);
+    QFETCH(bool, feedComplete);
+    const char *dir = ownMove ? "b" : "a";
+    auto in = [dir](const char *name) { return P((QByteArray(dir) + '/' + name).constData()); };
+    JournalState j;
+    j.insert(P(dir), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, ownMove ? 4u : 1u, {} });
+    j.insert(in("x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    j.insert(in("gone"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('G') });
+    j.insert(in("edited"), JournalEntry { EntryKind::File, 10, 1000, 8, 0644, 2, content('E') });
+    LocalSnapshot l;
+    l.insert(P(dir), localDir(50));
+    l.insert(in("x"), localFile('A', false));
+    l.insert(in("gone"), localFile('G', false));
+    LocalEntry edited = localFile('F', true);
+    l.insert(in("edited"), edited);
+    RemoteChanges r;
+    // Deleted elsewhere before the move: the move did not carry them.
+    FileEntry newB;
+    newB.path = P("b");
+    newB.kind = EntryKind::Directory;
+    newB.version = 4;
+    newB.movedFrom = P("a");
+    FileEntry newX = remoteFile("b/x", 'A', 6);
+    newX.movedFrom = P("a/x");
+    for (const FileEntry &e : { tombstone("a/gone", EntryKind::File, 2), tombstone("a/edited", EntryKind::File, 2),
+             tombstone("a", EntryKind::Directory, 3), newB, tombstone("a/x", EntryKind::File, 5), newX })
+        r.insert(e.path, e);
+    const SyncPlan plan
+        = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime(), feedComplete);
+    QString expected = ownMove ? QString() : QStringLiteral("move-local b from a\n");
+    if (feedComplete) // the edit wins over the delete: uploaded as new (nothing is there)
+        expected += QStringLiteral("delete-local b/gone\nupload b/edited\n");
+    else if (!ownMove)
+        expected += QStringLiteral("upload b/edited\n");
+    expected += ownMove ? QStringLiteral("record b/x") : QStringLiteral("record b\nrecord b/x");
+    QCOMPARE(plan.describe(), expected);
+    for (const SyncAction &a : plan.actions) {
+        if (a.type == ActionType::Upload && feedComplete)
+            QCOMPARE(a.base, 0u);
+    }
+}
+
+void tst_Reconciler::folderRenamedHereAndThereFollowsTheServer()
+{
+    JournalState j;
+    j.insert(P("a"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("a/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("c"), localDir(50)); // renamed to c here
+    l.insert(P("c/x"), localFile('A', false));
+    LocalEntry fresh = localFile('N', true);
+    fresh.inode = 77;
+    l.insert(P("c/new"), fresh);
+    RemoteChanges r; // and to b elsewhere, first
+    FileEntry newB;
+    newB.path = P("b");
+    newB.kind = EntryKind::Directory;
+    newB.version = 4;
+    newB.movedFrom = P("a");
+    FileEntry newX = remoteFile("b/x", 'A', 6);
+    newX.movedFrom = P("a/x");
+    for (const FileEntry &e :
+        { tombstone("a", EntryKind::Directory, 3), newB, tombstone("a/x", EntryKind::File, 5), newX })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-local b from c (was a)\nupload b/new\nrecord b\nrecord b/x"));
 }
 
 void tst_Reconciler::inSync_data()

@@ -1,0 +1,312 @@
+#include "synctestmacros.h"
+#include "testcluster.h"
+#include "testtree.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace filesync;
+using namespace filesync::test;
+
+// A folder moved on one computer while another changes what is inside it, or moves it
+// too (docs/architecture.md, "Concurrent folder moves"): both changes apply, inside the
+// moved folder; of two moves of one folder the first the server commits wins on every
+// computer. Nothing duplicated, nothing lost, and the engines go quiet afterwards.
+class tst_FolderMoves : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void offlineRenameMeetsDeleteAndRenameInside();
+    void offlineRenameMeetsChangeInside_data();
+    void offlineRenameMeetsChangeInside();
+    void bothRenameTheSameFolder_data();
+    void bothRenameTheSameFolder();
+    void renameIntoAFolderDeletedElsewhere();
+    void onlineRenameMeetsChangesInside();
+
+private:
+    std::unique_ptr<TestServer> m_server;
+};
+
+namespace {
+
+bool moveOnDisk(const QString &root, const QString &from, const QString &to)
+{
+    return QDir(root).rename(from, to);
+}
+
+// D/f0..f3 and D/S/s0 on two synced computers.
+void seed(TestClient &a)
+{
+    for (int i = 0; i < 4; ++i)
+        writeFile(a.root(), QStringLiteral("D/f%1").arg(i), QByteArray("content ") + QByteArray::number(i));
+    writeFile(a.root(), QStringLiteral("D/S/s0"), "sub content");
+}
+
+// Both engines stay without a cycle for `quietMs` (each cycle's end restarts the wait),
+// within a bounded time: no endless cycles after convergence.
+bool goesQuiet(const QList<TestClient *> &clients, int quietMs = 1500, int timeoutMs = 20000)
+{
+    QList<std::shared_ptr<QSignalSpy>> spies;
+    for (TestClient *c : clients)
+        spies << std::make_shared<QSignalSpy>(c->engine(), &SyncEngine::cycleFinished);
+    QElapsedTimer total, sinceLast;
+    total.start();
+    sinceLast.start();
+    qsizetype seen = 0;
+    while (total.elapsed() < timeoutMs) {
+        QTest::qWait(50);
+        qsizetype now = 0;
+        for (const auto &s : std::as_const(spies))
+            now += s->count();
+        if (now != seen) {
+            seen = now;
+            sinceLast.restart();
+        } else if (sinceLast.elapsed() >= quietMs) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+void tst_FolderMoves::init()
+{
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+}
+
+void tst_FolderMoves::cleanup()
+{
+    m_server.reset();
+}
+
+// The report's case: B deletes one file and renames another inside D while A, offline,
+// renames D to E.
+void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D/f2"), QStringLiteral("D/g2")));
+    QTRY_VERIFY(b.completed(QStringLiteral("D/f1"), QStringLiteral("deleted")));
+    QTRY_VERIFY(b.completed(QStringLiteral("D/g2"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/g2")), QByteArray("content 2"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f3")), QByteArray("content 3"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
+    for (const char *gone : { "D", "E/f1", "E/f2" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// One computer renames D to E while the other, with one of them offline, changes
+// something inside D: the change happens inside E.
+void tst_FolderMoves::offlineRenameMeetsChangeInside_data()
+{
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<bool>("renamerOffline"); // else the changer is the one offline
+    for (const char *change : { "create", "delete", "rename", "renameSubfolder", "edit" }) {
+        QTest::addRow("%s, renamer offline", change) << QString::fromLatin1(change) << true;
+        QTest::addRow("%s, changer offline", change) << QString::fromLatin1(change) << false;
+    }
+}
+
+void tst_FolderMoves::offlineRenameMeetsChangeInside()
+{
+    QFETCH(QString, change);
+    QFETCH(bool, renamerOffline);
+    TestClient a(QStringLiteral("alpha"), m_server->port()); // renames
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port()); // changes inside
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    TestClient &offline = renamerOffline ? a : b;
+    TestClient &online = renamerOffline ? b : a;
+    offline.stop();
+    auto changeInside = [&] {
+        if (change == u"create")
+            writeFile(b.root(), QStringLiteral("D/new"), "created inside");
+        else if (change == u"delete")
+            QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
+        else if (change == u"rename")
+            QVERIFY(moveOnDisk(b.root(), QStringLiteral("D/f2"), QStringLiteral("D/g2")));
+        else if (change == u"renameSubfolder")
+            QVERIFY(moveOnDisk(b.root(), QStringLiteral("D/S"), QStringLiteral("D/T")));
+        else
+            writeFile(b.root(), QStringLiteral("D/f0"), "edited inside");
+    };
+    auto rename = [&] { QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E"))); };
+    if (renamerOffline) {
+        changeInside();
+        rename();
+    } else {
+        rename();
+        changeInside();
+    }
+    // The online computer's change reaches the server first.
+    if (!renamerOffline) {
+        QTRY_VERIFY(a.completed(QStringLiteral("E"), QStringLiteral("moved")));
+    } else if (change == u"create") {
+        QTRY_VERIFY(b.completed(QStringLiteral("D/new"), QStringLiteral("uploaded")));
+    } else if (change == u"delete") {
+        QTRY_VERIFY(b.completed(QStringLiteral("D/f1"), QStringLiteral("deleted")));
+    } else if (change == u"rename") {
+        QTRY_VERIFY(b.completed(QStringLiteral("D/g2"), QStringLiteral("moved")));
+    } else if (change == u"renameSubfolder") {
+        QTRY_VERIFY(b.completed(QStringLiteral("D/T"), QStringLiteral("moved")));
+    } else {
+        QTRY_VERIFY(b.completed(QStringLiteral("D/f0"), QStringLiteral("uploaded")));
+    }
+    QVERIFY(goesQuiet({ &online }));
+    QVERIFY(offline.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/f3")), QByteArray("content 3"));
+    if (change == u"create") {
+        QCOMPARE(readFile(a.root(), QStringLiteral("E/new")), QByteArray("created inside"));
+    } else if (change == u"delete") {
+        QVERIFY(!exists(a.root(), QStringLiteral("E/f1")));
+    } else if (change == u"rename") {
+        QVERIFY(!exists(a.root(), QStringLiteral("E/f2")));
+        QCOMPARE(readFile(a.root(), QStringLiteral("E/g2")), QByteArray("content 2"));
+    } else if (change == u"renameSubfolder") {
+        QVERIFY(!exists(a.root(), QStringLiteral("E/S")));
+        QCOMPARE(readFile(a.root(), QStringLiteral("E/T/s0")), QByteArray("sub content"));
+    } else {
+        QCOMPARE(readFile(a.root(), QStringLiteral("E/f0")), QByteArray("edited inside"));
+    }
+}
+
+// Both computers, offline, rename D (A to E, B to F) and each adds a file in its new
+// name. The first to come back wins: the other renames its folder to the winner's name,
+// and its new file goes along.
+void tst_FolderMoves::bothRenameTheSameFolder_data()
+{
+    QTest::addColumn<bool>("aFirst");
+    QTest::newRow("A comes back first") << true;
+    QTest::newRow("B comes back first") << false;
+}
+
+void tst_FolderMoves::bothRenameTheSameFolder()
+{
+    QFETCH(bool, aFirst);
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    b.stop();
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    writeFile(a.root(), QStringLiteral("E/from-a"), "added by A");
+    QVERIFY(QFile::remove(a.root() + QStringLiteral("/E/f0")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("F")));
+    writeFile(b.root(), QStringLiteral("F/from-b"), "added by B");
+    writeFile(b.root(), QStringLiteral("F/f1"), "edited by B");
+
+    TestClient &first = aFirst ? a : b;
+    TestClient &second = aFirst ? b : a;
+    QVERIFY(first.start());
+    QVERIFY(goesQuiet({ &first }));
+    QVERIFY(second.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    const QString winner = aFirst ? QStringLiteral("E") : QStringLiteral("F");
+    const QString loser = aFirst ? QStringLiteral("F") : QStringLiteral("E");
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    QVERIFY(!exists(a.root(), loser));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/from-a")), QByteArray("added by A"));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/from-b")), QByteArray("added by B"));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/f1")), QByteArray("edited by B"));
+    QVERIFY(!exists(a.root(), winner + QStringLiteral("/f0")));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/f2")), QByteArray("content 2"));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/S/s0")), QByteArray("sub content"));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+    QCOMPARE(treeState(a.root()).size(), 8); // the winner, its five files, S and S/s0: nothing duplicated
+}
+
+// A, offline, moves a file into folder K; B deletes K. The moved file is kept (a move is
+// a change, and a change wins over a delete); the rest of K goes.
+void tst_FolderMoves::renameIntoAFolderDeletedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("K/k0"), "in K");
+    writeFile(a.root(), QStringLiteral("x"), "moved into K");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(QDir(b.root() + QStringLiteral("/K")).removeRecursively());
+    QTRY_VERIFY(b.completed(QStringLiteral("K"), QStringLiteral("deleted")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("x"), QStringLiteral("K/x")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("K/x")), QByteArray("moved into K"));
+    QVERIFY(!exists(b.root(), QStringLiteral("x")));
+    QVERIFY(!exists(b.root(), QStringLiteral("K/k0")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// Both online, at the same moment: A renames D to E; B deletes a file, renames one and
+// creates one inside D. Whatever order the server sees them in, B's changes end up in E.
+void tst_FolderMoves::onlineRenameMeetsChangesInside()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D/f2"), QStringLiteral("D/g2")));
+    writeFile(b.root(), QStringLiteral("D/new"), "created inside");
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    QVERIFY(!exists(a.root(), QStringLiteral("E/f1")));
+    QVERIFY(!exists(a.root(), QStringLiteral("E/f2")));
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/g2")), QByteArray("content 2"));
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/new")), QByteArray("created inside"));
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+QTEST_MAIN(tst_FolderMoves)
+#include "tst_foldermoves.moc"

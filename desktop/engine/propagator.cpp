@@ -68,8 +68,21 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
         }
     });
     connect(m_uploader, &Uploader::opConflict, this, [this](const SyncAction &a, quint64 current) {
-        qCInfo(lcEngine) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
         m_followUp = true;
+        if (current == 0 && a.base != 0) {
+            // No row at all there on the server, not even a tombstone: the journal knows a
+            // path the server never had (so no re-read can correct it, and the same op was
+            // refused in every cycle). Forgotten, the disk's state there is new next cycle.
+            qCInfo(lcEngine) << "the server has nothing at"
+                             << (a.type == ActionType::MoveRemote ? a.from : a.path).toString()
+                             << "- forgetting what the journal said of it";
+            if (a.type == ActionType::MoveRemote)
+                m_journal.removeTree(a.from);
+            else
+                m_journal.remove(a.path);
+            return;
+        }
+        qCInfo(lcEngine) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
         // A version we should have seen already (at or below the cursor) means our view
         // of that path is stale: the feed is read again from just before it.
         if (current > 0)

@@ -1,5 +1,6 @@
 #include "reconciler.h"
 
+#include <QHash>
 #include <QSet>
 
 #include <algorithm>
@@ -59,13 +60,13 @@ class Planner
 {
 public:
     Planner(const LocalSnapshot &l, const JournalState &j, const RemoteChanges &r, const QString &session,
-        const QDateTime &now, bool feedComplete)
+        const QDateTime &now, const Reconciler::Feed &feed)
         : m_local(l)
         , m_journal(j)
         , m_remote(r)
         , m_session(session)
         , m_now(now)
-        , m_feedComplete(feedComplete)
+        , m_feed(feed)
     { }
 
     SyncPlan run()
@@ -254,18 +255,26 @@ private:
     // feed does not list was gone from the server when it moved the folder: deleted, or
     // moved elsewhere, meanwhile. It is treated as deleted there (version 0: nothing is at
     // that path on the server, so a change here is uploaded as new). Only on a complete
-    // feed: a slice may end between the folder and its content.
+    // feed: a slice may end between the folder and its content. A folder moved in an
+    // earlier slice of this read counts too: those slices brought every entry it moved to
+    // a newer version in the journal.
     void markUnmoved()
     {
-        if (!m_feedComplete)
+        if (!m_feed.complete)
             return;
-        QList<FileEntry> gone;
+        QHash<RelativePath, quint64> movedFolders = m_feed.movedEarlier;
         for (const FileEntry &r : std::as_const(m_remote)) {
-            if (r.deleted || !r.movedFrom || r.kind != EntryKind::Directory)
-                continue;
-            for (const RelativePath &k : keysAtOrUnder(m_journal, r.path)) {
+            if (!r.deleted && r.movedFrom && r.kind == EntryKind::Directory)
+                movedFolders.insert(r.path, r.version);
+        }
+        QList<FileEntry> gone;
+        for (auto folder = movedFolders.cbegin(); folder != movedFolders.cend(); ++folder) {
+            const auto dir = m_journal.constFind(folder.key());
+            if (dir == m_journal.cend() || !dir->isDir())
+                continue; // gone or replaced since
+            for (const RelativePath &k : keysAtOrUnder(m_journal, folder.key())) {
                 const JournalEntry &j = *m_journal.constFind(k);
-                if (k == r.path || j.version >= r.version || m_remote.contains(k))
+                if (k == folder.key() || j.version >= folder.value() || m_remote.contains(k))
                     continue;
                 FileEntry tombstone;
                 tombstone.path = k;
@@ -498,7 +507,7 @@ private:
     RemoteChanges m_remote; // shared with the caller's unless markUnmoved() adds to it
     QString m_session;
     QDateTime m_now;
-    bool m_feedComplete;
+    const Reconciler::Feed &m_feed;
     // Sources and targets of folders moved here whose move waits for the server's answer.
     QList<RelativePath> m_deferred;
     QSet<RelativePath> m_deferredMoves; // their targets
@@ -513,9 +522,9 @@ private:
 } // namespace
 
 SyncPlan Reconciler::reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-    const QString &sessionName, const QDateTime &now, bool feedComplete)
+    const QString &sessionName, const QDateTime &now, const Feed &feed)
 {
-    return Planner(local, journal, remote, sessionName, now, feedComplete).run();
+    return Planner(local, journal, remote, sessionName, now, feed).run();
 }
 
 RelativePath Reconciler::conflictName(const RelativePath &path, const QString &sessionName, const QDateTime &now,

@@ -3,8 +3,22 @@
 #include "syncplan.h"
 
 #include <QDateTime>
+#include <QHash>
 
 namespace filesync {
+
+// What is known of the feed beyond `remote` (docs/architecture.md, "Concurrent folder
+// moves").
+struct FeedFacts
+{
+    // `remote` holds every change up to the server's head, not a slice of the feed:
+    // a folder moved there has all its entries in it.
+    bool complete = true;
+    // Folders the server moved (path -> the folder's version) listed by earlier
+    // slices of this read of the feed, each of which was applied whole: every entry
+    // they moved is in the journal at a version above the folder's now.
+    QHash<RelativePath, quint64> movedEarlier;
+};
 
 // Decides what to do: a pure function of the disk (snapshot), the journal (the state at
 // the last sync) and the server's changes since then. No I/O, no clock of its own, so
@@ -18,10 +32,10 @@ namespace filesync {
 class Reconciler
 {
 public:
-    // `feedComplete`: `remote` holds every change up to the server's head (not a slice of
-    // the feed), so a moved folder's entries are all in it (see markUnmoved()).
+    using Feed = FeedFacts;
+
     static SyncPlan reconcile(const LocalSnapshot &local, const JournalState &journal, const RemoteChanges &remote,
-        const QString &sessionName, const QDateTime &now, bool feedComplete = true);
+        const QString &sessionName, const QDateTime &now, const Feed &feed = Feed());
 
     // True when the disk holds exactly what the journal says, path by path (same kind,
     // stat, mode and blocks, nothing unreadable), and the server changed nothing: then

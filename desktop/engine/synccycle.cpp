@@ -118,6 +118,7 @@ void SyncCycle::abort()
     m_scan.waitForFinished();
     m_propagator->abort();
     dropReadAhead();
+    m_movedInPass.clear();
     m_propagating = false;
     m_running = false;
 }
@@ -350,16 +351,27 @@ void SyncCycle::onChangesComplete()
                 m_scope.trees.insert(*p);
         }
     }
+    for (auto it = m_movedInPass.cbegin(); it != m_movedInPass.cend(); ++it)
+        m_scope.trees.insert(it.key()); // what the last slice checks under them
     startScan();
 }
 
 void SyncCycle::reconcileAndPropagate()
 {
+    Reconciler::Feed feed;
+    feed.complete = !m_sliced;
+    m_movedThisSlice.clear();
+    for (const protocol::FileEntry &e : std::as_const(m_changes)) {
+        if (!e.deleted && e.movedFrom && e.kind == protocol::EntryKind::Directory)
+            m_movedThisSlice.insert(e.path, e.version);
+    }
+    if (!m_sliced)
+        feed.movedEarlier = std::exchange(m_movedInPass, {});
     // An unchanged tree (a rescan with nothing new) needs no reconciling, entry by entry.
-    SyncPlan plan = Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
+    SyncPlan plan = feed.movedEarlier.isEmpty() && Reconciler::isInSync(m_snapshot, m_reconcileJournal, m_changes)
         ? SyncPlan()
         : Reconciler::reconcile(
-            m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime(), !m_sliced);
+            m_snapshot, m_reconcileJournal, m_changes, m_session, QDateTime::currentDateTime(), feed);
     m_stats.actions = int(plan.actions.size());
     m_stats.remoteEntries = int(m_changes.size());
     m_stats.sliced = m_sliced;
@@ -401,6 +413,11 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
     if (outcome.complete && !held && !m_sliced && outcome.ownCommits && outcome.ownCommits->first == m_head
         && outcome.ownCommits->second > m_journal.cursor())
         m_journal.setCursor(outcome.ownCommits->second);
+    if (m_sliced && outcome.complete && !held)
+        m_movedInPass.insert(m_movedThisSlice);
+    else
+        m_movedInPass.clear();
+    m_movedThisSlice.clear();
     if (outcome.rewindTo && *outcome.rewindTo < m_journal.cursor()) {
         qCInfo(lcEngine) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
         m_journal.setCursor(*outcome.rewindTo);

@@ -127,6 +127,12 @@ private:
     // starts at the cursor again. Kept across cycles of this connection only, and only
     // while the cursor is the one it was set beside (.first).
     std::optional<std::pair<quint64, quint64>> m_readAt;
+    // Folders the server moved, listed by the slices of this read of the feed that were
+    // applied whole (Reconciler::Feed::movedEarlier): the last slice checks what the
+    // journal still carries under them. Forgotten after the last slice, or when a slice
+    // was not applied whole (the feed is read again from the cursor then).
+    QHash<RelativePath, quint64> m_movedInPass;
+    QHash<RelativePath, quint64> m_movedThisSlice;
     // The feed read on while this cycle propagates, for the next one (see readAhead()).
     struct ReadAhead
     {

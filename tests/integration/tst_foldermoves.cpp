@@ -22,6 +22,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
 
+    void offlineRenameMeetsDeleteAndRenameInside_data();
     void offlineRenameMeetsDeleteAndRenameInside();
     void offlineRenameMeetsChangeInside_data();
     void offlineRenameMeetsChangeInside();
@@ -89,10 +90,22 @@ void tst_FolderMoves::cleanup()
 }
 
 // The report's case: B deletes one file and renames another inside D while A, offline,
-// renames D to E.
+// renames D to E; and B deletes a file A edited meanwhile (the edit wins). Also with A
+// reading the feed in slices of three entries (a slice may end between a moved folder
+// and its content).
+void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside_data()
+{
+    QTest::addColumn<int>("slice");
+    QTest::newRow("whole feed") << 0;
+    QTest::newRow("slices") << 3;
+}
+
 void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside()
 {
+    QFETCH(int, slice);
     TestClient a(QStringLiteral("alpha"), m_server->port());
+    if (slice > 0)
+        a.config().maxChangesPerCycle = slice;
     seed(a);
     QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
@@ -103,7 +116,10 @@ void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside()
     QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D/f2"), QStringLiteral("D/g2")));
     QTRY_VERIFY(b.completed(QStringLiteral("D/f1"), QStringLiteral("deleted")));
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f3")));
     QTRY_VERIFY(b.completed(QStringLiteral("D/g2"), QStringLiteral("moved")));
+    QTRY_VERIFY(b.completed(QStringLiteral("D/f3"), QStringLiteral("deleted")));
+    writeFile(a.root(), QStringLiteral("D/f3"), "edited by A");
     QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
 
     QVERIFY(a.start());
@@ -112,7 +128,7 @@ void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside()
     QTRY_TREES_EQUAL(a.root(), b.root());
     QCOMPARE(readFile(b.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
     QCOMPARE(readFile(b.root(), QStringLiteral("E/g2")), QByteArray("content 2"));
-    QCOMPARE(readFile(b.root(), QStringLiteral("E/f3")), QByteArray("content 3"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f3")), QByteArray("edited by A"));
     QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
     for (const char *gone : { "D", "E/f1", "E/f2" })
         QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);

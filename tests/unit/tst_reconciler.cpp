@@ -59,6 +59,7 @@ private Q_SLOTS:
     void localFolderMoveWaitsForTheServer();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
+    void folderMovedInAnEarlierSlice();
     void folderRenamedHereAndThereFollowsTheServer();
     void inSync_data();
     void inSync();
@@ -629,8 +630,9 @@ void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad()
     for (const FileEntry &e : { tombstone("a/gone", EntryKind::File, 2), tombstone("a/edited", EntryKind::File, 2),
              tombstone("a", EntryKind::Directory, 3), newB, tombstone("a/x", EntryKind::File, 5), newX })
         r.insert(e.path, e);
-    const SyncPlan plan
-        = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime(), feedComplete);
+    Reconciler::Feed feed;
+    feed.complete = feedComplete;
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime(), feed);
     QString expected = ownMove ? QString() : QStringLiteral("move-local b from a\n");
     if (feedComplete) // the edit wins over the delete: uploaded as new (nothing is there)
         expected += QStringLiteral("delete-local b/gone\nupload b/edited\n");
@@ -642,6 +644,30 @@ void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad()
         if (a.type == ActionType::Upload && feedComplete)
             QCOMPARE(a.base, 0u);
     }
+}
+
+// A slice listed the move and was applied (b/x recorded at its new version); the last
+// slice of the feed lists nothing there: what the journal still carries from before the
+// move was not moved.
+void tst_Reconciler::folderMovedInAnEarlierSlice()
+{
+    JournalState j;
+    j.insert(P("b"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 4, {} });
+    j.insert(P("b/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 6, content('A') });
+    j.insert(P("b/gone"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('G') });
+    LocalSnapshot l;
+    l.insert(P("b"), localDir(50));
+    l.insert(P("b/x"), localFile('A', false));
+    l.insert(P("b/gone"), localFile('G', false));
+    RemoteChanges r;
+    r.insert(P("elsewhere"), remoteFile("elsewhere", 'E', 9));
+    Reconciler::Feed feed;
+    feed.movedEarlier.insert(P("b"), 4);
+    SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime(), feed);
+    QCOMPARE(plan.describe(), QStringLiteral("delete-local b/gone\ndownload elsewhere"));
+    feed.complete = false; // not the last slice yet: nothing decided there
+    plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime(), feed);
+    QCOMPARE(plan.describe(), QStringLiteral("download elsewhere"));
 }
 
 void tst_Reconciler::folderRenamedHereAndThereFollowsTheServer()

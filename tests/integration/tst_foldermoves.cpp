@@ -30,6 +30,7 @@ private Q_SLOTS:
     void bothRenameTheSameFolder();
     void renameIntoAFolderDeletedElsewhere();
     void onlineRenameMeetsChangesInside();
+    void onlineBothRenameTheSameFolder();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -321,6 +322,33 @@ void tst_FolderMoves::onlineRenameMeetsChangesInside()
     QCOMPARE(readFile(a.root(), QStringLiteral("E/g2")), QByteArray("content 2"));
     QCOMPARE(readFile(a.root(), QStringLiteral("E/new")), QByteArray("created inside"));
     QCOMPARE(readFile(a.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// Both online, at the same moment: A renames D to E and B renames it to F. Whichever the
+// server commits first wins on both computers.
+void tst_FolderMoves::onlineBothRenameTheSameFolder()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("F")));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    const bool eWon = exists(a.root(), QStringLiteral("E"));
+    QVERIFY(eWon != exists(a.root(), QStringLiteral("F")));
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    const QString winner = eWon ? QStringLiteral("E") : QStringLiteral("F");
+    for (int i = 0; i < 4; ++i)
+        QCOMPARE(
+            readFile(a.root(), winner + QStringLiteral("/f%1").arg(i)), QByteArray("content ") + QByteArray::number(i));
+    QCOMPARE(treeState(a.root()).size(), 7); // the winner, f0..f3, S and S/s0
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

@@ -12,6 +12,8 @@
 
 #include <cstdio>
 
+#include <sys/stat.h>
+
 using namespace filesync;
 
 namespace {
@@ -24,6 +26,9 @@ int usageError(const QCommandLineParser &parser, const QString &message)
 
 int main(int argc, char **argv)
 {
+    // Whatever the server writes is its own; the stores set their modes too, this also
+    // covers files that SQLite or Qt create behind them.
+    ::umask(077);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("filesync-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(FILESYNC_VERSION));

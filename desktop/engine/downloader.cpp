@@ -201,7 +201,7 @@ void Downloader::run(const QList<SyncAction> &files, const JournalState &sources
     m_rootDir = localfs::openDir(m_root, QString());
     m_tmpDirOpen = localfs::openDir(m_root, Journal::tempDirRelative());
     if (!files.isEmpty() && !m_tmpDirOpen) {
-        localfs::Location::at(m_rootDir, Journal::tempDirRelative()).makeDir();
+        localfs::Location::at(m_rootDir, Journal::tempDirRelative()).makeDir(0700); // private: files being downloaded
         m_tmpDirOpen = localfs::openDir(m_root, Journal::tempDirRelative());
     }
     admit();

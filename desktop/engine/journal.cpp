@@ -1,5 +1,6 @@
 #include "journal.h"
 
+#include "privatefiles.h"
 #include "sqlitestatement.h"
 
 #include <QDir>
@@ -115,6 +116,12 @@ Result<void> Journal::open()
         return makeError(QStringLiteral("cannot use %1: %2").arg(metadataDir(m_folder), tmp.problem()));
     if (!tmp)
         return makeError(QStringLiteral("cannot create %1").arg(metadataDir(m_folder)));
+    // The journal holds the account ID and tmp/ the files being downloaded: the owner's
+    // alone, and fixed here if an earlier run or the umask left them open to others.
+    for (const QString &dir : { metadataDir(m_folder), tempDir(m_folder) }) {
+        if (auto made = privatefiles::makeDir(dir); !made)
+            return made;
+    }
     // Downloads a crash interrupted: never at a final path, and of no use now.
     const int listFd = ::openat(tmp.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (DIR *listing = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
@@ -126,6 +133,8 @@ Result<void> Journal::open()
     } else if (listFd >= 0) {
         ::close(listFd);
     }
+    if (auto prepared = privatefiles::prepareDatabase(path(m_folder)); !prepared)
+        return makeError(QStringLiteral("cannot open the journal: %1").arg(prepared.errorMessage()));
     m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
     m_db.setDatabaseName(path(m_folder));
     if (!m_db.open())

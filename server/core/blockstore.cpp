@@ -1,5 +1,6 @@
 #include "blockstore.h"
 
+#include "privatefiles.h"
 #include "serverlogging.h"
 
 #include <QDir>
@@ -25,6 +26,7 @@ constexpr int kHeaderSize = 5; // codec, raw size (big-endian)
 constexpr char kPackMagic[] = "FSP1"; // of a record
 constexpr int kPackMagicSize = 4;
 constexpr char kPackFileMagic[] = "FSPK"; // of a .fsp pack's file header
+constexpr QFileDevice::Permissions kPrivateFile = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
 
 QByteArray packFileHeader()
 {
@@ -148,8 +150,13 @@ int LocalBlockStore::readerFor(quint32 pack) const
 
 Result<void> LocalBlockStore::open()
 {
+    // Everybody's file contents: the owner's alone, whatever the umask. A store that was
+    // not (made by hand, or before) has every file fixed once; later ones are made so.
+    if (QFileInfo(m_root).isDir() && !privatefiles::isPrivateDir(m_root))
+        privatefiles::fixTree(m_root);
     const QString tmp = m_root + QStringLiteral("/tmp");
-    if (!QDir().mkpath(tmp) || !QDir().mkpath(m_root + QStringLiteral("/packs")))
+    if (!privatefiles::makeDir(m_root) || !privatefiles::makeDir(tmp)
+        || !privatefiles::makeDir(m_root + QStringLiteral("/packs")))
         return makeError(QStringLiteral("cannot create the block store at %1").arg(m_root));
     // Writes cut off by a crash; nothing refers to them.
     const QStringList leftovers = QDir(tmp).entryList(QDir::Files | QDir::Hidden);
@@ -171,14 +178,14 @@ Result<void> LocalBlockStore::open()
     const QString marker = m_root + QStringLiteral("/packs/") + QLatin1String(kFormatMarker);
     if (!QFileInfo::exists(marker)) {
         QFile file(marker);
-        if (!file.open(QIODevice::WriteOnly) || !file.flush())
+        if (!file.open(QIODevice::WriteOnly, kPrivateFile) || !file.flush())
             return makeError(QStringLiteral("cannot create %1: %2").arg(marker, file.errorString()));
         ::fdatasync(file.handle());
         file.close();
         syncPath(m_root + QStringLiteral("/packs"), ::fsync, O_RDONLY | O_DIRECTORY);
     }
     recover();
-    if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
+    if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered, kPrivateFile))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
     // Appends go to the last pack if it has this build's format and room, else to a new one.
     quint32 last = 0;
@@ -195,7 +202,7 @@ Result<void> LocalBlockStore::openPack(quint32 number)
     m_pack.close();
     m_pack.setFileName(packPath(number));
     const bool existed = m_pack.exists();
-    if (!m_pack.open(QIODevice::WriteOnly | QIODevice::Append | QIODevice::Unbuffered))
+    if (!m_pack.open(QIODevice::WriteOnly | QIODevice::Append | QIODevice::Unbuffered, kPrivateFile))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_pack.fileName(), m_pack.errorString()));
     m_packNumber = number;
     m_packSize = m_pack.size();
@@ -454,7 +461,7 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
         qCWarning(lcBlocks) << "cannot" << what << "a block:" << reason;
         return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));
     };
-    if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly))
+    if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly, kPrivateFile))
         return failed("create");
     if (file.write(header) != header.size() || file.write(encoded.data) != encoded.data.size() || !file.flush())
         return failed("write");
@@ -465,7 +472,7 @@ Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::Enc
     const QString dir = QFileInfo(path).absolutePath();
     m_mayHaveFiles = true;
     const bool newDir = !QFileInfo::exists(dir);
-    if (newDir && !QDir().mkpath(dir))
+    if (newDir && !privatefiles::makeDir(dir))
         return failed("make the directory of");
     // Listed before it appears under its name, so that a crash never hides it from recover().
     m_journal.write(hash.toHex() + '\n');

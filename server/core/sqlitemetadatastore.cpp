@@ -2,6 +2,7 @@
 
 #include "commitapplier.h"
 #include "filetable.h"
+#include "privatefiles.h"
 #include "serverlogging.h"
 
 #include <QDateTime>
@@ -57,6 +58,10 @@ SqliteMetadataStore::~SqliteMetadataStore()
 Result<void> SqliteMetadataStore::open()
 {
     Q_ASSERT(!m_db.isValid());
+    // Accounts' ID hashes and every file's name: the owner's alone, whatever the umask.
+    if (auto prepared = privatefiles::prepareDatabase(m_path); !prepared)
+        return makeError(
+            QStringLiteral("cannot open the metadata database %1: %2").arg(m_path, prepared.errorMessage()));
     m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connectionName);
     m_db.setDatabaseName(m_path);
     if (!m_db.open()) {

@@ -6,6 +6,7 @@
 #include "changefeed.h"
 #include "clientsession.h"
 #include "metricsendpoint.h"
+#include "privatefiles.h"
 #include "sqlitemetadatastore.h"
 
 #include <QDir>
@@ -26,7 +27,9 @@ SyncServer::~SyncServer()
 Result<void> SyncServer::start()
 {
     Q_ASSERT(!m_listener);
-    if (!QDir().mkpath(m_config.dataDir))
+    // Every account's files and the hashes of their IDs: the owner's alone (each store
+    // fixes what it keeps inside).
+    if (!privatefiles::makeDir(m_config.dataDir))
         return makeError(QStringLiteral("cannot create the data directory %1").arg(m_config.dataDir));
     m_metadata = std::make_unique<SqliteMetadataStore>(m_config.dataDir + QStringLiteral("/metadata.db"));
     if (auto opened = m_metadata->open(); !opened)

@@ -1,4 +1,5 @@
 #include "appactions.h"
+#include "appsettings.h"
 #include "autostart.h"
 #include "localization.h"
 #include "settingsdialog.h"
@@ -7,9 +8,12 @@
 
 #include <QApplication>
 #include <QFile>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/stat.h>
 
 using namespace filesync;
 
@@ -30,6 +34,7 @@ private Q_SLOTS:
     void hebrewLocaleTurnsTheLayout();
     void englishGetsItsPlurals_data();
     void englishGetsItsPlurals();
+    void settingsWithTheIdArePrivate();
 
 private:
     QTemporaryDir m_dir;
@@ -155,6 +160,41 @@ void tst_AppShell::englishGetsItsPlurals()
         QStringLiteral("Syncing 1 file, %1 left"));
     QCOMPARE(QCoreApplication::translate("filesync::SyncEngine", "Syncing %n file(s), %1 left", nullptr, 3),
         QStringLiteral("Syncing 3 files, %1 left"));
+}
+
+namespace {
+mode_t modeOf(const QString &path)
+{
+    struct stat st;
+    return ::stat(QFile::encodeName(path).constData(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+} // namespace
+
+// The settings hold the account ID, a bearer secret: never readable by others, whatever
+// the umask, and a file an older build left open is fixed when it is read.
+void tst_AppShell::settingsWithTheIdArePrivate()
+{
+    const mode_t umask = ::umask(022);
+    const auto restore = qScopeGuard([umask] { ::umask(umask); });
+    const QString path = m_dir.path() + QStringLiteral("/settings/filesync.conf");
+    AppSettings settings;
+    settings.host = QStringLiteral("127.0.0.1");
+    settings.folder = m_dir.path();
+    settings.accountId = QStringLiteral("abcdefghijklmnopqrstuvwxyz234567");
+    {
+        QSettings file(path, QSettings::IniFormat);
+        settings.save(file);
+    }
+    QCOMPARE(modeOf(path), mode_t(0600));
+    QVERIFY(::chmod(QFile::encodeName(path).constData(), 0644) == 0);
+    {
+        QSettings file(path, QSettings::IniFormat);
+        QCOMPARE(AppSettings::load(file), settings);
+        QCOMPARE(modeOf(path), mode_t(0600));
+        settings.intervalSeconds = 120;
+        settings.save(file); // QSettings writes a new file and renames it over the old one
+    }
+    QCOMPARE(modeOf(path), mode_t(0600));
 }
 
 QTEST_MAIN(tst_AppShell)

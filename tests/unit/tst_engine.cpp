@@ -5,12 +5,14 @@
 #include "chunker.h"
 #include "messagechannel.h"
 #include "syncengine.h"
+#include "privatemodes.h"
 #include "syncserver.h"
 
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
 #include <QRandomGenerator>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -123,6 +125,7 @@ private Q_SLOTS:
     void missingMetadataStopsTheFolder();
     void folderOfAnotherAccountIsRefused();
     void unknownIdGetsANewAccountOnce();
+    void metadataIsPrivateWhateverTheUmask();
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
     void silentServerIsGivenUp();
@@ -330,6 +333,32 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
     QVERIFY(m_server->start().ok());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
     QCOMPARE(ready.size(), 0);
+}
+
+// The folder's metadata (the journal holds the account ID; tmp/ the files being
+// downloaded) is the owner's alone under a umask that would let others read it, and
+// one left open by an older build is fixed at start.
+void tst_Engine::metadataIsPrivateWhateverTheUmask()
+{
+    const mode_t umask = ::umask(022);
+    const auto restore = qScopeGuard([umask] { ::umask(umask); });
+    Computer a(QStringLiteral("alpha"), m_server->port());
+    Computer b(QStringLiteral("beta"), m_server->port());
+    writeFile(a.root(), QStringLiteral("doc.txt"), "private words");
+    pair(a, b);
+    QTRY_VERIFY_WITH_TIMEOUT(b.did(QStringLiteral("downloaded doc.txt")), 10000);
+    const QString metadata = b.root() + u'/' + RelativePath::kMetadataDirName;
+    const QString journal = metadata + QStringLiteral("/journal.db");
+    QVERIFY(QFileInfo(metadata + QStringLiteral("/tmp")).isDir());
+    QVERIFY(QFileInfo::exists(journal + QStringLiteral("-wal")));
+    QCOMPARE(privatetest::notPrivate(metadata), QStringList());
+
+    const QString account = b.engine->accountId();
+    b.engine.reset();
+    privatetest::makeOpen(metadata, { journal });
+    QVERIFY(!privatetest::notPrivate(metadata).isEmpty());
+    QVERIFY(b.start(account));
+    QCOMPARE(privatetest::notPrivate(metadata), QStringList());
 }
 
 void tst_Engine::concurrentEditsAreBothKept()

@@ -4,6 +4,7 @@
 #include "blockstore.h"
 #include "clientsession.h"
 #include "framereader.h"
+#include "privatemodes.h"
 #include "syncserver.h"
 #include "tst_server_client.h"
 
@@ -11,6 +12,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QRandomGenerator>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -83,6 +85,7 @@ private Q_SLOTS:
     void loginTimeout();
     void accountsAndLogin();
     void idsNeverLogged();
+    void dataIsPrivateWhateverTheUmask();
     void failedLoginsAreRateLimitedPerAddress();
     void advancedGoesToTheAccountOnly();
     void sessionCountFollowsConnections();
@@ -236,6 +239,37 @@ void tst_Server::idsNeverLogged()
     QVERIFY(!g_logLines.isEmpty());
     for (const QString &line : std::as_const(g_logLines))
         QVERIFY2(!line.contains(id, Qt::CaseInsensitive), qPrintable(line));
+}
+
+// The data (every account's files, the hashes of their IDs) is the owner's alone under a
+// umask that would let others read it, and a store left open by an older build is fixed
+// at start.
+void tst_Server::dataIsPrivateWhateverTheUmask()
+{
+    const mode_t umask = ::umask(022);
+    const auto restore = qScopeGuard([umask] { ::umask(umask); });
+    const QString data = m_dir->path() + QStringLiteral("/private");
+    const QString db = data + QStringLiteral("/metadata.db");
+    const auto run = [&] {
+        SyncServer server(ServerConfig { data, QHostAddress::LocalHost, 0, {} });
+        QVERIFY(server.start().ok());
+        RawClient c(server.port());
+        QVERIFY(!c.login().isEmpty());
+        QVERIFY(c.putBlock("secret"));
+        QVERIFY(c.putBlock(QByteArray(100000, 'k'))); // stored compressed
+        QCOMPARE(c.commit({ put("f", "secret") }).results.size(), 1);
+        QVERIFY(QFileInfo::exists(db + QStringLiteral("-wal")));
+        QVERIFY(QFileInfo::exists(db + QStringLiteral("-shm")));
+        QCOMPARE(privatetest::notPrivate(data), QStringList());
+    };
+    run();
+    if (QTest::currentTestFailed())
+        return;
+    QVERIFY(QDir(data + QStringLiteral("/blocks/packs")).entryList(QDir::Files).size() >= 2); // a pack, the marker
+
+    privatetest::makeOpen(data, { db });
+    QVERIFY(!privatetest::notPrivate(data).isEmpty());
+    run();
 }
 
 void tst_Server::failedLoginsAreRateLimitedPerAddress()

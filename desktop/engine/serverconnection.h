@@ -20,6 +20,8 @@ template<typename T> struct Reply
     std::optional<T> value;
     QString code;
     QString message;
+    QString scope {}; // rate-limited: which limit ("account", "address", "global")
+    int retryAfterSeconds = 0; // rate-limited: when to try again
 
     explicit operator bool() const { return value.has_value(); }
     const T &operator*() const { return *value; }
@@ -145,6 +147,11 @@ private:
                 reply = Reply<T> { std::nullopt, errorCode(e), errorText(e) };
                 if (reply.code.isEmpty())
                     reply.code = QStringLiteral("bad-reply");
+                if (auto error = protocol::ErrorReply::fromCbor(e.body);
+                    error && e.type == protocol::MessageType::ErrorReply) {
+                    reply.scope = error->scope;
+                    reply.retryAfterSeconds = int(qMin<quint32>(error->retryAfter, 24 * 3600));
+                }
             }
             handler(reply);
         });

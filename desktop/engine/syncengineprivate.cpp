@@ -179,14 +179,46 @@ void SyncEnginePrivate::connectNow()
 
 void SyncEnginePrivate::onConnectionClosed(const QString &reason)
 {
+    goOffline(reason, 0);
+}
+
+void SyncEnginePrivate::goOffline(const QString &reason, int retryMs)
+{
     loggedInNow = false;
     if (cycle)
         cycle->abort(); // void: the journal is still true, the next connection starts over
     followUpTimer.stop();
     error = reason;
-    qCWarning(lcEngine) << "offline:" << reason << "- retrying in" << backoffMs << "ms";
-    scheduleReconnect(); // first, so the state's text can say when
+    // First, so the state's text can say when.
+    if (retryMs > 0)
+        reconnectTimer.start(retryMs);
+    else
+        scheduleReconnect();
+    qCWarning(lcEngine) << "offline:" << reason << "- retrying in" << reconnectTimer.interval() << "ms";
     setState(paused ? EngineState::Paused : EngineState::Offline);
+}
+
+// The server refused the login without looking the ID up: the ID may well be right, so
+// it is neither replaced by a new account nor retried before the server says.
+void SyncEnginePrivate::onRateLimited(const QString &scope, int retryAfterSeconds)
+{
+    const int seconds = qMax(1, retryAfterSeconds);
+    QString message;
+    if (scope == QLatin1String("address"))
+        message = SyncEngine::tr("Too many failed logins from this address; retrying in %1 s.").arg(seconds);
+    else if (scope == QLatin1String("account"))
+        message = SyncEngine::tr("Too many failed logins with this account ID from this address; retrying in %1 s.")
+                      .arg(seconds);
+    else
+        message = SyncEngine::tr("The server refuses logins for now (too many failed logins); retrying in %1 s.")
+                      .arg(seconds);
+    // Logged at each refusal (goOffline); told once per limit until a login succeeds.
+    if (rateLimitedScope != scope) {
+        rateLimitedScope = scope;
+        Q_EMIT q->warning(message);
+    }
+    connection->close(); // no closed() for our own close
+    goOffline(message, seconds * 1000);
 }
 
 void SyncEnginePrivate::scheduleReconnect()
@@ -207,6 +239,9 @@ void SyncEnginePrivate::onLogin(const Reply<LoginOk> &reply, bool creating)
 {
     if (reply)
         return loggedIn(creating ? reply->account : account, creating, reply->head);
+    if (reply.code == QLatin1String(errors::kRateLimited))
+        return onRateLimited(reply.scope, reply.retryAfterSeconds);
+    // Only this code creates an account; a refusal for any other reason keeps the ID.
     if (reply.code == QLatin1String(errors::kUnknownAccount)) {
         // The assignment's rule: an ID the server does not know gets a new account.
         warn(SyncEngine::tr("The server does not know this account ID; a new account is created."));
@@ -237,6 +272,7 @@ void SyncEnginePrivate::loggedIn(const QString &id, bool created, quint64 head)
     if (journal->hasFailed())
         return fatal(SyncEngine::tr("Cannot write the sync journal (%1); syncing stopped.").arg(journal->lastError()));
     loggedInNow = true;
+    rateLimitedScope.clear();
     backoffMs = config.reconnectMinMs;
     error.clear();
     qCInfo(lcEngine) << "logged in; server head" << head << "cursor" << journal->cursor();

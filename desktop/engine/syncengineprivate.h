@@ -34,6 +34,8 @@ public:
     void onConnectionReady();
     void onLogin(const Reply<protocol::LoginOk> &reply, bool creating);
     void onConnectionClosed(const QString &reason);
+    void goOffline(const QString &reason, int retryMs); // retryMs 0: the backoff's next step
+    void onRateLimited(const QString &scope, int retryAfterSeconds);
     void loggedIn(const QString &id, bool created, quint64 head);
     void requestCycle(); // a trigger: run now, or once more after the running cycle
     void requestFullCycle(); // the same, scanning the whole tree (interval, syncNow, login)
@@ -53,6 +55,7 @@ public:
     QString error;
     QString account;
     QString announced; // the account accountReady() last named
+    QString rateLimitedScope; // the login limit last told of; empty once logged in
     QDateTime lastSync;
     CycleReport lastCycle;
     std::unique_ptr<Journal> journal;

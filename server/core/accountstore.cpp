@@ -4,8 +4,9 @@
 
 namespace filesync {
 
-AccountStore::AccountStore(MetadataStore &metadata)
+AccountStore::AccountStore(MetadataStore &metadata, const LoginLimits &limits)
     : m_metadata(metadata)
+    , m_limiter(limits)
 { }
 
 Result<AccountStore::Created> AccountStore::create()
@@ -19,49 +20,25 @@ Result<AccountStore::Created> AccountStore::create()
 
 AccountStore::Verification AccountStore::verify(const QString &idText, const QHostAddress &peer)
 {
-    const QString address = peer.toString();
-    auto it = m_failures.find(address);
-    if (it != m_failures.end() && !it->lockedUntil.hasExpired())
-        return { Verdict::RateLimited, 0, {} };
-
     const auto parsed = AccountId::parse(idText);
+    // Text that is no ID counts against its own bucket too (hashed, as it may be a typo of one).
+    const QByteArray hash = parsed ? parsed->hash() : ContentHash::of(idText.toUtf8()).bytes();
+    if (const auto refusal = m_limiter.check(peer, hash))
+        return { Verdict::RateLimited, 0, {}, refusal };
     if (!parsed) {
-        recordFailure(peer);
-        return { Verdict::Unknown, 0, {} };
+        m_limiter.recordFailure(peer, hash);
+        return { Verdict::Unknown, 0, {}, {} };
     }
-    const QByteArray hash = parsed->hash();
     auto found = m_metadata.findAccount(hash);
     if (!found)
-        return { Verdict::Failed, 0, found.errorMessage() };
+        return { Verdict::Failed, 0, found.errorMessage(), {} };
     // The lookup is by the hash of a 160-bit secret, so its timing reveals nothing
     // usable; the final comparison is constant-time all the same.
     if (!*found || !constantTimeEquals((*found)->idHash, hash)) {
-        recordFailure(peer);
-        return { Verdict::Unknown, 0, {} };
+        m_limiter.recordFailure(peer, hash);
+        return { Verdict::Unknown, 0, {}, {} };
     }
-    return { Verdict::Ok, (*found)->key, {} };
-}
-
-void AccountStore::recordFailure(const QHostAddress &peer)
-{
-    Failures &f = m_failures[peer.toString()];
-    if (f.windowEnds.hasExpired()) { // a default timer is expired
-        f.count = 0;
-        f.windowEnds = QDeadlineTimer(kWindowMs);
-    }
-    if (++f.count >= kMaxFailures) {
-        f.lockedUntil = QDeadlineTimer(kLockoutMs);
-        f.count = 0;
-    }
-    // Bound the table: forget addresses whose window and lockout are over.
-    if (m_failures.size() > 10000) {
-        for (auto it = m_failures.begin(); it != m_failures.end();) {
-            if (it->windowEnds.hasExpired() && it->lockedUntil.hasExpired())
-                it = m_failures.erase(it);
-            else
-                ++it;
-        }
-    }
+    return { Verdict::Ok, (*found)->key, {}, {} };
 }
 
 } // namespace filesync

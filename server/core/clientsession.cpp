@@ -223,10 +223,35 @@ void ClientSession::onLogin(const Envelope &envelope)
     case AccountStore::Verdict::Unknown:
         return reply(envelope.id, errors::kUnknownAccount, QStringLiteral("this server has no such account"));
     case AccountStore::Verdict::RateLimited:
-        return fail(envelope.id, errors::kRateLimited, QStringLiteral("too many failed logins; try again in a minute"));
+        return refuseLogin(envelope.id, verification.refusal);
     case AccountStore::Verdict::Failed:
         return fail(envelope.id, errors::kInternal, verification.error);
     }
+}
+
+// Says which limit refused the login and for how long, so that the client waits that
+// long instead of taking the ID for unknown; then closes, as fail() does.
+void ClientSession::refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal)
+{
+    QString what;
+    switch (refusal.scope) {
+    case LoginLimiter::Scope::Account:
+        what = QStringLiteral("too many failed logins with this account ID from this address");
+        break;
+    case LoginLimiter::Scope::Address:
+        what = QStringLiteral("too many failed logins from this address");
+        break;
+    case LoginLimiter::Scope::Global:
+    case LoginLimiter::Scope::None:
+        what = QStringLiteral("too many failed logins on this server");
+        break;
+    }
+    const QString message = QStringLiteral("%1; try again in %2 s").arg(what).arg(refusal.retryAfterSeconds);
+    qCInfo(lcServer) << "closing" << m_channel->peerDescription() << ":" << message;
+    m_channel->send(MessageType::ErrorReply, id,
+        ErrorReply { QLatin1String(errors::kRateLimited), message, LoginLimiter::scopeName(refusal.scope),
+            quint32(refusal.retryAfterSeconds) });
+    close();
 }
 
 void ClientSession::onCreateAccount(const Envelope &envelope)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blockcodec.h"
+#include "loginlimiter.h"
 #include "messagechannel.h"
 #include "metadatastore.h"
 #include "replyto.h"
@@ -89,6 +90,7 @@ private:
     void dispatch(const protocol::Envelope &envelope);
     void onHello(const protocol::Envelope &envelope);
     void onLogin(const protocol::Envelope &envelope);
+    void refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal);
     void onCreateAccount(const protocol::Envelope &envelope);
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);

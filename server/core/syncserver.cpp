@@ -37,7 +37,7 @@ Result<void> SyncServer::start()
     m_blocks = std::make_unique<LocalBlockStore>(m_config.dataDir + QStringLiteral("/blocks"));
     if (auto opened = m_blocks->open(); !opened)
         return opened;
-    m_accounts = std::make_unique<AccountStore>(*m_metadata);
+    m_accounts = std::make_unique<AccountStore>(*m_metadata, m_config.loginLimits);
     m_feed = std::make_unique<ChangeFeed>();
     m_relay = std::make_unique<BlockRelay>();
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "loginlimiter.h"
 #include "protocol.h"
 #include "result.h"
 
@@ -28,6 +29,7 @@ struct ServerConfig
     QHostAddress listenAddress = QHostAddress::Any;
     quint16 port = 0; // 0: pick a free one
     QString metricsListen; // "ADDR:PORT" for the Prometheus endpoint, or empty
+    LoginLimits loginLimits {}; // failed logins (tests make them small)
 };
 
 // The FileSync server: accepts connections, owns the stores, the change feed and one

@@ -975,14 +975,21 @@ Result<Stats> Stats::fromCbor(const QCborMap &m)
 
 QCborMap ErrorReply::toCbor() const
 {
-    return QCborMap { { QLatin1String("code"), code }, { QLatin1String("message"), message } };
+    QCborMap m { { QLatin1String("code"), code }, { QLatin1String("message"), message } };
+    if (!scope.isEmpty())
+        m.insert(QLatin1String("scope"), scope);
+    if (retryAfter > 0)
+        m.insert(QLatin1String("retryAfter"), qint64(retryAfter));
+    return m;
 }
 
 Result<ErrorReply> ErrorReply::fromCbor(const QCborMap &m)
 {
     TRY(code, readText(m, "code", true, 64));
     TRY(message, readText(m, "message", false, 1024));
-    return ErrorReply { *code, *message };
+    TRY(scope, readText(m, "scope", false, 16));
+    TRY(retryAfter, readU32(m, "retryAfter", false));
+    return ErrorReply { *code, *message, *scope, *retryAfter };
 }
 
 } // namespace filesync::protocol

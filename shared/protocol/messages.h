@@ -388,6 +388,8 @@ struct ErrorReply
 {
     QString code;
     QString message;
+    QString scope {}; // rate-limited: "account", "address" or "global"
+    quint32 retryAfter = 0; // rate-limited: seconds until a login may succeed again
     QCborMap toCbor() const;
     static Result<ErrorReply> fromCbor(const QCborMap &map);
 };

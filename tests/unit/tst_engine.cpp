@@ -4,12 +4,14 @@
 #include "accountid.h"
 #include "chunker.h"
 #include "messagechannel.h"
-#include "syncengine.h"
 #include "privatemodes.h"
+#include "syncengine.h"
 #include "syncserver.h"
+#include "tst_server_client.h"
 
 #include <QDir>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QRandomGenerator>
 #include <QScopeGuard>
@@ -125,6 +127,7 @@ private Q_SLOTS:
     void missingMetadataStopsTheFolder();
     void folderOfAnotherAccountIsRefused();
     void unknownIdGetsANewAccountOnce();
+    void rateLimitedLoginWaitsAndKeepsTheId();
     void metadataIsPrivateWhateverTheUmask();
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
@@ -333,6 +336,49 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
     QVERIFY(m_server->start().ok());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
     QCOMPARE(ready.size(), 0);
+}
+
+// A login refused by the failed-login limits is not an unknown ID: the engine creates no
+// account, says which limit it hit and logs in with the same ID once the server allows.
+void tst_Engine::rateLimitedLoginWaitsAndKeepsTheId()
+{
+    ServerConfig config { m_serverDir.path(), QHostAddress::LocalHost, 0, {} };
+    config.loginLimits.perAddress = { 3, 2000 }; // empty after three failures; a token back in 2 s
+    m_server = std::make_unique<SyncServer>(config);
+    QVERIFY(m_server->start().ok());
+    QString id;
+    {
+        servertest::RawClient owner(m_server->port());
+        id = owner.login();
+    }
+    for (int i = 0; i < 3; ++i) {
+        servertest::RawClient guesser(m_server->port());
+        QCOMPARE(guesser.login(AccountId::generate().toString()), QString());
+    }
+
+    const auto accounts = [this] {
+        const QList<QByteArray> lines = m_server->metricsText().split('\n');
+        for (const QByteArray &line : lines) {
+            if (line.startsWith("filesync_accounts_total "))
+                return line;
+        }
+        return QByteArray();
+    };
+    const QByteArray accountsBefore = accounts();
+    QVERIFY(!accountsBefore.isEmpty());
+    Computer a(QStringLiteral("alpha"), m_server->port());
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(a.start(id));
+    QVERIFY(!a.created);
+    QCOMPARE(a.engine->accountId(), id);
+    QVERIFY2(clock.elapsed() >= 1000, "logged in before the server's retry-after");
+    QVERIFY(!a.warnings.isEmpty());
+    QVERIFY2(a.warnings.first().startsWith(QStringLiteral("Too many failed logins from this address; retrying in ")),
+        qPrintable(a.warnings.first()));
+    for (const QString &w : std::as_const(a.warnings))
+        QVERIFY2(!w.contains(QStringLiteral("new account")), qPrintable(w));
+    QCOMPARE(accounts(), accountsBefore);
 }
 
 // The folder's metadata (the journal holds the account ID; tmp/ the files being

@@ -22,6 +22,8 @@ using namespace filesync;
 using namespace filesync::protocol;
 using namespace filesync::servertest;
 
+Q_DECLARE_METATYPE(filesync::LoginLimits)
+
 namespace {
 
 QStringList g_logLines;
@@ -86,7 +88,12 @@ private Q_SLOTS:
     void accountsAndLogin();
     void idsNeverLogged();
     void dataIsPrivateWhateverTheUmask();
-    void failedLoginsAreRateLimitedPerAddress();
+    void rightIdLogsInWhileAnotherIsGuessed();
+    void failedLoginsAreLimited_data();
+    void failedLoginsAreLimited();
+    void limitsRefill();
+    void ipv6AddressesCountPerPrefix_data();
+    void ipv6AddressesCountPerPrefix();
     void advancedGoesToTheAccountOnly();
     void sessionCountFollowsConnections();
     void restartKeepsEverything();
@@ -272,35 +279,136 @@ void tst_Server::dataIsPrivateWhateverTheUmask()
     run();
 }
 
-void tst_Server::failedLoginsAreRateLimitedPerAddress()
+namespace {
+// One connection's login from `from`: the refusal, or an ErrorReply with code "ok".
+ErrorReply tryLogin(quint16 port, const QString &id, const char *from = "127.0.0.1")
 {
-    // Listen on all IPv4 loopback addresses, so that a second peer address exists.
-    SyncServer server(ServerConfig { m_dir->path() + QStringLiteral("/rl"), QHostAddress::AnyIPv4, 0, {} });
-    QVERIFY(server.start().ok());
-    QString id;
-    {
-        RawClient owner(server.port());
-        id = owner.login();
-    }
-    const QString wrong = AccountId::generate().toString();
+    RawClient c(port, QHostAddress(QString::fromLatin1(from)));
+    c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
+    const Envelope reply = c.call(MessageType::Login, Login { id, {} });
+    if (reply.type == MessageType::LoginOk)
+        return ErrorReply { QStringLiteral("ok"), {}, {}, 0 };
+    auto error = ErrorReply::fromCbor(reply.body);
+    return reply.type == MessageType::ErrorReply && error ? *error
+                                                          : ErrorReply { QStringLiteral("no reply"), {}, {}, 0 };
+}
+
+QString newAccount(quint16 port)
+{
+    RawClient owner(port);
+    return owner.login();
+}
+} // namespace
+
+// One address guessing (or a client stuck with a stale ID) does not lock out the right ID
+// from the same address: the limits are per attempted ID first.
+void tst_Server::rightIdLogsInWhileAnotherIsGuessed()
+{
+    const QString id = newAccount(m_server->port());
+    const QString stale = AccountId::generate().toString();
     QStringList codes;
-    for (int i = 0; i < AccountStore::kMaxFailures + 1; ++i) {
-        RawClient c(server.port());
-        c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
-        codes << c.errorCode(c.call(MessageType::Login, Login { wrong, {} }));
+    for (int i = 0; i < 8; ++i)
+        codes << tryLogin(m_server->port(), stale).code;
+    for (int i = 0; i < 8; ++i)
+        codes << tryLogin(m_server->port(), AccountId::generate().toString()).code;
+    QCOMPARE(codes.count(QStringLiteral("unknown-account")), 5 + 8);
+    QCOMPARE(codes.count(QStringLiteral("rate-limited")), 3);
+    QCOMPARE(tryLogin(m_server->port(), id).code, QStringLiteral("ok"));
+}
+
+void tst_Server::failedLoginsAreLimited_data()
+{
+    QTest::addColumn<LoginLimits>("limits");
+    QTest::addColumn<QString>("scope");
+    QTest::addColumn<bool>("sameId"); // the attacker repeats one ID, or tries new ones
+    QTest::addColumn<QStringList>("from"); // the attacker's addresses, in turn
+    QTest::addColumn<int>("allowed"); // failures answered unknown-account before the limit
+    QTest::addColumn<bool>("rightIdFromAttacker"); // whether the right ID still logs in from there
+
+    const int minute = 60 * 1000;
+    QTest::newRow("one ID") << LoginLimits { { 3, minute }, { 100, minute }, { 1000, minute } }
+                            << QStringLiteral("account") << true << QStringList { QStringLiteral("127.0.0.1") } << 3
+                            << true;
+    QTest::newRow("one address") << LoginLimits { { 3, minute }, { 5, minute }, { 1000, minute } }
+                                 << QStringLiteral("address") << false << QStringList { QStringLiteral("127.0.0.1") }
+                                 << 5 << false;
+    QTest::newRow("everybody") << LoginLimits { { 3, minute }, { 5, minute }, { 4, minute } }
+                               << QStringLiteral("global") << false
+                               << QStringList { QStringLiteral("127.0.0.2"), QStringLiteral("127.0.0.3") } << 4
+                               << false;
+}
+
+void tst_Server::failedLoginsAreLimited()
+{
+    QFETCH(LoginLimits, limits);
+    QFETCH(QString, scope);
+    QFETCH(bool, sameId);
+    QFETCH(QStringList, from);
+    QFETCH(int, allowed);
+    QFETCH(bool, rightIdFromAttacker);
+
+    // All IPv4 loopback addresses, so that several peer addresses exist.
+    ServerConfig config { m_dir->path() + QStringLiteral("/rl"), QHostAddress::AnyIPv4, 0, {} };
+    config.loginLimits = limits;
+    SyncServer server(config);
+    QVERIFY(server.start().ok());
+    const QString id = newAccount(server.port());
+
+    const QString wrong = AccountId::generate().toString();
+    for (int i = 0; i < allowed; ++i) {
+        const QString attempt = sameId ? wrong : AccountId::generate().toString();
+        QCOMPARE(tryLogin(server.port(), attempt, qPrintable(from.at(i % from.size()))).code,
+            QStringLiteral("unknown-account"));
     }
-    QCOMPARE(codes.count(QStringLiteral("unknown-account")), AccountStore::kMaxFailures);
-    QCOMPARE(codes.last(), QStringLiteral("rate-limited"));
+    // Refused without a lookup, saying which limit and for how long; the connection closes.
+    RawClient c(server.port(), QHostAddress(from.first()));
+    c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
+    const auto refusal = ErrorReply::fromCbor(c.call(MessageType::Login, Login { wrong, {} }).body);
+    QVERIFY(refusal.ok());
+    QCOMPARE(refusal->code, QStringLiteral("rate-limited"));
+    QCOMPARE(refusal->scope, scope);
+    QVERIFY2(refusal->retryAfter >= 1 && refusal->retryAfter <= 60, qPrintable(QString::number(refusal->retryAfter)));
+    QVERIFY2(refusal->message.contains(QStringLiteral("%1 s").arg(refusal->retryAfter)), qPrintable(refusal->message));
+    QTRY_VERIFY(!c.isConnected());
 
-    // Locked out: even the right ID is refused (no lookup), and the connection closed.
-    RawClient locked(server.port());
-    locked.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} });
-    QCOMPARE(locked.errorCode(locked.call(MessageType::Login, Login { id, {} })), QStringLiteral("rate-limited"));
-    QTRY_VERIFY(!locked.isConnected());
+    const ErrorReply right = tryLogin(server.port(), id, qPrintable(from.first()));
+    QCOMPARE(right.code, rightIdFromAttacker ? QStringLiteral("ok") : QStringLiteral("rate-limited"));
+    // An address that has not failed is never refused for the others' failures.
+    QCOMPARE(tryLogin(server.port(), id, "127.0.0.9").code, QStringLiteral("ok"));
+}
 
-    // Another address is not affected.
-    RawClient neighbour(server.port(), QHostAddress(QStringLiteral("127.0.0.2")));
-    QCOMPARE(neighbour.login(id), id);
+void tst_Server::limitsRefill()
+{
+    ServerConfig config { m_dir->path() + QStringLiteral("/refill"), QHostAddress::LocalHost, 0, {} };
+    config.loginLimits = LoginLimits { { 2, 300 }, { 100, 300 }, { 1000, 300 } };
+    SyncServer server(config);
+    QVERIFY(server.start().ok());
+    const QString wrong = AccountId::generate().toString();
+    QCOMPARE(tryLogin(server.port(), wrong).code, QStringLiteral("unknown-account"));
+    QCOMPARE(tryLogin(server.port(), wrong).code, QStringLiteral("unknown-account"));
+    QCOMPARE(tryLogin(server.port(), wrong).code, QStringLiteral("rate-limited"));
+    // Once refilled, the ID is looked up again (kept once seen: QTRY evaluates twice).
+    bool lookedUp = false;
+    QTRY_VERIFY(lookedUp || (lookedUp = tryLogin(server.port(), wrong).code == QStringLiteral("unknown-account")));
+}
+
+void tst_Server::ipv6AddressesCountPerPrefix_data()
+{
+    QTest::addColumn<QString>("address");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("IPv4") << QStringLiteral("192.0.2.7") << QStringLiteral("192.0.2.7");
+    QTest::newRow("IPv4-mapped") << QStringLiteral("::ffff:192.0.2.7") << QStringLiteral("192.0.2.7");
+    QTest::newRow("IPv6 host") << QStringLiteral("2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+                               << QStringLiteral("2001:db8:1:2::/64");
+    QTest::newRow("IPv6 neighbour") << QStringLiteral("2001:db8:1:2::1") << QStringLiteral("2001:db8:1:2::/64");
+    QTest::newRow("IPv6 loopback") << QStringLiteral("::1") << QStringLiteral("::/64");
+}
+
+void tst_Server::ipv6AddressesCountPerPrefix()
+{
+    QFETCH(QString, address);
+    QFETCH(QString, key);
+    QCOMPARE(LoginLimiter::addressKey(QHostAddress(address)), key);
 }
 
 void tst_Server::advancedGoesToTheAccountOnly()

@@ -23,6 +23,9 @@ done
 logs=$state.d
 mkdir -p "$logs"
 touch "$state"
+# A private copy of the binary: a rebuild during a long run must not change it midway.
+cp "$bin" "$state.bin"
+bin=$state.bin
 
 run_one() {
     local seed=$1 log=$logs/$1.log
@@ -44,11 +47,7 @@ export -f run_one
 export bin logs state
 export shrink_s="${shrink[*]}" extra_s="${extra[*]}"
 
-todo=()
-done_seeds=$(cut -d' ' -f1 "$state" | sort -u)
-for ((s = from; s < from + seeds; s++)); do
-    grep -qx "$s" <<<"$done_seeds" || todo+=("$s")
-done
+mapfile -t todo < <(seq "$from" $((from + seeds - 1)) | awk 'NR == FNR { done[$1] = 1; next } !($1 in done)' "$state" -)
 echo "${#todo[@]} seed(s) to run, $jobs at a time; state in $state"
 # xargs runs the jobs; a function sees the options through the exported strings.
 printf '%s\n' "${todo[@]}" | xargs -r -P "$jobs" -I{} bash -c \

@@ -247,6 +247,7 @@ private:
     void consume(const QByteArray &data);
     bool serverListing(Tree *tree, quint64 *head);
     quint64 storedCursor(int c) const;
+    QMap<QString, quint64> journalVersions(int c) const; // path -> version, as its journal's file holds them
     int fileCount(const QString &root) const;
     void quiesceAndCheck(int point);
     void fail(const QString &invariant, const QString &detail)
@@ -273,6 +274,7 @@ private:
     QHash<QString, QString> m_live; // content hash -> what wrote it, for every version no op replaced
     QList<Applied> m_epochOps; // since the last quiescent point
     QList<Deleted> m_epochDeletes;
+    QMap<QString, quint64> m_serverVersions; // of the last listing
 };
 
 bool Simulation::startServer()
@@ -605,6 +607,7 @@ bool Simulation::serverListing(Tree *tree, quint64 *head)
             return false;
     }
     tree->clear();
+    m_serverVersions.clear();
     quint64 since = 0;
     for (int page = 0; page < 1000; ++page) {
         auto reply = std::make_shared<std::optional<Reply<protocol::Changes>>>();
@@ -618,7 +621,11 @@ bool Simulation::serverListing(Tree *tree, quint64 *head)
             const QString path = e.path.toString();
             if (e.deleted) {
                 tree->remove(path);
-            } else if (e.kind == protocol::EntryKind::Directory) {
+                m_serverVersions.remove(path);
+                continue;
+            }
+            m_serverVersions.insert(path, e.version);
+            if (e.kind == protocol::EntryKind::Directory) {
                 tree->insert(path, QStringLiteral("dir"));
             } else {
                 QString hash;
@@ -655,6 +662,26 @@ quint64 Simulation::storedCursor(int c) const
     }
     QSqlDatabase::removeDatabase(name);
     return cursor;
+}
+
+QMap<QString, quint64> Simulation::journalVersions(int c) const
+{
+    QMap<QString, quint64> versions;
+    const QString name = QStringLiteral("sim-journal-%1").arg(c);
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(Journal::path(m_computers[size_t(c)].root));
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (db.open()) {
+            QSqlQuery q(db);
+            if (q.exec(QStringLiteral("SELECT path, version FROM entries"))) {
+                while (q.next())
+                    versions.insert(q.value(0).toString(), q.value(1).toULongLong());
+            }
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return versions;
 }
 
 void Simulation::quiesceAndCheck(int point)
@@ -773,6 +800,34 @@ void Simulation::quiesceAndCheck(int point)
                     .arg(c)
                     .arg(diffText(QStringLiteral("c%1").arg(c), trees[size_t(c)], QStringLiteral("c0"), trees[0])));
         }
+    }
+
+    // 1b. Once settled, each journal knows exactly the paths of its folder, at the server's
+    // versions: a path missing from it is one a local delete would not send.
+    for (int c = 0; c < m_scenario.computers && settled && haveServer; ++c) {
+        const QMap<QString, quint64> journal = journalVersions(c);
+        QStringList wrong;
+        for (auto it = m_serverVersions.cbegin(); it != m_serverVersions.cend(); ++it) {
+            if (!journal.contains(it.key()))
+                wrong << QStringLiteral("    %1: not in the journal (server version %2)").arg(it.key()).arg(it.value());
+        }
+        for (auto it = journal.cbegin(); it != journal.cend(); ++it) {
+            if (!m_serverVersions.contains(it.key()))
+                wrong << QStringLiteral("    %1: in the journal only (version %2)").arg(it.key()).arg(it.value());
+        }
+        if (!wrong.isEmpty())
+            fail(QStringLiteral("journal"), QStringLiteral("c%1's journal:\n%2").arg(c).arg(wrong.join(u'\n')));
+        QStringList stale;
+        for (auto it = journal.cbegin(); it != journal.cend(); ++it) {
+            const quint64 server = m_serverVersions.value(it.key());
+            if (server != 0 && server != it.value())
+                stale << QStringLiteral("    %1: journal version %2, server %3")
+                             .arg(it.key())
+                             .arg(it.value())
+                             .arg(server);
+        }
+        if (!stale.isEmpty())
+            fail(QStringLiteral("journal-version"), QStringLiteral("c%1's journal:\n%2").arg(c).arg(stale.join(u'\n')));
     }
 
     QHash<QString, QStringList> present; // content hash -> (computer:path) holding it

@@ -28,7 +28,7 @@ struct RunResult
     QList<Violation> violations;
     QString log; // the op log: the scenario with what each op did
     double seconds = 0;
-    int quiescentPoints = 0;
+    int quiescentPoints = 0; // reached; on a failure, the last is the one that failed
     qint64 longestQuiesceMs = 0;
     int appliedOps = 0;
     int skippedOps = 0;

@@ -183,7 +183,8 @@ int main(int argc, char *argv[])
         QStringLiteral("K"), QStringLiteral("0") });
     parser.addOption(
         { QStringLiteral("steps"), QStringLiteral("Steps per seed."), QStringLiteral("M"), QStringLiteral("40") });
-    parser.addOption({ QStringLiteral("replay"), QStringLiteral("Run the op log in FILE."), QStringLiteral("FILE") });
+    parser.addOption({ QStringLiteral("replay"), QStringLiteral("Run the op log in FILE (may be repeated)."),
+        QStringLiteral("FILE") });
     parser.addOption(
         { QStringLiteral("seed-list"), QStringLiteral("Run these seeds (comma-separated)."), QStringLiteral("LIST") });
     parser.addOption(
@@ -200,6 +201,8 @@ int main(int argc, char *argv[])
         QStringLiteral("S"), QStringLiteral("4") });
     parser.addOption({ QStringLiteral("slice-ms"), QStringLiteral("Length of one event-loop slice."),
         QStringLiteral("MS"), QStringLiteral("5") });
+    parser.addOption(
+        { QStringLiteral("no-prefix-siblings"), QStringLiteral("Name no folder X (the same op sequence otherwise).") });
     parser.addOption({ QStringLiteral("no-chmod"), QStringLiteral("Skip the chmod ops (same op sequence).") });
     parser.addOption({ QStringLiteral("print"), QStringLiteral("Print the generated op sequence and exit.") });
     parser.addOption(
@@ -218,18 +221,20 @@ int main(int argc, char *argv[])
 
     QList<Scenario> scenarios;
     if (parser.isSet(QStringLiteral("replay"))) {
-        QFile f(parser.value(QStringLiteral("replay")));
-        if (!f.open(QIODevice::ReadOnly)) {
-            fprintf(stderr, "cannot read %s\n", qPrintable(f.fileName()));
-            return 2;
+        for (const QString &file : parser.values(QStringLiteral("replay"))) {
+            QFile f(file);
+            if (!f.open(QIODevice::ReadOnly)) {
+                fprintf(stderr, "cannot read %s\n", qPrintable(file));
+                return 2;
+            }
+            QString error;
+            const Scenario s = parseScenario(QString::fromUtf8(f.readAll()), &error);
+            if (!error.isEmpty()) {
+                fprintf(stderr, "%s: %s\n", qPrintable(file), qPrintable(error));
+                return 2;
+            }
+            scenarios << s;
         }
-        QString error;
-        const Scenario s = parseScenario(QString::fromUtf8(f.readAll()), &error);
-        if (!error.isEmpty()) {
-            fprintf(stderr, "%s: %s\n", qPrintable(f.fileName()), qPrintable(error));
-            return 2;
-        }
-        scenarios << s;
     } else {
         QList<SeedSpec> seeds;
         if (parser.isSet(QStringLiteral("seed-file"))) {
@@ -251,7 +256,8 @@ int main(int argc, char *argv[])
         }
         for (const SeedSpec &s : seeds) {
             const int computers = computersFor(s.seed, s.computers > 0 ? s.computers : requestedComputers);
-            scenarios << generate(s.seed, computers, s.steps > 0 ? s.steps : defaultSteps);
+            scenarios << generate(s.seed, computers, s.steps > 0 ? s.steps : defaultSteps,
+                !parser.isSet(QStringLiteral("no-prefix-siblings")));
         }
     }
 

@@ -33,11 +33,17 @@ constexpr KindName kKindNames[] = {
 
 // Names drawn from small pools so that ops meet: prefix siblings of a folder `X`
 // (`X.pm`, `X-1`, `X 2`, `X+c` sort around `X/`), and Unicode names in NFC.
+// Without prefix siblings (to tell their defects from others): no folder is named like
+// a file's stem.
+bool g_prefixSiblings = true;
+
 const QStringList &dirNames()
 {
     static const QStringList names { QStringLiteral("X"), QStringLiteral("d"), QStringLiteral("\u03A9mega"),
         QStringLiteral("n\u00E9") };
-    return names;
+    static const QStringList apart { QStringLiteral("D"), QStringLiteral("d"), QStringLiteral("\u03A9mega"),
+        QStringLiteral("n\u00E9") };
+    return g_prefixSiblings ? names : apart;
 }
 const QStringList &fileNames()
 {
@@ -218,8 +224,9 @@ QString opText(const Op &op)
         .arg(op.path, op.to);
 }
 
-Scenario generate(quint64 seed, int computers, int steps)
+Scenario generate(quint64 seed, int computers, int steps, bool prefixSiblings)
 {
+    g_prefixSiblings = prefixSiblings;
     SplitMix64 rng(seed);
     Scenario s;
     s.seed = seed;

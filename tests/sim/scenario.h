@@ -56,7 +56,8 @@ struct Scenario
 
 QString kindName(OpKind kind);
 QString opText(const Op &op); // one line of the op log and of a replay file
-Scenario generate(quint64 seed, int computers, int steps);
+// `prefixSiblings` false: no folder is named `X` (the same op sequence otherwise).
+Scenario generate(quint64 seed, int computers, int steps, bool prefixSiblings = true);
 // A replay file (the op log printed on a failure); empty steps and a message on error.
 Scenario parseScenario(const QString &text, QString *error);
 QString scenarioText(const Scenario &scenario);

@@ -745,11 +745,11 @@ void Simulation::quiesceAndCheck(int point)
         }
         settled = ready && readyBefore;
         readyBefore = ready;
-        // Idle at the head with folders that differ: past two rescans nothing will change.
+        // Idle at the head with folders that differ: past a rescan nothing will change.
         if (why.contains(QStringLiteral("differs"))) {
             if (!stuck.isValid())
                 stuck.start();
-            if (stuck.elapsed() > 2000 * qint64(m_options.intervalSeconds) + 3000)
+            if (stuck.elapsed() > 1000 * qint64(m_options.intervalSeconds) + 2000)
                 break;
         } else {
             stuck.invalidate();

@@ -10,7 +10,7 @@ namespace filesync::sim {
 struct RunOptions
 {
     int sliceMs = 5; // one slice of the event loop between batches of ops
-    int quiesceTimeoutMs = 30000; // how long a quiescent point may take to settle
+    int quiesceTimeoutMs = 15000; // how long a quiescent point may take to settle
     int intervalSeconds = 4; // the engines' safety-net rescan
     bool noChmod = false; // skip chmod ops (the same seeds, without exec-bit changes)
     bool verbose = false; // print the op log as it runs

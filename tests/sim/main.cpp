@@ -195,6 +195,9 @@ int main(int argc, char *argv[])
         { QStringLiteral("shrink"), QStringLiteral("Shrink a failing seed to its smallest failing op sequence.") });
     parser.addOption({ QStringLiteral("shrink-seconds"), QStringLiteral("Time budget of one shrink."),
         QStringLiteral("S"), QStringLiteral("300") });
+    parser.addOption({ QStringLiteral("attempts"),
+        QStringLiteral("Runs of a seed before it counts as failing (timing-dependent defects)."), QStringLiteral("N"),
+        QStringLiteral("1") });
     parser.addOption({ QStringLiteral("shrink-tries"), QStringLiteral("Runs of a subset before it counts as passing."),
         QStringLiteral("N"), QStringLiteral("2") });
     parser.addOption({ QStringLiteral("interval"), QStringLiteral("Engines' rescan interval in seconds."),
@@ -267,11 +270,19 @@ int main(int argc, char *argv[])
         return 0;
     }
 
+    const int attempts = std::max(1, parser.value(QStringLiteral("attempts")).toInt());
     int failed = 0;
     QElapsedTimer all;
     all.start();
     for (const Scenario &s : scenarios) {
-        const RunResult r = runScenario(s, options);
+        RunResult r = runScenario(s, options);
+        // --attempts: a timing-dependent failure is printed, and the seed runs again.
+        for (int attempt = 1; !r.ok() && attempt < attempts; ++attempt) {
+            fprintf(stdout, "FLAKY seed %llu failed attempt %d of %d:\n", static_cast<unsigned long long>(s.seed),
+                attempt, attempts);
+            printFailure(s, r);
+            r = runScenario(s, options);
+        }
         if (r.ok()) {
             fprintf(stdout,
                 "ok seed %llu computers %d ops %d applied %d skipped %d points %d longest-quiesce %lld ms %.2f s\n",

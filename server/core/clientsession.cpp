@@ -21,14 +21,6 @@ QString softwareName()
 {
     return QStringLiteral("filesync-server " FILESYNC_VERSION);
 }
-
-// What a waiting request holds in memory: a block upload its data, anything else little.
-qint64 queuedSize(const Envelope &envelope)
-{
-    if (envelope.type == MessageType::PutBlock || envelope.type == MessageType::PutBlocks)
-        return 512 + envelope.data.size();
-    return 512;
-}
 } // namespace
 
 ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent)
@@ -41,9 +33,18 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
     // The channel has answered a malformed frame with an Error and is closing.
     connect(m_channel, &MessageChannel::protocolError, this, &ClientSession::close);
     connect(m_channel, &MessageChannel::bytesWritten, this, [this](qint64 pending) {
-        if (!m_queue.isEmpty() && pending < kOutputLowWater)
+        if (m_held && pending < kOutputLowWater)
             drainQueue();
     });
+    // Another session's decoded blocks stored: an upload held for the budget may go on.
+    connect(&m_context.decoded, &ByteBudget::released, this, [this] {
+        if (m_held)
+            drainQueue();
+    });
+    socket->setReadBufferSize(kSocketReadBuffer);
+    m_channel->setBufferBudget(&m_context.buffered);
+    // Until login only the handshake's small frames are read, and nothing else is decoded.
+    m_channel->setHandshakeOnly(true);
     qCDebug(lcServer) << "connection from" << m_channel->peerDescription();
     // A connection that does not log in soon only holds a file descriptor.
     QTimer::singleShot(m_context.loginTimeoutMs, this, [this] {
@@ -54,6 +55,7 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
 
 ClientSession::~ClientSession()
 {
+    m_context.decoded.give(m_verifyingBytes);
     if (m_subscribed)
         m_context.feed.unsubscribe(m_account, this);
     m_context.relay.leave(this);
@@ -96,39 +98,60 @@ void ClientSession::reply(quint64 id, const char *code, const QString &message)
     m_channel->sendError(id, QLatin1String(code), message);
 }
 
-// Whether a request may be served now rather than wait behind the PutBlocks being hashed:
-// only a further PutBlock(s) may, within the bound of bytes hashed at once.
-bool ClientSession::mayDispatch(MessageType type) const
+qint64 ClientSession::declaredBytes(const Envelope &envelope)
+{
+    if (envelope.type == MessageType::PutBlock)
+        return qMax<qint64>(envelope.body.value(QLatin1String("size")).toInteger(), 0);
+    qint64 sum = 0;
+    const QCborArray items = envelope.body.value(QLatin1String("blocks")).toArray();
+    for (const QCborValue &item : items)
+        sum += qMax<qint64>(item.toArray().at(2).toInteger(), 0);
+    return sum;
+}
+
+// Whether a request may be served now rather than wait: not while its replies would pile
+// up, nor behind the PutBlocks being hashed, except a further PutBlock(s) whose blocks
+// fit this connection's and the server's decoding budgets.
+bool ClientSession::mayDispatch(const Envelope &envelope) const
 {
     if (m_channel->bytesToWrite() >= kOutputHighWater)
         return false;
-    return m_verifying.empty() || (isUpload(type) && m_verifyingBytes < kMaxVerifyingBytes);
+    if (!isUpload(envelope.type))
+        return m_verifying.empty();
+    const qint64 declared = declaredBytes(envelope);
+    if (!m_verifying.empty() && m_verifyingBytes + declared > m_context.budgets.decodedBytesPerConnection)
+        return false;
+    return m_context.decoded.fits(declared);
 }
 
 void ClientSession::onMessage(const Envelope &envelope)
 {
     if (m_stage == Stage::Closing)
         return;
-    if (m_queue.isEmpty() && mayDispatch(envelope.type))
+    if (isUpload(envelope.type) && m_stage == Stage::Ready && declaredBytes(envelope) > kMaxDecodedPerRequest)
+        return fail(envelope.id, errors::kBadRequest,
+            QStringLiteral("the blocks of one request may decode to at most %1 bytes").arg(kMaxDecodedPerRequest));
+    Q_ASSERT(!m_held); // the channel is paused while one is held
+    if (mayDispatch(envelope))
         return dispatch(envelope);
-    // The peer does not read its replies as fast as it asks: hold further requests (in
-    // order) until the output drains, within bounds.
-    m_queue.enqueue(envelope);
-    m_queuedBytes += queuedSize(envelope);
-    if (m_queue.size() > kMaxQueuedRequests || m_queuedBytes > kMaxQueuedBytes) {
-        m_queue.clear();
-        m_queuedBytes = 0;
-        fail(0, errors::kBadRequest, QStringLiteral("too many requests without reading the replies"));
-    }
+    hold(envelope);
+}
+
+// The peer asks faster than it reads, or its blocks wait for a budget: this request waits,
+// and so does everything after it, unread.
+void ClientSession::hold(const Envelope &envelope)
+{
+    m_held = envelope;
+    m_channel->setPaused(true);
 }
 
 void ClientSession::drainQueue()
 {
-    while (!m_queue.isEmpty() && m_stage != Stage::Closing && mayDispatch(m_queue.head().type)) {
-        const Envelope next = m_queue.dequeue();
-        m_queuedBytes -= queuedSize(next);
-        dispatch(next);
-    }
+    if (!m_held || m_stage == Stage::Closing || !mayDispatch(*m_held))
+        return;
+    const Envelope next = *std::exchange(m_held, std::nullopt);
+    m_channel->setPaused(false);
+    dispatch(next);
 }
 
 void ClientSession::dispatch(const Envelope &envelope)
@@ -269,13 +292,16 @@ void ClientSession::onCreateAccount(const Envelope &envelope)
 
 void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &createdId)
 {
-    auto session = m_context.metadata.createSession(account, m_sessionName);
+    // Nothing is written: a login works on a full disk (and costs no row).
     auto head = m_context.metadata.head(account);
-    if (!session || !head)
+    if (!head)
         return fail(id, errors::kInternal, QStringLiteral("the server's database failed"));
     m_account = account;
-    m_sessionId = *session;
+    m_sessionId = m_context.nextSessionId++;
     m_stage = Stage::Ready;
+    m_channel->setHandshakeOnly(false);
+    m_channel->setTimeouts(
+        m_context.budgets.headerTimeoutMs, m_context.budgets.frameTimeoutMs, m_context.budgets.idleTimeoutMs);
     m_context.feed.subscribe(account, this);
     m_subscribed = true;
     if (m_minor >= kMinorRelay)
@@ -351,7 +377,6 @@ bool ClientSession::isUpload(MessageType type)
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
     QList<BlockPayload> payloads;
-    qint64 bytes = 0;
     if (envelope.type == MessageType::PutBlocks) {
         auto batch = BlockBatch::fromEnvelope(envelope);
         if (!batch) {
@@ -359,23 +384,27 @@ void ClientSession::onPutBlock(const Envelope &envelope)
             return fail(envelope.id, errors::kBadRequest, batch.errorMessage());
         }
         payloads = std::move(batch->blocks);
-        bytes = envelope.data.size();
     } else {
         auto payload = BlockPayload::fromEnvelope(envelope);
         if (!payload) {
             flushProofs();
             return fail(envelope.id, errors::kBadRequest, payload.errorMessage());
         }
-        bytes = payload->data.size();
         payloads.append(std::move(payload).value());
     }
+    // Decoded in full by verifyAll() below (each block checked against its header's size
+    // before it is): counted before, against both decoding budgets.
+    qint64 bytes = 0;
+    for (const BlockPayload &p : std::as_const(payloads))
+        bytes += p.rawSize;
+    m_context.decoded.take(bytes);
     // Verified whether or not the server already holds the block: only the bytes prove
     // that this account has the content. Hashed once, on the pool: the store takes the
     // verified block as it is.
     const quint64 sequence = m_verifyingFirst + m_verifying.size();
     m_verifying.push_back({ envelope.id, bytes, std::nullopt });
     m_verifyingBytes += bytes;
-    // Small blocks cost less to hash than to hand to another thread (W2).
+    // Small blocks cost less to hash than to hand to another thread.
     if (bytes < kPoolVerifyFromBytes)
         return onVerified(sequence, verifyAll(payloads));
     verifyPool()->start([this, sequence, payloads = std::move(payloads), replyTo = m_replyTo.handle()] {
@@ -408,6 +437,7 @@ void ClientSession::storeVerified()
             m_verifying.pop_front();
             ++m_verifyingFirst;
             m_verifyingBytes -= next.bytes;
+            m_context.decoded.give(next.bytes);
             const Result<std::vector<VerifiedBlock>> &blocks = *next.blocks;
             if (!blocks) {
                 flushProofs();
@@ -438,7 +468,7 @@ void ClientSession::storeVerified()
         }
         if (m_stage == Stage::Closing) {
             m_verifying.clear(); // late results find nothing to apply
-            m_verifyingBytes = 0;
+            m_context.decoded.give(std::exchange(m_verifyingBytes, 0));
             break;
         }
         drainQueue();

@@ -5,10 +5,10 @@
 #include "messagechannel.h"
 #include "metadatastore.h"
 #include "replyto.h"
+#include "serverbudgets.h"
 #include "serverlogging.h"
 
 #include <QObject>
-#include <QQueue>
 
 #include <deque>
 #include <functional>
@@ -29,6 +29,9 @@ struct ServerContext
     AccountStore &accounts;
     ChangeFeed &feed;
     BlockRelay &relay;
+    protocol::ByteBudget &buffered; // bytes received and not yet taken, all connections
+    protocol::ByteBudget &decoded; // uploaded blocks decoded and not yet stored, all connections
+    const ServerBudgets &budgets;
     quint64 closedBytesIn = 0; // bytes of sessions that have ended
     quint64 closedBytesOut = 0;
     quint64 commits = 0; // Commit requests served since start
@@ -40,25 +43,26 @@ struct ServerContext
     quint64 blocksServed = 0; // blocks sent for GetBlock (without `wait`) and GetBlocks
     quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (1.2 prefetches)
     qint64 batchReplyBudget = protocol::kBatchReplyBudget; // block bytes in one BlocksData (1.3)
+    qint64 nextSessionId = 1; // session ids: unique while the server runs
 };
 
 // One connected computer: the handshake, then its requests, each verb a method, answered
 // in order. Nothing but Hello, Login, CreateAccount and Ping is accepted before login; a
 // malformed or unexpected message gets an Error and closes the connection, having
-// changed nothing. When replies pile up unread (more than kOutputHighWater queued), later
-// requests wait in a bounded queue; a peer that overfills it is disconnected. Lives on
-// the server's event thread; owned by SyncServer (deleted after it disconnects).
+// changed nothing. A request that cannot be served yet (replies pile up unread, more than
+// kOutputHighWater queued; or its blocks would decode past a budget) is held, and the
+// channel reads nothing more until it is served: the rest waits in the kernel, not here.
+// Lives on the server's event thread; owned by SyncServer (deleted after it disconnects).
 class ClientSession : public QObject
 {
     Q_OBJECT
 public:
     static constexpr qint64 kOutputHighWater = 48 * 1024 * 1024;
     static constexpr qint64 kOutputLowWater = 16 * 1024 * 1024;
-    static constexpr qint64 kMaxQueuedBytes = 128 * 1024 * 1024;
-    static constexpr qsizetype kMaxQueuedRequests = 20000;
+    // A server socket's read buffer: the channel's reader holds the frame under way.
+    static constexpr qint64 kSocketReadBuffer = 1024 * 1024;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
     static constexpr int kMaxProofBatch = 1024; // uploaded blocks recorded in one transaction
-    static constexpr qint64 kMaxVerifyingBytes = 4 * 1024 * 1024; // PutBlocks hashed at once
     static constexpr qint64 kPoolVerifyFromBytes = 32 * 1024; // smaller ones: on the event thread
 
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);
@@ -87,6 +91,7 @@ private:
 
     void onMessage(const protocol::Envelope &envelope);
     void drainQueue();
+    void hold(const protocol::Envelope &envelope);
     void dispatch(const protocol::Envelope &envelope);
     void onHello(const protocol::Envelope &envelope);
     void onLogin(const protocol::Envelope &envelope);
@@ -94,7 +99,9 @@ private:
     void onCreateAccount(const protocol::Envelope &envelope);
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);
-    bool mayDispatch(protocol::MessageType type) const;
+    bool mayDispatch(const protocol::Envelope &envelope) const;
+    // What an upload's blocks decode to, as their headers declare (checked when decoded).
+    static qint64 declaredBytes(const protocol::Envelope &envelope);
     static bool isUpload(protocol::MessageType type); // PutBlock or PutBlocks
     void onPutBlock(const protocol::Envelope &envelope);
     void onVerified(quint64 sequence, Result<std::vector<protocol::VerifiedBlock>> blocks);
@@ -125,21 +132,22 @@ private:
     // order and a Commit or QueryBlocks always sees them.
     QList<ContentHash> m_proofs;
     QList<quint64> m_proofIds;
-    QQueue<protocol::Envelope> m_queue; // requests waiting for the output to drain
-    qint64 m_queuedBytes = 0;
+    // The request that waits for the output to drain or a decoding budget, while the
+    // channel is paused.
+    std::optional<protocol::Envelope> m_held;
     // PutBlock(s) whose SHA-256 runs on the pool (the event thread reads on meanwhile: it
     // was the bottleneck of a big upload), stored and answered in request order once
-    // checked; any other request waits in m_queue until they are.
+    // checked; any other request is held until they are.
     struct Verifying
     {
         quint64 id = 0;
-        qint64 bytes = 0;
+        qint64 bytes = 0; // decoded, as declared
         // Set when the hashes are checked: every block of the request, or why not.
         std::optional<Result<std::vector<protocol::VerifiedBlock>>> blocks;
     };
     std::deque<Verifying> m_verifying;
     quint64 m_verifyingFirst = 0; // sequence number of m_verifying.front()
-    qint64 m_verifyingBytes = 0;
+    qint64 m_verifyingBytes = 0; // decoded, as declared; counted in ServerContext::decoded too
     bool m_storing = false; // storeVerified() under way
     ReplyTo m_replyTo { this }; // declared last, destroyed first: no job reports to a dead session
 };

@@ -34,7 +34,6 @@ public:
     virtual Result<AccountKey> createAccount(const QByteArray &idHash) = 0;
     virtual Result<std::optional<AccountRecord>> findAccount(const QByteArray &idHash) = 0;
     virtual Result<qint64> accountCount() = 0;
-    virtual Result<qint64> createSession(AccountKey account, const QString &name) = 0;
     virtual Result<quint64> head(AccountKey account) = 0;
 
     // Current state of every path whose version is above `since`, in version order, one

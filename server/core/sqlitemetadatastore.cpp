@@ -131,8 +131,6 @@ Result<void> SqliteMetadataStore::migrate()
     const char *statements[] = {
         "CREATE TABLE accounts(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, head INTEGER NOT NULL DEFAULT 0,"
         " created INTEGER NOT NULL)",
-        "CREATE TABLE sessions(id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id),"
-        " name TEXT NOT NULL, created INTEGER NOT NULL)",
         "CREATE TABLE files(account INTEGER NOT NULL REFERENCES accounts(id), path TEXT NOT NULL,"
         " kind INTEGER NOT NULL, deleted INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,"
         " mode INTEGER NOT NULL, blocks BLOB, version INTEGER NOT NULL, origin TEXT NOT NULL,"
@@ -182,18 +180,6 @@ Result<qint64> SqliteMetadataStore::accountCount()
     if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM accounts")) || !q.next())
         return sqlError(q);
     return q.value(0).toLongLong();
-}
-
-Result<qint64> SqliteMetadataStore::createSession(AccountKey account, const QString &name)
-{
-    QSqlQuery q(m_db);
-    q.prepare(QStringLiteral("INSERT INTO sessions(account, name, created) VALUES(?, ?, ?)"));
-    q.addBindValue(account);
-    q.addBindValue(name.isNull() ? QStringLiteral("") : name); // a null QString binds as NULL
-    q.addBindValue(QDateTime::currentSecsSinceEpoch());
-    if (!q.exec())
-        return sqlError(q);
-    return q.lastInsertId().toLongLong();
 }
 
 Result<quint64> SqliteMetadataStore::head(AccountKey account)

@@ -14,7 +14,7 @@ class FileTable;
 
 // MetadataStore on SQLite through QtSql: DATA/metadata.db, WAL, synchronous=NORMAL
 // (a crash may lose the last commits, never corrupt the database), schema versioned
-// with PRAGMA user_version. Tables: accounts (hash of the ID, head sequence), sessions,
+// with PRAGMA user_version. Tables: accounts (hash of the ID, head sequence),
 // files (one row per path and account: its latest state, tombstones kept; UNIQUE
 // (account, path), indexed by (account, version)), account_blocks (blocks an account has
 // proven). One connection, on the server's event thread; owned by SyncServer.
@@ -32,7 +32,6 @@ public:
     Result<AccountKey> createAccount(const QByteArray &idHash) override;
     Result<std::optional<AccountRecord>> findAccount(const QByteArray &idHash) override;
     Result<qint64> accountCount() override;
-    Result<qint64> createSession(AccountKey account, const QString &name) override;
     Result<quint64> head(AccountKey account) override;
     Result<protocol::Changes> changesSince(AccountKey account, quint64 since, int limit, qint64 byteBudget) override;
     Result<QList<ContentHash>> unprovenBlocks(AccountKey account, const QList<ContentHash> &hashes) override;

@@ -10,7 +10,14 @@
 #include "sqlitemetadatastore.h"
 
 #include <QDir>
+#include <QSocketNotifier>
 #include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+
+#include <cerrno>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace filesync {
 
@@ -40,8 +47,11 @@ Result<void> SyncServer::start()
     m_accounts = std::make_unique<AccountStore>(*m_metadata, m_config.loginLimits);
     m_feed = std::make_unique<ChangeFeed>();
     m_relay = std::make_unique<BlockRelay>();
+    m_buffered = std::make_unique<protocol::ByteBudget>(m_config.budgets.bufferedBytes);
+    m_decoded = std::make_unique<protocol::ByteBudget>(m_config.budgets.decodedBytes);
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
-        0, 0, 0, {}, {}, {}, m_loginTimeoutMs, m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
+        *m_buffered, *m_decoded, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs,
+        m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
     m_context->batchReplyBudget = m_batchReplyBudget;
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
@@ -59,7 +69,6 @@ Result<void> SyncServer::start()
 
     m_listener = new QTcpServer(this);
     m_listener->setMaxPendingConnections(1024);
-    connect(m_listener, &QTcpServer::newConnection, this, &SyncServer::onNewConnection);
     if (!m_listener->listen(m_config.listenAddress, m_config.port)) {
         const QString reason = m_listener->errorString();
         stop();
@@ -68,6 +77,12 @@ Result<void> SyncServer::start()
                              .arg(m_config.port)
                              .arg(reason));
     }
+    // QTcpServer retries a failed accept() at once for ever when the process is out of file
+    // descriptors (it takes EMFILE for a temporary error): its notifier stays off, ours
+    // accepts and can back off.
+    m_listener->pauseAccepting();
+    m_acceptNotifier = new QSocketNotifier(m_listener->socketDescriptor(), QSocketNotifier::Read, m_listener);
+    connect(m_acceptNotifier, &QSocketNotifier::activated, this, &SyncServer::onAcceptReady);
     if (!m_config.metricsListen.isEmpty()) {
         m_metrics = new MetricsEndpoint([this] { return metricsText(); }, this);
         if (auto listening = m_metrics->listen(m_config.metricsListen); !listening) {
@@ -82,6 +97,8 @@ Result<void> SyncServer::start()
 void SyncServer::stop()
 {
     if (m_listener) {
+        delete m_acceptNotifier;
+        m_acceptNotifier = nullptr;
         m_listener->close();
         delete m_listener;
         m_listener = nullptr;
@@ -133,6 +150,16 @@ void SyncServer::setLoginTimeout(int milliseconds)
         m_context->loginTimeoutMs = milliseconds;
 }
 
+qint64 SyncServer::peakBufferedBytes() const
+{
+    return m_buffered ? m_buffered->peak() : 0;
+}
+
+qint64 SyncServer::peakDecodedBytes() const
+{
+    return m_decoded ? m_decoded->peak() : 0;
+}
+
 quint64 SyncServer::blocksServed() const
 {
     return m_context ? m_context->blocksServed : 0;
@@ -153,22 +180,55 @@ quint16 SyncServer::metricsPort() const
     return m_metrics ? m_metrics->port() : 0;
 }
 
-void SyncServer::onNewConnection()
+// Out of file descriptors (or memory), accept() fails at once every time it is tried:
+// accepting pauses for a while instead, and the episode is logged once.
+void SyncServer::onAcceptReady()
 {
-    while (m_listener && m_listener->hasPendingConnections()) {
-        QTcpSocket *socket = m_listener->nextPendingConnection();
-        auto *session = new ClientSession(socket, *m_context, this);
-        m_sessions.insert(session);
-        connect(session, &ClientSession::finished, this, [this, session] {
-            if (!m_sessions.remove(session))
-                return;
-            m_context->closedBytesIn += session->bytesIn();
-            m_context->closedBytesOut += session->bytesOut();
-            session->deleteLater();
-            Q_EMIT sessionCountChanged(int(m_sessions.size()));
-        });
-        Q_EMIT sessionCountChanged(int(m_sessions.size()));
+    for (int accepted = 0; m_acceptNotifier && accepted < 256; ++accepted) {
+        const int fd = ::accept4(int(m_listener->socketDescriptor()), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            if (m_acceptStarved) {
+                m_acceptStarved = false;
+                qCInfo(lcServer) << "accepting connections again";
+            }
+            auto *socket = new QTcpSocket;
+            if (!socket->setSocketDescriptor(fd)) {
+                ::close(fd);
+                delete socket;
+                continue;
+            }
+            addSession(socket);
+            continue;
+        }
+        const int error = errno;
+        if (error == EINTR || error == ECONNABORTED)
+            continue;
+        if (error == EAGAIN || error == EWOULDBLOCK)
+            return;
+        if (!m_acceptStarved)
+            qCWarning(lcServer) << "cannot accept connections:" << qt_error_string(error) << "- trying again every"
+                                << m_config.budgets.acceptBackoffMs << "ms";
+        m_acceptStarved = true;
+        m_acceptNotifier->setEnabled(false);
+        QTimer::singleShot(m_config.budgets.acceptBackoffMs, m_acceptNotifier,
+            [notifier = m_acceptNotifier] { notifier->setEnabled(true); });
+        return;
     }
+}
+
+void SyncServer::addSession(QTcpSocket *socket)
+{
+    auto *session = new ClientSession(socket, *m_context, this);
+    m_sessions.insert(session);
+    connect(session, &ClientSession::finished, this, [this, session] {
+        if (!m_sessions.remove(session))
+            return;
+        m_context->closedBytesIn += session->bytesIn();
+        m_context->closedBytesOut += session->bytesOut();
+        session->deleteLater();
+        Q_EMIT sessionCountChanged(int(m_sessions.size()));
+    });
+    Q_EMIT sessionCountChanged(int(m_sessions.size()));
 }
 
 QByteArray SyncServer::metricsText() const

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "bytebudget.h"
 #include "loginlimiter.h"
 #include "protocol.h"
 #include "result.h"
+#include "serverbudgets.h"
 
 #include <QHostAddress>
 #include <QObject>
@@ -10,7 +12,9 @@
 
 #include <memory>
 
+class QSocketNotifier;
 class QTcpServer;
+class QTcpSocket;
 
 namespace filesync {
 
@@ -29,6 +33,7 @@ struct ServerConfig
     QHostAddress listenAddress = QHostAddress::Any;
     quint16 port = 0; // 0: pick a free one
     QString metricsListen; // "ADDR:PORT" for the Prometheus endpoint, or empty
+    ServerBudgets budgets;
     LoginLimits loginLimits {}; // failed logins (tests make them small)
 };
 
@@ -59,12 +64,17 @@ public:
     quint64 blocksServed() const;
     quint64 waitBlocksServed() const;
     BlockRelay *relay() const { return m_relay.get(); }
+    // The most bytes all connections held at once since start: received and not yet taken
+    // (a partial frame, a socket's read buffer), and uploaded blocks decoded.
+    qint64 peakBufferedBytes() const;
+    qint64 peakDecodedBytes() const;
 
 Q_SIGNALS:
     void sessionCountChanged(int count);
 
 private:
-    void onNewConnection();
+    void onAcceptReady(); // accepts what the kernel has queued, or backs off
+    void addSession(QTcpSocket *socket);
 
     ServerConfig m_config;
     std::unique_ptr<MetadataStore> m_metadata;
@@ -72,10 +82,14 @@ private:
     std::unique_ptr<AccountStore> m_accounts;
     std::unique_ptr<ChangeFeed> m_feed;
     std::unique_ptr<BlockRelay> m_relay;
+    std::unique_ptr<protocol::ByteBudget> m_buffered;
+    std::unique_ptr<protocol::ByteBudget> m_decoded;
     std::unique_ptr<ServerContext> m_context;
-    QTcpServer *m_listener = nullptr;
+    QTcpServer *m_listener = nullptr; // binds and listens; accept() is ours (onAcceptReady)
+    QSocketNotifier *m_acceptNotifier = nullptr;
     MetricsEndpoint *m_metrics = nullptr;
     QSet<ClientSession *> m_sessions;
+    bool m_acceptStarved = false; // accept() failed for want of descriptors; logged once
     int m_loginTimeoutMs = 30 * 1000;
     quint32 m_minorVersion = 0; // 0: this build's protocol::kMinorVersion
     qint64 m_batchReplyBudget = protocol::kBatchReplyBudget;

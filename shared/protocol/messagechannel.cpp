@@ -14,10 +14,113 @@ MessageChannel::MessageChannel(QTcpSocket *socket, QObject *parent)
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     connect(socket, &QTcpSocket::readyRead, this, &MessageChannel::onReadyRead);
     connect(socket, &QTcpSocket::disconnected, this, &MessageChannel::disconnected);
-    connect(socket, &QTcpSocket::bytesWritten, this, [this](qint64) { Q_EMIT bytesWritten(bytesToWrite()); });
+    connect(socket, &QTcpSocket::bytesWritten, this, [this](qint64) {
+        m_lastOutput.restart();
+        Q_EMIT bytesWritten(bytesToWrite());
+    });
+    connect(&m_watchdog, &QTimer::timeout, this, &MessageChannel::checkTimeouts);
+    m_lastInput.start();
+    m_lastOutput.start();
 }
 
-MessageChannel::~MessageChannel() = default;
+MessageChannel::~MessageChannel()
+{
+    if (m_budget)
+        m_budget->give(m_accounted);
+}
+
+void MessageChannel::setTimeouts(int headerMs, int frameMs, int idleMs)
+{
+    m_headerTimeoutMs = headerMs;
+    m_frameTimeoutMs = frameMs;
+    m_idleTimeoutMs = idleMs;
+    int shortest = 0;
+    for (const int t : { headerMs, frameMs, idleMs }) {
+        if (t > 0)
+            shortest = shortest ? qMin(shortest, t) : t;
+    }
+    m_lastInput.restart();
+    m_lastOutput.restart();
+    if (shortest == 0)
+        return m_watchdog.stop();
+    // A quarter of the shortest: a timeout is seen at most a quarter late.
+    m_watchdog.start(qBound(10, shortest / 4, 1000));
+}
+
+void MessageChannel::setPaused(bool paused)
+{
+    if (paused == m_paused)
+        return;
+    m_paused = paused;
+    if (!paused) {
+        // What arrived meanwhile, or already sits in the reader, is read on at once.
+        m_lastInput.restart();
+        if (m_frameStart.isValid())
+            m_frameStart.restart();
+        QMetaObject::invokeMethod(this, &MessageChannel::onReadyRead, Qt::QueuedConnection);
+    }
+}
+
+void MessageChannel::setBufferBudget(ByteBudget *budget)
+{
+    Q_ASSERT(!m_budget);
+    m_budget = budget;
+    m_budget->take(m_accounted);
+    connect(budget, &ByteBudget::released, this, [this] {
+        if (m_waitingForBudget) {
+            m_waitingForBudget = false;
+            onReadyRead();
+        }
+    });
+}
+
+void MessageChannel::account()
+{
+    const qint64 now = m_reader.bufferedBytes() + (m_socket ? m_socket->bytesAvailable() : 0);
+    if (m_budget) {
+        if (now > m_accounted)
+            m_budget->take(now - m_accounted);
+        else if (now < m_accounted)
+            m_budget->give(m_accounted - now);
+    }
+    m_accounted = now;
+}
+
+void MessageChannel::failWith(const char *code, const QString &reason)
+{
+    m_failed = true;
+    m_watchdog.stop();
+    qCWarning(lcProtocol) << "protocol error from" << peerDescription() << ":" << reason;
+    sendError(0, QLatin1String(code), reason);
+    Q_EMIT protocolError(reason);
+    if (m_socket) {
+        m_socket->flush();
+        m_socket->disconnectFromHost();
+    }
+    account();
+}
+
+void MessageChannel::checkTimeouts()
+{
+    if (m_failed || !m_socket)
+        return;
+    const bool stalledOutput = bytesToWrite() > 0;
+    if (m_idleTimeoutMs > 0 && stalledOutput && m_lastOutput.hasExpired(m_idleTimeoutMs))
+        return failWith(
+            errors::kTimeout, QStringLiteral("replies were not read for %1 ms").arg(m_lastOutput.elapsed()));
+    // While paused, or with a whole frame not taken yet, the wait is ours, not the peer's.
+    if (m_paused || m_reader.hasCompleteFrame() || m_waitingForBudget)
+        return;
+    if (m_idleTimeoutMs > 0 && !stalledOutput && m_lastInput.hasExpired(m_idleTimeoutMs))
+        return failWith(errors::kTimeout, QStringLiteral("nothing received for %1 ms").arg(m_lastInput.elapsed()));
+    if (!m_frameStart.isValid())
+        return;
+    if (m_headerTimeoutMs > 0 && !m_reader.headerComplete() && m_frameStart.hasExpired(m_headerTimeoutMs))
+        return failWith(
+            errors::kTimeout, QStringLiteral("a frame's header did not arrive within %1 ms").arg(m_headerTimeoutMs));
+    if (m_frameTimeoutMs > 0 && m_frameStart.hasExpired(m_frameTimeoutMs))
+        return failWith(errors::kTimeout, QStringLiteral("a frame did not arrive within %1 ms").arg(m_frameTimeoutMs));
+}
 
 void MessageChannel::sendEnvelope(const Envelope &envelope)
 {
@@ -25,6 +128,8 @@ void MessageChannel::sendEnvelope(const Envelope &envelope)
         return;
     const QByteArray frame = encodeFrame(envelope);
     m_bytesOut += quint64(frame.size());
+    if (m_socket->bytesToWrite() == 0)
+        m_lastOutput.restart(); // the output's stall clock starts with its first waiting byte
     m_socket->write(frame);
 }
 
@@ -64,34 +169,45 @@ QString MessageChannel::peerDescription() const
 
 void MessageChannel::onReadyRead()
 {
-    if (m_failed || !m_socket)
+    if (m_failed || !m_socket || m_paused)
         return;
-    // Read what the socket has, a bounded chunk at a time, and dispatch every complete
-    // message. A slot may close the channel, so check after each one.
-    while (m_socket && m_socket->bytesAvailable() > 0 && !m_failed) {
-        qint64 got = 0;
-        const bool ok = m_reader.feedFrom(m_socket, qMin<qint64>(m_socket->bytesAvailable(), 256 * 1024), got);
-        m_bytesIn += quint64(got);
-        if (!ok) {
-            m_failed = true;
-            const QString reason = m_reader.error();
-            qCWarning(lcProtocol) << "protocol error from" << peerDescription() << ":" << reason;
-            sendError(0, QLatin1String(errors::kBadRequest), reason);
-            Q_EMIT protocolError(reason);
-            if (m_socket) {
-                m_socket->flush();
-                m_socket->disconnectFromHost();
-            }
-            return;
-        }
-        if (got == 0)
-            break; // nothing came (a read error shows as a disconnect)
-        while (auto envelope = m_reader.take()) {
+    // Take every complete message, one at a time (a slot may pause or close the channel,
+    // so check after each one), then read a bounded chunk more, while the budget allows.
+    for (;;) {
+        while (!m_paused) {
+            auto envelope = m_reader.take();
+            if (!envelope)
+                break;
+            m_frameStart.invalidate(); // the next frame's clock starts with its first byte
             Q_EMIT messageReceived(*envelope);
             if (m_failed || !m_socket)
                 return;
         }
+        if (m_reader.hasError())
+            return failWith(m_reader.errorCode(), m_reader.error());
+        if (m_paused || m_socket->bytesAvailable() <= 0)
+            break;
+        if (m_budget && m_budget->exhausted()) {
+            m_waitingForBudget = true; // resumed by the budget's released()
+            break;
+        }
+        qint64 got = 0;
+        const bool ok = m_reader.feedFrom(m_socket, qMin<qint64>(m_socket->bytesAvailable(), 256 * 1024), got);
+        m_bytesIn += quint64(got);
+        if (got > 0)
+            m_lastInput.restart();
+        account();
+        if (!ok)
+            return failWith(m_reader.errorCode(), m_reader.error());
+        if (got == 0)
+            break; // nothing came (a read error shows as a disconnect)
     }
+    // A frame is under way while some of it is buffered.
+    if (m_reader.bufferedBytes() == 0)
+        m_frameStart.invalidate();
+    else if (!m_frameStart.isValid())
+        m_frameStart.start();
+    account();
 }
 
 } // namespace filesync::protocol

@@ -1,12 +1,15 @@
 #pragma once
 
+#include "bytebudget.h"
 #include "framereader.h"
 #include "messages.h"
 
+#include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
 #include <QTcpSocket>
+#include <QTimer>
 
 Q_DECLARE_LOGGING_CATEGORY(lcProtocol)
 
@@ -16,6 +19,8 @@ namespace filesync::protocol {
 // server's ClientSession and the client's ServerConnection, so framing, caps and byte
 // counting exist once. Lives in the thread of its socket; it takes ownership of it.
 // A protocol violation by the peer emits protocolError() and aborts the socket.
+// A server's channel is also bounded (setTimeouts, setBufferBudget, setPaused): it stops
+// reading rather than hold what its owner cannot take, and closes a peer that stalls.
 class MessageChannel : public QObject
 {
     Q_OBJECT
@@ -43,6 +48,22 @@ public:
     qint64 bytesToWrite() const;
     QString peerDescription() const;
 
+    // Timeouts (0: none), checked while the channel reads: the length and type of a frame
+    // must arrive within `headerMs` of its first byte, all of it within `frameMs`; some
+    // byte must arrive every `idleMs`, and replies waiting to be written must move on
+    // within `idleMs` too. Beyond one: an Error{timeout} and the connection closes.
+    void setTimeouts(int headerMs, int frameMs, int idleMs);
+    // See FrameReader::setHandshakeOnly.
+    void setHandshakeOnly(bool on) { m_reader.setHandshakeOnly(on); }
+    // Paused, the channel reads nothing more from its socket and emits no message: what
+    // the peer sends waits in the kernel, and TCP slows the peer down.
+    void setPaused(bool paused);
+    bool isPaused() const { return m_paused; }
+    // Bytes buffered here (a partial frame, and the socket's read buffer) count against
+    // `budget`; while it is spent the channel reads nothing more. Not owned.
+    void setBufferBudget(ByteBudget *budget);
+    qint64 bufferedBytes() const { return m_accounted; }
+
 Q_SIGNALS:
     void messageReceived(const filesync::protocol::Envelope &envelope);
     void protocolError(const QString &reason);
@@ -51,12 +72,26 @@ Q_SIGNALS:
 
 private:
     void onReadyRead();
+    void failWith(const char *code, const QString &reason);
+    void account(); // brings m_accounted (and the budget) up to what is held now
+    void checkTimeouts();
 
     QPointer<QTcpSocket> m_socket;
     FrameReader m_reader;
     quint64 m_bytesIn = 0;
     quint64 m_bytesOut = 0;
     bool m_failed = false;
+    bool m_paused = false;
+    QPointer<ByteBudget> m_budget;
+    bool m_waitingForBudget = false;
+    qint64 m_accounted = 0;
+    int m_headerTimeoutMs = 0;
+    int m_frameTimeoutMs = 0;
+    int m_idleTimeoutMs = 0;
+    QTimer m_watchdog;
+    QElapsedTimer m_lastInput; // since the last byte read
+    QElapsedTimer m_frameStart; // since the first byte of the frame under way (invalid: none)
+    QElapsedTimer m_lastOutput; // since written bytes last moved on
 };
 
 } // namespace filesync::protocol

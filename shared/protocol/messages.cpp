@@ -354,11 +354,47 @@ Result<Envelope> decodeBlockMessage(const QByteArray &payload)
         return makeError(QStringLiteral("trailing bytes after the message"));
     return envelope;
 }
+
+// Walks the CBOR without building values: refuses a payload of more containers than
+// `maxContainers` or nested deeper than kMaxNesting (strings are skipped, not copied).
+Result<void> checkShape(const QByteArray &payload, qint64 maxContainers)
+{
+    QCborStreamReader reader(payload);
+    qint64 containers = 0;
+    qint64 depth = 0;
+    do {
+        if (depth > 0 && !reader.hasNext()) {
+            if (!reader.leaveContainer())
+                break;
+            --depth;
+        } else if (reader.isArray() || reader.isMap()) {
+            if (++containers > maxContainers)
+                return makeError(QStringLiteral("a message of %1 bytes may hold at most %2 arrays and maps")
+                                     .arg(payload.size())
+                                     .arg(maxContainers));
+            if (++depth > kMaxNesting)
+                return makeError(QStringLiteral("a message may nest at most %1 deep").arg(kMaxNesting));
+            if (!reader.enterContainer())
+                break;
+        } else if (!reader.next()) {
+            break;
+        }
+    } while (depth > 0 && reader.lastError() == QCborError::NoError);
+    if (reader.lastError() != QCborError::NoError)
+        return cborError(reader);
+    return {};
+}
 } // namespace
 
 Result<Envelope> decodeMessage(const QByteArray &payload)
 {
-    if (const auto type = peekType(payload); type && isBlockFrameType(*type))
+    const auto peeked = peekType(payload);
+    const bool blockFrame = peeked && isBlockFrameType(*peeked);
+    if (auto shape = checkShape(payload,
+            blockFrame ? kMaxBlocksPerBatch + kMaxContainersBase / 64 : kMaxContainersBase + payload.size() / 8);
+        !shape)
+        return shape.error();
+    if (blockFrame)
         return decodeBlockMessage(payload);
     QCborParserError parseError;
     const QCborValue value = QCborValue::fromCbor(payload, &parseError);

@@ -382,6 +382,7 @@ inline const char kMissingBlock[] = "missing-block";
 inline const char kNotFound[] = "not-found";
 inline const char kInternal[] = "internal";
 inline const char kNotYet[] = "not-yet"; // 1.2: a parked GetBlock whose block did not arrive in time
+inline const char kTimeout[] = "timeout"; // a frame or the connection was idle too long
 } // namespace errors
 
 struct ErrorReply

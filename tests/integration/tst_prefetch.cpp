@@ -65,7 +65,7 @@ void tst_Prefetch::cleanup()
 
 bool tst_Prefetch::startServer(quint32 minor)
 {
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
     if (minor)
         m_server->setProtocolMinor(minor);
     return m_server->start().ok();

@@ -12,3 +12,5 @@ if(TARGET filesync-server)
 endif()
 filesync_add_test(NAME tst_server_relay SOURCES tst_server_relay.cpp tst_server_client.h
     LIBS filesync_server_core LABELS unit)
+filesync_add_test(NAME tst_server_budgets SOURCES tst_server_budgets.cpp tst_server_client.h
+    LIBS filesync_server_core LABELS unit)

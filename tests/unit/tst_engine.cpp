@@ -143,7 +143,7 @@ private:
 
 void tst_Engine::init()
 {
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, 0, {} });
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, 0, {}, {} });
     QVERIFY(m_server->start().ok());
 }
 
@@ -332,7 +332,7 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
     m_server.reset();
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Offline, 10000);
     m_server
-        = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, a.config.port, {} });
+        = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, a.config.port, {}, {} });
     QVERIFY(m_server->start().ok());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
     QCOMPARE(ready.size(), 0);

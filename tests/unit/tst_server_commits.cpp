@@ -68,7 +68,7 @@ private:
 void tst_ServerCommits::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
     QVERIFY(m_server->start().ok());
 }
 

@@ -69,7 +69,7 @@ private:
 void tst_ServerRelay::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
     QVERIFY(m_server->start().ok());
 }
 
@@ -233,7 +233,7 @@ void tst_ServerRelay::olderClientCannotAnnounce()
 void tst_ServerRelay::olderServerIgnoresWait()
 {
     m_server.reset();
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {} });
+    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
     m_server->setProtocolMinor(1);
     QVERIFY(m_server->start().ok());
     RawClient c(m_server->port());

@@ -25,13 +25,19 @@ void ServerConnection::onKeepAlive()
     if (!m_channel)
         return;
     const quint64 in = m_channel->bytesIn();
-    if (in != m_bytesInAtLastTick) {
-        m_bytesInAtLastTick = in;
+    const quint64 out = m_channel->bytesOut();
+    const bool heard = in != m_bytesInAtLastTick;
+    const bool spoke = out != m_bytesOutAtLastTick;
+    m_bytesInAtLastTick = in;
+    m_bytesOutAtLastTick = out;
+    if (heard)
         m_quietTicks = 0;
-        return;
-    }
-    if (++m_quietTicks >= 3)
+    else if (++m_quietTicks >= 3)
         return fail(QStringLiteral("the server stopped answering"));
+    // The server closes a connection that sends nothing for its idle timeout (well above
+    // this interval), even one that only listens to pushes.
+    if (heard && spoke)
+        return;
     // Asks for a few bytes back: its Pong (or anything else) proves the peer alive.
     request(MessageType::Ping, QCborMap(), [](const Envelope &) {});
 }

@@ -174,6 +174,7 @@ private:
     QTimer m_connectTimeout;
     QTimer m_keepAlive;
     quint64 m_bytesInAtLastTick = 0;
+    quint64 m_bytesOutAtLastTick = 0;
     int m_quietTicks = 0;
 };
 

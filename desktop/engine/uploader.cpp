@@ -545,6 +545,14 @@ void Uploader::maybeCommit()
             continue;
         }
         const CommitOp op = commitOpFor(i);
+        // A folder move writes two rows for every entry under it: it goes alone, so that
+        // the server's cap on rows a commit writes (which a first op may pass) never
+        // refuses it.
+        const bool folderMove = op.op == CommitOpKind::Move && op.kind == EntryKind::Directory;
+        if (folderMove && !batch.isEmpty()) {
+            full = true;
+            break;
+        }
         const qint64 opBytes = 200 + a.path.toString().size() * 3 + op.blocks.size() * 40
             + (op.delta ? op.delta->items.size() * 40 + 40 : 0);
         if (!batch.isEmpty() && bytes + opBytes > kMetadataBudget) {
@@ -555,6 +563,10 @@ void Uploader::maybeCommit()
         batch.append(op);
         indexes.append(i);
         ++at;
+        if (folderMove) {
+            full = true;
+            break;
+        }
     }
     if (!full && !last && batch.size() < kEarlyCommitOps)
         return; // more ops become ready as their blocks are acknowledged

@@ -55,25 +55,40 @@ CommitApplier::CommitApplier(
     , m_isProven(std::move(isProven))
 { }
 
+QString CommitApplier::overBudget(qint64 rows) const
+{
+    if (m_first || m_rowsWritten + rows <= kMaxRowsPerCommit)
+        return QString();
+    return QStringLiteral("this commit would write more than %1 rows: send this operation in a commit of its own")
+        .arg(kMaxRowsPerCommit);
+}
+
 Result<CommitResult> CommitApplier::apply(const CommitOp &op)
 {
-    switch (op.op) {
-    case CommitOpKind::Put:
-        // A put of a file where a folder was (an empty one) ends that folder.
-        m_liveDirectories.remove(op.path);
-        return put(op);
-    case CommitOpKind::Delete:
-        m_liveDirectories.clear(); // a folder and what is under it may go
-        return remove(op);
-    case CommitOpKind::Move:
-        m_liveDirectories.clear();
-        return move(op);
-    }
-    return rejected(QStringLiteral("unknown operation"));
+    if (const QString problem = overBudget(1); !problem.isEmpty())
+        return rejected(problem);
+    auto result = [&]() -> Result<CommitResult> {
+        switch (op.op) {
+        case CommitOpKind::Put:
+            // A put of a file where a folder was (an empty one) ends that folder.
+            m_liveDirectories.remove(op.path);
+            return put(op);
+        case CommitOpKind::Delete:
+            m_liveDirectories.clear(); // a folder and what is under it may go
+            return remove(op);
+        case CommitOpKind::Move:
+            m_liveDirectories.clear();
+            return move(op);
+        }
+        return rejected(QStringLiteral("unknown operation"));
+    }();
+    m_first = false;
+    return result;
 }
 
 Result<void> CommitApplier::write(FileRow row)
 {
+    ++m_rowsWritten;
     row.version = ++m_head;
     row.origin = m_origin;
     return m_files.write(m_account, row);
@@ -268,6 +283,14 @@ Result<CommitResult> CommitApplier::move(const CommitOp &op)
     if (*target && (*target)->live())
         return conflict((*target)->version);
 
+    if (root.isDirectory()) {
+        // Counted before anything is read or written: a move writes two rows an entry.
+        auto count = m_files.countLiveDescendants(m_account, from, kMaxRowsPerCommit);
+        if (!count)
+            return count.error();
+        if (const QString problem = overBudget(2 * (1 + *count)); !problem.isEmpty())
+            return rejected(problem);
+    }
     QList<FileRow> moving { root };
     if (root.isDirectory()) {
         auto children = m_files.liveDescendants(m_account, from);

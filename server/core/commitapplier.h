@@ -12,7 +12,9 @@ namespace filesync {
 // FileTable: a stale base is a Conflict and changes nothing; an op that can never apply
 // (a parent that is a file, a block the account has not proven) is Rejected. Every row
 // it writes takes the next sequence number of the account. The caller wraps all ops of
-// one Commit in a transaction and stores head() afterwards. Server event thread; a
+// one Commit in a transaction and stores head() afterwards. An op that would take the
+// commit past kMaxRowsPerCommit rows written is Rejected, unless it is the first: one
+// Commit cannot hold the event thread (and so every other account) for long. Server event thread; a
 // short-lived object owned by SqliteMetadataStore::commit().
 class CommitApplier
 {
@@ -42,8 +44,13 @@ private:
     Result<void> write(FileRow row); // stamps the next version and the origin
     quint64 lastWritten() const { return m_head; }
 
+    // A reason when `rows` more would go past the commit's budget, else an empty string.
+    QString overBudget(qint64 rows) const;
+
     FileTable &m_files;
     const AccountKey m_account;
+    qint64 m_rowsWritten = 0;
+    bool m_first = true; // the op under way is the commit's first
     const QString m_origin;
     quint64 m_head;
     ProofCheck m_isProven;

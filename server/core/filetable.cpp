@@ -183,6 +183,20 @@ Result<bool> FileTable::hasLiveDescendants(AccountKey account, const RelativePat
     return q.value(0).toBool();
 }
 
+Result<qint64> FileTable::countLiveDescendants(AccountKey account, const RelativePath &dir, qint64 atMost)
+{
+    QSqlQuery q(m_db);
+    q.prepare(QStringLiteral("SELECT COUNT(*) FROM (SELECT 1 FROM files WHERE account = ? AND path > ? AND path < ? "
+                             "AND deleted = 0 LIMIT ?)"));
+    q.addBindValue(account);
+    q.addBindValue(QString(dir.toString() + u'/'));
+    q.addBindValue(QString(dir.toString() + u'0'));
+    q.addBindValue(atMost);
+    if (!q.exec() || !q.next())
+        return sqlError(q);
+    return q.value(0).toLongLong();
+}
+
 Result<void> FileTable::write(AccountKey account, const FileRow &r)
 {
     m_write.bind(1, qint64(account));

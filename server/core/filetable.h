@@ -45,6 +45,8 @@ public:
     // Live entries strictly under `dir`, in path order.
     Result<QList<FileRow>> liveDescendants(AccountKey account, const RelativePath &dir);
     Result<bool> hasLiveDescendants(AccountKey account, const RelativePath &dir);
+    // How many live entries are under `dir`, counting no further than `atMost`.
+    Result<qint64> countLiveDescendants(AccountKey account, const RelativePath &dir, qint64 atMost);
     // Inserts or replaces the row of (account, row.path).
     Result<void> write(AccountKey account, const FileRow &row);
     // Rows with version > since in version order, at most `limit`.

@@ -77,6 +77,7 @@ private Q_SLOTS:
     void stalledFramesAndSilentConnectionsAreClosed();
     void acceptBacksOffWhenOutOfDescriptors();
     void loginWorksWhenNothingCanBeWritten();
+    void commitsWriteABoundedNumberOfRows();
 
 private:
     void restart(const ServerBudgets &budgets);
@@ -394,6 +395,39 @@ void tst_ServerBudgets::loginWorksWhenNothingCanBeWritten()
     QCOMPARE(later.errorCode(commit), QLatin1String(errors::kInternal));
     QVERIFY(later.isConnected());
     QCOMPARE(later.commit({ dirOp(CommitOpKind::Put, "d") }).results.first().status, CommitStatus::Applied);
+}
+
+// (e) A Commit writes at most kMaxRowsPerCommit rows: a folder move past it is Rejected
+// (and changes nothing) unless it is the commit's first op; the ops after it go on.
+void tst_ServerBudgets::commitsWriteABoundedNumberOfRows()
+{
+    RawClient c(m_server->port());
+    QVERIFY(!c.login().isEmpty());
+    const int files = int(kMaxRowsPerCommit * 3 / 10); // one move of them: 60 % of the budget
+    QList<CommitOp> ops;
+    for (int i = 0; i < files; ++i) {
+        ops.append(put(qPrintable(QStringLiteral("big/f%1").arg(i)), QByteArray()));
+        if (ops.size() == kMaxOpsPerCommit || i == files - 1) {
+            const CommitReply reply = c.commit(std::exchange(ops, {}));
+            QVERIFY(!reply.results.isEmpty());
+            QCOMPARE(reply.results.last().status, CommitStatus::Applied);
+        }
+    }
+    const Changes first = c.changes(0, 1);
+    const quint64 bigVersion = first.entries.first().version; // "big" itself, made first
+    // The first move writes big's tombstone, then b1: b1 is at head + 2.
+    const CommitReply reply = c.commit({ move("big", "b1", bigVersion, EntryKind::Directory),
+        move("b1", "b2", first.head + 2, EntryKind::Directory), put("small", QByteArray()) });
+    QCOMPARE(reply.results.size(), 3);
+    QCOMPARE(reply.results.at(0).status, CommitStatus::Applied); // first: past the budget alone
+    QCOMPARE(reply.results.at(1).status, CommitStatus::Rejected);
+    QVERIFY2(reply.results.at(1).reason.contains(QStringLiteral("commit of its own")),
+        qPrintable(reply.results.at(1).reason));
+    QCOMPARE(reply.results.at(2).status, CommitStatus::Applied);
+    QVERIFY(otherServed());
+    // Alone, the same move is applied.
+    const CommitReply alone = c.commit({ move("b1", "b2", reply.results.at(0).version, EntryKind::Directory) });
+    QCOMPARE(alone.results.first().status, CommitStatus::Applied);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerBudgets)

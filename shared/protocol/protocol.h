@@ -43,7 +43,7 @@ inline constexpr qint64 kBatchBytes = 1024 * 1024;
 inline constexpr int kMaxOpsPerCommit = 2000;
 // Rows one Commit may write: an op that would go past it is Rejected, unless it is the
 // commit's first (a big folder moves alone, and clients send a folder move alone).
-inline constexpr qint64 kMaxRowsPerCommit = 100000;
+inline constexpr qint64 kMaxRowsPerCommit = 20000;
 inline constexpr int kMaxEntriesPerChanges = 2000;
 // Budget a sender keeps a metadata message under, leaving headroom below the cap.
 inline constexpr qint64 kMetadataBudget = 900 * 1024;

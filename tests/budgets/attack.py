@@ -79,7 +79,7 @@ class Conn:
                 return None
             t = f[1] if f[1] < 24 else f[2]
             rest = f[2:] if f[1] < 24 else f[3:]
-            if rest.startswith(want) or rest.startswith(b'\x00'):
+            if rest.startswith(want) or (t == 19 and rest.startswith(b'\x00')):  # Error{id 0}
                 return t, f
 
     def login(self):
@@ -95,6 +95,8 @@ def account_id(login_ok):
     f = login_ok[1]
     at = f.index(b'account') + 7
     n = f[at] & 0x1f
+    if n == 24:  # a one-byte length follows
+        return f[at + 2:at + 2 + f[at + 1]].decode()
     return f[at + 1:at + 1 + n].decode()
 
 
@@ -215,9 +217,11 @@ def attack_b():
         end = time.time() + 5
         while sent < len(want) and time.time() < end:  # as much as the server takes in 5 s
             try:
-                sent += g.send(want[sent:sent + 1 << 20])
+                sent += g.send(want[sent:sent + (1 << 20)])
             except BlockingIOError:
                 time.sleep(0.01)
+            except ConnectionError:
+                break
         greedy.append((g, sent, len(want)))
     time.sleep(2)
     note = 'sent/asked ' + ', '.join(f'{s // MiB}/{n // MiB} MiB' for _, s, n in greedy)
@@ -274,7 +278,7 @@ def attack_e():
     r = c.call(COMMIT, {'ops': ops}, timeout=300)
     took = time.time() - t0
     report(f'e. 1 Commit moving {folders} folders of {files} files', srv, w,
-           f'commit took {took * 1000:.0f} ms, reply {len(r[1]) if r else 0} bytes')
+           f'commit took {took * 1000:.0f} ms, {r[1].count(bytes([0x66]) + b"status" + bytes([2])) if r else "?"} ops rejected')
     srv.stop()
 
 

@@ -55,7 +55,8 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
 
 ClientSession::~ClientSession()
 {
-    m_context.decoded.give(m_verifyingBytes);
+    if (m_verifyingBytes > 0)
+        m_context.decoded.give(m_verifyingBytes);
     if (m_subscribed)
         m_context.feed.unsubscribe(m_account, this);
     m_context.relay.leave(this);
@@ -71,6 +72,9 @@ void ClientSession::close()
 
 void ClientSession::onDisconnected()
 {
+    // Late hashing results find nothing to apply; their bytes are the pool's to free.
+    m_verifying.clear();
+    m_context.decoded.give(std::exchange(m_verifyingBytes, 0));
     if (m_subscribed) {
         m_context.feed.unsubscribe(m_account, this);
         m_subscribed = false;

@@ -141,7 +141,7 @@ void Propagator::run(SyncPlan plan, JournalState journalAtStart)
 
 // What the phases will read of the journal at the start (see m_atStart): the Downloader
 // only looks for sources among the files that hold a block it needs, the Uploader only
-// at the paths it uploads, runLocal() only at the paths it deletes.
+// at the paths it uploads.
 JournalState Propagator::entriesUsed(const SyncPlan &plan, const JournalState &journal)
 {
     JournalState used;
@@ -150,7 +150,7 @@ JournalState Propagator::entriesUsed(const SyncPlan &plan, const JournalState &j
         if (a.type == ActionType::Download && a.remote.kind == EntryKind::File) {
             for (const BlockRef &b : a.remote.blocks)
                 wanted.insert(b.hash);
-        } else if (a.type == ActionType::DeleteLocal || a.type == ActionType::Upload) {
+        } else if (a.type == ActionType::Upload) {
             if (const auto it = journal.constFind(a.path); it != journal.cend())
                 used.insert(it.key(), it.value());
         }
@@ -266,20 +266,18 @@ void Propagator::runLocal()
             break;
         }
         case ActionType::DeleteLocal: {
-            // Only what is still exactly as last synced; a folder only once it is empty.
+            // Only what is still as the scan saw it (its content as last synced: an
+            // mtime-only change is no edit); a folder only once it is empty.
             // Nothing through a link: a link's target is never ours to delete.
             const auto at = localfs::Location::at(m_root, a.path);
             if (stoppedByLink(a, at.dir()))
                 break;
-            // A path the journal knew under another name (renamed in this plan) is
-            // compared with the scan, which the reconciler found unchanged.
-            const auto known = m_atStart.constFind(a.path);
             const auto now = at.stat();
             if (!now && at.folderKnown()) {
                 m_journal.remove(a.path);
                 break;
             }
-            if (!now || (known != m_atStart.cend() ? !known->statMatches(*now) : !localStillAsPlanned(a, at))) {
+            if (!now || !localStillAsPlanned(a, at)) {
                 postpone(a, "changed meanwhile");
                 break;
             }

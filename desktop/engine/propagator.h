@@ -73,8 +73,8 @@ private:
     std::vector<Uploader::Op> m_remoteOps;
     QHash<int, RelativePath> m_moveSources;
     // The entries of the journal at the start that the phases read: the paths of the
-    // plan's local deletes and uploads (their last-synced stat, their delta base) and the
-    // files holding a block some download needs (local copies instead of downloads).
+    // plan's uploads (their delta base) and the files holding a block some download
+    // needs (local copies instead of downloads).
     // Not the whole map: a reference to the journal's own map, held while the journal
     // writes, makes its first write copy every entry (heaptrack, W6: 18 MB on B).
     JournalState m_atStart;

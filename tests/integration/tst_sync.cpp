@@ -1,4 +1,5 @@
 #include "chunker.h"
+#include "journal.h"
 #include "synctestmacros.h"
 #include "testcluster.h"
 #include "testtree.h"
@@ -8,7 +9,12 @@
 #include <QFile>
 #include <QSet>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 using namespace filesync;
 using namespace filesync::test;
@@ -33,6 +39,7 @@ private Q_SLOTS:
     void uploadCommitsBeforeItsLastBlock();
     void largeFileEditedInTheMiddle();
     void editOfABigFileSendsOnlyTheChangedBlocks();
+    void touchedOfflineDeletedElsewhere();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -372,6 +379,53 @@ void tst_Sync::editOfABigFileSendsOnlyTheChangedBlocks()
     const quint64 link = busiestSessionBytes(*m_server->server());
     QVERIFY2(link >= quint64(changed) && link <= quint64(changed) + 16 * 1024,
         qPrintable(QStringLiteral("%1 bytes on the link for %2 changed").arg(link).arg(changed)));
+}
+
+namespace {
+// The feed cursor as the journal's file holds it (read on a second connection).
+quint64 storedCursor(const QString &folder)
+{
+    quint64 cursor = 0;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("cursor-reader"));
+        db.setDatabaseName(Journal::path(folder));
+        if (db.open()) {
+            QSqlQuery q(db);
+            if (q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'cursor'")) && q.next())
+                cursor = q.value(0).toULongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("cursor-reader"));
+    return cursor;
+}
+} // namespace
+
+// Only the mtime of a file changed on a computer that was offline meanwhile, and another
+// deleted it: its content is unchanged, so the delete applies there once it is back,
+// and it does not sit idle with its cursor behind the server's head.
+void tst_Sync::touchedOfflineDeletedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    const QString name = QStringLiteral("touched.txt");
+    writeFile(a.root(), name, "same bytes");
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+
+    a.stop();
+    const timespec times[2] = { { 0, UTIME_OMIT }, { 1'000'000'000, 0 } }; // mtime only, years ago
+    QVERIFY(::utimensat(AT_FDCWD, QFile::encodeName(a.root() + u'/' + name).constData(), times, 0) == 0);
+    QVERIFY(QFile::remove(b.root() + u'/' + name));
+    QTRY_VERIFY(b.completed(name, QStringLiteral("deleted")));
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(!exists(a.root(), name));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(storedCursor(a.root()), storedCursor(b.root()));
 }
 
 QTEST_GUILESS_MAIN(tst_Sync)

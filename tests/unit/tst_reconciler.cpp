@@ -81,6 +81,7 @@ void tst_Reconciler::truthTable_data()
     QTest::newRow("remote deleted -> delete here") << "A" << "A" << "x" << "delete-local f";
     QTest::newRow("remote new version, same content -> record") << "A" << "A" << "A" << "record f";
     QTest::newRow("touched here, same content -> record") << "A" << "A*" << "" << "record f";
+    QTest::newRow("touched here, deleted there -> delete here") << "A" << "A*" << "x" << "delete-local f";
     // local new
     QTest::newRow("new here -> upload") << "" << "B" << "" << "upload f";
     QTest::newRow("new on both, same -> record") << "" << "B" << "B" << "record f";

@@ -94,6 +94,13 @@ struct JournalEntry
     }
 };
 
+// The part of a mode that is synced: the permission bits (the Downloader installs these;
+// set-id and sticky bits from another computer are not ours).
+inline quint32 syncedMode(quint32 mode)
+{
+    return mode & 0777;
+}
+
 inline JournalEntry journalEntryFor(const LocalEntry &l, quint64 version)
 {
     return JournalEntry { l.kind, l.size, l.mtimeNs, l.inode, l.mode, version, l.blocks, l.ctimeNs, l.blockChecks,

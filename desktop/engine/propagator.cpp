@@ -181,7 +181,8 @@ bool Propagator::localStillAsPlanned(const SyncAction &a, const localfs::Locatio
     if (!now || now->kind != a.local->kind)
         return false;
     return a.local->isDir()
-        || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode);
+        || (now->size == a.local->size && now->mtimeNs == a.local->mtimeNs && now->inode == a.local->inode
+            && syncedMode(now->mode) == syncedMode(a.local->mode));
 }
 
 // Something at the path differs from what the plan saw: leave it for a fresh look, and
@@ -266,7 +267,7 @@ void Propagator::runLocal()
             break;
         }
         case ActionType::DeleteLocal: {
-            // Only what is still as the scan saw it (its content as last synced: an
+            // Only what is still as the scan saw it (content and mode as last synced; an
             // mtime-only change is no edit); a folder only once it is empty.
             // Nothing through a link: a link's target is never ours to delete.
             const auto at = localfs::Location::at(m_root, a.path);

@@ -30,6 +30,13 @@ bool sameContent(const LocalEntry &l, const JournalEntry &j)
     return l.kind == j.kind && (l.isDir() || l.blocks == j.blocks);
 }
 
+// A file's permission bits are part of what is synced: a chmod here is a change to
+// upload, one there a change to apply. A folder's mode is not synced.
+template<typename A, typename B> bool sameMode(const A &a, const B &b)
+{
+    return a.kind == protocol::EntryKind::Directory || syncedMode(a.mode) == syncedMode(b.mode);
+}
+
 // The scan read an unchanged file again (the racy rule) and this time clearly after its
 // last change: recorded, its stat is trusted from now on. Unrecorded, every partial
 // cycle that lists its folder reads it again until the racy window is past (W2: a
@@ -172,7 +179,9 @@ private:
                 continue;
             const RelativePath q = *found;
             const LocalEntry l = m_local.value(q);
-            if (l.kind != j.kind || (!j.isDir() && (l.size != j.size || l.mtimeNs != j.mtimeNs)))
+            // A chmod on the way is no plain move (the server's move keeps the mode): a
+            // delete and an upload, as for a touched file.
+            if (l.kind != j.kind || (!j.isDir() && (l.size != j.size || l.mtimeNs != j.mtimeNs)) || !sameMode(l, j))
                 continue;
             if (p.isAncestorOf(q) || q.isAncestorOf(p) || !m_local.contains(q))
                 continue;
@@ -358,7 +367,7 @@ private:
         else if (!hasL && hasJ)
             local = Side::Deleted;
         else if (hasL && hasJ)
-            local = j.statMatches(l) || sameContent(l, j) ? Side::Unchanged : Side::Modified;
+            local = (j.statMatches(l) || sameContent(l, j)) && sameMode(l, j) ? Side::Unchanged : Side::Modified;
 
         Side remote = Side::Unchanged;
         if (hasR) {
@@ -367,7 +376,8 @@ private:
             else if (!hasJ)
                 remote = Side::New;
             else
-                remote = (j.version == r.version || sameContent(j, r)) ? Side::Unchanged : Side::Modified;
+                remote = (j.version == r.version || (sameContent(j, r) && sameMode(j, r))) ? Side::Unchanged
+                                                                                           : Side::Modified;
         } else if (!hasJ) {
             remote = Side::None;
         }
@@ -389,12 +399,14 @@ private:
                 add(ActionType::Download, p, r.kind); // also a type change of an unchanged path
             else if (remote == Side::Deleted)
                 add(ActionType::DeleteLocal, p, l.kind);
-            else if (versionMoved || !j.statMatches(l) || provenAnew(l, j))
+            else if (versionMoved || !j.statMatches(l) || l.mode != j.mode || provenAnew(l, j))
                 addRecord(p, base);
             break;
         case Side::New:
             if (remote == Side::New) {
-                if (sameContent(l, r))
+                if (sameContent(l, r) && !sameMode(l, r))
+                    addUpload(p, r.version); // the same bytes: our mode goes on top of theirs
+                else if (sameContent(l, r))
                     addRecord(p, r.version);
                 else if (l.isDir() && r.kind == EntryKind::Directory)
                     addRecord(p, r.version);
@@ -406,7 +418,9 @@ private:
             break;
         case Side::Modified:
             if (remote == Side::Modified) {
-                if (sameContent(l, r))
+                if (sameContent(l, r) && !sameMode(l, r))
+                    addUpload(p, r.version); // the same bytes: our mode goes on top of theirs
+                else if (sameContent(l, r))
                     addRecord(p, r.version);
                 else
                     addConflict(p);

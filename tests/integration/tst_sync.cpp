@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QSet>
 #include <QSignalSpy>
 #include <QSqlDatabase>
@@ -39,6 +40,7 @@ private Q_SLOTS:
     void uploadCommitsBeforeItsLastBlock();
     void largeFileEditedInTheMiddle();
     void editOfABigFileSendsOnlyTheChangedBlocks();
+    void modeChangesSyncBothWays();
     void touchedOfflineDeletedElsewhere();
 
 private:
@@ -382,6 +384,21 @@ void tst_Sync::editOfABigFileSendsOnlyTheChangedBlocks()
 }
 
 namespace {
+bool executable(const QString &root, const QString &rel)
+{
+    return QFileInfo(root + u'/' + rel).permissions().testFlag(QFile::ExeOwner);
+}
+
+// Whether `engine` reported an upload (anything sent to the server) among `items`.
+bool sentUp(const QSignalSpy &items)
+{
+    for (const QList<QVariant> &args : items) {
+        if (args.first().value<SyncItem>().direction == ItemDirection::Up)
+            return true;
+    }
+    return false;
+}
+
 // The feed cursor as the journal's file holds it (read on a second connection).
 quint64 storedCursor(const QString &folder)
 {
@@ -399,6 +416,45 @@ quint64 storedCursor(const QString &folder)
     return cursor;
 }
 } // namespace
+
+// The permission bits are synced: a chmod alone changes no stat but ctime, and is still
+// uploaded; the chmod a download makes here does not go back up.
+void tst_Sync::modeChangesSyncBothWays()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    const QString name = QStringLiteral("run.sh");
+    writeFile(a.root(), name, "#!/bin/sh\n");
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!executable(b.root(), name));
+
+    QSignalSpy bItems(b.engine(), &SyncEngine::itemCompleted);
+    const QString onA = a.root() + u'/' + name;
+    QVERIFY(QFile::setPermissions(onA, QFile::permissions(onA) | QFile::ExeOwner | QFile::ExeGroup));
+    QTRY_VERIFY(executable(b.root(), name));
+    QCOMPARE(readFile(b.root(), name), QByteArray("#!/bin/sh\n"));
+    QSignalSpy cycles(b.engine(), &SyncEngine::cycleFinished);
+    b.engine()->syncNow(); // a full scan of what the download wrote: nothing to send
+    QTRY_VERIFY(cycles.size() >= 1);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QVERIFY(!sentUp(bItems));
+
+    QSignalSpy aItems(a.engine(), &SyncEngine::itemCompleted);
+    const QString onB = b.root() + u'/' + name;
+    QVERIFY(
+        QFile::setPermissions(onB, QFile::permissions(onB) & ~(QFile::ExeOwner | QFile::ExeUser | QFile::ExeGroup)));
+    QTRY_VERIFY(!executable(a.root(), name));
+    QCOMPARE(readFile(a.root(), name), QByteArray("#!/bin/sh\n"));
+    QSignalSpy aCycles(a.engine(), &SyncEngine::cycleFinished);
+    a.engine()->syncNow();
+    QTRY_VERIFY(aCycles.size() >= 1);
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QVERIFY(!sentUp(aItems));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+    QVERIFY(conflictCopies(b.root()).isEmpty());
+}
 
 // Only the mtime of a file changed on a computer that was offline meanwhile, and another
 // deleted it: its content is unchanged, so the delete applies there once it is back,

@@ -23,15 +23,23 @@ QList<BlockRef> content(char c)
 // Compact cells. Journal: "" (never synced) or a content letter at version 1.
 // Local: "" (absent), a letter with the journal's stat ("A"), a letter with a new stat
 // ("A*" = touched or rewritten), or "dir". Remote: "" (no change), a letter at version 2,
-// "x" (tombstone at version 2), or "dir".
+// "x" (tombstone at version 2), or "dir". Files are 0644; a "+" after a letter makes
+// that side's file executable (0755): "A+" here is a chmod of the synced file, which
+// changes no stat the journal compares (only ctime).
 LocalEntry localFile(char c, bool newStat)
 {
     LocalEntry l;
+    l.mode = 0644;
     l.size = 10;
     l.mtimeNs = newStat ? 2000 : 1000;
     l.inode = newStat ? 8 : 7;
     l.blocks = content(c);
     return l;
+}
+
+quint32 modeOf(const QString &cell)
+{
+    return cell.contains(u'+') ? 0755 : 0644;
 }
 
 } // namespace
@@ -82,9 +90,11 @@ void tst_Reconciler::truthTable_data()
     QTest::newRow("remote new version, same content -> record") << "A" << "A" << "A" << "record f";
     QTest::newRow("touched here, same content -> record") << "A" << "A*" << "" << "record f";
     QTest::newRow("touched here, deleted there -> delete here") << "A" << "A*" << "x" << "delete-local f";
+    QTest::newRow("chmod there -> download") << "A" << "A" << "A+" << "download f";
     // local new
     QTest::newRow("new here -> upload") << "" << "B" << "" << "upload f";
     QTest::newRow("new on both, same -> record") << "" << "B" << "B" << "record f";
+    QTest::newRow("new on both, same bytes, other mode -> upload") << "" << "B+" << "B" << "upload f";
     QTest::newRow("new on both, different -> conflict") << "" << "B" << "C"
                                                         << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
     QTest::newRow("new here over a tombstone -> upload") << "" << "B" << "x" << "upload f";
@@ -97,6 +107,12 @@ void tst_Reconciler::truthTable_data()
     QTest::newRow("modified on both, same -> record") << "A" << "B*" << "B" << "record f";
     QTest::newRow("modified here, deleted there -> edit wins") << "A" << "B*" << "x" << "upload f";
     QTest::newRow("modified here, version moved, same old content -> upload") << "A" << "B*" << "A" << "upload f";
+    QTest::newRow("chmod here -> upload") << "A" << "A+" << "" << "upload f";
+    QTest::newRow("chmod here, deleted there -> edit wins") << "A" << "A+" << "x" << "upload f";
+    QTest::newRow("chmod on both, same -> record") << "A" << "A+" << "A+" << "record f";
+    QTest::newRow("modified on both, same bytes, other mode -> upload") << "A" << "B*" << "B+" << "upload f";
+    QTest::newRow("chmod here, edited there -> conflict") << "A" << "A+" << "C"
+                                                          << "conflict-copy f -> f (conflict from me 2026-11-24 101500)\ndownload f";
     // local deleted
     QTest::newRow("deleted here -> delete there") << "A" << "" << "" << "delete-remote f";
     QTest::newRow("deleted here, modified there -> edit wins") << "A" << "" << "C" << "download f";
@@ -126,6 +142,7 @@ void tst_Reconciler::truthTable()
     JournalState j;
     if (!journal.isEmpty()) {
         JournalEntry e;
+        e.mode = modeOf(journal);
         e.size = 10;
         e.mtimeNs = 1000;
         e.inode = 7;
@@ -140,7 +157,9 @@ void tst_Reconciler::truthTable()
         d.inode = 9;
         l.insert(f, d);
     } else if (!local.isEmpty()) {
-        l.insert(f, localFile(local.at(0).toLatin1(), local.endsWith(u'*')));
+        LocalEntry e = localFile(local.at(0).toLatin1(), local.endsWith(u'*'));
+        e.mode = modeOf(local);
+        l.insert(f, e);
     }
     RemoteChanges r;
     if (!remote.isEmpty()) {
@@ -152,6 +171,7 @@ void tst_Reconciler::truthTable()
         } else if (remote == QLatin1String("dir")) {
             e.kind = EntryKind::Directory;
         } else {
+            e.mode = modeOf(remote);
             e.size = 10;
             e.blocks = content(remote.at(0).toLatin1());
         }
@@ -188,6 +208,7 @@ void tst_Reconciler::localDirectoryMove()
     LocalSnapshot l;
     LocalEntry dir;
     dir.kind = EntryKind::Directory;
+    dir.mode = 0755;
     dir.inode = 50;
     l.insert(P("b"), dir);
     l.insert(P("b/x"), localFile('A', false));
@@ -204,6 +225,7 @@ void tst_Reconciler::remoteMoveRenamesLocally()
     LocalSnapshot l;
     LocalEntry dir;
     dir.kind = EntryKind::Directory;
+    dir.mode = 0755;
     dir.inode = 50;
     l.insert(P("a"), dir);
     l.insert(P("a/x"), localFile('A', false));
@@ -227,6 +249,7 @@ void tst_Reconciler::remoteDeleteOfFolderKeepsNewLocalFiles()
     LocalSnapshot l;
     LocalEntry dir;
     dir.kind = EntryKind::Directory;
+    dir.mode = 0755;
     dir.inode = 50;
     l.insert(P("d"), dir);
     l.insert(P("d/old"), localFile('A', false));
@@ -269,6 +292,7 @@ void tst_Reconciler::ordering()
     LocalSnapshot l;
     LocalEntry dir;
     dir.kind = EntryKind::Directory;
+    dir.mode = 0755;
     dir.inode = 3;
     l.insert(P("n"), dir);
     LocalEntry f = localFile('B', true);
@@ -287,6 +311,7 @@ void tst_Reconciler::everyPhaseInOrder()
     auto dir = [](quint64 inode) {
         LocalEntry d;
         d.kind = EntryKind::Directory;
+        d.mode = 0755;
         d.inode = inode;
         return d;
     };
@@ -423,6 +448,7 @@ LocalEntry localDir(quint64 inode)
 {
     LocalEntry d;
     d.kind = EntryKind::Directory;
+    d.mode = 0755; // as the journal recorded it
     d.inode = inode;
     return d;
 }
@@ -431,6 +457,7 @@ FileEntry remoteFile(const char *path, char c, quint64 version)
 {
     FileEntry e;
     e.path = P(path);
+    e.mode = 0644;
     e.size = 10;
     e.blocks = content(c);
     e.version = version;

@@ -34,6 +34,7 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
         [this](const SyncAction &a) { completed(a, ItemDirection::Down, QStringLiteral("downloaded")); });
     connect(m_downloader, &Downloader::fileSkipped, this, [this](const SyncAction &a, const QString &reason) {
         qCInfo(lcEngine) << "download of" << a.path.toString() << "postponed:" << reason;
+        m_postponed << a.path.toString() + QStringLiteral(": ") + reason;
         m_followUp = true;
     });
     connect(m_downloader, &Downloader::warning, this, &Propagator::warning);
@@ -121,6 +122,7 @@ void Propagator::run(SyncPlan plan, JournalState journalAtStart)
     m_complete = !m_plan.holdCursor;
     m_followUp = m_plan.needsFollowUp || m_plan.holdCursor;
     m_rewindTo.reset();
+    m_postponed.clear();
     m_progress = {};
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
         if (a.kind != EntryKind::File)
@@ -190,6 +192,7 @@ bool Propagator::localStillAsPlanned(const SyncAction &a, const localfs::Locatio
 void Propagator::postpone(const SyncAction &a, const char *why)
 {
     qCInfo(lcEngine) << actionName(a.type) << a.path.toString() << "postponed:" << why;
+    m_postponed << a.path.toString() + QStringLiteral(": ") + QString::fromLatin1(why);
     m_followUp = true;
     m_complete = false;
 }
@@ -379,7 +382,7 @@ void Propagator::finish()
     if (!m_running)
         return;
     m_running = false;
-    Outcome outcome { m_complete, m_followUp, m_rewindTo, std::nullopt };
+    Outcome outcome { m_complete, m_followUp, m_rewindTo, std::nullopt, std::exchange(m_postponed, {}) };
     if (const auto own = m_uploader->ownAdvance())
         outcome.ownCommits = std::make_pair(own->from, own->to);
     Q_EMIT finished(outcome);

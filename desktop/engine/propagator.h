@@ -29,6 +29,9 @@ public:
         // Our commits moved the server's head from .first to .second and every version in
         // between is one the journal now holds (Uploader::ownAdvance).
         std::optional<std::pair<quint64, quint64>> ownCommits;
+        // What was left for another look and why ("path: reason"), for a report when the
+        // follow-ups do not get it done.
+        QStringList postponed;
     };
 
     Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
@@ -82,6 +85,7 @@ private:
     bool m_running = false;
     bool m_complete = true;
     bool m_followUp = false;
+    QStringList m_postponed;
     bool m_resultsBatch = false; // a journal batch is open around a Commit reply's results
     std::optional<quint64> m_rewindTo;
 };

@@ -68,6 +68,7 @@ void SyncCycle::start(const ScanScope &scope)
     m_changes.clear();
     m_scope = scope;
     m_scanDone = m_changesDone = m_applied = false;
+    m_postponed.clear();
     m_sliced = m_feedRemaining = false;
     m_journalAtStart = m_journal.load();
     m_since = m_head = readFrom();
@@ -400,6 +401,7 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         return;
     }
     m_applied = true;
+    m_postponed = outcome.postponed;
     // Only a cycle that applied everything may move the cursor past what it saw, and only
     // from where it started reading: past an earlier slice's held path it stays put.
     const quint64 cursor = m_journal.cursor();

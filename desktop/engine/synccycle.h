@@ -50,6 +50,9 @@ public:
     // Whether the last cycle got as far as applying a plan; one that ended early (a
     // server error, no progress) leaves its scope to be looked at again.
     bool applied() const { return m_applied; }
+    // What the last cycle left for another look ("path: reason"): empty when it applied
+    // everything, or held the cursor for a reason the scan reported (an unreadable path).
+    const QStringList &postponed() const { return m_postponed; }
     // Voids the cycle under way: no further signals from it; the journal stays true.
     // Waits for the scan to notice (it checks between files and between 1 MiB reads).
     void abort();
@@ -152,6 +155,7 @@ private:
     bool m_scanDone = false;
     bool m_changesDone = false;
     bool m_applied = false;
+    QStringList m_postponed;
     QElapsedTimer m_timer;
     Stats m_stats;
 };

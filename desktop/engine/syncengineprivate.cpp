@@ -369,6 +369,15 @@ void SyncEnginePrivate::endCycle(bool followUp)
         ++followUps; // a little later each time: whatever is busy gets a moment
         followUpTimer.start(20 * followUps);
     } else {
+        // Follow-ups that still leave something behind stop here (the next change or
+        // rescan tries again), but not silently: the user learns which paths wait.
+        if (followUp && !cycle->postponed().isEmpty()) {
+            const QStringList &held = cycle->postponed();
+            QString which = held.mid(0, 5).join(QStringLiteral("; "));
+            if (held.size() > 5)
+                which += SyncEngine::tr(" (and %1 more)").arg(held.size() - 5);
+            warn(SyncEngine::tr("Not synced yet, tried again at the next change: %1").arg(which));
+        }
         setState(paused ? EngineState::Paused : EngineState::Idle);
         return;
     }

@@ -42,6 +42,7 @@ private Q_SLOTS:
     void editOfABigFileSendsOnlyTheChangedBlocks();
     void modeChangesSyncBothWays();
     void touchedOfflineDeletedElsewhere();
+    void pathBlockedHereIsReported();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -482,6 +483,32 @@ void tst_Sync::touchedOfflineDeletedElsewhere()
     QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(storedCursor(a.root()), storedCursor(b.root()));
+}
+
+// A server change that cannot be applied here whatever the engine retries (a special
+// file, which is never synced, sits at the path of a new folder) holds the cursor; once
+// the follow-ups gave up, the engine says which path waits and why instead of looking
+// up to date.
+void tst_Sync::pathBlockedHereIsReported()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QSignalSpy warnings(b.engine(), &SyncEngine::warning);
+    QVERIFY(::mkfifo(QFile::encodeName(b.root() + QStringLiteral("/p")).constData(), 0644) == 0);
+    makeDir(a.root(), QStringLiteral("p"));
+    QTRY_VERIFY(a.completed(QStringLiteral("p"), QStringLiteral("uploaded")));
+    const auto reported = [&] {
+        for (const QList<QVariant> &args : std::as_const(warnings)) {
+            const QString w = args.first().toString();
+            if (w.startsWith(QStringLiteral("Not synced yet")) && w.contains(QStringLiteral("p: a file is in the way")))
+                return true;
+        }
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(reported(), 15000);
+    QCOMPARE(b.engine()->state(), EngineState::Idle);
 }
 
 QTEST_GUILESS_MAIN(tst_Sync)

@@ -502,7 +502,8 @@ void tst_Sync::pathBlockedHereIsReported()
     const auto reported = [&] {
         for (const QList<QVariant> &args : std::as_const(warnings)) {
             const QString w = args.first().toString();
-            if (w.startsWith(QStringLiteral("Not synced yet")) && w.contains(QStringLiteral("p: a file is in the way")))
+            if (w.startsWith(QStringLiteral("Not synced yet"))
+                && w.contains(QStringLiteral("p: a link or special file is in the way")))
                 return true;
         }
         return false;

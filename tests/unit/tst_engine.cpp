@@ -342,7 +342,7 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
 // account, says which limit it hit and logs in with the same ID once the server allows.
 void tst_Engine::rateLimitedLoginWaitsAndKeepsTheId()
 {
-    ServerConfig config { m_serverDir.path(), QHostAddress::LocalHost, 0, {} };
+    ServerConfig config { m_serverDir.path(), QHostAddress::LocalHost, 0, {}, {} };
     config.loginLimits.perAddress = { 3, 2000 }; // empty after three failures; a token back in 2 s
     m_server = std::make_unique<SyncServer>(config);
     QVERIFY(m_server->start().ok());

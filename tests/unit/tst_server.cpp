@@ -257,7 +257,7 @@ void tst_Server::dataIsPrivateWhateverTheUmask()
     const QString data = m_dir->path() + QStringLiteral("/private");
     const QString db = data + QStringLiteral("/metadata.db");
     const auto run = [&] {
-        SyncServer server(ServerConfig { data, QHostAddress::LocalHost, 0, {} });
+        SyncServer server(ServerConfig { data, QHostAddress::LocalHost, 0, {}, {} });
         QVERIFY(server.start().ok());
         RawClient c(server.port());
         QVERIFY(!c.login().isEmpty());
@@ -347,7 +347,7 @@ void tst_Server::failedLoginsAreLimited()
     QFETCH(bool, rightIdFromAttacker);
 
     // All IPv4 loopback addresses, so that several peer addresses exist.
-    ServerConfig config { m_dir->path() + QStringLiteral("/rl"), QHostAddress::AnyIPv4, 0, {} };
+    ServerConfig config { m_dir->path() + QStringLiteral("/rl"), QHostAddress::AnyIPv4, 0, {}, {} };
     config.loginLimits = limits;
     SyncServer server(config);
     QVERIFY(server.start().ok());
@@ -378,7 +378,7 @@ void tst_Server::failedLoginsAreLimited()
 
 void tst_Server::limitsRefill()
 {
-    ServerConfig config { m_dir->path() + QStringLiteral("/refill"), QHostAddress::LocalHost, 0, {} };
+    ServerConfig config { m_dir->path() + QStringLiteral("/refill"), QHostAddress::LocalHost, 0, {}, {} };
     config.loginLimits = LoginLimits { { 2, 300 }, { 100, 300 }, { 1000, 300 } };
     SyncServer server(config);
     QVERIFY(server.start().ok());

@@ -47,7 +47,7 @@ export -f run_one
 export bin logs state
 export shrink_s="${shrink[*]}" extra_s="${extra[*]}"
 
-mapfile -t todo < <(seq "$from" $((from + seeds - 1)) | awk 'NR == FNR { done[$1] = 1; next } !($1 in done)' "$state" -)
+mapfile -t todo < <(seq "$from" $((from + seeds - 1)) | awk 'FILENAME == ARGV[1] { done[$1] = 1; next } !($1 in done)' "$state" -)
 echo "${#todo[@]} seed(s) to run, $jobs at a time; state in $state"
 # xargs runs the jobs; a function sees the options through the exported strings.
 printf '%s\n' "${todo[@]}" | xargs -r -P "$jobs" -I{} bash -c \

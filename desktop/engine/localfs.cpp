@@ -211,40 +211,33 @@ QString parentOf(const QString &relative)
 }
 } // namespace
 
-Location Location::at(const Dir &root, const QString &relative)
+Location Location::in(Dir parent, const QString &relative)
 {
     Location l;
-    l.m_dir = resolve(baseFd(root), parentOf(relative), false, false);
+    l.m_dir = std::move(parent);
     l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
     l.m_relative = relative;
     return l;
+}
+
+Location Location::at(const Dir &root, const QString &relative)
+{
+    return in(resolve(baseFd(root), parentOf(relative), false, false), relative);
 }
 
 Location Location::makingFolders(const Dir &root, const QString &relative)
 {
-    Location l;
-    l.m_dir = resolve(baseFd(root), parentOf(relative), false, true);
-    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
-    l.m_relative = relative;
-    return l;
+    return in(resolve(baseFd(root), parentOf(relative), false, true), relative);
 }
 
 Location Location::at(const QString &root, const QString &relative)
 {
-    Location l;
-    l.m_dir = openDir(root, parentOf(relative));
-    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
-    l.m_relative = relative;
-    return l;
+    return in(openDir(root, parentOf(relative)), relative);
 }
 
 Location Location::makingFolders(const QString &root, const QString &relative)
 {
-    Location l;
-    l.m_dir = makeDirs(root, parentOf(relative));
-    l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
-    l.m_relative = relative;
-    return l;
+    return in(makeDirs(root, parentOf(relative)), relative);
 }
 
 std::optional<LocalEntry> Location::stat() const

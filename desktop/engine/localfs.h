@@ -137,6 +137,9 @@ public:
     bool makeDir(mode_t mode = 0755) const;
 
 private:
+    // The entry `relative`'s last name inside the already opened `parent`.
+    static Location in(Dir parent, const QString &relative);
+
     Dir m_dir;
     QByteArray m_name;
     QString m_relative;

@@ -331,8 +331,8 @@ void tst_Engine::unknownIdGetsANewAccountOnce()
     QSignalSpy ready(a.engine.get(), &SyncEngine::accountReady);
     m_server.reset();
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Offline, 10000);
-    m_server
-        = std::make_unique<SyncServer>(ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, a.config.port, {}, {} });
+    m_server = std::make_unique<SyncServer>(
+        ServerConfig { m_serverDir.path(), QHostAddress::LocalHost, a.config.port, {}, {} });
     QVERIFY(m_server->start().ok());
     QTRY_COMPARE_WITH_TIMEOUT(a.engine->state(), EngineState::Idle, 10000);
     QCOMPARE(ready.size(), 0);

@@ -184,8 +184,12 @@ bool isTempName(const QString &name)
 
 // Warnings of the engines and the server, kept for a failure's report.
 QStringList *g_messages = nullptr;
+bool g_verbose = false;
+
 void keepMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
+    if (g_verbose)
+        fprintf(stderr, "  [%s] %s\n", context.category ? context.category : "", qPrintable(message));
     if (type == QtDebugMsg || type == QtInfoMsg || !g_messages)
         return;
     if (g_messages->size() > 400)
@@ -925,6 +929,7 @@ RunResult Simulation::run()
     timer.start();
     QStringList messages;
     g_messages = &messages;
+    g_verbose = m_options.verbose;
     const QtMessageHandler previous = qInstallMessageHandler(keepMessage);
     log(QStringLiteral("scenario\t%1\t%2").arg(m_scenario.seed).arg(m_scenario.computers));
     if (!setUp()) {

@@ -123,6 +123,7 @@ void Propagator::run(SyncPlan plan, JournalState journalAtStart)
     m_followUp = m_plan.needsFollowUp || m_plan.holdCursor;
     m_rewindTo.reset();
     m_postponed.clear();
+    m_unmoved.clear();
     m_progress = {};
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
         if (a.kind != EntryKind::File)
@@ -223,36 +224,62 @@ bool Propagator::stoppedByLink(const SyncAction &a, const localfs::Dir &dir)
     return true;
 }
 
+// The reconciler planned what follows a local move as if the move were done (the journal
+// and the scan rebased to the new name). When it is not done, whatever was planned at either
+// name, or deletes of the source's folders, would act on a tree that is not there: a record
+// of a file never moved, then seen missing and deleted on the server. They wait with it.
+bool Propagator::waitsForUnmovedMove(const SyncAction &a) const
+{
+    if (a.type == ActionType::MoveLocal)
+        return false;
+    for (const auto &[from, to] : m_unmoved) {
+        if (a.path == to || to.isAncestorOf(a.path) || a.path == from || from.isAncestorOf(a.path)
+            || (a.type == ActionType::DeleteLocal && a.path.isAncestorOf(from)))
+            return true;
+    }
+    return false;
+}
+
+bool Propagator::moveLocal(const SyncAction &a)
+{
+    const auto from = localfs::Location::at(m_root, a.from);
+    if (stoppedByLink(a, from))
+        return false;
+    const auto source = from.stat();
+    if (!source || source->inode != a.local->inode) {
+        postpone(a, "the source changed");
+        return false;
+    }
+    const auto to = localfs::Location::makingFolders(m_root, a.path);
+    if (stoppedByLink(a, to.dir()))
+        return false;
+    if (!to.ok()) {
+        postpone(a, "cannot create the folder");
+        return false;
+    }
+    if (!localfs::renameNoReplace(from, to)) {
+        if (!stoppedByLink(a, to))
+            postpone(a, "the target is taken");
+        return false;
+    }
+    m_journal.moveTree(a.journalFrom.isRoot() ? a.from : a.journalFrom, a.path);
+    completed(a, ItemDirection::Down, QStringLiteral("moved"));
+    return true;
+}
+
 void Propagator::runLocal()
 {
     m_journal.begin();
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
-        switch (a.type) {
-        case ActionType::MoveLocal: {
-            const auto from = localfs::Location::at(m_root, a.from);
-            if (stoppedByLink(a, from))
-                break;
-            const auto source = from.stat();
-            if (!source || source->inode != a.local->inode) {
-                postpone(a, "the source changed");
-                break;
-            }
-            const auto to = localfs::Location::makingFolders(m_root, a.path);
-            if (stoppedByLink(a, to.dir()))
-                break;
-            if (!to.ok()) {
-                postpone(a, "cannot create the folder");
-                break;
-            }
-            if (!localfs::renameNoReplace(from, to)) {
-                if (!stoppedByLink(a, to))
-                    postpone(a, "the target is taken");
-                break;
-            }
-            m_journal.moveTree(a.journalFrom.isRoot() ? a.from : a.journalFrom, a.path);
-            completed(a, ItemDirection::Down, QStringLiteral("moved"));
-            break;
+        if (!m_unmoved.empty() && waitsForUnmovedMove(a)) {
+            postpone(a, "waits for a move that is not done");
+            continue;
         }
+        switch (a.type) {
+        case ActionType::MoveLocal:
+            if (!moveLocal(a))
+                m_unmoved.push_back({ a.from, a.path });
+            break;
         case ActionType::ConflictCopy: {
             const auto at = localfs::Location::at(m_root, a.path);
             const auto copy = localfs::Location::at(m_root, a.conflictCopy);
@@ -348,6 +375,10 @@ void Propagator::runDownloads()
     files.reserve(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isFile));
     m_remoteOps.reserve(size_t(std::count_if(m_plan.actions.cbegin(), m_plan.actions.cend(), isRemote)));
     for (SyncAction &a : m_plan.actions) {
+        if (!m_unmoved.empty() && (isFile(a) || isRemote(a)) && waitsForUnmovedMove(a)) {
+            postpone(a, "waits for a move that is not done");
+            continue;
+        }
         if (isFile(a)) {
             files.append(std::move(a));
         } else if (isRemote(a)) {

@@ -64,6 +64,8 @@ private:
     bool stoppedByLink(const SyncAction &a, const localfs::Location &at);
     bool stoppedByLink(const SyncAction &a, const localfs::Dir &dir);
     void createDirectory(const SyncAction &a);
+    bool moveLocal(const SyncAction &a);
+    bool waitsForUnmovedMove(const SyncAction &a) const;
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
 
     QString m_root;
@@ -75,6 +77,7 @@ private:
     // the size of a SyncAction), with the moves' sources beside them.
     std::vector<Uploader::Op> m_remoteOps;
     QHash<int, RelativePath> m_moveSources;
+    std::vector<std::pair<RelativePath, RelativePath>> m_unmoved; // local moves not done: from, to
     // The entries of the journal at the start that the phases read: the paths of the
     // plan's uploads (their delta base) and the files holding a block some download
     // needs (local copies instead of downloads).

@@ -29,6 +29,7 @@ private Q_SLOTS:
     void bothRenameTheSameFolder_data();
     void bothRenameTheSameFolder();
     void renameIntoAFolderDeletedElsewhere();
+    void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
 
@@ -296,6 +297,36 @@ void tst_FolderMoves::renameIntoAFolderDeletedElsewhere()
     QVERIFY(!exists(b.root(), QStringLiteral("x")));
     QVERIFY(!exists(b.root(), QStringLiteral("K/k0")));
     QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A moves D into E/X while B, offline, creates a file at E/X: B cannot apply the move
+// until its file is set aside as a conflict copy. The files of D must survive the wait
+// (they were once recorded at their new names without being moved, then deleted there).
+void tst_FolderMoves::remoteMoveOntoALocalFile()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("E/e0"), "in E");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    b.stop();
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E/X")));
+    QTRY_VERIFY(a.completed(QStringLiteral("E/X"), QStringLiteral("moved")));
+    writeFile(b.root(), QStringLiteral("E/X"), "a file of B's where A moved a folder");
+    QVERIFY(b.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    for (int i = 0; i < 4; ++i)
+        QCOMPARE(readFile(a.root(), QStringLiteral("E/X/f%1").arg(i)), QByteArray("content ") + QByteArray::number(i));
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/X/S/s0")), QByteArray("sub content"));
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    const QStringList copies = conflictCopies(a.root());
+    QCOMPARE(copies.size(), 1);
+    QCOMPARE(readFile(a.root(), copies.first()), QByteArray("a file of B's where A moved a folder"));
 }
 
 // Both online, at the same moment: A renames D to E; B deletes a file, renames one and

@@ -195,6 +195,10 @@ private:
             m_moves << a;
             newByInode.remove(j.inode);
             rebase(m_journal, p, q);
+            // A feed read from before our cursor lists the source as we last synced it:
+            // that is what moves, not something to download again.
+            if (r != m_remote.cend() && !r->deleted && !j.isDir() && r->version == j.version)
+                m_remote.remove(p);
             if (j.isDir()) {
                 // What is inside waits for the server's answer: the journal learns the
                 // move only once it is applied, and the server moves what it holds then
@@ -254,6 +258,20 @@ private:
             newByInode.remove(j->inode);
             rebase(m_journal, from, r.path);
             rebase(m_local, source, r.path);
+            if (source != from)
+                followIntoWinner(source, r.path);
+        }
+    }
+
+    // Our rename of a folder lost to the server's: what this computer moved into it under
+    // our name just now goes to the winner's name instead, with the folder.
+    void followIntoWinner(const RelativePath &ours, const RelativePath &winner)
+    {
+        for (SyncAction &m : m_moves) {
+            if (m.type == ActionType::MoveRemote && ours.isAncestorOf(m.path)) {
+                rebase(m_journal, m.path, m.path.rebased(ours, winner));
+                m.path = m.path.rebased(ours, winner);
+            }
         }
     }
 
@@ -283,7 +301,8 @@ private:
                 continue; // gone or replaced since
             for (const RelativePath &k : keysAtOrUnder(m_journal, folder.key())) {
                 const JournalEntry &j = *m_journal.constFind(k);
-                if (k == folder.key() || j.version >= folder.value() || m_remote.contains(k))
+                if (k == folder.key() || j.version >= folder.value() || m_remote.contains(k)
+                    || movedInFromOutside(k, folder.key()))
                     continue;
                 FileEntry tombstone;
                 tombstone.path = k;
@@ -295,6 +314,18 @@ private:
         }
         for (const FileEntry &t : std::as_const(gone))
             m_remote.insert(t.path, t);
+    }
+
+    // The journal holds `k` under `folder` because this computer moved it in from outside
+    // just now (rebased above): it was never under the folder the server moved.
+    bool movedInFromOutside(const RelativePath &k, const RelativePath &folder) const
+    {
+        for (const SyncAction &m : m_moves) {
+            if (m.type == ActionType::MoveRemote && (m.path == k || m.path.isAncestorOf(k))
+                && folder.isAncestorOf(m.path) && m.from != folder && !folder.isAncestorOf(m.from))
+                return true;
+        }
+        return false;
     }
 
     // A move into or out of a folder whose own move waits for the server waits with it.

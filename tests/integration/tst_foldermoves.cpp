@@ -28,6 +28,8 @@ private Q_SLOTS:
     void offlineRenameMeetsChangeInside();
     void bothRenameTheSameFolder_data();
     void bothRenameTheSameFolder();
+    void bothRenameAndOneMovesAFileIn_data();
+    void bothRenameAndOneMovesAFileIn();
     void renameIntoAFolderDeletedElsewhere();
     void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
@@ -271,6 +273,56 @@ void tst_FolderMoves::bothRenameTheSameFolder()
     QCOMPARE(readFile(a.root(), winner + QStringLiteral("/S/s0")), QByteArray("sub content"));
     QVERIFY(conflictCopies(a.root()).isEmpty());
     QCOMPARE(treeState(a.root()).size(), 8); // the winner, its five files, S and S/s0: nothing duplicated
+}
+
+// Both rename D (to one name or two) while offline, and B also moves a file it had beside D
+// into its renamed folder. That file was never under D on the server: it must not count
+// as one the server's move left behind (it was deleted, moved and then deleted again).
+void tst_FolderMoves::bothRenameAndOneMovesAFileIn_data()
+{
+    QTest::addColumn<QString>("bName");
+    QTest::addColumn<bool>("aFirst");
+    QTest::newRow("same name, A first") << QStringLiteral("E") << true;
+    QTest::newRow("same name, B first") << QStringLiteral("E") << false;
+    QTest::newRow("other name, A first") << QStringLiteral("F") << true;
+    QTest::newRow("other name, B first") << QStringLiteral("F") << false;
+}
+
+void tst_FolderMoves::bothRenameAndOneMovesAFileIn()
+{
+    QFETCH(QString, bName);
+    QFETCH(bool, aFirst);
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("x"), "moved in by B");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    b.stop();
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), bName));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("x"), bName + QStringLiteral("/y")));
+
+    TestClient &first = aFirst ? a : b;
+    TestClient &second = aFirst ? b : a;
+    QVERIFY(first.start());
+    QVERIFY(goesQuiet({ &first }));
+    QVERIFY(second.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    const QString winner = aFirst ? QStringLiteral("E") : bName;
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/y")), QByteArray("moved in by B"));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/f0")), QByteArray("content 0"));
+    QCOMPARE(readFile(a.root(), winner + QStringLiteral("/S/s0")), QByteArray("sub content"));
+    QVERIFY(!exists(a.root(), QStringLiteral("x")));
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+    QCOMPARE(treeState(a.root()).size(), 8); // the folder, f0..f3, S, S/s0 and y
 }
 
 // A, offline, moves a file into folder K; B deletes K. The moved file is kept (a move is

@@ -51,6 +51,7 @@ private Q_SLOTS:
     void truthTable_data();
     void truthTable();
     void localMoveIsOneServerOp();
+    void localMoveWithTheSourceStillInTheFeed();
     void localDirectoryMove();
     void remoteMoveRenamesLocally();
     void remoteDeleteOfFolderKeepsNewLocalFiles();
@@ -198,6 +199,29 @@ void tst_Reconciler::localMoveIsOneServerOp()
     QCOMPARE(plan.describe(), QStringLiteral("move-remote docs/new.txt from old.txt\nupload docs"));
     QCOMPARE(plan.actions.first().base, 5u);
     QVERIFY(plan.needsFollowUp);
+}
+
+// A feed read again from before the cursor (a cycle stopped before storing it) lists the
+// moved file's source as it was synced: the move goes to the server, nothing is downloaded
+// back to the old name (it was, and the file existed twice).
+void tst_Reconciler::localMoveWithTheSourceStillInTheFeed()
+{
+    JournalState j;
+    JournalEntry e { EntryKind::File, 10, 1000, 7, 0644, 5, content('A') };
+    j.insert(P("old.txt"), e);
+    LocalSnapshot l;
+    l.insert(P("new.txt"), localFile('A', false));
+    RemoteChanges r;
+    FileEntry unchanged;
+    unchanged.path = P("old.txt");
+    unchanged.kind = EntryKind::File;
+    unchanged.version = 5;
+    unchanged.size = 10;
+    unchanged.mode = 0644;
+    unchanged.blocks = content('A');
+    r.insert(unchanged.path, unchanged);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote new.txt from old.txt"));
 }
 
 void tst_Reconciler::localDirectoryMove()

@@ -258,19 +258,18 @@ private:
             newByInode.remove(j->inode);
             rebase(m_journal, from, r.path);
             rebase(m_local, source, r.path);
-            if (source != from)
-                followIntoWinner(source, r.path);
+            carryMovesAlong(source, r.path);
         }
     }
 
-    // Our rename of a folder lost to the server's: what this computer moved into it under
-    // our name just now goes to the winner's name instead, with the folder.
-    void followIntoWinner(const RelativePath &ours, const RelativePath &winner)
+    // A folder moved here to follow the server: what this computer moved into it just now
+    // goes along, to the server's name (also when our own rename of it lost to the server's).
+    void carryMovesAlong(const RelativePath &folder, const RelativePath &to)
     {
         for (SyncAction &m : m_moves) {
-            if (m.type == ActionType::MoveRemote && ours.isAncestorOf(m.path)) {
-                rebase(m_journal, m.path, m.path.rebased(ours, winner));
-                m.path = m.path.rebased(ours, winner);
+            if (m.type == ActionType::MoveRemote && folder.isAncestorOf(m.path)) {
+                rebase(m_journal, m.path, m.path.rebased(folder, to));
+                m.path = m.path.rebased(folder, to);
             }
         }
     }

@@ -31,6 +31,7 @@ private Q_SLOTS:
     void bothRenameAndOneMovesAFileIn_data();
     void bothRenameAndOneMovesAFileIn();
     void renameIntoAFolderDeletedElsewhere();
+    void moveIntoAFolderRenamedElsewhere();
     void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
@@ -348,6 +349,33 @@ void tst_FolderMoves::renameIntoAFolderDeletedElsewhere()
     QCOMPARE(readFile(b.root(), QStringLiteral("K/x")), QByteArray("moved into K"));
     QVERIFY(!exists(b.root(), QStringLiteral("x")));
     QVERIFY(!exists(b.root(), QStringLiteral("K/k0")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, moves a file into D/S while B renames D to E: the file ends up in E/S
+// (it was deleted there as one the server's move had left behind).
+void tst_FolderMoves::moveIntoAFolderRenamedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("x"), "moved into D/S by A");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QTRY_VERIFY(b.completed(QStringLiteral("E"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("x"), QStringLiteral("D/S/y")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/S/y")), QByteArray("moved into D/S by A"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
+    for (const char *gone : { "x", "D" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

@@ -240,6 +240,12 @@ bool Propagator::waitsForUnmovedMove(const SyncAction &a) const
     return false;
 }
 
+bool Propagator::underRemoteMove(const RelativePath &p) const
+{
+    return std::any_of(m_remoteMoveTargets.cbegin(), m_remoteMoveTargets.cend(),
+        [&p](const RelativePath &to) { return to == p || to.isAncestorOf(p); });
+}
+
 bool Propagator::moveLocal(const SyncAction &a)
 {
     const auto from = localfs::Location::at(m_root, a.from);
@@ -269,6 +275,11 @@ bool Propagator::moveLocal(const SyncAction &a)
 
 void Propagator::runLocal()
 {
+    m_remoteMoveTargets.clear();
+    for (const SyncAction &a : std::as_const(m_plan.actions)) {
+        if (a.type == ActionType::MoveRemote)
+            m_remoteMoveTargets.push_back(a.path);
+    }
     m_journal.begin();
     for (const SyncAction &a : std::as_const(m_plan.actions)) {
         if (!m_unmoved.empty() && waitsForUnmovedMove(a)) {
@@ -325,7 +336,9 @@ void Propagator::runLocal()
                 createDirectory(a);
             break;
         case ActionType::Record:
-            if (a.local)
+            // Under a move the server has not made yet, a record would name a path the
+            // server may refuse; the move's answer records it (the next scan the rest).
+            if (a.local && !underRemoteMove(a.path))
                 m_journal.put(a.path, journalEntryFor(*a.local, a.version));
             break;
         case ActionType::Forget:

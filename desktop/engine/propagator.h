@@ -66,6 +66,7 @@ private:
     void createDirectory(const SyncAction &a);
     bool moveLocal(const SyncAction &a);
     bool waitsForUnmovedMove(const SyncAction &a) const;
+    bool underRemoteMove(const RelativePath &p) const;
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
 
     QString m_root;
@@ -78,6 +79,7 @@ private:
     std::vector<Uploader::Op> m_remoteOps;
     QHash<int, RelativePath> m_moveSources;
     std::vector<std::pair<RelativePath, RelativePath>> m_unmoved; // local moves not done: from, to
+    std::vector<RelativePath> m_remoteMoveTargets; // of this plan, for runLocal()
     // The entries of the journal at the start that the phases read: the paths of the
     // plan's uploads (their delta base) and the files holding a block some download
     // needs (local copies instead of downloads).

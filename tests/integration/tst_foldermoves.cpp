@@ -1,11 +1,15 @@
+#include "journal.h"
 #include "synctestmacros.h"
 #include "testcluster.h"
 #include "testtree.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
 
 using namespace filesync;
@@ -32,6 +36,7 @@ private Q_SLOTS:
     void bothRenameAndOneMovesAFileIn();
     void renameIntoAFolderDeletedElsewhere();
     void moveIntoAFolderRenamedElsewhere();
+    void folderRenamedOverADeletedFile();
     void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
@@ -376,6 +381,45 @@ void tst_FolderMoves::moveIntoAFolderRenamedElsewhere()
     QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
     for (const char *gone : { "x", "D" })
         QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, deletes the file X and renames the folder O to X. The server refuses the
+// moves into X while X is still a file there. A file whose stat the journal had not yet
+// trusted (recorded while recent) was recorded at its new name all the same, before the
+// move was sent; when the move was refused the next cycle took it for deleted on the
+// server and deleted it here.
+void tst_FolderMoves::folderRenamedOverADeletedFile()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("O/j"), "j content");
+    writeFile(a.root(), QStringLiteral("O/k"), "k content");
+    writeFile(a.root(), QStringLiteral("X"), "a file X");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop(); // the computer that wrote the files: their stats are its own writes
+    {
+        // As if each file had been recorded while it was still recent (the racy rule):
+        // the next scan reads them again and records them as proven.
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("journal-edit"));
+        db.setDatabaseName(Journal::path(a.root()));
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        QVERIFY(q.exec(QStringLiteral("UPDATE entries SET read_after_ctime = 0")));
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("journal-edit"));
+    QVERIFY(QFile::remove(a.root() + QStringLiteral("/X")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("O"), QStringLiteral("X")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(a.root(), QStringLiteral("X/j")), QByteArray("j content"));
+    QCOMPARE(readFile(a.root(), QStringLiteral("X/k")), QByteArray("k content"));
+    QVERIFY(!exists(a.root(), QStringLiteral("O")));
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

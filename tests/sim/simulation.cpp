@@ -860,12 +860,27 @@ void Simulation::quiesceAndCheck(int point)
     // 3. What an uncontested delete removed stays away: a delete no other computer's op
     // touched (same path, inside it, around it) within this epoch.
     for (const Deleted &d : m_epochDeletes) {
+        // The names what was deleted had this epoch: its path, and back through the
+        // renames its computer made before the delete (another computer's change to the
+        // file under its old name contests the delete as well).
+        QStringList names { d.path };
+        for (auto a = m_epochOps.crbegin(); a != m_epochOps.crend(); ++a) {
+            if (a->computer != d.computer || a->index >= d.index || a->paths.size() != 2)
+                continue;
+            const QString &from = a->paths.at(0), &to = a->paths.at(1);
+            for (const QString &n : QStringList(names)) {
+                if (n == to || n.startsWith(to + u'/'))
+                    names << from + n.mid(to.size());
+            }
+        }
         bool contested = false;
         bool retouched = false;
         for (const Applied &a : m_epochOps) {
             bool overlap = false;
-            for (const QString &p : a.paths)
-                overlap = overlap || overlaps(p, d.path);
+            for (const QString &p : a.paths) {
+                for (const QString &n : std::as_const(names))
+                    overlap = overlap || overlaps(p, n);
+            }
             if (!overlap)
                 continue;
             if (a.computer != d.computer)

@@ -142,6 +142,19 @@ private:
         return false;
     }
 
+    // Something under the folder `p` is new or changed on the server since the journal.
+    bool remoteWorkUnder(const RelativePath &p) const
+    {
+        for (auto [it, end] = RelativePath::subtreeRun(m_remote, p); it != end; ++it) {
+            if (it.key() == p || it->deleted)
+                continue;
+            const auto j = m_journal.constFind(it.key());
+            if (j == m_journal.cend() || j->version != it->version)
+                return true;
+        }
+        return false;
+    }
+
     bool remoteTouches(const RelativePath &p) const
     {
         auto r = m_remote.constFind(p);
@@ -454,6 +467,16 @@ private:
                     addRecord(p, r.version);
                 else
                     addConflict(p);
+            } else if (hasJ && j.isDir() && !l.isDir() && remote != Side::Deleted && remoteWorkUnder(p)) {
+                // The folder became a file here while the server got new work inside it
+                // (the server refuses the file over it, for ever): the file goes aside and
+                // the folder comes back with that work.
+                addConflict(p);
+                SyncAction &restore = m_actions.last();
+                restore.kind = EntryKind::Directory;
+                restore.remote.path = p;
+                restore.remote.kind = EntryKind::Directory;
+                restore.remote.version = j.version;
             } else {
                 addUpload(p, base); // remote unchanged, or deleted: an edit wins
             }

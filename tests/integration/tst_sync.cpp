@@ -42,6 +42,7 @@ private Q_SLOTS:
     void editOfABigFileSendsOnlyTheChangedBlocks();
     void modeChangesSyncBothWays();
     void touchedOfflineDeletedElsewhere();
+    void folderBecameAFileWhileFilledElsewhere();
     void pathBlockedHereIsReported();
 
 private:
@@ -483,6 +484,36 @@ void tst_Sync::touchedOfflineDeletedElsewhere()
     QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(storedCursor(a.root()), storedCursor(b.root()));
+}
+
+// A, offline, replaces the folder d by a file d while B creates d/new: both are kept,
+// the folder with B's work and A's file as a conflict copy (the server refused A's file
+// over its folder in every cycle, for ever).
+void tst_Sync::folderBecameAFileWhileFilledElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    makeDir(a.root(), QStringLiteral("d"));
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+
+    a.stop();
+    writeFile(b.root(), QStringLiteral("d/new"), "new in d");
+    QTRY_VERIFY(b.completed(QStringLiteral("d/new"), QStringLiteral("uploaded")));
+    QVERIFY(QDir(a.root()).rmdir(QStringLiteral("d")));
+    writeFile(a.root(), QStringLiteral("d"), "a file where d was");
+
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(a.root(), QStringLiteral("d/new")), QByteArray("new in d"));
+    const QStringList copies = conflictCopies(a.root());
+    QCOMPARE(copies.size(), 1);
+    QCOMPARE(readFile(a.root(), copies.first()), QByteArray("a file where d was"));
 }
 
 // A server change that cannot be applied here whatever the engine retries (a special

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void conflictNames();
     void folderBecameAFileThere();
     void folderBecameAFileThereKeepsNewWorkHere();
+    void folderBecameAFileHereKeepsNewWorkThere();
     void unreadablePathWithARemoteChangeHoldsTheCursor();
     void folderMoveNextToSimilarNames();
     void remoteFolderMoveBeforeItsContent();
@@ -515,6 +516,35 @@ void tst_Reconciler::folderBecameAFileThere()
     // The unchanged content goes first; the downloader then replaces the empty folder.
     QCOMPARE(plan.describe(), QStringLiteral("delete-local d/x\ndownload d"));
     QVERIFY(!plan.holdCursor);
+}
+
+// The mirror case: here the folder d was deleted and a file d written; there, d/new was
+// created. The server refuses the file over its folder, so uploading it looped for ever.
+void tst_Reconciler::folderBecameAFileHereKeepsNewWorkThere()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    LocalSnapshot l;
+    LocalEntry file = localFile('F', true);
+    file.inode = 60;
+    l.insert(P("d"), file);
+    RemoteChanges r;
+    FileEntry made;
+    made.path = P("d/new");
+    made.kind = EntryKind::Directory;
+    made.version = 3;
+    r.insert(made.path, made);
+    const QDateTime now(QDate(2026, 11, 24), QTime(10, 15, 0));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(plan.describe(),
+        QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d\ndownload d/new"));
+    const SyncAction &restore = plan.actions.at(1);
+    QCOMPARE(restore.remote.kind, EntryKind::Directory);
+    QCOMPARE(restore.remote.version, 1u);
+
+    // Without new work there, the file replaces the folder on the server.
+    const SyncPlan alone = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), now);
+    QCOMPARE(alone.describe(), QStringLiteral("upload d"));
 }
 
 void tst_Reconciler::folderBecameAFileThereKeepsNewWorkHere()

@@ -243,8 +243,12 @@ private:
         for (const FileEntry &r : moved) {
             const RelativePath &from = *r.movedFrom;
             const auto j = m_journal.constFind(from);
-            if (j == m_journal.cend() || m_local.contains(r.path) || m_journal.contains(r.path))
+            if (j == m_journal.cend())
                 continue;
+            if (m_local.contains(r.path) || m_journal.contains(r.path)) {
+                mergeNewInto(from, r, *j);
+                continue;
+            }
             // Moved here as well, to another name: the server's move came first and wins,
             // ours follows it (what was added under our name goes along).
             RelativePath source = from;
@@ -272,6 +276,38 @@ private:
             rebase(m_journal, from, r.path);
             rebase(m_local, source, r.path);
             carryMovesAlong(source, r.path);
+        }
+    }
+
+    // The server moved the folder `from` to where this computer made a folder of its own:
+    // the two merge. What the server moved comes in its own entries; what is new here
+    // under `from` goes along (left behind, it made `from` again on the server).
+    void mergeNewInto(const RelativePath &from, const FileEntry &r, const JournalEntry &j)
+    {
+        const auto target = m_local.constFind(r.path);
+        const auto source = m_local.constFind(from);
+        if (r.kind != EntryKind::Directory || !j.isDir() || m_journal.contains(r.path) || target == m_local.cend()
+            || !target->isDir() || source == m_local.cend() || !source->isDir() || isSkipped(from)
+            || remoteTouchesAlive(from))
+            return;
+        QList<RelativePath> fresh;
+        for (const RelativePath &k : keysAtOrUnder(m_local, from)) {
+            if (k == from || m_journal.contains(k) || (!fresh.isEmpty() && fresh.last().isAncestorOf(k)))
+                continue;
+            const RelativePath to = k.rebased(from, r.path);
+            if (m_local.contains(to) || remoteTouchesAlive(to) || isSkipped(k))
+                continue;
+            fresh << k;
+        }
+        for (const RelativePath &k : std::as_const(fresh)) {
+            SyncAction a;
+            a.type = ActionType::MoveLocal;
+            a.path = k.rebased(from, r.path);
+            a.from = k;
+            a.local = m_local.value(k);
+            a.kind = a.local->kind;
+            m_moves << a;
+            rebase(m_local, k, a.path);
         }
     }
 

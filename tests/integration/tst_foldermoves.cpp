@@ -37,6 +37,7 @@ private Q_SLOTS:
     void renameIntoAFolderDeletedElsewhere();
     void moveIntoAFolderRenamedElsewhere();
     void folderRenamedOverADeletedFile();
+    void renameOntoAFolderMadeElsewhere();
     void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
@@ -420,6 +421,34 @@ void tst_FolderMoves::folderRenamedOverADeletedFile()
     QCOMPARE(readFile(a.root(), QStringLiteral("X/j")), QByteArray("j content"));
     QCOMPARE(readFile(a.root(), QStringLiteral("X/k")), QByteArray("k content"));
     QVERIFY(!exists(a.root(), QStringLiteral("O")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A renames D to N/E while B, offline, makes a folder N/E of its own and a folder D/X
+// inside D: the two folders N/E merge, D/X ends up in N/E (it went there on the server
+// but stayed at D/X on B, and B's D came back, for ever different).
+void tst_FolderMoves::renameOntoAFolderMadeElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    makeDir(a.root(), QStringLiteral("N"));
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    b.stop();
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("N/E")));
+    QTRY_VERIFY(a.completed(QStringLiteral("N/E"), QStringLiteral("moved")));
+    makeDir(b.root(), QStringLiteral("N/E"));
+    makeDir(b.root(), QStringLiteral("D/X"));
+    QVERIFY(b.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(exists(a.root(), QStringLiteral("N/E/X")));
+    QCOMPARE(readFile(a.root(), QStringLiteral("N/E/f0")), QByteArray("content 0"));
+    QVERIFY(!exists(a.root(), QStringLiteral("D")));
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

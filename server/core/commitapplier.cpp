@@ -138,11 +138,11 @@ Result<QString> CommitApplier::ensureParents(const RelativePath &path)
     return QString();
 }
 
-Result<std::optional<RelativePath>> CommitApplier::movedParent(const RelativePath &path)
+Result<std::optional<quint64>> CommitApplier::movedAwayParent(const RelativePath &path)
 {
     for (RelativePath p = path.parent(); !p.isRoot(); p = p.parent()) {
         if (m_liveDirectories.contains(p))
-            return std::optional<RelativePath>();
+            return std::optional<quint64>();
         auto found = m_files.find(m_account, p);
         if (!found)
             return found.error();
@@ -150,26 +150,23 @@ Result<std::optional<RelativePath>> CommitApplier::movedParent(const RelativePat
             continue; // never was: its parent decides
         const FileRow &row = **found;
         if (row.live())
-            return std::optional<RelativePath>();
+            return std::optional<quint64>();
         // A move writes the source's tombstone, then the target with the next version.
         auto next = m_files.changedSince(m_account, row.version, 1);
         if (!next)
             return next.error();
         if (next->isEmpty())
-            return std::optional<RelativePath>();
+            return std::optional<quint64>();
         const FileRow &target = next->first();
         if (target.version != row.version + 1 || !target.live() || !target.isDirectory()
             || target.movedFrom != p.toString())
-            return std::optional<RelativePath>();
-        auto rebased = RelativePath::fromString(path.rebased(p, target.path).toString());
-        if (!rebased)
-            return std::optional<RelativePath>(); // too long there: made where it was asked
-        return std::optional<RelativePath>(*rebased);
+            return std::optional<quint64>();
+        return std::optional<quint64>(row.version);
     }
-    return std::optional<RelativePath>();
+    return std::optional<quint64>();
 }
 
-Result<CommitResult> CommitApplier::put(const CommitOp &op, const QString &movedFrom)
+Result<CommitResult> CommitApplier::put(const CommitOp &op)
 {
     auto found = m_files.find(m_account, op.path);
     if (!found)
@@ -180,18 +177,17 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op, const QString &moved
         return applied(current->version); // already there: a folder put is idempotent
     if (!baseMatches(current, op.baseVersion))
         return conflict(versionOf(current));
-    if (!live && movedFrom.isEmpty()) {
+    if (!live) {
         // Something new inside a folder that was moved away, from a client that had not
-        // seen the move (it would have made the folder again first): it goes into the
-        // folder where it is now, as a move from the path asked for.
-        auto moved = movedParent(op.path);
+        // seen the move (it would have made the folder again first): a conflict at the
+        // folder's tombstone. That client reads the move, moves its folder along with the
+        // new entry, and puts it at the new path. (Placed there by the server instead, the
+        // client's journal named the entry at the old path, where the server had nothing.)
+        auto moved = movedAwayParent(op.path);
         if (!moved)
             return moved.error();
-        if (*moved) {
-            CommitOp there = op;
-            there.path = **moved;
-            return put(there, op.path.toString());
-        }
+        if (*moved)
+            return conflict(**moved);
     }
     if (live && current->isDirectory()) { // a file replaces an empty folder only
         auto occupied = m_files.hasLiveDescendants(m_account, op.path);
@@ -232,7 +228,6 @@ Result<CommitResult> CommitApplier::put(const CommitOp &op, const QString &moved
     row.mtimeMs = op.mtimeMs;
     row.mode = op.mode;
     row.blocks = blocks;
-    row.movedFrom = movedFrom;
     if (auto w = write(row); !w)
         return w.error();
     return applied(lastWritten());

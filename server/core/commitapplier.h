@@ -29,14 +29,12 @@ public:
     quint64 head() const { return m_head; }
 
 private:
-    // `movedFrom`: the path the client asked for, when the put was redirected into the
-    // folder that path's parent was moved to (see movedParent()).
-    Result<protocol::CommitResult> put(const protocol::CommitOp &op, const QString &movedFrom = QString());
+    Result<protocol::CommitResult> put(const protocol::CommitOp &op);
     Result<protocol::CommitResult> remove(const protocol::CommitOp &op);
     Result<protocol::CommitResult> move(const protocol::CommitOp &op);
-    // Where `path` would be had the server's move of one of its parents taken it along:
-    // its nearest parent with a row is a tombstone left by a move (empty otherwise).
-    Result<std::optional<RelativePath>> movedParent(const RelativePath &path);
+    // The version of the tombstone of `path`'s nearest parent with a row, when that parent
+    // was moved away (empty otherwise).
+    Result<std::optional<quint64>> movedAwayParent(const RelativePath &path);
     // Creates the missing parent directories of `path`; a reason when one is a file.
     Result<QString> ensureParents(const RelativePath &path);
     // A reason when a block is not proven by the account, else an empty string.

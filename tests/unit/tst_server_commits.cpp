@@ -53,7 +53,7 @@ private Q_SLOTS:
     void subtreeOpsLeaveSiblingsOfTheSameStem();
     void parentsStayTrueWithinOneCommit();
     void folderMoveTakesTheCurrentSubtree();
-    void newInsideAMovedFolderFollowsIt();
+    void newInsideAMovedFolderConflicts();
     void blocksCannotBeClaimedByHash();
     void blocksAreStoredOnce();
     void changesCollapseAndPage();
@@ -266,15 +266,16 @@ void tst_ServerCommits::parentsStayTrueWithinOneCommit()
     QVERIFY(!after.value(QStringLiteral("p/c")).deleted);
 
     // m and m/a are made here (m first), then m moves away: m/b is not put into a folder
-    // assumed live; without a new m first it follows m to n (newInsideAMovedFolderFollowsIt).
+    // assumed live; without a new m first it is a conflict (newInsideAMovedFolderConflicts).
     const quint64 h2 = r.head;
     r = c.commit({ put("m/a", "x"), move("m", "n", h2 + 1, EntryKind::Directory), put("m/b", "x") });
-    for (const CommitResult &result : std::as_const(r.results))
-        QCOMPARE(result.status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
+    QCOMPARE(r.results.at(2).status, CommitStatus::Conflict);
     after = byPath(c.changes(0));
     QVERIFY(after.value(QStringLiteral("m")).deleted);
     QVERIFY(!after.contains(QStringLiteral("m/b")));
-    QCOMPARE(after.value(QStringLiteral("n/b")).movedFrom, P("m/b"));
+    QVERIFY(!after.contains(QStringLiteral("n/b")));
     QVERIFY(after.value(QStringLiteral("m/a")).deleted);
     QVERIFY(!after.value(QStringLiteral("n/a")).deleted);
 }
@@ -316,9 +317,9 @@ void tst_ServerCommits::folderMoveTakesTheCurrentSubtree()
 }
 
 // A new entry sent for a folder that was moved meanwhile, by a client that had not seen
-// the move, goes into the moved folder; a client that makes the folder again first gets
-// a new folder at the old name.
-void tst_ServerCommits::newInsideAMovedFolderFollowsIt()
+// the move, is a conflict at the folder's tombstone; a client that makes the folder again
+// first gets a new folder at the old name.
+void tst_ServerCommits::newInsideAMovedFolderConflicts()
 {
     RawClient c(m_server->port());
     c.login();
@@ -328,19 +329,18 @@ void tst_ServerCommits::newInsideAMovedFolderFollowsIt()
     CommitReply r = c.commit({ move("D", "E", seen[QStringLiteral("D")].version, EntryKind::Directory) });
     QCOMPARE(r.results.first().status, CommitStatus::Applied);
     const quint64 head = r.head;
+    const quint64 tombstone = byPath(c.changes(0)).value(QStringLiteral("D")).version;
 
-    // D/f0 is a tombstone now; D/f0's base is its old version, so that one is a conflict.
+    // Nothing is made at the old name, nor placed in the moved folder: the client is sent
+    // back to the move (cur = the folder's tombstone), which it has not read yet.
     r = c.commit({ put("D/new", "x"), put("D/sub/deep", "x"), put("D/f0", "x", seen[QStringLiteral("D/f0")].version) });
-    QCOMPARE(r.results.at(0).status, CommitStatus::Applied);
-    QCOMPARE(r.results.at(1).status, CommitStatus::Applied);
-    QCOMPARE(r.results.at(2).status, CommitStatus::Conflict);
+    for (const CommitResult &result : std::as_const(r.results))
+        QCOMPARE(result.status, CommitStatus::Conflict);
+    QCOMPARE(r.results.at(0).currentVersion, tombstone);
+    QCOMPARE(r.results.at(1).currentVersion, tombstone);
+    QCOMPARE(r.head, head);
     auto after = byPath(c.changes(head));
-    QCOMPARE(after.value(QStringLiteral("E/new")).movedFrom, P("D/new"));
-    QCOMPARE(after.value(QStringLiteral("E/new")).version, r.results.at(0).version);
-    QCOMPARE(after.value(QStringLiteral("E/sub/deep")).movedFrom, P("D/sub/deep"));
-    QCOMPARE(after.value(QStringLiteral("E/sub")).kind, EntryKind::Directory);
-    QVERIFY(!after.contains(QStringLiteral("D")));
-    QVERIFY(!after.contains(QStringLiteral("D/new")));
+    QVERIFY(after.isEmpty());
 
     // The folder made again first: what follows is put there.
     r = c.commit({ dirOp(CommitOpKind::Put, "D", 0), put("D/again", "x") });

@@ -279,6 +279,7 @@ private:
     QList<Applied> m_epochOps; // since the last quiescent point
     QList<Deleted> m_epochDeletes;
     QMap<QString, quint64> m_serverVersions; // of the last listing
+    QHash<QString, QStringList> m_settledPlaces; // content hash -> c0's paths at the last quiescent point
 };
 
 bool Simulation::startServer()
@@ -891,7 +892,13 @@ void Simulation::quiesceAndCheck(int point)
         if (contested)
             continue;
         for (const QString &h : d.hashes) {
-            if (!m_live.contains(h) && present.contains(h)) {
+            // The same bytes at another path at the last quiescent point (a conflict copy,
+            // or a copy kept when a rename met an edit) are not the deleted version back.
+            const QStringList before = m_settledPlaces.value(h);
+            const bool keptElsewhere = std::any_of(before.cbegin(), before.cend(), [&names](const QString &p) {
+                return std::none_of(names.cbegin(), names.cend(), [&p](const QString &n) { return overlaps(p, n); });
+            });
+            if (!m_live.contains(h) && present.contains(h) && !keptElsewhere) {
                 fail(QStringLiteral("resurrected"),
                     QStringLiteral("content %1 deleted by op %2 on c%3 (%4) is back at %5")
                         .arg(h.left(8))
@@ -936,6 +943,11 @@ void Simulation::quiesceAndCheck(int point)
         log(QStringLiteral("# c0's folder:\n%1").arg(treeText(trees[0])));
         if (haveServer)
             log(QStringLiteral("# server's tree (head %1):\n%2").arg(head).arg(treeText(server)));
+    }
+    m_settledPlaces.clear();
+    for (auto it = trees[0].cbegin(); it != trees[0].cend(); ++it) {
+        if (const QString h = fileHash(it.value()); !h.isEmpty())
+            m_settledPlaces[h] << it.key();
     }
     m_epochOps.clear();
     m_epochDeletes.clear();

@@ -3,6 +3,9 @@
 #include "privatefiles.h"
 #include "sqlitestatement.h"
 
+#include <QCborArray>
+#include <QCborMap>
+#include <QCborValue>
 #include <QDir>
 #include <QFile>
 #include <QSqlError>
@@ -20,6 +23,7 @@ using namespace protocol;
 
 namespace {
 constexpr int kSchemaVersion = 4;
+const QString kSentKey = QStringLiteral("sent-puts");
 
 Error sqlError(const QSqlQuery &q)
 {
@@ -455,6 +459,70 @@ bool Journal::commit()
     for (const Change &c : pending)
         apply(c);
     return true;
+}
+
+ContentHash Journal::blockListDigest(const QList<BlockRef> &blocks)
+{
+    QByteArray all;
+    all.reserve(blocks.size() * (ContentHash::kSize + 4));
+    for (const BlockRef &b : blocks) {
+        all += b.hash.view();
+        const quint32 size = b.size;
+        all.append(reinterpret_cast<const char *>(&size), sizeof size);
+    }
+    return ContentHash::of(all);
+}
+
+void Journal::setSent(const SentPuts &puts)
+{
+    QCborArray list;
+    for (const auto &[path, e] : puts) {
+        QCborMap m;
+        m.insert(QStringLiteral("p"), path.toString());
+        m.insert(QStringLiteral("k"), int(e.kind));
+        m.insert(QStringLiteral("s"), e.size);
+        m.insert(QStringLiteral("m"), e.mtimeNs);
+        m.insert(QStringLiteral("i"), qint64(e.inode));
+        m.insert(QStringLiteral("o"), qint64(e.mode));
+        m.insert(QStringLiteral("c"), e.ctimeNs);
+        m.insert(QStringLiteral("r"), e.readAfterCtime);
+        m.insert(QStringLiteral("d"), blockListDigest(e.blocks).bytes());
+        list.append(m);
+    }
+    setValue(kSentKey, QString::fromLatin1(list.toCborValue().toCbor().toBase64()));
+}
+
+Journal::SentPuts Journal::sent() const
+{
+    SentPuts puts;
+    const QString stored = value(kSentKey);
+    if (stored.isEmpty())
+        return puts;
+    const QCborArray list = QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
+    for (const QCborValue &v : list) {
+        const QCborMap m = v.toMap();
+        const auto path = RelativePath::fromString(m.value(QStringLiteral("p")).toString());
+        const auto digest = ContentHash::fromBytes(m.value(QStringLiteral("d")).toByteArray());
+        if (!path || !digest)
+            continue; // not ours to trust: the put is then simply not recognised
+        JournalEntry e;
+        e.kind = EntryKind(m.value(QStringLiteral("k")).toInteger());
+        e.size = m.value(QStringLiteral("s")).toInteger();
+        e.mtimeNs = m.value(QStringLiteral("m")).toInteger();
+        e.inode = quint64(m.value(QStringLiteral("i")).toInteger());
+        e.mode = quint32(m.value(QStringLiteral("o")).toInteger());
+        e.ctimeNs = m.value(QStringLiteral("c")).toInteger();
+        e.readAfterCtime = m.value(QStringLiteral("r")).toBool();
+        e.blocks = { BlockRef { *digest, 0 } };
+        puts.append({ *path, e });
+    }
+    return puts;
+}
+
+void Journal::clearSent()
+{
+    if (!value(kSentKey).isEmpty())
+        removeValue(kSentKey);
 }
 
 } // namespace filesync

@@ -53,6 +53,17 @@ public:
     quint64 cursor() const;
     void setCursor(quint64 cursor);
 
+    // The puts of the Commit in flight, written before it is sent and dropped with its
+    // answer: after a crash in between, the next cycle knows the server's rows that match
+    // one (same content and mode) as its own upload, not as somebody else's new file.
+    // Each entry is the local stat sent (version 0), with one block: the digest of the
+    // block list (blockListDigest()).
+    using SentPuts = QList<std::pair<RelativePath, JournalEntry>>;
+    void setSent(const SentPuts &puts);
+    SentPuts sent() const;
+    void clearSent();
+    static ContentHash blockListDigest(const QList<protocol::BlockRef> &blocks);
+
     // Writes never fail silently: the first failure (a full disk, say) is kept here and
     // the engine stops the folder rather than go on with a journal that is not true.
     bool hasFailed() const { return !m_error.isEmpty(); }

@@ -50,7 +50,15 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
     // write stands alone as before). A failed write makes the journal fail, which stops
     // the folder at the end of the cycle, as for single writes.
     connect(m_uploader, &Uploader::resultsStarting, this, [this] { m_resultsBatch = m_journal.begin(); });
+    connect(m_uploader, &Uploader::committing, this, [this](const QList<SyncAction> &puts) {
+        Journal::SentPuts sent;
+        sent.reserve(puts.size());
+        for (const SyncAction &a : puts)
+            sent.append({ a.path, journalEntryFor(*a.local, 0) });
+        m_journal.setSent(sent);
+    });
     connect(m_uploader, &Uploader::resultsDone, this, [this] {
+        m_journal.clearSent(); // with the answers, in their transaction
         if (std::exchange(m_resultsBatch, false))
             m_journal.commit();
     });

@@ -147,6 +147,7 @@ void SyncCycle::onScanned(const Scanner::Result &scan)
     m_stats.scanMs = scan.elapsedMs;
     m_snapshot = scan.snapshot;
     m_reconcileJournal = scan.partial ? scan.scopedJournal : m_journalAtStart;
+    m_fullScan = !scan.partial;
     m_scanDone = true;
     m_stats.scanned = scan.visited;
     m_stats.hashed = scan.hashedFiles;
@@ -357,8 +358,43 @@ void SyncCycle::onChangesComplete()
     startScan();
 }
 
+// Puts of a Commit whose answer never came (the engine stopped or crashed in between):
+// a server row with the same content and mode at the path is that put, so the journal
+// takes it as synced at the row's version. Without this, a file deleted here afterwards
+// came back (the server's row looked like somebody else's new file), and one edited
+// here again became a conflict copy of itself. Only on a full scan (a partial one would
+// read the new journal entry out of its scope as deleted here); forgotten once a whole
+// feed has been read after it.
+void SyncCycle::adoptSentPuts()
+{
+    if (!m_fullScan)
+        return;
+    const Journal::SentPuts sent = m_journal.sent();
+    if (sent.isEmpty())
+        return;
+    for (const auto &[path, e] : sent) {
+        const auto r = m_changes.constFind(path);
+        if (r == m_changes.cend() || r->deleted || r->kind != e.kind || syncedMode(r->mode) != syncedMode(e.mode)
+            || Journal::blockListDigest(r->blocks) != e.blocks.value(0).hash)
+            continue;
+        const auto known = m_reconcileJournal.constFind(path);
+        if (known != m_reconcileJournal.cend() && known->version >= r->version)
+            continue;
+        JournalEntry adopted = e;
+        adopted.version = r->version;
+        adopted.blocks = r->blocks;
+        m_journal.put(path, adopted);
+        m_reconcileJournal.insert(path, adopted);
+        m_journalAtStart.insert(path, adopted);
+        qCInfo(lcEngine) << "the server has our unanswered upload of" << path.toString() << "at version" << r->version;
+    }
+    if (!m_sliced)
+        m_journal.clearSent();
+}
+
 void SyncCycle::reconcileAndPropagate()
 {
+    adoptSentPuts();
     Reconciler::Feed feed;
     feed.complete = !m_sliced;
     m_movedThisSlice.clear();

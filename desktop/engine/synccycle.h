@@ -103,6 +103,7 @@ private:
     bool cutSlice(quint64 pageEnd);
     void onChangesComplete();
     void reconcileAndPropagate();
+    void adoptSentPuts();
     void onPropagated(const Propagator::Outcome &outcome);
     void end(bool followUp);
 
@@ -117,6 +118,7 @@ private:
     int m_generation = 0;
     JournalState m_journalAtStart;
     JournalState m_reconcileJournal; // the journal in the scan's scope (all of it for a full scan)
+    bool m_fullScan = false;
     LocalSnapshot m_snapshot;
     RemoteChanges m_changes;
     quint64 m_since = 0; // where this cycle's feed starts

@@ -580,6 +580,14 @@ void Uploader::maybeCommit()
     }
     m_commitAt = at;
     m_committing = true;
+    QList<SyncAction> puts;
+    for (const int i : std::as_const(indexes)) {
+        const Op &op = m_ops.at(size_t(i));
+        if (op.type == ActionType::Upload && op.hasLocal)
+            puts.append(actionFor(i));
+    }
+    if (!puts.isEmpty())
+        Q_EMIT committing(puts);
     const int generation = m_generation;
     m_connection.commit(batch, [this, generation, indexes](const Reply<CommitReply> &result) {
         if (generation != m_generation)

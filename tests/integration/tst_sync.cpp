@@ -42,6 +42,7 @@ private Q_SLOTS:
     void editOfABigFileSendsOnlyTheChangedBlocks();
     void modeChangesSyncBothWays();
     void touchedOfflineDeletedElsewhere();
+    void unansweredUploadThenDeleted();
     void folderBecameAFileWhileFilledElsewhere();
     void pathBlockedHereIsReported();
 
@@ -484,6 +485,50 @@ void tst_Sync::touchedOfflineDeletedElsewhere()
     QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
     QTRY_COMPARE(storedCursor(a.root()), storedCursor(b.root()));
+}
+
+// A's upload of f reached the server, but A stopped before the answer (a crash): its
+// journal holds only the Commit's puts (Journal::setSent). Offline, A then deletes f.
+// Back online, the server's f is A's own upload, which A deleted: the delete goes up
+// (f came back as somebody else's new file, everywhere).
+void tst_Sync::unansweredUploadThenDeleted()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    // The server gets f (here through B, with the same bytes and mode A has).
+    const QByteArray content = randomBytes(200'000, 7);
+    writeFile(b.root(), QStringLiteral("f"), content);
+    QTRY_VERIFY(b.completed(QStringLiteral("f"), QStringLiteral("uploaded")));
+    writeFile(a.root(), QStringLiteral("f"), content);
+    struct stat st;
+    QVERIFY(::stat(QFile::encodeName(a.root() + QStringLiteral("/f")).constData(), &st) == 0);
+    JournalEntry sent;
+    sent.size = st.st_size;
+    sent.mtimeNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    sent.inode = st.st_ino;
+    sent.mode = st.st_mode & 07777;
+    {
+        Journal bj(b.root());
+        QVERIFY(bj.open());
+        sent.blocks = bj.load().value(*RelativePath::fromString(QStringLiteral("f"))).blocks;
+        QVERIFY(!sent.blocks.isEmpty());
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        aj.setSent({ { *RelativePath::fromString(QStringLiteral("f")), sent } });
+    }
+    QVERIFY(QFile::remove(a.root() + QStringLiteral("/f")));
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(!exists(b.root(), QStringLiteral("f")));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(a.root(), QStringLiteral("f")));
 }
 
 // A, offline, replaces the folder d by a file d while B creates d/new: both are kept,

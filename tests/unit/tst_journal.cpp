@@ -84,6 +84,7 @@ class tst_Journal : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void persistsAcrossReopen();
+    void sentPutsSurviveReopenUntilCleared();
     void treesMoveAndGo();
     void failedWritesAreReported();
     void batchIsInMemoryAtCommitAndSurvivesReopen();
@@ -127,6 +128,39 @@ void tst_Journal::persistsAcrossReopen()
     QCOMPARE(back.blockChecks, e.blockChecks);
     QCOMPARE(j.value(QStringLiteral("account")), QStringLiteral("abc"));
     QCOMPARE(j.cursor(), 99u);
+}
+
+// The puts of a Commit in flight outlive a crash (a reopen) and go with clearSent().
+void tst_Journal::sentPutsSurviveReopenUntilCleared()
+{
+    QTemporaryDir dir;
+    const QList<BlockRef> blocks { BlockRef { ContentHash::of("abc"), 3 }, BlockRef { ContentHash::of("de"), 2 } };
+    JournalEntry e { EntryKind::File, 5, 123456789, 42, 0755, 0, blocks, 987654321 };
+    e.readAfterCtime = true;
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        QVERIFY(j.sent().isEmpty());
+        j.setSent({ { P("d/\u00e9t\u00e9.txt"), e } });
+    }
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    const Journal::SentPuts sent = j.sent();
+    QCOMPARE(sent.size(), 1);
+    QCOMPARE(sent.first().first, P("d/\u00e9t\u00e9.txt"));
+    const JournalEntry &back = sent.first().second;
+    QCOMPARE(back.size, 5);
+    QCOMPARE(back.mtimeNs, 123456789);
+    QCOMPARE(back.inode, 42u);
+    QCOMPARE(back.mode, 0755u);
+    QCOMPARE(back.ctimeNs, 987654321);
+    QVERIFY(back.readAfterCtime);
+    QCOMPARE(back.blocks.value(0).hash, Journal::blockListDigest(blocks));
+    QVERIFY(Journal::blockListDigest(blocks) != Journal::blockListDigest({ blocks.first() }));
+    QVERIFY(j.load().isEmpty()); // not an entry
+    j.clearSent();
+    QVERIFY(j.sent().isEmpty());
+    QVERIFY(!j.hasFailed());
 }
 
 void tst_Journal::treesMoveAndGo()

@@ -165,6 +165,19 @@ struct Walker
                 continue; // vanished between readdir and stat: not there
             ++result.visited;
             if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+                // A synced file or folder replaced by a link (say, a folder moved to
+                // another disk with a link left in its place) is no delete: the path and
+                // what was under it are left alone, here and on the server.
+                if (const auto known = journal.constFind(*rel); known != journal.cend()) {
+                    LocalEntry held;
+                    held.kind = known->kind;
+                    held.unreadable = true;
+                    result.snapshot.insert(*rel, held);
+                    result.warnings << QStringLiteral("%1 is now a link or special file: it is left alone, and "
+                                                      "nothing under it is deleted anywhere")
+                                           .arg(relText);
+                    continue;
+                }
                 if (!warnedSpecial)
                     result.warnings << QStringLiteral("skipped %1 and other links or special files: only files "
                                                       "and folders are synced")

@@ -87,6 +87,8 @@ private Q_SLOTS:
     void scansNeverReadThroughALink();
     void metadataFolderBehindALinkStopsTheFolder();
     void twoComputersWithALinkOnOne();
+    void syncedFolderReplacedByALink_data();
+    void syncedFolderReplacedByALink();
 
 private:
     SyncAction uploaded(const QString &path, const QByteArray &data, quint32 mode = 0644);
@@ -385,8 +387,14 @@ void tst_LinkSafety::scansNeverReadThroughALink()
     partial.trees.insert(*RelativePath::fromString(scope));
     const Scanner::Result result = Scanner::scan(root, journal, partial);
     QVERIFY(result.fatal.isEmpty());
-    for (auto it = result.snapshot.cbegin(); it != result.snapshot.cend(); ++it)
-        QVERIFY2(!it.key().toString().startsWith(QStringLiteral("sub")), qPrintable(it.key().toString()));
+    // `sub` itself only as held (a synced folder now a link is left alone, not deleted).
+    for (auto it = result.snapshot.cbegin(); it != result.snapshot.cend(); ++it) {
+        const QString key = it.key().toString();
+        if (key == QStringLiteral("sub"))
+            QVERIFY(it->unreadable);
+        else
+            QVERIFY2(!key.startsWith(QStringLiteral("sub")), qPrintable(key));
+    }
 }
 
 // The engine's own temp folder behind a link: the journal refuses to open (the folder
@@ -457,6 +465,58 @@ void tst_LinkSafety::twoComputersWithALinkOnOne()
     QVERIFY2(cycles - settled <= 1, qPrintable(QString::number(cycles - settled)));
     QCOMPARE(snapshot(outside), before);
     QVERIFY(isLink(b.root() + QStringLiteral("/sub")));
+}
+
+void tst_LinkSafety::syncedFolderReplacedByALink_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::newRow("a folder") << "Photos";
+    QTest::newRow("a file") << "notes.txt";
+}
+
+// A moves a synced folder (or file) out of the synced folder and leaves a link in its
+// place (to another disk, say). That is no delete: B and the server keep it, A's link is
+// left alone and A says so. Then B's change there is held, not written through the link.
+void tst_LinkSafety::syncedFolderReplacedByALink()
+{
+    QFETCH(QString, path);
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("Photos/one.jpg"), "one");
+    writeFile(a.root(), QStringLiteral("Photos/deep/two.jpg"), "two");
+    writeFile(a.root(), QStringLiteral("notes.txt"), "notes");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    const TreeState synced = treeState(b.root());
+
+    QStringList warnings;
+    connect(a.engine(), &SyncEngine::warning, this, [&warnings](const QString &w) { warnings << w; });
+    const QString moved = m_outside->path() + QStringLiteral("/moved");
+    QVERIFY(QDir().rename(a.root() + u'/' + path, moved));
+    QVERIFY(makeLink(moved, a.root() + u'/' + path));
+    const auto warned = [&warnings, &path] {
+        return std::any_of(warnings.cbegin(), warnings.cend(),
+            [&path](const QString &w) { return w.contains(path + QStringLiteral(" is now a link")); });
+    };
+    writeFile(a.root(), QStringLiteral("after.txt"), "after");
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("after.txt")), QByteArray("after"), 15000);
+    TreeState expected = synced;
+    expected.insert(QStringLiteral("after.txt"), treeState(b.root()).value(QStringLiteral("after.txt")));
+    QCOMPARE(treeState(b.root()), expected);
+    QTRY_VERIFY2_WITH_TIMEOUT(warned(), qPrintable(warnings.join(u'\n')), 15000);
+    QVERIFY(isLink(a.root() + u'/' + path));
+
+    // B edits what A holds behind the link: the server takes it, A writes nothing there.
+    const auto before = snapshot(m_outside->path());
+    const QString edited = path == QStringLiteral("Photos") ? QStringLiteral("Photos/one.jpg") : path;
+    writeFile(b.root(), edited, "edited by B");
+    writeFile(b.root(), QStringLiteral("last.txt"), "last");
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(a.root(), QStringLiteral("last.txt")), QByteArray("last"), 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine()->state(), EngineState::Idle, 15000);
+    QCOMPARE(readFile(b.root(), edited), QByteArray("edited by B"));
+    QCOMPARE(snapshot(m_outside->path()), before);
+    QVERIFY(isLink(a.root() + u'/' + path));
 }
 
 QTEST_GUILESS_MAIN(tst_LinkSafety)

@@ -202,8 +202,9 @@ int main(int argc, char *argv[])
         QStringLiteral("N"), QStringLiteral("2") });
     parser.addOption({ QStringLiteral("interval"), QStringLiteral("Engines' rescan interval in seconds."),
         QStringLiteral("S"), QStringLiteral("4") });
-    parser.addOption({ QStringLiteral("slice-ms"), QStringLiteral("Length of one event-loop slice."),
-        QStringLiteral("MS"), QStringLiteral("5") });
+    parser.addOption({ QStringLiteral("slice-ms"),
+        QStringLiteral("Length of one event-loop slice; the engines' debounce and backoff scale with it."),
+        QStringLiteral("MS"), QStringLiteral("1") });
     parser.addOption(
         { QStringLiteral("no-prefix-siblings"), QStringLiteral("Name no folder X (the same op sequence otherwise).") });
     parser.addOption({ QStringLiteral("no-chmod"), QStringLiteral("Skip the chmod ops (same op sequence).") });
@@ -216,7 +217,7 @@ int main(int argc, char *argv[])
     options.verbose = parser.isSet(QStringLiteral("verbose"));
     options.intervalSeconds = parser.value(QStringLiteral("interval")).toInt();
     options.noChmod = parser.isSet(QStringLiteral("no-chmod"));
-    options.sliceMs = parser.value(QStringLiteral("slice-ms")).toInt();
+    options.sliceMs = std::max(1, parser.value(QStringLiteral("slice-ms")).toInt());
     if (!options.verbose)
         QLoggingCategory::setFilterRules(QStringLiteral("*.debug=false\n*.info=false"));
     const int defaultSteps = parser.value(QStringLiteral("steps")).toInt();
@@ -285,9 +286,12 @@ int main(int argc, char *argv[])
         }
         if (r.ok()) {
             fprintf(stdout,
-                "ok seed %llu computers %d ops %d applied %d skipped %d points %d longest-quiesce %lld ms %.2f s\n",
+                "ok seed %llu computers %d ops %d applied %d skipped %d points %d longest-quiesce %lld ms %.2f s"
+                " (set-up %lld ops %lld slices %lld quiesce %lld tear-down %lld ms)\n",
                 static_cast<unsigned long long>(s.seed), s.computers, s.opCount(), r.appliedOps, r.skippedOps,
-                r.quiescentPoints, static_cast<long long>(r.longestQuiesceMs), r.seconds);
+                r.quiescentPoints, static_cast<long long>(r.longestQuiesceMs), r.seconds,
+                static_cast<long long>(r.setUpMs), static_cast<long long>(r.opsMs), static_cast<long long>(r.slicesMs),
+                static_cast<long long>(r.quiesceMs), static_cast<long long>(r.tearDownMs));
             fflush(stdout);
             continue;
         }

@@ -49,10 +49,17 @@ export shrink_s="${shrink[*]}" extra_s="${extra[*]}"
 
 mapfile -t todo < <(seq "$from" $((from + seeds - 1)) | awk 'FILENAME == ARGV[1] { done[$1] = 1; next } !($1 in done)' "$state" -)
 echo "${#todo[@]} seed(s) to run, $jobs at a time; state in $state"
+started=$(date +%s.%N)
 # xargs runs the jobs; a function sees the options through the exported strings.
 printf '%s\n' "${todo[@]}" | xargs -r -P "$jobs" -I{} bash -c \
     'shrink=($shrink_s); extra=($extra_s); run_one "$@"' _ {}
 
+elapsed=$(echo "$(date +%s.%N) - $started" | bc)
+if [ "${#todo[@]}" -gt 0 ]; then
+    # Of this run only (not the seeds an earlier run recorded), on the whole machine.
+    printf 'throughput: %d seed(s) in %.0f s with %d jobs: %.0f seeds/hour\n' "${#todo[@]}" "$elapsed" "$jobs" \
+        "$(echo "${#todo[@]} * 3600 / $elapsed" | bc -l)"
+fi
 total=$(wc -l <"$state")
 fails=$(grep -c ' FAIL' "$state" || true)
 avg=$(awk '{ s += $3 } END { if (NR) printf "%.2f", s / NR }' "$state")

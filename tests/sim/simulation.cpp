@@ -6,6 +6,7 @@
 #include "syncengine.h"
 #include "testcluster.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -17,6 +18,7 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -182,6 +184,32 @@ bool isTempName(const QString &name)
     return name.contains(QStringLiteral(".filesync")) || uuid.match(name).hasMatch();
 }
 
+// Runs the event loop until `done()` or `ms` have passed, handling each event as it comes
+// (QTest::qWait and qWaitFor handle what is pending, then sleep up to 10 ms).
+template<typename Done> bool runUntil(int ms, Done done)
+{
+    bool expired = false;
+    QTimer deadline;
+    deadline.setSingleShot(true);
+    deadline.setTimerType(Qt::PreciseTimer);
+    QObject::connect(&deadline, &QTimer::timeout, [&expired] { expired = true; });
+    deadline.start(std::max(ms, 0));
+    for (;;) {
+        if (done())
+            return true;
+        if (expired)
+            return false;
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+        // deleteLater()s of objects released outside any event handler (engines stopped by an op).
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    }
+}
+
+void runFor(int ms)
+{
+    runUntil(ms, [] { return false; });
+}
+
 // Warnings of the engines and the server, kept for a failure's report.
 QStringList *g_messages = nullptr;
 bool g_verbose = false;
@@ -280,6 +308,7 @@ private:
     QList<Deleted> m_epochDeletes;
     QMap<QString, quint64> m_serverVersions; // of the last listing
     QHash<QString, QStringList> m_settledPlaces; // content hash -> c0's paths at the last quiescent point
+    int m_engineEvents = 0; // state changes and finished cycles of any engine, to wake the quiescence wait
 };
 
 bool Simulation::startServer()
@@ -292,7 +321,7 @@ bool Simulation::startServer()
     while (!m_server->start()) {
         if (t.elapsed() > 10000)
             return false;
-        QTest::qWait(50);
+        runFor(50);
     }
     return true;
 }
@@ -347,23 +376,26 @@ bool Simulation::startEngine(int c, bool waitForAccount)
     config.intervalSeconds = m_options.intervalSeconds;
     config.accountId = m_account;
     config.sessionName = comp.name;
-    config.debounceMs = 20;
-    config.reconnectMinMs = 50;
-    config.reconnectMaxMs = 300;
+    config.debounceMs = m_options.debounceSlices * m_options.sliceMs;
+    config.reconnectMinMs = m_options.reconnectMinSlices * m_options.sliceMs;
+    config.reconnectMaxMs = m_options.reconnectMaxSlices * m_options.sliceMs;
     comp.engine = std::make_unique<SyncEngine>(config);
     SyncEngine *engine = comp.engine.get();
     QObject::connect(engine, &SyncEngine::fatalError, engine,
         [this, c](const QString &message) { m_computers[size_t(c)].fatal = message; });
-    bool ready = false;
-    QObject::connect(engine, &SyncEngine::accountReady, engine, [this, &ready](const QString &id, bool) {
+    QObject::connect(engine, &SyncEngine::stateChanged, engine, [this] { ++m_engineEvents; });
+    QObject::connect(engine, &SyncEngine::cycleFinished, engine, [this] { ++m_engineEvents; });
+    // Shared: the engine outlives this call and may report its account much later.
+    auto ready = std::make_shared<bool>(false);
+    QObject::connect(engine, &SyncEngine::accountReady, engine, [this, ready](const QString &id, bool) {
         if (m_account.isEmpty())
             m_account = id;
-        ready = true;
+        *ready = true;
     });
     engine->start();
     if (!waitForAccount)
         return true;
-    return QTest::qWaitFor([&ready] { return ready; }, 20000) && !m_account.isEmpty();
+    return runUntil(20000, [ready] { return *ready; }) && !m_account.isEmpty();
 }
 
 void Simulation::stopEngine(int c, bool kill)
@@ -617,7 +649,7 @@ bool Simulation::serverListing(Tree *tree, quint64 *head)
     for (int page = 0; page < 1000; ++page) {
         auto reply = std::make_shared<std::optional<Reply<protocol::Changes>>>();
         m_monitor->getChanges(since, [reply](const Reply<protocol::Changes> &r) { *reply = r; });
-        if (!QTest::qWaitFor([reply] { return reply->has_value(); }, 10000) || !**reply) {
+        if (!runUntil(10000, [reply] { return reply->has_value(); }) || !**reply) {
             m_monitor.reset();
             return false;
         }
@@ -709,8 +741,7 @@ void Simulation::quiesceAndCheck(int point)
     bool settled = false;
     bool readyBefore = false;
     QElapsedTimer stuck;
-    while (!settled && timer.elapsed() < m_options.quiesceTimeoutMs) {
-        runSlices(4);
+    for (;;) {
         bool ready = true;
         why.clear();
         for (int c = 0; c < m_scenario.computers && ready; ++c) {
@@ -750,6 +781,8 @@ void Simulation::quiesceAndCheck(int point)
         }
         settled = ready && readyBefore;
         readyBefore = ready;
+        if (settled || timer.elapsed() >= m_options.quiesceTimeoutMs)
+            break;
         // Idle at the head with folders that differ: past a rescan nothing will change.
         if (why.contains(QStringLiteral("differs"))) {
             if (!stuck.isValid())
@@ -759,6 +792,13 @@ void Simulation::quiesceAndCheck(int point)
         } else {
             stuck.invalidate();
         }
+        // Wait for an engine to move, a poll interval at most (a cursor or a folder may
+        // change without one). A ready observation is confirmed only after a whole
+        // settle interval: longer than the debounce, so that a change the watcher holds
+        // back starts its cycle first.
+        const int seen = m_engineEvents;
+        runUntil((ready ? m_options.settleSlices : m_options.pollSlices) * m_options.sliceMs,
+            [this, seen] { return m_engineEvents != seen; });
     }
     const qint64 took = timer.elapsed();
     m_result.longestQuiesceMs = std::max(m_result.longestQuiesceMs, took);
@@ -962,14 +1002,20 @@ RunResult Simulation::run()
     g_verbose = m_options.verbose;
     const QtMessageHandler previous = qInstallMessageHandler(keepMessage);
     log(QStringLiteral("scenario\t%1\t%2").arg(m_scenario.seed).arg(m_scenario.computers));
-    if (!setUp()) {
+    QElapsedTimer phase;
+    phase.start();
+    const bool setUpOk = setUp();
+    m_result.setUpMs = phase.restart();
+    if (!setUpOk) {
         fail(QStringLiteral("harness"), QStringLiteral("set-up failed (server or first engine)"));
     } else {
         int index = 0;
         int point = 0;
         for (const Step &step : m_scenario.steps) {
             for (const Op &op : step.ops) {
+                phase.restart();
                 const QString result = apply(op, index++);
+                m_result.opsMs += phase.elapsed();
                 if (result.startsWith(QStringLiteral("done")))
                     ++m_result.appliedOps;
                 else
@@ -979,10 +1025,14 @@ RunResult Simulation::run()
                 if (result.startsWith(QStringLiteral("FAILED")))
                     fail(QStringLiteral("harness"), opText(op) + QStringLiteral(": ") + result);
             }
+            phase.restart();
             runSlices(step.slices);
+            m_result.slicesMs += phase.elapsed();
             log(QStringLiteral("step\t%1\t%2").arg(step.slices).arg(step.quiesce ? 1 : 0));
             if (step.quiesce) {
+                phase.restart();
                 quiesceAndCheck(++point);
+                m_result.quiesceMs += phase.elapsed();
                 ++m_result.quiescentPoints;
             }
             if (!m_result.violations.isEmpty())
@@ -1004,12 +1054,18 @@ RunResult Simulation::run()
 RunResult runScenario(const Scenario &scenario, const RunOptions &options)
 {
     RunResult result;
+    QElapsedTimer all;
+    all.start();
+    QElapsedTimer tearDown;
     {
         Simulation sim(scenario, options);
         result = sim.run();
+        tearDown.start();
     }
     // Engines destroyed above may still have deleteLater()s and pool jobs to finish.
     QTest::qWait(1);
+    result.tearDownMs = tearDown.elapsed();
+    result.seconds = double(all.elapsed()) / 1000.0;
     return result;
 }
 

@@ -312,6 +312,9 @@ int main(int argc, char *argv[])
                 fprintf(stdout, "# invariant %s: %s\n", qPrintable(v.invariant), qPrintable(v.detail));
             fprintf(stdout, "--- end of smallest sequence ---\n");
         }
+        // The last line of a failing seed's report (run.sh splits its output there).
+        fprintf(stdout, "failed seed %llu: %s (%.2f s)\n", static_cast<unsigned long long>(s.seed),
+            qPrintable(r.violations.first().invariant), r.seconds);
         fflush(stdout);
     }
     fprintf(stdout, "%d of %d scenario(s) failed in %.1f s\n", failed, int(scenarios.size()),

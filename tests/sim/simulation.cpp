@@ -741,6 +741,8 @@ void Simulation::quiesceAndCheck(int point)
     bool settled = false;
     bool readyBefore = false;
     QElapsedTimer stuck;
+    quint64 stuckHead = 0;
+    std::vector<Tree> stuckTrees;
     for (;;) {
         bool ready = true;
         why.clear();
@@ -783,14 +785,16 @@ void Simulation::quiesceAndCheck(int point)
         readyBefore = ready;
         if (settled || timer.elapsed() >= m_options.quiesceTimeoutMs)
             break;
-        // Idle at the head with folders that differ: past a rescan nothing will change.
+        // Idle at the head with folders that differ, and nothing changed since (a rescan
+        // that changes nothing does not count): past a rescan nothing will change.
         if (why.contains(QStringLiteral("differs"))) {
-            if (!stuck.isValid())
+            if (!stuck.isValid() || head != stuckHead || trees != stuckTrees) {
                 stuck.start();
-            if (stuck.elapsed() > 1000 * qint64(m_options.intervalSeconds) + 2000)
+                stuckHead = head;
+                stuckTrees = trees;
+            } else if (stuck.elapsed() > 1000 * qint64(m_options.intervalSeconds) + 2000) {
                 break;
-        } else {
-            stuck.invalidate();
+            }
         }
         // Wait for an engine to move, a poll interval at most (a cursor or a folder may
         // change without one). A ready observation is confirmed only after a whole

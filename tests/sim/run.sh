@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs many simulation seeds in parallel, resumable: every finished seed is recorded in a
 # state file, and a second run goes on where the first stopped.
-#   tests/sim/run.sh --seeds N [--from S] [--jobs J] [--chunk C] [--state FILE] [--shrink] [-- extra filesync_sim options]
+#   tests/sim/run.sh --seeds N [--from S] [--jobs J] [--chunk C] [--state FILE] [--tmp DIR] [--shrink] [-- extra filesync_sim options]
 # Prints each failing seed (its log is kept in <state>.d/SEED.log), a summary and the
 # throughput of the run.
 set -euo pipefail
@@ -12,7 +12,7 @@ main() {
     bin=${FILESYNC_SIM:-$here/../../build/tests/sim/filesync_sim}
     # A seed mostly waits (slices, quiescent points): more processes than cores keep the
     # cores busy. A process runs a chunk of seeds, so that its start is paid once.
-    seeds=100 from=1 jobs=6 chunk=10 state=${TMPDIR:-/tmp}/filesync_sim.state shrink=()
+    seeds=100 from=1 jobs=8 chunk=10 state=${TMPDIR:-/tmp}/filesync_sim.state shrink=()
     extra=()
     while [ $# -gt 0 ]; do
         case $1 in
@@ -21,12 +21,14 @@ main() {
             --jobs) jobs=$2; shift 2 ;;
             --chunk) chunk=$2; shift 2 ;;
             --state) state=$2; shift 2 ;;
+            --tmp) export TMPDIR=$2; shift 2 ;; # where the server's and computers' folders go
             --shrink) shrink=(--shrink --shrink-seconds 240); shift ;;
             --) shift; extra=("$@"); break ;;
             *) echo "unknown option $1" >&2; exit 2 ;;
         esac
     done
     [ -x "$bin" ] || { echo "no $bin: build the filesync_sim target first" >&2; exit 2; }
+    mkdir -p "${TMPDIR:-/tmp}"
     logs=$state.d
     mkdir -p "$logs"
     touch "$state"

@@ -11,6 +11,7 @@
 #include <QStandardPaths>
 
 #include <cstdio>
+#include <utility>
 
 #include <sys/stat.h>
 
@@ -21,6 +22,18 @@ int usageError(const QCommandLineParser &parser, const QString &message)
 {
     std::fprintf(stderr, "filesync-server: %s\n\n%s", qPrintable(message), qPrintable(parser.helpText()));
     return 2;
+}
+
+// A timeout flag: seconds (a fraction allowed, 0: none) into milliseconds; false when
+// it is no such number.
+bool parseTimeout(const QString &text, int &milliseconds)
+{
+    bool ok = false;
+    const double seconds = text.toDouble(&ok);
+    if (!ok || !(seconds >= 0) || seconds > 24 * 3600)
+        return false;
+    milliseconds = int(seconds * 1000 + 0.5);
+    return seconds == 0 || milliseconds > 0;
 }
 } // namespace
 
@@ -46,7 +59,24 @@ int main(int argc, char **argv)
         QStringLiteral("Address to listen on (default: all addresses)."), QStringLiteral("ADDR"));
     const QCommandLineOption metricsOption(QStringLiteral("metrics"),
         QStringLiteral("Serve Prometheus metrics on ADDR:PORT."), QStringLiteral("ADDR:PORT"));
-    parser.addOptions({ portOption, dataOption, listenOption, metricsOption });
+    // After login (docs/operations.md "Budgets"); tests and slow links set their own.
+    const ServerBudgets defaults;
+    const auto seconds = [](int ms) { return QString::number(ms / 1000.0); };
+    const QCommandLineOption headerTimeoutOption(QStringLiteral("header-timeout"),
+        QStringLiteral("Seconds from a frame's first byte to its length and type, after login (0: none; default %1).")
+            .arg(seconds(defaults.headerTimeoutMs)),
+        QStringLiteral("SECONDS"), seconds(defaults.headerTimeoutMs));
+    const QCommandLineOption frameTimeoutOption(QStringLiteral("frame-timeout"),
+        QStringLiteral("Seconds from a frame's first byte to its last, after login (0: none; default %1).")
+            .arg(seconds(defaults.frameTimeoutMs)),
+        QStringLiteral("SECONDS"), seconds(defaults.frameTimeoutMs));
+    const QCommandLineOption idleTimeoutOption(QStringLiteral("idle-timeout"),
+        QStringLiteral("Seconds a logged-in connection may send nothing, or leave replies unread (0: none; "
+                       "default %1).")
+            .arg(seconds(defaults.idleTimeoutMs)),
+        QStringLiteral("SECONDS"), seconds(defaults.idleTimeoutMs));
+    parser.addOptions({ portOption, dataOption, listenOption, metricsOption, headerTimeoutOption, frameTimeoutOption,
+        idleTimeoutOption });
     if (!parser.parse(QCoreApplication::arguments()))
         return usageError(parser, parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
@@ -77,6 +107,16 @@ int main(int argc, char **argv)
     if (parser.isSet(metricsOption)) {
         if (auto metrics = MetricsEndpoint::parseAddress(config.metricsListen); !metrics)
             return usageError(parser, metrics.errorMessage());
+    }
+    const std::pair<const QCommandLineOption *, int *> timeouts[] = {
+        { &headerTimeoutOption, &config.budgets.headerTimeoutMs },
+        { &frameTimeoutOption, &config.budgets.frameTimeoutMs },
+        { &idleTimeoutOption, &config.budgets.idleTimeoutMs },
+    };
+    for (const auto &[option, milliseconds] : timeouts) {
+        if (!parseTimeout(parser.value(*option), *milliseconds))
+            return usageError(parser,
+                QStringLiteral("--%1 wants 0 (none) or seconds from 0.001 to 86400").arg(option->names().constFirst()));
     }
 
     // Before listening, so that a signal in between still stops the server gracefully.

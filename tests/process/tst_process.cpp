@@ -1,12 +1,16 @@
 #include "../integration/synctestmacros.h"
+#include "messages.h"
 #include "testtree.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 #include <csignal>
 
@@ -104,6 +108,7 @@ private Q_SLOTS:
     void helpAndVersion();
     void twoComputersThroughTheRealBinaries();
     void serverKilledHardAndRestarted();
+    void serverTimeoutFlagsCloseStalledConnections();
     void unreachableServerIsRetriedNotFatal();
 };
 
@@ -116,6 +121,12 @@ void tst_Process::badArguments_data()
         << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("x"), QStringLiteral("--data"), dir };
     QTest::newRow("server: port out of range")
         << kServer << QStringList { QStringLiteral("--port"), QStringLiteral("70000"), QStringLiteral("--data"), dir };
+    QTest::newRow("server: timeout not a number")
+        << kServer
+        << QStringList { QStringLiteral("--data"), dir, QStringLiteral("--idle-timeout"), QStringLiteral("soon") };
+    QTest::newRow("server: negative timeout")
+        << kServer
+        << QStringList { QStringLiteral("--data"), dir, QStringLiteral("--frame-timeout"), QStringLiteral("-1") };
     QTest::newRow("server: unknown option") << kServer << QStringList { QStringLiteral("--bogus") };
     QTest::newRow("client: no arguments after --headless") << kClient << QStringList { QStringLiteral("--headless") };
     QTest::newRow("client: too few") << kClient
@@ -243,6 +254,55 @@ void tst_Process::serverKilledHardAndRestarted()
     b.signal(SIGTERM);
     QCOMPARE(a.waitForExit(), 0);
     QCOMPARE(b.waitForExit(), 0);
+}
+
+// The header, frame and idle timeouts after login are the operator's to set: a partial
+// frame and a silent connection are closed after the seconds given, not the defaults.
+void tst_Process::serverTimeoutFlagsCloseStalledConnections()
+{
+    using namespace filesync::protocol;
+    QTemporaryDir data;
+    Proc server(kServer,
+        { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--header-timeout"),
+            QStringLiteral("0.3"), QStringLiteral("--frame-timeout"), QStringLiteral("0.6"),
+            QStringLiteral("--idle-timeout"), QStringLiteral("0.9") });
+    const QString port = server.waitForLine(kListening);
+    QVERIFY(!port.isEmpty());
+    // Each logs in (a new account), then stalls in its own way; what the server said last
+    // before closing is kept.
+    struct Stalled
+    {
+        QByteArray after; // sent after the login
+        QString reason;
+        QTcpSocket socket;
+        QByteArray received;
+    };
+    QByteArray partialFrame(4, Qt::Uninitialized);
+    qToBigEndian(quint32(64 * 1024), partialFrame.data());
+    Stalled stalled[3];
+    stalled[0].after = QByteArray("\x00\x01", 2);
+    stalled[0].reason = QStringLiteral("header");
+    stalled[1].after = partialFrame + QByteArray("\x83\x0a\x01", 3) + QByteArray(1024, 'x');
+    stalled[1].reason = QStringLiteral("a frame did not");
+    stalled[2].reason = QStringLiteral("nothing received");
+    QElapsedTimer clock;
+    clock.start();
+    for (Stalled &s : stalled) {
+        s.socket.connectToHost(QHostAddress::LocalHost, port.toUShort());
+        QVERIFY(s.socket.waitForConnected(5000));
+        s.socket.write(encodeFrame({ MessageType::Hello, 1, Hello {}.toCbor() }));
+        s.socket.write(encodeFrame({ MessageType::CreateAccount, 2, CreateAccount { QStringLiteral("t") }.toCbor() }));
+        s.socket.write(s.after);
+        QObject::connect(&s.socket, &QTcpSocket::readyRead, &s.socket, [&s] { s.received += s.socket.readAll(); });
+    }
+    for (Stalled &s : stalled) {
+        QTRY_COMPARE_WITH_TIMEOUT(s.socket.state(), QAbstractSocket::UnconnectedState, 20000);
+        QVERIFY2(s.received.contains(s.reason.toUtf8()), s.received.constData());
+    }
+    QVERIFY2(clock.elapsed() < 20000, "closed long after the timeouts given");
+    server.signal(SIGTERM);
+    QCOMPARE(server.waitForExit(), 0);
 }
 
 void tst_Process::unreachableServerIsRetriedNotFatal()

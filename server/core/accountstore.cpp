@@ -9,13 +9,16 @@ AccountStore::AccountStore(MetadataStore &metadata, const LoginLimits &limits)
     , m_limiter(limits)
 { }
 
-Result<AccountStore::Created> AccountStore::create()
+AccountStore::Created AccountStore::create(const QHostAddress &peer)
 {
+    if (const auto refusal = m_limiter.checkCreation(peer))
+        return { Verdict::RateLimited, {}, 0, {}, refusal };
     const AccountId id = AccountId::generate();
     auto key = m_metadata.createAccount(id.hash());
     if (!key)
-        return key.error();
-    return Created { id, *key };
+        return { Verdict::Failed, {}, 0, key.errorMessage(), {} };
+    m_limiter.recordCreation(peer);
+    return { Verdict::Ok, id, *key, {}, {} };
 }
 
 AccountStore::Verification AccountStore::verify(const QString &idText, const QHostAddress &peer)

@@ -16,14 +16,18 @@ class AccountStore
 public:
     explicit AccountStore(MetadataStore &metadata, const LoginLimits &limits = {});
 
+    enum class Verdict { Ok, Unknown, RateLimited, Failed };
     struct Created
     {
+        Verdict verdict = Verdict::Failed; // Ok, RateLimited or Failed
         AccountId id;
         AccountKey key = 0;
+        QString error;
+        LoginLimiter::Refusal refusal; // RateLimited: for how long (nothing was created)
     };
-    Result<Created> create();
+    // A new account for `peer`, unless its address has created too many lately.
+    Created create(const QHostAddress &peer);
 
-    enum class Verdict { Ok, Unknown, RateLimited, Failed };
     struct Verification
     {
         Verdict verdict = Verdict::Failed;

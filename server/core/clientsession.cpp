@@ -250,15 +250,16 @@ void ClientSession::onLogin(const Envelope &envelope)
     case AccountStore::Verdict::Unknown:
         return reply(envelope.id, errors::kUnknownAccount, QStringLiteral("this server has no such account"));
     case AccountStore::Verdict::RateLimited:
-        return refuseLogin(envelope.id, verification.refusal);
+        return refuseLogin(envelope.id, verification.refusal, false);
     case AccountStore::Verdict::Failed:
         return fail(envelope.id, errors::kInternal, verification.error);
     }
 }
 
-// Says which limit refused the login and for how long, so that the client waits that
-// long instead of taking the ID for unknown; then closes, as fail() does.
-void ClientSession::refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal)
+// Says which limit refused the login (or the account creation) and for how long, so
+// that the client waits that long instead of taking the ID for unknown; then closes, as
+// fail() does.
+void ClientSession::refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal, bool creating)
 {
     QString what;
     switch (refusal.scope) {
@@ -266,7 +267,8 @@ void ClientSession::refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal
         what = QStringLiteral("too many failed logins with this account ID from this address");
         break;
     case LoginLimiter::Scope::Address:
-        what = QStringLiteral("too many failed logins from this address");
+        what = creating ? QStringLiteral("too many accounts created from this address")
+                        : QStringLiteral("too many failed logins from this address");
         break;
     case LoginLimiter::Scope::Global:
     case LoginLimiter::Scope::None:
@@ -287,11 +289,18 @@ void ClientSession::onCreateAccount(const Envelope &envelope)
     if (!request)
         return fail(envelope.id, errors::kBadRequest, request.errorMessage());
     m_sessionName = request->session;
-    auto created = m_context.accounts.create();
-    if (!created)
-        return fail(envelope.id, errors::kInternal, created.errorMessage());
-    qCInfo(lcServer) << "account" << created->key << "created for" << m_channel->peerDescription();
-    loggedIn(envelope.id, created->key, created->id.toString());
+    const auto created = m_context.accounts.create(m_channel->socket()->peerAddress());
+    switch (created.verdict) {
+    case AccountStore::Verdict::Ok:
+        break;
+    case AccountStore::Verdict::RateLimited:
+        return refuseLogin(envelope.id, created.refusal, true);
+    case AccountStore::Verdict::Unknown:
+    case AccountStore::Verdict::Failed:
+        return fail(envelope.id, errors::kInternal, created.error);
+    }
+    qCInfo(lcServer) << "account" << created.key << "created for" << m_channel->peerDescription();
+    loggedIn(envelope.id, created.key, created.id.toString());
 }
 
 void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &createdId)

@@ -95,7 +95,7 @@ private:
     void dispatch(const protocol::Envelope &envelope);
     void onHello(const protocol::Envelope &envelope);
     void onLogin(const protocol::Envelope &envelope);
-    void refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal);
+    void refuseLogin(quint64 id, const LoginLimiter::Refusal &refusal, bool creating);
     void onCreateAccount(const protocol::Envelope &envelope);
     void onGetChanges(const protocol::Envelope &envelope);
     void onQueryBlocks(const protocol::Envelope &envelope);

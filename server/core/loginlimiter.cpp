@@ -87,13 +87,28 @@ void LoginLimiter::recordFailure(const QHostAddress &peer, const QByteArray &idH
     prune(t);
 }
 
+LoginLimiter::Refusal LoginLimiter::checkCreation(const QHostAddress &peer) const
+{
+    if (const qint64 ms = waitMs(m_creations.value(addressKey(peer)), m_limits.creationsPerAddress, now()))
+        return Refusal { Scope::Address, int((ms + 999) / 1000) };
+    return {};
+}
+
+void LoginLimiter::recordCreation(const QHostAddress &peer)
+{
+    const qint64 t = now();
+    take(m_creations[addressKey(peer)], m_limits.creationsPerAddress, t);
+    prune(t);
+}
+
 void LoginLimiter::prune(qint64 now)
 {
-    if (m_perId.size() + m_perAddress.size() <= kPruneAbove || now - m_prunedAt < 1000)
+    if (m_perId.size() + m_perAddress.size() + m_creations.size() <= kPruneAbove || now - m_prunedAt < 1000)
         return;
     m_prunedAt = now;
     m_perId.removeIf([now](const auto &it) { return it.value() <= now; });
     m_perAddress.removeIf([now](const auto &it) { return it.value() <= now; });
+    m_creations.removeIf([now](const auto &it) { return it.value() <= now; });
 }
 
 } // namespace filesync

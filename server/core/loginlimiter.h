@@ -17,7 +17,8 @@ struct TokenBucketLimit
 
 // The failed-login limits (docs/operations.md "Security"). A failed login takes a token
 // from each of its buckets; a login is refused, without looking its ID up, while one of
-// them is empty. Success takes nothing.
+// them is empty. Success takes nothing. Account creation has a bucket of its own, per
+// address, which every account created takes from.
 struct LoginLimits
 {
     // Per (address, attempted ID): a client stuck with a wrong ID, without slowing the
@@ -29,6 +30,9 @@ struct LoginLimits
     // All failures together; it refuses only addresses that failed recently, so an
     // attack from elsewhere does not lock out the others.
     TokenBucketLimit global { 600, 100 };
+    // Accounts created per address (IPv6: per /64): a row each, asked for before any
+    // login, so a stranger could otherwise grow the database as fast as it can ask.
+    TokenBucketLimit creationsPerAddress { 20, 10 * 1000 };
 };
 
 // Keeps the buckets of LoginLimits. Only a 64-bit prefix of the attempted ID's SHA-256 is
@@ -50,6 +54,9 @@ public:
     // `idHash`: SHA-256 of the attempted ID (whatever was sent, when it does not parse).
     Refusal check(const QHostAddress &peer, const QByteArray &idHash) const;
     void recordFailure(const QHostAddress &peer, const QByteArray &idHash);
+    // Account creation: refused (Scope::Address) while the address's bucket is empty.
+    Refusal checkCreation(const QHostAddress &peer) const;
+    void recordCreation(const QHostAddress &peer);
 
     static QString scopeName(Scope scope); // the wire's "account" / "address" / "global"
     static QString addressKey(const QHostAddress &peer); // IPv4, or the IPv6 /64
@@ -66,6 +73,7 @@ private:
     QElapsedTimer m_clock;
     QHash<QByteArray, FullAt> m_perId; // address key + ID hash prefix
     QHash<QString, FullAt> m_perAddress;
+    QHash<QString, FullAt> m_creations; // per address key
     FullAt m_global = 0;
     qint64 m_prunedAt = 0;
 };

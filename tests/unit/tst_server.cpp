@@ -92,6 +92,7 @@ private Q_SLOTS:
     void failedLoginsAreLimited_data();
     void failedLoginsAreLimited();
     void limitsRefill();
+    void accountCreationIsLimitedPerAddress();
     void ipv6AddressesCountPerPrefix_data();
     void ipv6AddressesCountPerPrefix();
     void advancedGoesToTheAccountOnly();
@@ -389,6 +390,49 @@ void tst_Server::limitsRefill()
     // Once refilled, the ID is looked up again (kept once seen: QTRY evaluates twice).
     bool lookedUp = false;
     QTRY_VERIFY(lookedUp || (lookedUp = tryLogin(server.port(), wrong).code == QStringLiteral("unknown-account")));
+}
+
+// Creating an account writes a row before any login: one address may create a burst of
+// them, then one per refill; the refusal says so, with scope and retryAfter, creates
+// nothing and closes. Other addresses, and logins from the same one, are not affected.
+void tst_Server::accountCreationIsLimitedPerAddress()
+{
+    ServerConfig config { m_dir->path() + QStringLiteral("/create"), QHostAddress::AnyIPv4, 0, {}, {} };
+    config.loginLimits.creationsPerAddress = { 3, 60 * 1000 };
+    SyncServer server(config);
+    QVERIFY(server.start().ok());
+    const auto accounts = [&server] {
+        const QByteArray metrics = server.metricsText();
+        const qsizetype at = metrics.indexOf("\nfilesync_accounts_total ") + 25;
+        return metrics.mid(at, metrics.indexOf('\n', at) - at).toInt();
+    };
+    QString id;
+    for (int i = 0; i < 3; ++i) {
+        RawClient c(server.port());
+        id = c.login();
+        QVERIFY(!id.isEmpty());
+    }
+    QCOMPARE(accounts(), 3);
+
+    RawClient c(server.port());
+    QCOMPARE(c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} }).type, MessageType::Welcome);
+    const Envelope reply = c.call(MessageType::CreateAccount, CreateAccount { QStringLiteral("x") });
+    const auto refusal = ErrorReply::fromCbor(reply.body);
+    QCOMPARE(reply.type, MessageType::ErrorReply);
+    QVERIFY(refusal.ok());
+    QCOMPARE(refusal->code, QStringLiteral("rate-limited"));
+    QCOMPARE(refusal->scope, QStringLiteral("address"));
+    QVERIFY2(refusal->retryAfter >= 1 && refusal->retryAfter <= 60, qPrintable(QString::number(refusal->retryAfter)));
+    QVERIFY2(
+        refusal->message.contains(QStringLiteral("accounts created from this address")), qPrintable(refusal->message));
+    QVERIFY2(refusal->message.contains(QStringLiteral("%1 s").arg(refusal->retryAfter)), qPrintable(refusal->message));
+    QTRY_VERIFY(!c.isConnected());
+    QCOMPARE(accounts(), 3);
+
+    QCOMPARE(tryLogin(server.port(), id).code, QStringLiteral("ok"));
+    RawClient elsewhere(server.port(), QHostAddress(QStringLiteral("127.0.0.2")));
+    QVERIFY(!elsewhere.login().isEmpty());
+    QCOMPARE(accounts(), 4);
 }
 
 void tst_Server::ipv6AddressesCountPerPrefix_data()

@@ -55,10 +55,23 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
 
 ClientSession::~ClientSession()
 {
-    if (m_verifyingBytes > 0)
-        m_context.decoded.give(m_verifyingBytes);
-    if (m_subscribed)
+    leaveServer();
+}
+
+// Gives back what the session holds of the server's shared state, once: when it ends,
+// so that its deferred deletion, which may come after the server has stopped and freed
+// that state, touches none of it; or when the server deletes it while it runs.
+void ClientSession::leaveServer()
+{
+    if (std::exchange(m_leftServer, true))
+        return;
+    // Late hashing results find nothing to apply; their bytes are the pool's to free.
+    m_verifying.clear();
+    m_context.decoded.give(std::exchange(m_verifyingBytes, 0));
+    if (m_subscribed) {
         m_context.feed.unsubscribe(m_account, this);
+        m_subscribed = false;
+    }
     m_context.relay.leave(this);
 }
 
@@ -72,14 +85,7 @@ void ClientSession::close()
 
 void ClientSession::onDisconnected()
 {
-    // Late hashing results find nothing to apply; their bytes are the pool's to free.
-    m_verifying.clear();
-    m_context.decoded.give(std::exchange(m_verifyingBytes, 0));
-    if (m_subscribed) {
-        m_context.feed.unsubscribe(m_account, this);
-        m_subscribed = false;
-    }
-    m_context.relay.leave(this);
+    leaveServer();
     m_stage = Stage::Closing;
     Q_EMIT finished();
 }

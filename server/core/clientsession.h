@@ -117,6 +117,7 @@ private:
     void fail(quint64 id, const char *code, const QString &message); // error reply + close
     void reply(quint64 id, const char *code, const QString &message); // error reply, stay open
     void onDisconnected();
+    void leaveServer();
 
     ServerContext &m_context;
     protocol::MessageChannel *m_channel;
@@ -125,6 +126,7 @@ private:
     qint64 m_sessionId = 0;
     QString m_sessionName;
     bool m_subscribed = false;
+    bool m_leftServer = false; // leaveServer() done: the server's state is not touched again
     quint32 m_minor = 0;
     // Blocks stored for PutBlocks whose Ok waits for their proof to be recorded: one
     // database transaction per batch (at most kMaxProofBatch, or what arrived in one pass

@@ -97,6 +97,7 @@ private Q_SLOTS:
     void ipv6AddressesCountPerPrefix();
     void advancedGoesToTheAccountOnly();
     void sessionCountFollowsConnections();
+    void sessionEndingAsTheServerStopsTouchesNothingOfIt();
     void restartKeepsEverything();
     void hostileFramesChangeNothing_data();
     void hostileFramesChangeNothing();
@@ -489,6 +490,35 @@ void tst_Server::sessionCountFollowsConnections()
     QCOMPARE(spy.last().first().toInt(), 1);
     b.reset();
     QTRY_COMPARE(m_server->sessionCount(), 0);
+}
+
+// A session that ends in the same pass of the event loop as the server stops (a SIGTERM
+// handled right after a disconnect) is deleted later, by deleteLater or with the server,
+// when the change feed, the relay and the budgets it used are gone: it must touch none of
+// them then (an AddressSanitizer build sees it; a plain one may read freed memory quietly).
+void tst_Server::sessionEndingAsTheServerStopsTouchesNothingOfIt()
+{
+    for (const bool destroy : { false, true }) {
+        auto server = std::make_unique<SyncServer>(
+            ServerConfig { m_dir->path() + QStringLiteral("/stop"), QHostAddress::LocalHost, 0, {}, {} });
+        QVERIFY(server->start().ok());
+        auto c = std::make_unique<RawClient>(server->port());
+        QVERIFY(!c->login().isEmpty()); // subscribed to the feed, joined the relay
+        bool stopped = false;
+        connect(server.get(), &SyncServer::sessionCountChanged, this, [&](int count) {
+            if (count == 0 && !std::exchange(stopped, true))
+                server->stop();
+        });
+        c.reset();
+        QDeadlineTimer deadline(10000);
+        while (!stopped && !deadline.hasExpired()) // events only: the ended session is not deleted yet
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+        QVERIFY(stopped);
+        if (destroy)
+            server.reset();
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        server.reset();
+    }
 }
 
 void tst_Server::restartKeepsEverything()

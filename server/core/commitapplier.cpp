@@ -286,23 +286,24 @@ Result<CommitResult> CommitApplier::move(const CommitOp &op)
         if (const QString problem = overBudget(2 * (1 + *count)); !problem.isEmpty())
             return rejected(problem);
     }
-    QList<FileRow> moving { root };
+    // Every new path must be valid before anything is written. Only the prefix changes,
+    // so only the total length can go past a cap (a deeper target): the longest path says.
+    QStringList longest { from.toString() };
     if (root.isDirectory()) {
-        auto children = m_files.liveDescendants(m_account, from);
-        if (!children)
-            return children.error();
-        moving += *children; // path order: every folder before its content
+        auto deepest = m_files.longestLiveDescendant(m_account, from);
+        if (!deepest)
+            return deepest.error();
+        if (*deepest)
+            longest.append(**deepest);
     }
-    // Every new path must be valid (a deeper target can exceed the length caps) before
-    // anything is written.
-    QList<RelativePath> targets;
-    targets.reserve(moving.size());
-    for (const FileRow &old : std::as_const(moving)) {
-        auto rebased = RelativePath::fromString(old.path.rebased(from, op.path).toString());
+    for (const QString &path : std::as_const(longest)) {
+        auto old = RelativePath::fromString(path);
+        if (!old)
+            return rejected(old.errorMessage());
+        auto rebased = RelativePath::fromString(old->rebased(from, op.path).toString());
         if (!rebased)
             return rejected(QStringLiteral("moving %1 to %2 would give an invalid path: %3")
                                 .arg(from.toString(), op.path.toString(), rebased.errorMessage()));
-        targets.append(*rebased);
     }
     auto parentProblem = ensureParents(op.path);
     if (!parentProblem)
@@ -310,22 +311,26 @@ Result<CommitResult> CommitApplier::move(const CommitOp &op)
     if (!parentProblem->isEmpty())
         return rejected(*parentProblem);
 
-    quint64 rootVersion = 0;
-    for (qsizetype i = 0; i < moving.size(); ++i) {
-        const FileRow &old = moving.at(i);
-        FileRow tombstone = old;
-        tombstone.deleted = true;
-        tombstone.blocks.clear();
-        tombstone.movedFrom.clear();
-        if (auto w = write(tombstone); !w)
-            return w.error();
-        FileRow moved = old;
-        moved.path = targets.at(i);
-        moved.movedFrom = old.path.toString();
-        if (auto w = write(moved); !w)
-            return w.error();
-        if (i == 0)
-            rootVersion = lastWritten();
+    // The root's tombstone, then its new row; then each entry under it in path order, the
+    // same two rows each (every folder before its content), written by the table at once.
+    FileRow tombstone = root;
+    tombstone.deleted = true;
+    tombstone.blocks.clear();
+    tombstone.movedFrom.clear();
+    if (auto w = write(tombstone); !w)
+        return w.error();
+    FileRow moved = root;
+    moved.path = op.path;
+    moved.movedFrom = from.toString();
+    if (auto w = write(moved); !w)
+        return w.error();
+    const quint64 rootVersion = lastWritten();
+    if (root.isDirectory()) {
+        auto count = m_files.moveLiveDescendants(m_account, from, op.path, m_head + 1, m_origin);
+        if (!count)
+            return count.error();
+        m_head += quint64(2 * *count);
+        m_rowsWritten += 2 * *count;
     }
     return applied(rootVersion);
 }

@@ -5,40 +5,15 @@
 #include <QSqlError>
 #include <QVariant>
 
-#include <algorithm>
-
 namespace filesync {
 
 using namespace protocol;
 
 namespace {
 
-const char kColumns[] = "path, kind, deleted, size, mtime, mode, blocks, version, origin, moved_from";
-
-// Reads the columns of kColumns. A stored path is re-validated: the database is not
-// trusted more than the network.
-std::optional<FileRow> readRow(const QSqlQuery &q)
-{
-    auto path = RelativePath::fromString(q.value(0).toString());
-    if (!path || path->isRoot()) {
-        qCWarning(lcMetadata) << "skipping an invalid stored path";
-        return std::nullopt;
-    }
-    FileRow r;
-    r.path = *path;
-    r.kind = q.value(1).toInt() == 1 ? EntryKind::Directory : EntryKind::File;
-    r.deleted = q.value(2).toBool();
-    r.size = q.value(3).toLongLong();
-    r.mtimeMs = q.value(4).toLongLong();
-    r.mode = quint32(q.value(5).toLongLong());
-    r.blocks = FileTable::decodeBlocks(q.value(6).toByteArray());
-    r.version = quint64(q.value(7).toLongLong());
-    r.origin = q.value(8).toString();
-    r.movedFrom = q.value(9).toString();
-    return r;
-}
-
-// readRow() for a SqliteStatement, same columns.
+// Reads the columns path, kind, deleted, size, mtime, mode, blocks, version, origin,
+// moved_from. A stored path is re-validated: the database is not trusted more than the
+// network.
 std::optional<FileRow> readRow(const SqliteStatement &q)
 {
     auto path = RelativePath::fromString(q.text(0));
@@ -60,11 +35,6 @@ std::optional<FileRow> readRow(const SqliteStatement &q)
         r.origin = QStringLiteral("");
     r.movedFrom = q.text(9);
     return r;
-}
-
-QString sql(const char *pattern)
-{
-    return QString::fromLatin1(pattern).arg(QLatin1String(kColumns));
 }
 
 } // namespace
@@ -119,6 +89,20 @@ FileTable::FileTable(const QSqlDatabase &db)
     , m_changedSince(db,
           "SELECT path, kind, deleted, size, mtime, mode, blocks, version, origin, moved_from FROM files "
           "WHERE account = ?1 AND version > ?2 ORDER BY version LIMIT ?3")
+    // A folder's live entries (?2 < path < ?3) numbered in path order: '/' made char(1),
+    // below every character a name may hold (RelativePath allows no control characters),
+    // so that BINARY order compares name by name. Versions from ?4, origin ?5; the new
+    // rows go from under ?7 to under ?6.
+    , m_moveRows(db,
+          "INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, blocks, version, origin, "
+          "moved_from) SELECT account, ?6 || substr(path, length(?7) + 1), kind, 0, size, mtime, mode, blocks, "
+          "?4 + 2 * (ROW_NUMBER() OVER (ORDER BY replace(path, '/', char(1))) - 1) + 1, ?5, path "
+          "FROM files WHERE account = ?1 AND path > ?2 AND path < ?3 AND deleted = 0")
+    , m_moveTombstones(db,
+          "INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, blocks, version, origin, "
+          "moved_from) SELECT account, path, kind, 1, 0, mtime, mode, X'', "
+          "?4 + 2 * (ROW_NUMBER() OVER (ORDER BY replace(path, '/', char(1))) - 1), ?5, NULL "
+          "FROM files WHERE account = ?1 AND path > ?2 AND path < ?3 AND deleted = 0")
 { }
 
 QByteArray FileTable::encodeBlocks(const QList<BlockRef> &blocks)
@@ -147,28 +131,6 @@ Result<std::optional<FileRow>> FileTable::find(AccountKey account, const Relativ
     return row;
 }
 
-Result<QList<FileRow>> FileTable::liveDescendants(AccountKey account, const RelativePath &dir)
-{
-    // Selected by prefix in SQL and put in path order here: the column's BINARY order is
-    // not path order (docs/architecture.md, "Path order").
-    const auto [below, above] = dir.descendantBounds();
-    QSqlQuery q(m_db);
-    q.setForwardOnly(true);
-    q.prepare(sql("SELECT %1 FROM files WHERE account = ? AND path > ? AND path < ? AND deleted = 0"));
-    q.addBindValue(account);
-    q.addBindValue(below);
-    q.addBindValue(above);
-    if (!q.exec())
-        return sqlError(q);
-    QList<FileRow> rows;
-    while (q.next()) {
-        if (auto r = readRow(q))
-            rows.append(*r);
-    }
-    std::sort(rows.begin(), rows.end(), [](const FileRow &a, const FileRow &b) { return a.path < b.path; });
-    return rows;
-}
-
 Result<bool> FileTable::hasLiveDescendants(AccountKey account, const RelativePath &dir)
 {
     QSqlQuery q(m_db);
@@ -195,6 +157,53 @@ Result<qint64> FileTable::countLiveDescendants(AccountKey account, const Relativ
     if (!q.exec() || !q.next())
         return sqlError(q);
     return q.value(0).toLongLong();
+}
+
+Result<std::optional<QString>> FileTable::longestLiveDescendant(AccountKey account, const RelativePath &dir)
+{
+    QSqlQuery q(m_db);
+    q.setForwardOnly(true);
+    q.prepare(QStringLiteral("SELECT path FROM files WHERE account = ? AND path > ? AND path < ? AND deleted = 0 "
+                             "ORDER BY length(CAST(path AS BLOB)) DESC LIMIT 1"));
+    const auto [below, above] = dir.descendantBounds();
+    q.addBindValue(account);
+    q.addBindValue(below);
+    q.addBindValue(above);
+    if (!q.exec())
+        return sqlError(q);
+    if (!q.next())
+        return std::optional<QString>();
+    return std::optional<QString>(q.value(0).toString());
+}
+
+Result<qint64> FileTable::moveLiveDescendants(
+    AccountKey account, const RelativePath &from, const RelativePath &to, quint64 firstVersion, const QString &origin)
+{
+    Q_ASSERT(!from.isAncestorOf(to) && !to.isAncestorOf(from));
+    auto count = countLiveDescendants(account, from, std::numeric_limits<qint64>::max());
+    if (!count)
+        return count.error();
+    const auto [below, above] = from.descendantBounds();
+    // The new rows first: the tombstones then select the same live rows, in the same order.
+    for (SqliteStatement *statement : { &m_moveRows, &m_moveTombstones }) {
+        statement->bind(1, qint64(account));
+        statement->bind(2, below);
+        statement->bind(3, above);
+        statement->bind(4, qint64(firstVersion));
+        statement->bind(5, origin.isNull() ? QStringLiteral("") : origin);
+        if (statement == &m_moveRows) {
+            statement->bind(6, to.toString());
+            statement->bind(7, from.toString());
+        }
+        (void)statement->next();
+        if (statement->failed() || !statement->isValid()) {
+            const Error error = sqlError(*statement);
+            statement->reset();
+            return error;
+        }
+        statement->reset();
+    }
+    return *count;
 }
 
 Result<void> FileTable::write(AccountKey account, const FileRow &r)

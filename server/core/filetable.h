@@ -42,11 +42,18 @@ public:
     static QList<protocol::BlockRef> decodeBlocks(const QByteArray &bytes);
 
     Result<std::optional<FileRow>> find(AccountKey account, const RelativePath &path);
-    // Live entries strictly under `dir`, in path order.
-    Result<QList<FileRow>> liveDescendants(AccountKey account, const RelativePath &dir);
     Result<bool> hasLiveDescendants(AccountKey account, const RelativePath &dir);
     // How many live entries are under `dir`, counting no further than `atMost`.
     Result<qint64> countLiveDescendants(AccountKey account, const RelativePath &dir, qint64 atMost);
+    // The longest path (in UTF-8 bytes) of a live entry under `dir`, if any.
+    Result<std::optional<QString>> longestLiveDescendant(AccountKey account, const RelativePath &dir);
+    // Moves every live entry under `from` to the same place under `to` as a tombstone
+    // and a new row each, the n-th in path order (from 0) at versions firstVersion + 2n and
+    // + 2n + 1, as writing them one by one would; in two statements, so that a big folder
+    // holds the event thread briefly. `to`'s subtree must be disjoint from `from`'s.
+    // Returns how many entries moved.
+    Result<qint64> moveLiveDescendants(AccountKey account, const RelativePath &from, const RelativePath &to,
+        quint64 firstVersion, const QString &origin);
     // Inserts or replaces the row of (account, row.path).
     Result<void> write(AccountKey account, const FileRow &row);
     // Rows with version > since in version order, at most `limit`.
@@ -59,6 +66,9 @@ private:
     SqliteStatement m_write;
     // Every GetChanges page (W2: B reads 20,000 rows in pages while A commits).
     SqliteStatement m_changedSince;
+    // A folder move's descendants (moveLiveDescendants).
+    SqliteStatement m_moveRows;
+    SqliteStatement m_moveTombstones;
 };
 
 // Logs a failed statement (never its bound values) and turns it into an Error.

@@ -282,6 +282,31 @@ def attack_e():
     srv.stop()
 
 
+def attack_g(files=10000):
+    srv = Server()
+    c = Conn(srv.port)
+    c.login()
+    for start in range(0, files, 2000):
+        ops = [{'op': 0, 'path': f'd/f{i}', 'kind': 0, 'base': 0, 'size': 0, 'mtime': 0, 'mode': 420}
+               for i in range(start, min(files, start + 2000))]
+        c.call(COMMIT, {'ops': ops}, timeout=300)
+    w = Watcher(srv.port)
+    time.sleep(0.5)
+    t0 = time.time()
+    # "d" is version 1: made by the first put under it
+    r = c.call(COMMIT, {'ops': [{'op': 2, 'from': 'd', 'path': 'm', 'kind': 1, 'base': 1}]}, timeout=300)
+    took = time.time() - t0
+    time.sleep(0.5)
+    applied = r is not None and (bytes([0x66]) + b'status' + bytes([0])) in r[1]
+    report(f'g. a folder of {files} files moved alone ({2 * files + 2} rows)', srv, w,
+           f'commit took {took * 1000:.0f} ms, {"applied" if applied else "NOT applied"}')
+    srv.stop()
+
+
+def attack_h():
+    attack_g(50000)
+
+
 def attack_f():
     srv = Server(('--nofile=64',))
     w = Watcher(srv.port)
@@ -299,5 +324,5 @@ def attack_f():
     srv.stop()
 
 
-for attack in sys.argv[2:] or ['a', 'b', 'c', 'd', 'e', 'f']:
+for attack in sys.argv[2:] or ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']:
     globals()['attack_' + attack]()

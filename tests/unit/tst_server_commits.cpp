@@ -53,6 +53,7 @@ private Q_SLOTS:
     void subtreeOpsLeaveSiblingsOfTheSameStem();
     void parentsStayTrueWithinOneCommit();
     void folderMoveTakesTheCurrentSubtree();
+    void folderMoveWritesEachEntryInPathOrder();
     void newInsideAMovedFolderConflicts();
     void blocksCannotBeClaimedByHash();
     void blocksAreStoredOnce();
@@ -207,6 +208,74 @@ void tst_ServerCommits::invalidMovesChangeNothing()
 // created again for the ops after it, never assumed.
 // "d/X.pm", "d/X-1", "d/X 2/..." and "d/X+c" start with "d/X" but are not in the folder
 // d/X: a move, a delete and the emptiness check of d/X never see them.
+// A folder move writes, for the folder and then each live entry under it in path order
+// (every folder before its content, "a" before "a b" before "a/z"), the old path's
+// tombstone and then the new path, at consecutive versions; contents, kinds and modes go
+// along; tombstones and the names that only start like the folder stay where they are.
+void tst_ServerCommits::folderMoveWritesEachEntryInPathOrder()
+{
+    RawClient c(m_server->port());
+    c.login();
+    QVERIFY(c.putBlock("x"));
+    QVERIFY(c.putBlock("yy"));
+    CommitOp executable = put("d/X/run", "yy");
+    executable.mode = 0755;
+    CommitReply r = c.commit({ put("d/X/in.txt", "x"), put("d/X/sub/deep.txt", "yy"), put("d/X/a/z", "x"),
+        put("d/X/a b", "x"), put("d/X/a-", "x"), put("d/X/\xc3\xa9", "x"), put("d/X/\xe4\xb8\xad", "x"),
+        put("d/X/\xf0\x9f\x98\x80", "x"), put("d/X/Z", "x"), executable, dirOp(CommitOpKind::Put, "d/X/empty"),
+        put("d/X/gone", "x"), put("d/X 2", "x"), put("d/X.pm", "x"), put("d/X0", "x") });
+    for (const CommitResult &result : r.results)
+        QCOMPARE(result.status, CommitStatus::Applied);
+    auto state = byPath(c.changes(0));
+    r = c.commit({ del("d/X/gone", state[QStringLiteral("d/X/gone")].version) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    state = byPath(c.changes(0));
+    const quint64 head = r.head;
+
+    r = c.commit({ move("d/X", "e/Y", state[QStringLiteral("d/X")].version, EntryKind::Directory) });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    const Changes changes = c.changes(head);
+    // e, made for the move; then d/X and e/Y; then each entry under d/X in path order.
+    QList<RelativePath> moving;
+    for (auto it = state.cbegin(); it != state.cend(); ++it) {
+        if (P("d/X").isAncestorOf(it->path) && !it->deleted)
+            moving.append(it->path);
+    }
+    std::sort(moving.begin(), moving.end());
+    moving.prepend(P("d/X"));
+    QCOMPARE(changes.entries.size(), 1 + 2 * moving.size());
+    QCOMPARE(changes.entries.first().path, P("e"));
+    QCOMPARE(r.results.first().version, head + 3);
+    for (qsizetype i = 0; i < moving.size(); ++i) {
+        const FileEntry &before = state.value(moving.at(i).toString());
+        const FileEntry &tombstone = changes.entries.at(1 + 2 * i);
+        const FileEntry &moved = changes.entries.at(2 + 2 * i);
+        QCOMPARE(tombstone.path, moving.at(i));
+        QVERIFY(tombstone.deleted);
+        QCOMPARE(tombstone.version, head + 2 + 2 * quint64(i));
+        QVERIFY(!tombstone.movedFrom);
+        QCOMPARE(moved.path, moving.at(i).rebased(P("d/X"), P("e/Y")));
+        QVERIFY(!moved.deleted);
+        QCOMPARE(moved.version, head + 3 + 2 * quint64(i));
+        QCOMPARE(moved.movedFrom, moving.at(i));
+        QCOMPARE(moved.kind, before.kind);
+        QCOMPARE(moved.size, before.size);
+        QCOMPARE(moved.mode, before.mode);
+        QCOMPARE(moved.mtimeMs, before.mtimeMs);
+        QCOMPARE(moved.blocks, before.blocks);
+    }
+    QCOMPARE(r.head, head + 1 + 2 * quint64(moving.size()));
+    const auto after = byPath(c.changes(0));
+    QCOMPARE(after.value(QStringLiteral("d/X/gone")).version, state.value(QStringLiteral("d/X/gone")).version);
+    QVERIFY(!after.contains(QStringLiteral("e/Y/gone")));
+    for (const char *sibling : { "d/X 2", "d/X.pm", "d/X0" })
+        QCOMPARE(after.value(QString::fromUtf8(sibling)).version, state.value(QString::fromUtf8(sibling)).version);
+    // A put into the moved folder's old place follows it (the move's versions say where).
+    r = c.commit({ put("d/X/sub/new", "x") });
+    QCOMPARE(r.results.first().status, CommitStatus::Applied);
+    QVERIFY(byPath(c.changes(r.head - 1)).contains(QStringLiteral("e/Y/sub/new")));
+}
+
 void tst_ServerCommits::subtreeOpsLeaveSiblingsOfTheSameStem()
 {
     RawClient c(m_server->port());

@@ -36,13 +36,17 @@ ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject
         if (m_held && pending < kOutputLowWater)
             drainQueue();
     });
-    // Another session's decoded blocks stored: an upload held for the budget may go on.
-    connect(&m_context.decoded, &ByteBudget::released, this, [this] {
-        if (m_held)
-            drainQueue();
-    });
+    // Another session's decoded blocks stored, or replies read: a request held for the
+    // budget may go on.
+    for (ByteBudget *budget : { &m_context.decoded, &m_context.replies }) {
+        connect(budget, &ByteBudget::released, this, [this] {
+            if (m_held)
+                drainQueue();
+        });
+    }
     socket->setReadBufferSize(kSocketReadBuffer);
-    m_channel->setBufferBudget(&m_context.buffered);
+    m_channel->setBufferBudget(&m_context.buffered, kFairShare);
+    m_channel->setReplyBudget(&m_context.replies);
     // Until login only the handshake's small frames are read, and nothing else is decoded.
     m_channel->setHandshakeOnly(true);
     qCDebug(lcServer) << "connection from" << m_channel->peerDescription();
@@ -83,6 +87,13 @@ void ClientSession::close()
     QTimer::singleShot(kCloseTimeoutMs, this, [this] { m_channel->abort(); });
 }
 
+void ClientSession::shed(const QString &reason)
+{
+    qCWarning(lcServer) << "closing" << m_channel->peerDescription() << ":" << reason;
+    m_stage = Stage::Closing;
+    m_channel->abort();
+}
+
 void ClientSession::onDisconnected()
 {
     leaveServer();
@@ -120,11 +131,14 @@ qint64 ClientSession::declaredBytes(const Envelope &envelope)
 }
 
 // Whether a request may be served now rather than wait: not while its replies would pile
-// up, nor behind the PutBlocks being hashed, except a further PutBlock(s) whose blocks
-// fit this connection's and the server's decoding budgets.
+// up (on this connection, or past all connections' budget while this one holds more than
+// its share), nor behind the PutBlocks being hashed, except a further PutBlock(s) whose
+// blocks fit this connection's and the server's decoding budgets.
 bool ClientSession::mayDispatch(const Envelope &envelope) const
 {
     if (m_channel->bytesToWrite() >= kOutputHighWater)
+        return false;
+    if (m_context.replies.exhausted() && m_channel->bytesToWrite() >= kFairShare)
         return false;
     if (!isUpload(envelope.type))
         return m_verifying.empty();
@@ -603,7 +617,8 @@ void ClientSession::onAnnounce(const Envelope &envelope)
 
 bool ClientSession::sendAnnounced(const Announce &announce)
 {
-    if (m_stage != Stage::Ready || m_channel->bytesToWrite() >= kOutputHighWater)
+    if (m_stage != Stage::Ready || m_channel->bytesToWrite() >= kOutputHighWater
+        || (m_context.replies.exhausted() && m_channel->bytesToWrite() >= kFairShare))
         return false;
     m_channel->send(MessageType::Announced, 0, announce);
     return true;

@@ -31,6 +31,7 @@ struct ServerContext
     BlockRelay &relay;
     protocol::ByteBudget &buffered; // bytes received and not yet taken, all connections
     protocol::ByteBudget &decoded; // uploaded blocks decoded and not yet stored, all connections
+    protocol::ByteBudget &replies; // replies queued and not read yet, all connections
     const ServerBudgets &budgets;
     quint64 closedBytesIn = 0; // bytes of sessions that have ended
     quint64 closedBytesOut = 0;
@@ -49,9 +50,10 @@ struct ServerContext
 // One connected computer: the handshake, then its requests, each verb a method, answered
 // in order. Nothing but Hello, Login, CreateAccount and Ping is accepted before login; a
 // malformed or unexpected message gets an Error and closes the connection, having
-// changed nothing. A request that cannot be served yet (replies pile up unread, more than
-// kOutputHighWater queued; or its blocks would decode past a budget) is held, and the
-// channel reads nothing more until it is served: the rest waits in the kernel, not here.
+// changed nothing. A request that cannot be served yet (replies pile up unread: more than
+// kOutputHighWater queued, or kFairShare while all connections' replies are past their
+// budget; or its blocks would decode past a budget) is held, and the channel reads
+// nothing more until it is served: the rest waits in the kernel, not here.
 // Lives on the server's event thread; owned by SyncServer (deleted after it disconnects).
 class ClientSession : public QObject
 {
@@ -59,6 +61,10 @@ class ClientSession : public QObject
 public:
     static constexpr qint64 kOutputHighWater = 48 * 1024 * 1024;
     static constexpr qint64 kOutputLowWater = 16 * 1024 * 1024;
+    // While the server's budget of buffered bytes or of unread replies is spent, what a
+    // connection may still hold of it and go on: one that reads its replies, or sends a
+    // small request, is not held back by the others.
+    static constexpr qint64 kFairShare = 2 * 1024 * 1024 + 256 * 1024;
     // A server socket's read buffer: the channel's reader holds the frame under way.
     static constexpr qint64 kSocketReadBuffer = 1024 * 1024;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
@@ -70,6 +76,11 @@ public:
 
     void notifyAdvanced(quint64 head);
     void close();
+    // Closes at once, dropping what is queued: the server is over a budget and this
+    // connection holds the most of it.
+    void shed(const QString &reason);
+    qint64 unreadReplyBytes() const { return m_channel->bytesToWrite(); }
+    qint64 bufferedBytes() const { return m_channel->bufferedBytes(); }
     quint64 bytesIn() const { return m_channel->bytesIn(); }
     quint64 bytesOut() const { return m_channel->bytesOut(); }
     qint64 sessionId() const { return m_sessionId; } // 0 until logged in

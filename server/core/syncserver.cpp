@@ -15,6 +15,7 @@
 #include <QTcpSocket>
 #include <QTimer>
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -49,8 +50,18 @@ Result<void> SyncServer::start()
     m_relay = std::make_unique<BlockRelay>();
     m_buffered = std::make_unique<protocol::ByteBudget>(m_config.budgets.bufferedBytes);
     m_decoded = std::make_unique<protocol::ByteBudget>(m_config.budgets.decodedBytes);
+    m_replies = std::make_unique<protocol::ByteBudget>(m_config.budgets.replyBytes);
+    // Connections that hold little go on while these are spent (ClientSession::kFairShare):
+    // past the overdraft the biggest holders are closed. Later, so that a holder is not
+    // closed in the middle of its own request.
+    for (const bool replies : { false, true }) {
+        protocol::ByteBudget *budget = replies ? m_replies.get() : m_buffered.get();
+        budget->setOverdraft(m_config.budgets.overdraftBytes);
+        connect(
+            budget, &protocol::ByteBudget::overdrawnBy, this, [this, replies] { shed(replies); }, Qt::QueuedConnection);
+    }
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
-        *m_buffered, *m_decoded, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs,
+        *m_buffered, *m_decoded, *m_replies, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs,
         m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
     m_context->batchReplyBudget = m_batchReplyBudget;
     m_context->liveBytesIn = [this] {
@@ -158,6 +169,33 @@ qint64 SyncServer::peakBufferedBytes() const
 qint64 SyncServer::peakDecodedBytes() const
 {
     return m_decoded ? m_decoded->peak() : 0;
+}
+
+qint64 SyncServer::peakReplyBytes() const
+{
+    return m_replies ? m_replies->peak() : 0;
+}
+
+void SyncServer::shed(bool replies)
+{
+    protocol::ByteBudget *budget = replies ? m_replies.get() : m_buffered.get();
+    if (!budget || !budget->overdrawn())
+        return; // given back meanwhile
+    const auto held
+        = [replies](const ClientSession *s) { return replies ? s->unreadReplyBytes() : s->bufferedBytes(); };
+    QList<ClientSession *> biggest(m_sessions.cbegin(), m_sessions.cend());
+    std::sort(biggest.begin(), biggest.end(),
+        [&held](const ClientSession *a, const ClientSession *b) { return held(a) > held(b); });
+    for (ClientSession *s : std::as_const(biggest)) {
+        if (budget->used() < budget->limit() || held(s) == 0)
+            break;
+        const qint64 mib = 1024 * 1024;
+        s->shed(QStringLiteral("it holds %1 MiB of %2 while all connections hold %3 MiB (their budget: %4 MiB)")
+                    .arg(held(s) / mib)
+                    .arg(replies ? QStringLiteral("replies not read") : QStringLiteral("requests not taken"))
+                    .arg(budget->used() / mib)
+                    .arg(budget->limit() / mib));
+    }
 }
 
 quint64 SyncServer::blocksServed() const

@@ -68,6 +68,8 @@ public:
     // (a partial frame, a socket's read buffer), and uploaded blocks decoded.
     qint64 peakBufferedBytes() const;
     qint64 peakDecodedBytes() const;
+    // The most bytes of replies all connections had queued unread at once since start.
+    qint64 peakReplyBytes() const;
 
 Q_SIGNALS:
     void sessionCountChanged(int count);
@@ -75,6 +77,10 @@ Q_SIGNALS:
 private:
     void onAcceptReady(); // accepts what the kernel has queued, or backs off
     void addSession(QTcpSocket *socket);
+    // Over a budget (unread replies, or else bytes received) by more than its overdraft:
+    // closes the connections that hold the most of it, most first, until it is back under
+    // its limit.
+    void shed(bool replies);
 
     ServerConfig m_config;
     std::unique_ptr<MetadataStore> m_metadata;
@@ -84,6 +90,7 @@ private:
     std::unique_ptr<BlockRelay> m_relay;
     std::unique_ptr<protocol::ByteBudget> m_buffered;
     std::unique_ptr<protocol::ByteBudget> m_decoded;
+    std::unique_ptr<protocol::ByteBudget> m_replies;
     std::unique_ptr<ServerContext> m_context;
     QTcpServer *m_listener = nullptr; // binds and listens; accept() is ours (onAcceptReady)
     QSocketNotifier *m_acceptNotifier = nullptr;

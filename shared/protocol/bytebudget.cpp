@@ -22,6 +22,8 @@ void ByteBudget::take(qint64 bytes)
     m_peak = qMax(m_peak, m_used);
     if (m_used >= m_limit)
         m_wasExhausted = true;
+    if (bytes > 0 && overdrawn())
+        Q_EMIT overdrawnBy(m_used - m_limit - m_overdraft);
 }
 
 void ByteBudget::give(qint64 bytes)

@@ -13,9 +13,13 @@ MessageChannel::MessageChannel(QTcpSocket *socket, QObject *parent)
     socket->setReadBufferSize(kSocketReadBuffer);
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     connect(socket, &QTcpSocket::readyRead, this, &MessageChannel::onReadyRead);
-    connect(socket, &QTcpSocket::disconnected, this, &MessageChannel::disconnected);
+    connect(socket, &QTcpSocket::disconnected, this, [this] {
+        releaseBudgets();
+        Q_EMIT disconnected();
+    });
     connect(socket, &QTcpSocket::bytesWritten, this, [this](qint64) {
         m_lastOutput.restart();
+        accountOutput();
         Q_EMIT bytesWritten(bytesToWrite());
     });
     connect(&m_watchdog, &QTimer::timeout, this, &MessageChannel::checkTimeouts);
@@ -25,8 +29,19 @@ MessageChannel::MessageChannel(QTcpSocket *socket, QObject *parent)
 
 MessageChannel::~MessageChannel()
 {
+    releaseBudgets();
+}
+
+void MessageChannel::releaseBudgets()
+{
     if (m_budget)
         m_budget->give(m_accounted);
+    m_accounted = 0;
+    m_budget = nullptr;
+    if (m_replyBudget)
+        m_replyBudget->give(m_outputAccounted);
+    m_outputAccounted = 0;
+    m_replyBudget = nullptr;
 }
 
 void MessageChannel::setTimeouts(int headerMs, int frameMs, int idleMs)
@@ -61,10 +76,30 @@ void MessageChannel::setPaused(bool paused)
     }
 }
 
-void MessageChannel::setBufferBudget(ByteBudget *budget)
+void MessageChannel::setReplyBudget(ByteBudget *budget)
+{
+    Q_ASSERT(!m_replyBudget);
+    m_replyBudget = budget;
+    accountOutput();
+}
+
+void MessageChannel::accountOutput()
+{
+    if (!m_replyBudget)
+        return;
+    const qint64 now = bytesToWrite();
+    if (now > m_outputAccounted)
+        m_replyBudget->take(now - m_outputAccounted);
+    else if (now < m_outputAccounted)
+        m_replyBudget->give(m_outputAccounted - now);
+    m_outputAccounted = now;
+}
+
+void MessageChannel::setBufferBudget(ByteBudget *budget, qint64 share)
 {
     Q_ASSERT(!m_budget);
     m_budget = budget;
+    m_budgetShare = share;
     m_budget->take(m_accounted);
     connect(budget, &ByteBudget::released, this, [this] {
         if (m_waitingForBudget) {
@@ -131,6 +166,7 @@ void MessageChannel::sendEnvelope(const Envelope &envelope)
     if (m_socket->bytesToWrite() == 0)
         m_lastOutput.restart(); // the output's stall clock starts with its first waiting byte
     m_socket->write(frame);
+    accountOutput();
 }
 
 void MessageChannel::sendError(quint64 id, const QString &code, const QString &message)
@@ -148,6 +184,9 @@ void MessageChannel::abort()
 {
     if (m_socket)
         m_socket->abort();
+    m_failed = true;
+    m_watchdog.stop();
+    releaseBudgets(); // what was queued and buffered is dropped with the socket
 }
 
 bool MessageChannel::isConnected() const
@@ -187,7 +226,7 @@ void MessageChannel::onReadyRead()
             return failWith(m_reader.errorCode(), m_reader.error());
         if (m_paused || m_socket->bytesAvailable() <= 0)
             break;
-        if (m_budget && m_budget->exhausted()) {
+        if (m_budget && m_budget->exhausted() && m_accounted >= m_budgetShare) {
             m_waitingForBudget = true; // resumed by the budget's released()
             break;
         }

@@ -60,9 +60,14 @@ public:
     void setPaused(bool paused);
     bool isPaused() const { return m_paused; }
     // Bytes buffered here (a partial frame, and the socket's read buffer) count against
-    // `budget`; while it is spent the channel reads nothing more. Not owned.
-    void setBufferBudget(ByteBudget *budget);
+    // `budget`; while it is spent the channel reads nothing more, unless it holds less
+    // than `share` (a connection that holds little is not held back by the others). Not
+    // owned.
+    void setBufferBudget(ByteBudget *budget, qint64 share);
     qint64 bufferedBytes() const { return m_accounted; }
+    // Bytes queued to be written (replies the peer has not read yet) count against
+    // `budget`. Not owned.
+    void setReplyBudget(ByteBudget *budget);
 
 Q_SIGNALS:
     void messageReceived(const filesync::protocol::Envelope &envelope);
@@ -74,6 +79,8 @@ private:
     void onReadyRead();
     void failWith(const char *code, const QString &reason);
     void account(); // brings m_accounted (and the budget) up to what is held now
+    void accountOutput(); // the same for m_outputAccounted and the reply budget
+    void releaseBudgets(); // gives back everything: the connection is gone
     void checkTimeouts();
 
     QPointer<QTcpSocket> m_socket;
@@ -83,8 +90,11 @@ private:
     bool m_failed = false;
     bool m_paused = false;
     QPointer<ByteBudget> m_budget;
+    qint64 m_budgetShare = 0;
     bool m_waitingForBudget = false;
     qint64 m_accounted = 0;
+    QPointer<ByteBudget> m_replyBudget;
+    qint64 m_outputAccounted = 0;
     int m_headerTimeoutMs = 0;
     int m_frameTimeoutMs = 0;
     int m_idleTimeoutMs = 0;

@@ -9,6 +9,7 @@
 #include <QCborArray>
 #include <QDeadlineTimer>
 #include <QRandomGenerator>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -70,6 +71,9 @@ private Q_SLOTS:
     void uploadDecodingPastTheRequestBudgetIsRefused();
     void pipelinedUploadsDecodeWithinBudget();
     void unreadRepliesStopReadingThenClose();
+    void unreadRepliesOfAllConnectionsAreBounded();
+    void spentReceiveBudgetHoldsBackOnlyBigHolders_data();
+    void spentReceiveBudgetHoldsBackOnlyBigHolders();
     void handshakeFramesAreCapped_data();
     void handshakeFramesAreCapped();
     void deepOrManyContainersAreRefusedUndecoded_data();
@@ -219,6 +223,109 @@ void tst_ServerBudgets::unreadRepliesStopReadingThenClose()
     QVERIFY2(m_server->peakBufferedBytes() <= kMaxBlockFrame + 3 * (ClientSession::kSocketReadBuffer + 256 * 1024),
         qPrintable(QString::number(m_server->peakBufferedBytes())));
     QVERIFY(otherServed());
+}
+
+// (b) Replies left unread on many connections: their sum is bounded by the server's
+// budget. Once it is spent, a connection holding more than its share of it is not read
+// any further, while one that reads its replies (the owner) and another account are
+// served; past the overdraft, the connections holding the most are closed.
+void tst_ServerBudgets::unreadRepliesOfAllConnectionsAreBounded()
+{
+    ServerBudgets budgets;
+    budgets.replyBytes = 48 * 1024 * 1024;
+    budgets.overdraftBytes = 16 * 1024 * 1024;
+    restart(budgets);
+    QByteArray big(int(kMaxBlockSize), Qt::Uninitialized); // incompressible: stored and sent raw
+    QRandomGenerator(7).fillRange(reinterpret_cast<quint32 *>(big.data()), big.size() / 4);
+    const QByteArray small = big.left(256 * 1024) + "small";
+    RawClient owner(m_server->port());
+    const QString id = owner.login();
+    QVERIFY(owner.putBlock(big));
+    QVERIFY(owner.putBlock(small));
+
+    g_logLines.clear();
+    g_previousHandler = qInstallMessageHandler(collectLog);
+    auto restoreHandler = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
+    std::vector<std::unique_ptr<QTcpSocket>> greedy;
+    for (int i = 0; i < 4; ++i) {
+        auto &g = greedy.emplace_back(std::make_unique<QTcpSocket>());
+        g->setReadBufferSize(64 * 1024);
+        g->connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(g->waitForConnected(5000));
+        quint64 nextId = 1;
+        g->write(encodeFrame({ MessageType::Hello, nextId++, Hello {}.toCbor() }));
+        g->write(encodeFrame({ MessageType::Login, nextId++, Login { id, {} }.toCbor() }));
+        for (int j = 0; j < 8; ++j) // 128 MiB of replies each
+            g->write(encodeFrame({ MessageType::GetBlock, nextId++, GetBlock { ContentHash::of(big) }.toCbor() }));
+    }
+    const auto closed = [&greedy] {
+        return std::count_if(greedy.cbegin(), greedy.cend(),
+            [](const auto &g) { return g->state() == QAbstractSocket::UnconnectedState; });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(closed() >= 1, 20000);
+    // The owner reads what it asks for: served while the others' replies wait.
+    for (int i = 0; i < 5; ++i) {
+        const Envelope reply = owner.call(MessageType::GetBlock, GetBlock { ContentHash::of(small) });
+        QCOMPARE(reply.type, MessageType::BlockData);
+    }
+    QVERIFY(otherServed());
+    restoreHandler.dismiss();
+    qInstallMessageHandler(g_previousHandler);
+    QVERIFY2(g_logLines.filter(QStringLiteral("of replies not read while all connections hold")).size() >= 1,
+        qPrintable(g_logLines.join(u'\n')));
+    // The budget, its overdraft, and what was answered in the pass that crossed it.
+    QVERIFY2(m_server->peakReplyBytes() <= budgets.replyBytes + budgets.overdraftBytes + 2 * kMaxBlockFrame,
+        qPrintable(QString::number(m_server->peakReplyBytes())));
+    QVERIFY(owner.isConnected());
+}
+
+void tst_ServerBudgets::spentReceiveBudgetHoldsBackOnlyBigHolders_data()
+{
+    QTest::addColumn<qint64>("overdraft");
+    QTest::addColumn<bool>("shed");
+    QTest::newRow("spent: big holders wait") << qint64(64 * 1024 * 1024) << false;
+    QTest::newRow("overdrawn: big holders closed") << qint64(1024 * 1024) << true;
+}
+
+// (d) Bytes received and not taken, all connections: once their budget is spent, the
+// connections that hold more than their share read nothing more, but one that holds
+// little (another account's Ping) is still read and served; past the overdraft the
+// biggest holders are closed.
+void tst_ServerBudgets::spentReceiveBudgetHoldsBackOnlyBigHolders()
+{
+    QFETCH(qint64, overdraft);
+    QFETCH(bool, shed);
+    ServerBudgets budgets;
+    budgets.bufferedBytes = 8 * 1024 * 1024;
+    budgets.overdraftBytes = overdraft;
+    restart(budgets);
+    g_logLines.clear();
+    g_previousHandler = qInstallMessageHandler(collectLog);
+    auto restoreHandler = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
+    std::vector<std::unique_ptr<RawClient>> holders;
+    QByteArray bigFrame(4, Qt::Uninitialized);
+    qToBigEndian(quint32(kMaxBlockFrame), bigFrame.data());
+    for (int i = 0; i < 6; ++i) { // 4 MiB each of a block frame that never ends
+        auto &c = holders.emplace_back(std::make_unique<RawClient>(m_server->port()));
+        QVERIFY(!c->login().isEmpty());
+        c->channel().socket()->write(bigFrame + QByteArray("\x83\x0a\x01", 3) + QByteArray(4 * 1024 * 1024, 'x'));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(m_server->peakBufferedBytes() >= budgets.bufferedBytes, 10000);
+    QVERIFY(otherServed());
+    QVERIFY(otherServed());
+    const auto closed = [&holders] {
+        return std::count_if(holders.cbegin(), holders.cend(), [](const auto &c) { return !c->isConnected(); });
+    };
+    if (shed)
+        QTRY_VERIFY_WITH_TIMEOUT(closed() >= 1, 10000);
+    else
+        QCOMPARE(closed(), 0);
+    restoreHandler.dismiss();
+    qInstallMessageHandler(g_previousHandler);
+    QCOMPARE(g_logLines.filter(QStringLiteral("of requests not taken")).isEmpty(), !shed);
+    QVERIFY2(m_server->peakBufferedBytes()
+            <= budgets.bufferedBytes + overdraft + 6 * (ClientSession::kFairShare + 256 * 1024),
+        qPrintable(QString::number(m_server->peakBufferedBytes())));
 }
 
 void tst_ServerBudgets::handshakeFramesAreCapped_data()

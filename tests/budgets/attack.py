@@ -2,7 +2,7 @@
 """Runs each budget attack of docs/operations.md ("Budgets") against a real filesync-server
 on 127.0.0.1 and prints the server's peak RSS (VmHWM) and the longest wait of another
 account's Ping while the attack is under way. Not part of ctest: tests/budgets/attack.sh."""
-import hashlib, os, socket, struct, subprocess, sys, tempfile, threading, time
+import hashlib, os, signal, socket, struct, subprocess, sys, tempfile, threading, time
 
 SERVER = sys.argv[1]
 MiB = 1024 * 1024
@@ -82,8 +82,11 @@ class Conn:
             if rest.startswith(want) or (t == 19 and rest.startswith(b'\x00')):  # Error{id 0}
                 return t, f
 
-    def login(self):
+    def login(self, acct=None):
+        """A new account, or `acct` (accounts created per address are limited)."""
         self.call(HELLO, HELLO_BODY)
+        if acct:
+            return self.call(LOGIN, {'account': acct, 'session': 'attack'})
         return self.call(CREATE, {'session': 'attack'})
 
     def close(self):
@@ -101,11 +104,13 @@ def account_id(login_ok):
 
 
 class Server:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), flags=()):
         self.dir = tempfile.mkdtemp(prefix='attack-')
+        # SIGXFSZ ignored (inherited through exec): past RLIMIT_FSIZE a write fails instead
         self.p = subprocess.Popen(['prlimit', *extra, '--', SERVER, '--port', '0', '--data', self.dir,
-                                   '--listen', '127.0.0.1'],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   '--listen', '127.0.0.1', *flags],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN))
         self.port = None
         deadline = time.time() + 30
         while time.time() < deadline and self.port is None:
@@ -186,10 +191,11 @@ def attack_a():
     zeros = bytes(16 * MiB)
     z = subprocess.run(['zstd', '-1', '-c'], input=zeros, capture_output=True).stdout
     h = hashlib.sha256(zeros).digest()
+    acct = account_id(Conn(srv.port).login())
     conns = []
     for _ in range(8):  # 8 connections, each a PutBlocks of 64 frames of 16 MiB each
         c = Conn(srv.port)
-        c.login()
+        c.login(acct)
         blocks = [[h, 1, 16 * MiB, len(z)] for _ in range(64)]
         c.send(frame(cbor([PUTBLOCKS, 7, {'blocks': blocks, 'data': z * 64}])))
         conns.append(c)
@@ -198,7 +204,7 @@ def attack_a():
     srv.stop()
 
 
-def attack_b():
+def attack_b(peers=4):
     srv = Server()
     w = Watcher(srv.port)
     owner = Conn(srv.port)
@@ -206,7 +212,7 @@ def attack_b():
     big = os.urandom(16 * MiB)
     owner.call(PUTBLOCK, {'hash': hashlib.sha256(big).digest(), 'codec': 0, 'size': len(big), 'data': big})
     greedy = []
-    for _ in range(4):
+    for _ in range(peers):
         g = socket.create_connection(('127.0.0.1', srv.port))
         g.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         data = msg(HELLO, 1, HELLO_BODY) + msg(LOGIN, 2, {'account': acct, 'session': 'g'})
@@ -225,7 +231,8 @@ def attack_b():
         greedy.append((g, sent, len(want)))
     time.sleep(2)
     note = 'sent/asked ' + ', '.join(f'{s // MiB}/{n // MiB} MiB' for _, s, n in greedy)
-    report('b. 4 peers x 8 GetBlock(16 MiB) + 40 x 1 MB, unread', srv, w, note)
+    note += f'; {sum("replies not read while" in l for l in srv.log)} closed for the replies budget'
+    report(f'{"b" if peers == 4 else "m"}. {peers} peers x 8 GetBlock(16 MiB) + 40 x 1 MB, unread', srv, w, note)
     srv.stop()
 
 
@@ -246,19 +253,101 @@ def attack_c():
     srv.stop()
 
 
+def stalled_peers(name, what, flags, timeout, peers=200):
+    """`peers` logged-in connections that each send `what` after the login, then nothing:
+    all must be closed by the server within `timeout` seconds."""
+    srv = Server(flags=flags)
+    w = Watcher(srv.port)
+    acct = account_id(Conn(srv.port).login())
+    conns = []
+    for i in range(peers):
+        c = Conn(srv.port)
+        c.login(acct)
+        if what:
+            c.send(what)
+        conns.append(c)
+    t0 = time.time()
+    end = t0 + timeout + 30
+    open_ = list(conns)
+    while open_ and time.time() < end:
+        still = []
+        for c in open_:
+            try:
+                c.s.settimeout(0.01)
+                chunk = c.s.recv(1 << 16)
+                if chunk:
+                    still.append(c)
+            except socket.timeout:
+                still.append(c)
+            except ConnectionError:
+                pass
+        open_ = still
+    took = time.time() - t0
+    report(name, srv, w, f'{peers - len(open_)}/{peers} closed, the last {took:.1f} s after the attack began')
+    srv.stop()
+
+
+# a frame announced at 16 MiB, 1 MiB of it sent, the rest never
+PARTIAL = struct.pack('>I', 16 * MiB) + b'\x83\x0a\x01' + b'x' * MiB
+
+
 def attack_d():
     srv = Server()
     w = Watcher(srv.port)
+    acct = account_id(Conn(srv.port).login())
     conns = []
     for i in range(200):
         c = Conn(srv.port)
-        c.login()
-        # a frame announced at 16 MiB, 1 MiB of it sent, the rest never
-        c.send(struct.pack('>I', 16 * MiB) + b'\x83\x0a\x01' + b'x' * MiB)
+        c.login(acct)
+        c.send(PARTIAL)
         conns.append(c)
     time.sleep(2)
     report('d. 200 logged-in peers, 1 MiB of a 16 MiB frame', srv, w,
            'closed after the frame timeout (5 min), not waited for')
+    srv.stop()
+
+
+def attack_m():
+    attack_b(12)
+
+
+def attack_i():
+    stalled_peers('i. d with --frame-timeout 5', PARTIAL, ('--frame-timeout', '5'), 5)
+
+
+def attack_j():
+    stalled_peers('j. 200 logged-in peers, 2 bytes of a header', b'\x00\x01', ('--header-timeout', '2'), 2)
+
+
+def attack_k():
+    stalled_peers('k. 200 logged-in peers, silent', b'', ('--idle-timeout', '5'), 5)
+
+
+def attack_l():
+    """Full disk: nothing can be written (RLIMIT_FSIZE of the running server set to 1 byte)."""
+    srv = Server()
+    w = Watcher(srv.port)
+    owner = Conn(srv.port)
+    acct = account_id(owner.login())
+    subprocess.run(['prlimit', '--pid', str(srv.p.pid), '--fsize=1:unlimited'], check=True)
+    ok = 0
+    t0 = time.time()
+    for _ in range(100):
+        c = Conn(srv.port)
+        r = c.login(acct)
+        ok += r is not None and r[0] == 5  # LoginOk
+        c.close()
+    took = time.time() - t0
+    created = Conn(srv.port).login()
+    commit = owner.call(COMMIT, {'ops': [{'op': 0, 'path': 'd', 'kind': 1, 'base': 0, 'size': 0, 'mtime': 0,
+                                           'mode': 493}]})
+    subprocess.run(['prlimit', '--pid', str(srv.p.pid), '--fsize=unlimited:unlimited'], check=True)
+    again = owner.call(COMMIT, {'ops': [{'op': 0, 'path': 'd', 'kind': 1, 'base': 0, 'size': 0, 'mtime': 0,
+                                          'mode': 493}]})
+    code = lambda r: 'none' if r is None else ('error' if r[0] == 19 else f'type {r[0]}')
+    report('l. full disk: 100 logins, a CreateAccount, a Commit', srv, w,
+           f'{ok}/100 logged in ({took:.1f} s); CreateAccount: {code(created)}; Commit: {code(commit)}; '
+           f'Commit after: {code(again)}')
     srv.stop()
 
 
@@ -298,7 +387,7 @@ def attack_g(files=10000):
     took = time.time() - t0
     time.sleep(0.5)
     applied = r is not None and (bytes([0x66]) + b'status' + bytes([0])) in r[1]
-    report(f'g. a folder of {files} files moved alone ({2 * files + 2} rows)', srv, w,
+    report(f'{"g" if files == 10000 else "h"}. a folder of {files} files moved alone ({2 * files + 2} rows)', srv, w,
            f'commit took {took * 1000:.0f} ms, {"applied" if applied else "NOT applied"}')
     srv.stop()
 
@@ -324,5 +413,5 @@ def attack_f():
     srv.stop()
 
 
-for attack in sys.argv[2:] or ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']:
+for attack in sys.argv[2:] or ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm']:
     globals()['attack_' + attack]()

@@ -1,5 +1,7 @@
 #include "messagechannel.h"
 
+#include <utility>
+
 Q_LOGGING_CATEGORY(lcProtocol, "filesync.protocol", QtInfoMsg)
 
 namespace filesync::protocol {
@@ -32,16 +34,16 @@ MessageChannel::~MessageChannel()
     releaseBudgets();
 }
 
+// Here and in account(): the count is ours before give() runs, as give() may call back
+// (released() lets held connections, this one among them, read or send at once).
 void MessageChannel::releaseBudgets()
 {
-    if (m_budget)
-        m_budget->give(m_accounted);
+    if (ByteBudget *budget = std::exchange(m_budget, nullptr))
+        budget->give(std::exchange(m_accounted, 0));
     m_accounted = 0;
-    m_budget = nullptr;
-    if (m_replyBudget)
-        m_replyBudget->give(m_outputAccounted);
+    if (ByteBudget *budget = std::exchange(m_replyBudget, nullptr))
+        budget->give(std::exchange(m_outputAccounted, 0));
     m_outputAccounted = 0;
-    m_replyBudget = nullptr;
 }
 
 void MessageChannel::setTimeouts(int headerMs, int frameMs, int idleMs)
@@ -87,12 +89,12 @@ void MessageChannel::accountOutput()
 {
     if (!m_replyBudget)
         return;
-    const qint64 now = bytesToWrite();
-    if (now > m_outputAccounted)
-        m_replyBudget->take(now - m_outputAccounted);
-    else if (now < m_outputAccounted)
-        m_replyBudget->give(m_outputAccounted - now);
-    m_outputAccounted = now;
+    const qint64 change = bytesToWrite() - m_outputAccounted;
+    m_outputAccounted += change;
+    if (change > 0)
+        m_replyBudget->take(change);
+    else if (change < 0)
+        m_replyBudget->give(-change);
 }
 
 void MessageChannel::setBufferBudget(ByteBudget *budget, qint64 share)
@@ -111,14 +113,14 @@ void MessageChannel::setBufferBudget(ByteBudget *budget, qint64 share)
 
 void MessageChannel::account()
 {
-    const qint64 now = m_reader.bufferedBytes() + (m_socket ? m_socket->bytesAvailable() : 0);
+    const qint64 change = m_reader.bufferedBytes() + (m_socket ? m_socket->bytesAvailable() : 0) - m_accounted;
+    m_accounted += change;
     if (m_budget) {
-        if (now > m_accounted)
-            m_budget->take(now - m_accounted);
-        else if (now < m_accounted)
-            m_budget->give(m_accounted - now);
+        if (change > 0)
+            m_budget->take(change);
+        else if (change < 0)
+            m_budget->give(-change);
     }
-    m_accounted = now;
 }
 
 void MessageChannel::failWith(const char *code, const QString &reason)

@@ -200,11 +200,13 @@ void SyncEnginePrivate::goOffline(const QString &reason, int retryMs)
 
 // The server refused the login without looking the ID up: the ID may well be right, so
 // it is neither replaced by a new account nor retried before the server says.
-void SyncEnginePrivate::onRateLimited(const QString &scope, int retryAfterSeconds)
+void SyncEnginePrivate::onRateLimited(const QString &scope, int retryAfterSeconds, bool creating)
 {
     const int seconds = qMax(1, retryAfterSeconds);
     QString message;
-    if (scope == QLatin1String("address"))
+    if (creating && scope == QLatin1String("address"))
+        message = SyncEngine::tr("Too many new accounts from this address; retrying in %1 s.").arg(seconds);
+    else if (scope == QLatin1String("address"))
         message = SyncEngine::tr("Too many failed logins from this address; retrying in %1 s.").arg(seconds);
     else if (scope == QLatin1String("account"))
         message = SyncEngine::tr("Too many failed logins with this account ID from this address; retrying in %1 s.")
@@ -240,7 +242,7 @@ void SyncEnginePrivate::onLogin(const Reply<LoginOk> &reply, bool creating)
     if (reply)
         return loggedIn(creating ? reply->account : account, creating, reply->head);
     if (reply.code == QLatin1String(errors::kRateLimited))
-        return onRateLimited(reply.scope, reply.retryAfterSeconds);
+        return onRateLimited(reply.scope, reply.retryAfterSeconds, creating);
     // Only this code creates an account; a refusal for any other reason keeps the ID.
     if (reply.code == QLatin1String(errors::kUnknownAccount)) {
         // The assignment's rule: an ID the server does not know gets a new account.

@@ -35,7 +35,7 @@ public:
     void onLogin(const Reply<protocol::LoginOk> &reply, bool creating);
     void onConnectionClosed(const QString &reason);
     void goOffline(const QString &reason, int retryMs); // retryMs 0: the backoff's next step
-    void onRateLimited(const QString &scope, int retryAfterSeconds);
+    void onRateLimited(const QString &scope, int retryAfterSeconds, bool creating);
     void loggedIn(const QString &id, bool created, quint64 head);
     void requestCycle(); // a trigger: run now, or once more after the running cycle
     void requestFullCycle(); // the same, scanning the whole tree (interval, syncNow, login)

@@ -128,6 +128,7 @@ private Q_SLOTS:
     void folderOfAnotherAccountIsRefused();
     void unknownIdGetsANewAccountOnce();
     void rateLimitedLoginWaitsAndKeepsTheId();
+    void rateLimitedAccountCreationSaysSo();
     void metadataIsPrivateWhateverTheUmask();
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
@@ -379,6 +380,26 @@ void tst_Engine::rateLimitedLoginWaitsAndKeepsTheId()
     for (const QString &w : std::as_const(a.warnings))
         QVERIFY2(!w.contains(QStringLiteral("new account")), qPrintable(w));
     QCOMPARE(accounts(), accountsBefore);
+}
+
+// A refused account creation is told as such (not as failed logins), and the account is
+// made once the server allows.
+void tst_Engine::rateLimitedAccountCreationSaysSo()
+{
+    ServerConfig config { m_serverDir.path(), QHostAddress::LocalHost, 0, {}, {} };
+    config.loginLimits.creationsPerAddress = { 1, 2000 };
+    m_server = std::make_unique<SyncServer>(config);
+    QVERIFY(m_server->start().ok());
+    {
+        servertest::RawClient first(m_server->port());
+        QVERIFY(!first.login().isEmpty());
+    }
+    Computer a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    QVERIFY(a.created);
+    QVERIFY(!a.warnings.isEmpty());
+    QVERIFY2(a.warnings.first().startsWith(QStringLiteral("Too many new accounts from this address; retrying in ")),
+        qPrintable(a.warnings.first()));
 }
 
 // The folder's metadata (the journal holds the account ID; tmp/ the files being

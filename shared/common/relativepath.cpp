@@ -1,6 +1,10 @@
 #include "relativepath.h"
 
+#include <QSysInfo>
+#include <QtAlgorithms>
+
 #include <algorithm>
+#include <cstring>
 
 namespace filesync {
 
@@ -114,6 +118,20 @@ int RelativePath::compare(QStringView a, QStringView b)
     const char16_t *pa = a.utf16();
     const char16_t *pb = b.utf16();
     qsizetype i = 0;
+    // The common prefix four code units at a time: this runs in every map lookup and sort.
+    for (; i + 4 <= n; i += 4) {
+        quint64 x, y;
+        std::memcpy(&x, pa + i, sizeof x);
+        std::memcpy(&y, pb + i, sizeof y);
+        if (x != y) {
+            const quint64 d = x ^ y;
+            if constexpr (QSysInfo::ByteOrder == QSysInfo::LittleEndian)
+                i += qCountTrailingZeroBits(d) / 16;
+            else
+                i += qCountLeadingZeroBits(d) / 16;
+            return pathRank(pa[i]) < pathRank(pb[i]) ? -1 : 1;
+        }
+    }
     while (i < n && pa[i] == pb[i])
         ++i;
     if (i == n)

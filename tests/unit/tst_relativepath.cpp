@@ -18,6 +18,7 @@ private Q_SLOTS:
     void rebase();
     void pathOrder_data();
     void pathOrder();
+    void pathOrderAtEveryPosition();
     void subtreesAreRuns_data();
     void subtreesAreRuns();
     void descendantBounds_data();
@@ -195,6 +196,28 @@ void tst_RelativePath::pathOrder()
     QCOMPARE(sign(RelativePath::compare(b, a)), -expected);
     QCOMPARE(P(a) < P(b), expected < 0);
     QCOMPARE(P(b) < P(a), expected > 0);
+}
+
+// compare() looks at several code units at once: a difference at any position (a word's
+// first, middle or last unit, or the tail past the last whole word), in either string,
+// and a prefix of any length must give the reference order.
+void tst_RelativePath::pathOrderAtEveryPosition()
+{
+    const QString stem = QStringLiteral("abcdefgh/ijklmnopq");
+    const QList<QString> others
+        = { QStringLiteral("/"), QStringLiteral(" "), QStringLiteral("."), QStringLiteral("\u00e9"),
+              QStringLiteral("\ue000"), QStringLiteral("\U0001F600"), QStringLiteral("0"), QStringLiteral("~") };
+    const auto sign = [](int v) { return v < 0 ? -1 : (v > 0 ? 1 : 0); };
+    for (qsizetype at = 0; at <= stem.size(); ++at) {
+        for (const QString &other : others) {
+            const QString a = stem.left(at) + other + stem.mid(at);
+            for (const QString &b : { stem, stem.left(at), QString(stem.left(at) + QStringLiteral("b")) }) {
+                const int expected = referenceCompare(a, b);
+                QCOMPARE(sign(RelativePath::compare(a, b)), expected);
+                QCOMPARE(sign(RelativePath::compare(b, a)), -expected);
+            }
+        }
+    }
 }
 
 void tst_RelativePath::subtreesAreRuns_data()

@@ -838,8 +838,11 @@ bool Downloader::syncBatch(const QString &root, const QStringList &files, const 
         });
         pending.clear();
     };
+    // The root and the temp folder resolved once for the batch, not once a file.
+    const localfs::Dir rootDir = localfs::openDir(root, QString());
+    const localfs::Dir tmp = localfs::openDir(rootDir, Journal::tempDirRelative());
     for (const QString &file : files) {
-        const int fd = Journal::tempFile(root, file).open(O_RDONLY).release();
+        const int fd = localfs::Location::inOpen(tmp, file).open(O_RDONLY).release();
         if (fd < 0) {
             ok = false;
             continue;
@@ -850,7 +853,7 @@ bool Downloader::syncBatch(const QString &root, const QStringList &files, const 
             syncAll();
     }
     for (const QString &dir : dirs) {
-        const int fd = localfs::openDir(root, dir, true).release();
+        const int fd = localfs::openDir(rootDir, dir, true).release();
         if (fd < 0) {
             ok = false;
             continue;
@@ -895,8 +898,10 @@ void Downloader::onSynced(bool ok)
             if (generation != m_generation)
                 return; // a handler aborted us
         }
+        // The batch's folders resolved once each, for this pass only.
+        localfs::FolderCache folders(m_rootDir);
         for (File *f : synced)
-            install(*f);
+            install(*f, folders);
     }
     startSync(); // the new renames' entries, and whatever was assembled meanwhile
     admit();
@@ -906,7 +911,7 @@ void Downloader::onSynced(bool ok)
 
 // The file's bytes are durable: it replaces what the plan saw at its path. Reached
 // beneath the root: a link on the way or at the path is reported, never followed.
-void Downloader::install(File &file)
+void Downloader::install(File &file, localfs::FolderCache &folders)
 {
     const SyncAction &a = file.action;
     auto skip = [this, &file](const QString &reason) {
@@ -920,7 +925,7 @@ void Downloader::install(File &file)
     const auto linkAt = [&a] {
         return QStringLiteral("%1 is a link or special file, which is never followed").arg(a.path.toString());
     };
-    localfs::Location at = localfs::Location::at(m_rootDir, a.path);
+    localfs::Location at = folders.at(a.path);
     if (at.inTheWay())
         return inTheWay(at.dir().problem());
     // The path must still hold what the plan saw (nothing, or the unchanged old entry):
@@ -954,7 +959,7 @@ void Downloader::install(File &file)
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
     // making every level for every file cost 5 system calls per file (W2).
     if (!renamed && !now && error == ENOENT) {
-        at = localfs::Location::makingFolders(m_rootDir, a.path);
+        at = folders.makingFolders(a.path);
         if (at.inTheWay())
             return inTheWay(at.dir().problem()); // nothing was there: `old` is not open
         if (!at.ok())
@@ -990,7 +995,7 @@ void Downloader::install(File &file)
 
 localfs::Location Downloader::tempFile(const File &file) const
 {
-    return localfs::Location::at(m_tmpDirOpen, file.tempPath.mid(file.tempPath.lastIndexOf(u'/') + 1));
+    return localfs::Location::inOpen(m_tmpDirOpen, file.tempPath);
 }
 
 void Downloader::failFile(File &file, const QString &reason)

@@ -152,7 +152,7 @@ private:
     void assembled(File &file);
     void startSync();
     void onSynced(bool ok);
-    void install(File &file);
+    void install(File &file, localfs::FolderCache &folders);
     void failFile(File &file, const QString &reason);
     localfs::Location tempFile(const File &file) const;
     void release(File &file);

@@ -115,7 +115,6 @@ Dir resolve(int rootFd, const QString &relative, bool forReading, bool create)
         w.fd = Fd(::fcntl(rootFd, F_DUPFD_CLOEXEC, 0));
         w.error = w.fd.valid() ? 0 : errno;
     } else {
-        const QStringList parts = relative.split(u'/', Qt::SkipEmptyParts);
         int fd = -1;
         int error = ENOSYS;
         if (!s_walkOnly.load(std::memory_order_relaxed) && !s_noOpenat2.load(std::memory_order_relaxed)) {
@@ -140,7 +139,7 @@ Dir resolve(int rootFd, const QString &relative, bool forReading, bool create)
         } else {
             // The walk has the last word: it names what was in the way, makes what is
             // missing, and stands in where openat2 is missing or filtered out.
-            w = walk(rootFd, parts, flags, create);
+            w = walk(rootFd, relative.split(u'/', Qt::SkipEmptyParts), flags, create);
         }
     }
     return Dir(std::move(w.fd), w.error, w.blocker);
@@ -198,6 +197,11 @@ Dir makeDirs(const QString &root, const QString &relative)
     return resolve(root, relative, false, true);
 }
 
+Dir openDir(const Dir &root, const QString &relative, bool forReading)
+{
+    return resolve(baseFd(root), relative, forReading, false);
+}
+
 void setWalkOnlyForTests(bool walkOnly)
 {
     s_walkOnly = walkOnly;
@@ -217,6 +221,13 @@ Location Location::in(Dir parent, const QString &relative)
     l.m_dir = std::move(parent);
     l.m_name = QFile::encodeName(relative.mid(relative.lastIndexOf(u'/') + 1));
     l.m_relative = relative;
+    return l;
+}
+
+Location Location::inOpen(const Dir &folder, const QString &relative)
+{
+    Location l = in(Dir(), relative);
+    l.m_shared = &folder;
     return l;
 }
 
@@ -240,10 +251,38 @@ Location Location::makingFolders(const QString &root, const QString &relative)
     return in(makeDirs(root, parentOf(relative)), relative);
 }
 
+FolderCache::FolderCache(const Dir &root)
+    : m_root(&root)
+{ }
+
+FolderCache::FolderCache(QString root)
+    : m_rootPath(std::move(root))
+{ }
+
+FolderCache::~FolderCache() = default;
+
+Location FolderCache::locate(const QString &relative, bool create)
+{
+    if (!m_root) {
+        m_ownRoot = openDir(m_rootPath, QString());
+        m_root = &m_ownRoot;
+    }
+    const QString parent = parentOf(relative);
+    if (parent.isEmpty())
+        return Location::inOpen(*m_root, relative);
+    if (const auto kept = m_folders.constFind(parent); kept != m_folders.cend())
+        return Location::inOpen(**kept, relative);
+    Dir dir = resolve(baseFd(*m_root), parent, false, create);
+    if (!dir.ok())
+        return Location::in(std::move(dir), relative); // not kept: resolved again when asked again
+    const auto kept = m_folders.insert(parent, std::make_shared<const Dir>(std::move(dir)));
+    return Location::inOpen(**kept, relative);
+}
+
 std::optional<LocalEntry> Location::stat() const
 {
     struct stat st;
-    if (!ok() || ::fstatat(m_dir.fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (!ok() || ::fstatat(dir().fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return std::nullopt;
     return fromStat(st);
 }
@@ -251,32 +290,32 @@ std::optional<LocalEntry> Location::stat() const
 bool Location::isLinkOrSpecial() const
 {
     struct stat st;
-    return ok() && ::fstatat(m_dir.fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)
+    return ok() && ::fstatat(dir().fd(), m_name.constData(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)
         && !S_ISREG(st.st_mode);
 }
 
 Fd Location::open(int flags, mode_t mode) const
 {
     if (!ok()) {
-        errno = m_dir.error();
+        errno = dir().error();
         return Fd();
     }
-    return Fd(::openat(m_dir.fd(), m_name.constData(), flags | O_NOFOLLOW | O_CLOEXEC, mode));
+    return Fd(::openat(dir().fd(), m_name.constData(), flags | O_NOFOLLOW | O_CLOEXEC, mode));
 }
 
 bool Location::removeFile() const
 {
-    return ok() && ::unlinkat(m_dir.fd(), m_name.constData(), 0) == 0;
+    return ok() && ::unlinkat(dir().fd(), m_name.constData(), 0) == 0;
 }
 
 bool Location::removeDir() const
 {
-    return ok() && ::unlinkat(m_dir.fd(), m_name.constData(), AT_REMOVEDIR) == 0;
+    return ok() && ::unlinkat(dir().fd(), m_name.constData(), AT_REMOVEDIR) == 0;
 }
 
 bool Location::makeDir(mode_t mode) const
 {
-    return ok() && ::mkdirat(m_dir.fd(), m_name.constData(), mode) == 0;
+    return ok() && ::mkdirat(dir().fd(), m_name.constData(), mode) == 0;
 }
 
 bool renameNoReplace(const Location &from, const Location &to)

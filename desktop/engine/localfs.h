@@ -4,12 +4,14 @@
 #include "relativepath.h"
 
 #include <QByteArray>
+#include <QHash>
 #include <QString>
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -81,6 +83,8 @@ private:
 // the root) beneath `root`. `forReading`: a descriptor that can be listed and fsync'ed;
 // otherwise O_PATH (enough for *at() calls, and needs no read permission).
 Dir openDir(const QString &root, const QString &relative, bool forReading = false);
+// The same from the root already open: for a pass over many folders.
+Dir openDir(const Dir &root, const QString &relative, bool forReading = false);
 
 // The same, creating the missing folders on the way (0755), one level at a time and only
 // while `root` itself is there: a sync root that vanished (an unmounted drive, a folder
@@ -115,13 +119,16 @@ public:
     {
         return makingFolders(root, path.toString());
     }
+    // The entry `relative`'s last name directly inside `folder`, already open (the temp
+    // folder, a FolderCache's folder): no system call. `folder` must outlive it.
+    static Location inOpen(const Dir &folder, const QString &relative);
 
-    bool ok() const { return m_dir.ok(); }
+    bool ok() const { return dir().ok(); }
     // Its folder is there, or is missing (ENOENT) or a plain file (ENOTDIR): either
     // way nothing is at the path. False for a link in the way or another error.
-    bool folderKnown() const { return ok() || m_dir.error() == ENOENT || m_dir.error() == ENOTDIR; }
-    const Dir &dir() const { return m_dir; }
-    bool inTheWay() const { return m_dir.inTheWay(); }
+    bool folderKnown() const { return ok() || dir().error() == ENOENT || dir().error() == ENOTDIR; }
+    const Dir &dir() const { return m_shared ? *m_shared : m_dir; }
+    bool inTheWay() const { return dir().inTheWay(); }
     const QByteArray &name() const { return m_name; }
     const QString &relative() const { return m_relative; }
 
@@ -137,12 +144,44 @@ public:
     bool makeDir(mode_t mode = 0755) const;
 
 private:
+    friend class FolderCache;
     // The entry `relative`'s last name inside the already opened `parent`.
     static Location in(Dir parent, const QString &relative);
 
     Dir m_dir;
+    const Dir *m_shared = nullptr; // not owned: the folder, when it is someone else's (inOpen)
     QByteArray m_name;
     QString m_relative;
+};
+
+// The folders of one pass over many paths beneath an open root (the installs of a batch
+// of downloads, a step of upload reads), each resolved beneath the root (as Location::at
+// does) the first time a path in it is asked for, then reused: one openat2 a folder
+// rather than one a path. Held only for the pass, never across passes (a folder moved
+// meanwhile is found where it is by the next one). The Locations it gives must not
+// outlive it, nor it `root`. A folder that could not be opened is not kept.
+class FolderCache
+{
+public:
+    explicit FolderCache(const Dir &root);
+    // The root opened when the first path is asked for, and held as long as this.
+    explicit FolderCache(QString root);
+    ~FolderCache();
+    FolderCache(const FolderCache &) = delete;
+    FolderCache &operator=(const FolderCache &) = delete;
+
+    Location at(const QString &relative) { return locate(relative, false); }
+    Location at(const RelativePath &path) { return at(path.toString()); }
+    Location makingFolders(const QString &relative) { return locate(relative, true); }
+    Location makingFolders(const RelativePath &path) { return makingFolders(path.toString()); }
+
+private:
+    Location locate(const QString &relative, bool create);
+
+    const Dir *m_root = nullptr;
+    QString m_rootPath; // to open it as m_ownRoot (when m_root is not given)
+    Dir m_ownRoot;
+    QHash<QString, std::shared_ptr<const Dir>> m_folders; // by path relative to the root
 };
 
 // Renames only if nothing is at `to` (renameat2 RENAME_NOREPLACE; where the file system

@@ -47,7 +47,7 @@ bool selfOrAncestorIn(const QSet<RelativePath> &set, RelativePath p)
 
 struct Walker
 {
-    const QString &root;
+    const localfs::Dir &root; // opened once for the scan
     const JournalState &journal;
     Scanner::Result &result;
     qint64 nowNs;
@@ -351,7 +351,8 @@ Scanner::Result Scanner::scan(
     }
     QElapsedTimer timer;
     timer.start();
-    Walker walker { root, journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {}, {} };
+    const localfs::Dir rootDir = localfs::openDir(root, QString());
+    Walker walker { rootDir, journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {}, {} };
     if (!scope.full)
         scanPart(absRoot, journal, scope, walker);
     else

@@ -316,7 +316,7 @@ bool sameAsScanned(const struct stat &st, const Uploader::Op &scanned)
 }
 } // namespace
 
-bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
+bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead, localfs::FolderCache &folders)
 {
     provesRead = false;
     const Op &action = m_ops.at(size_t(source.op));
@@ -326,7 +326,7 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead)
     if (m_readOp != source.op) {
         closeReadFile();
         // Beneath the root, never through a link: a link's target is not ours to upload.
-        m_readFd = localfs::Location::at(m_root, action.path).open(O_RDONLY).release();
+        m_readFd = folders.at(action.path).open(O_RDONLY).release();
         if (m_readFd < 0)
             return false;
         m_readOp = source.op;
@@ -384,6 +384,7 @@ void Uploader::pumpBlocks()
     // nothing more can be read now.
     const bool batching = m_connection.serverMinor() >= kMinorBatch;
     Batch batch;
+    localfs::FolderCache folders(m_root); // this step's reads: each folder resolved once
     while (m_sendAt < m_toSend.size() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
         const int block = m_toSend[m_sendAt++];
         if (m_sendAt == m_toSend.size() && m_queryAt == m_toQuery.size()) {
@@ -394,7 +395,7 @@ void Uploader::pumpBlocks()
         const Block &source = m_blocks[size_t(block)];
         const ContentHash &hash = source.hash;
         bool provesRead = false;
-        if (!readBlock(source, raw, provesRead)) {
+        if (!readBlock(source, raw, provesRead, folders)) {
             // Changed since the scan: that file waits for the next cycle, the rest goes on
             // (another file with the same block is refused by the server and retried).
             m_broken.insert(source.op);

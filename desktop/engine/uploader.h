@@ -1,6 +1,7 @@
 #pragma once
 
 #include "localentry.h"
+#include "localfs.h"
 #include "syncplan.h"
 
 #include <QObject>
@@ -172,7 +173,7 @@ private:
     // `provesRead`: the block is the whole file, read clearly after its ctime with the
     // scan's stat unchanged after the read, so once the server has verified these bytes
     // the op's entry may carry readAfterCtime (the racy rule's proof; see the .cpp).
-    bool readBlock(const Block &block, QByteArray &out, bool &provesRead);
+    bool readBlock(const Block &block, QByteArray &out, bool &provesRead, localfs::FolderCache &folders);
     void closeReadFile();
 
     QString m_root;

@@ -79,6 +79,8 @@ private Q_SLOTS:
     void cleanup();
     void resolutionStopsAtLinks_data();
     void resolutionStopsAtLinks();
+    void folderCacheStopsAtLinks_data();
+    void folderCacheStopsAtLinks();
     void downloadsNeverGoThroughALink_data();
     void downloadsNeverGoThroughALink();
     void localActionsNeverGoThroughALink_data();
@@ -211,6 +213,57 @@ void tst_LinkSafety::resolutionStopsAtLinks()
     QVERIFY(link.removeFile());
     QCOMPARE(snapshot(outside), before);
     QVERIFY(QFileInfo(outside).isDir());
+}
+
+void tst_LinkSafety::folderCacheStopsAtLinks_data()
+{
+    resolutionStopsAtLinks_data();
+}
+
+// A pass's FolderCache resolves each folder as Location::at does (a link on the way is
+// refused and named), once: two paths in one folder share its descriptor. It keeps no
+// failure (a folder made meanwhile is found) and nothing past its pass: a folder swapped
+// for a link is refused by the next pass.
+void tst_LinkSafety::folderCacheStopsAtLinks()
+{
+    QFETCH(bool, walkOnly);
+    localfs::setWalkOnlyForTests(walkOnly);
+    const QString root = m_folder->path(), outside = m_outside->path();
+    makeDir(root, QStringLiteral("d/e"));
+    makeDir(outside, QStringLiteral("x"));
+    QVERIFY(makeLink(outside, root + QStringLiteral("/out")));
+    QVERIFY(makeLink(QStringLiteral("d"), root + QStringLiteral("/d/e/rel")));
+    const auto before = snapshot(outside);
+    {
+        const localfs::Dir rootDir = localfs::openDir(root, QString());
+        localfs::FolderCache folders(rootDir);
+        const auto a = folders.at(QStringLiteral("d/e/a")), b = folders.at(P("d/e/b"));
+        QVERIFY(a.ok());
+        QVERIFY(b.ok());
+        QCOMPARE(a.dir().fd(), b.dir().fd());
+        QCOMPARE(a.name(), QByteArray("a"));
+        QCOMPARE(folders.at(QStringLiteral("top")).dir().fd(), rootDir.fd());
+        for (const char *refused : { "out/x/f", "out/f", "d/e/rel/e/f" }) {
+            const auto at = folders.at(QString::fromUtf8(refused));
+            QVERIFY2(at.inTheWay(), refused);
+            QVERIFY(!at.open(O_RDWR | O_CREAT, 0600).valid());
+            QVERIFY(!folders.makingFolders(QString::fromUtf8(refused)).ok());
+        }
+        QCOMPARE(folders.at(QStringLiteral("d/e/rel/e/f")).dir().blocker(), QStringLiteral("d/e/rel"));
+        QCOMPARE(folders.at(QStringLiteral("new/f")).dir().error(), ENOENT);
+        QVERIFY(folders.makingFolders(QStringLiteral("new/f")).ok());
+        QVERIFY(folders.at(QStringLiteral("new/g")).ok());
+    }
+    // The next pass: "d/e" is now a link to the outside folder.
+    QVERIFY(QDir(root).rename(QStringLiteral("d/e"), QStringLiteral("d/e.old")));
+    QVERIFY(makeLink(outside, root + QStringLiteral("/d/e")));
+    localfs::FolderCache next(root);
+    const auto swapped = next.at(QStringLiteral("d/e/a"));
+    QVERIFY(swapped.inTheWay());
+    QCOMPARE(swapped.dir().blocker(), QStringLiteral("d/e"));
+    QVERIFY(!swapped.open(O_RDWR | O_CREAT, 0600).valid());
+    QVERIFY(next.at(QStringLiteral("d/e.old/a")).ok());
+    QCOMPARE(snapshot(outside), before);
 }
 
 void tst_LinkSafety::downloadsNeverGoThroughALink_data()

@@ -230,6 +230,8 @@ private:
             if (!r.deleted && r.movedFrom)
                 moved << r;
         }
+        if (moved.isEmpty())
+            return; // the usual case: no index of the new paths (two lookups each) is needed
         // A folder before what was inside it: its rename carries the content along.
         std::sort(moved.begin(), moved.end(), [](const FileEntry &a, const FileEntry &b) {
             const qsizetype da = a.movedFrom->toString().count(u'/'), db = b.movedFrom->toString().count(u'/');

@@ -333,6 +333,8 @@ void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &crea
     m_sessionId = m_context.nextSessionId++;
     m_stage = Stage::Ready;
     m_channel->setHandshakeOnly(false);
+    if (QTcpSocket *socket = m_channel->socket())
+        socket->setReadBufferSize(kLoggedInReadBuffer);
     m_channel->setTimeouts(
         m_context.budgets.headerTimeoutMs, m_context.budgets.frameTimeoutMs, m_context.budgets.idleTimeoutMs);
     m_context.feed.subscribe(account, this);

@@ -65,8 +65,12 @@ public:
     // connection may still hold of it and go on: one that reads its replies, or sends a
     // small request, is not held back by the others.
     static constexpr qint64 kFairShare = 2 * 1024 * 1024 + 256 * 1024;
-    // A server socket's read buffer: the channel's reader holds the frame under way.
+    // A server socket's read buffer (the channel's reader holds the frame under way):
+    // before login, where frames are tiny; then room for a few whole batches of blocks
+    // (PutBlocks of up to about kBatchBytes), so that each arrives in one pass and the
+    // proofs of pipelined uploads are recorded together.
     static constexpr qint64 kSocketReadBuffer = 1024 * 1024;
+    static constexpr qint64 kLoggedInReadBuffer = 4 * protocol::kBatchBytes;
     static constexpr int kCloseTimeoutMs = 10 * 1000;
     static constexpr int kMaxProofBatch = 1024; // uploaded blocks recorded in one transaction
     static constexpr qint64 kPoolVerifyFromBytes = 32 * 1024; // smaller ones: on the event thread

@@ -220,7 +220,7 @@ void tst_ServerBudgets::unreadRepliesStopReadingThenClose()
     QVERIFY2(received < kMaxBlockSize + 10 * 1024 * 1024, // of more than 50 MiB sent
         qPrintable(QString::number(received)));
     // The owner's block frame, and a socket's read buffer and a read on each connection.
-    QVERIFY2(m_server->peakBufferedBytes() <= kMaxBlockFrame + 3 * (ClientSession::kSocketReadBuffer + 256 * 1024),
+    QVERIFY2(m_server->peakBufferedBytes() <= kMaxBlockFrame + 3 * (ClientSession::kLoggedInReadBuffer + 256 * 1024),
         qPrintable(QString::number(m_server->peakBufferedBytes())));
     QVERIFY(otherServed());
 }

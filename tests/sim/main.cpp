@@ -189,6 +189,9 @@ int main(int argc, char *argv[])
         { QStringLiteral("seed-list"), QStringLiteral("Run these seeds (comma-separated)."), QStringLiteral("LIST") });
     parser.addOption(
         { QStringLiteral("seed-file"), QStringLiteral("Run the seeds listed in FILE."), QStringLiteral("FILE") });
+    parser.addOption({ QStringLiteral("shard"),
+        QStringLiteral("Run only the K-th of N equal parts of the seeds (K/N, K from 0), for parallel runs."),
+        QStringLiteral("K/N") });
     parser.addOption({ QStringLiteral("known-failures"),
         QStringLiteral("With --seed-file: run the seeds marked known-failing instead of the others.") });
     parser.addOption(
@@ -257,6 +260,18 @@ int main(int argc, char *argv[])
             const int count = parser.value(QStringLiteral("seeds")).toInt();
             for (int i = 0; i < count; ++i)
                 seeds << SeedSpec { first + quint64(i), 0, 0 };
+        }
+        if (parser.isSet(QStringLiteral("shard"))) {
+            const QStringList kn = parser.value(QStringLiteral("shard")).split(u'/');
+            const int k = kn.value(0).toInt(), n = kn.value(1).toInt();
+            if (kn.size() != 2 || n < 1 || k < 0 || k >= n) {
+                fprintf(stderr, "--shard wants K/N with 0 <= K < N\n");
+                return 2;
+            }
+            QList<SeedSpec> mine;
+            for (qsizetype i = k; i < seeds.size(); i += n)
+                mine << seeds.at(i);
+            seeds = mine;
         }
         for (const SeedSpec &s : seeds) {
             const int computers = computersFor(s.seed, s.computers > 0 ? s.computers : requestedComputers);

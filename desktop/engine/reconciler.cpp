@@ -317,11 +317,25 @@ private:
     // goes along, to the server's name (also when our own rename of it lost to the server's).
     void carryMovesAlong(const RelativePath &folder, const RelativePath &to)
     {
-        for (SyncAction &m : m_moves) {
-            if (m.type == ActionType::MoveRemote && folder.isAncestorOf(m.path)) {
-                rebase(m_journal, m.path, m.path.rebased(folder, to));
-                m.path = m.path.rebased(folder, to);
+        for (auto m = m_moves.begin(); m != m_moves.end();) {
+            if (m->type != ActionType::MoveRemote || !folder.isAncestorOf(m->path)) {
+                ++m;
+                continue;
             }
+            const RelativePath there = m->path.rebased(folder, to);
+            // The journal entry is at our old target, or already moved with the folder.
+            const RelativePath at = m_journal.contains(m->path) ? m->path : there;
+            const auto r = m_remote.constFind(there);
+            if (r != m_remote.cend() && !r->deleted) {
+                // Taken there on the server: no move. Our file is new at that path (a
+                // conflict with the server's, both kept), its old name a delete.
+                rebase(m_journal, at, m->from);
+                m = m_moves.erase(m);
+                continue;
+            }
+            rebase(m_journal, at, there);
+            m->path = there;
+            ++m;
         }
     }
 

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void bothRenameAndOneMovesAFileIn();
     void renameIntoAFolderDeletedElsewhere();
     void moveIntoAFolderRenamedElsewhere();
+    void moveIntoARenamedFolderOntoANewFile();
     void folderRenamedOverADeletedFile();
     void renameOntoAFolderMadeElsewhere();
     void remoteMoveOntoALocalFile();
@@ -450,6 +451,37 @@ void tst_FolderMoves::renameOntoAFolderMadeElsewhere()
     QCOMPARE(readFile(a.root(), QStringLiteral("N/E/f0")), QByteArray("content 0"));
     QVERIFY(!exists(a.root(), QStringLiteral("D")));
     QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, moves x to D/y while B renames D to E and creates its own E/y: A's file
+// cannot follow the folder to E/y (taken). Both are kept: B's at E/y, A's as its conflict
+// copy (A's moved file was once overwritten by B's there, and lost).
+void tst_FolderMoves::moveIntoARenamedFolderOntoANewFile()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("x"), "moved to D/y by A");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QTRY_VERIFY(b.completed(QStringLiteral("E"), QStringLiteral("moved")));
+    writeFile(b.root(), QStringLiteral("E/y"), "made in E by B");
+    QTRY_VERIFY(b.completed(QStringLiteral("E/y"), QStringLiteral("uploaded")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("x"), QStringLiteral("D/y")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(a.root(), QStringLiteral("E/y")), QByteArray("made in E by B"));
+    const QStringList copies = conflictCopies(a.root());
+    QCOMPARE(copies.size(), 1);
+    QCOMPARE(readFile(a.root(), copies.first()), QByteArray("moved to D/y by A"));
+    for (const char *gone : { "x", "D" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
 }
 
 // A moves D into E/X while B, offline, creates a file at E/X: B cannot apply the move

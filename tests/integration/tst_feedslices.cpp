@@ -16,24 +16,6 @@ namespace {
 
 constexpr int kCap = 8; // remote entries per cycle: a few files' worth, so feeds here span many slices
 
-// The feed cursor as the journal's file holds it (read on a second connection: what a
-// restart would resume from).
-quint64 storedCursor(const QString &folder)
-{
-    quint64 cursor = 0;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("cursor-reader"));
-        db.setDatabaseName(Journal::path(folder));
-        if (db.open()) {
-            QSqlQuery q(db);
-            if (q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'cursor'")) && q.next())
-                cursor = q.value(0).toULongLong();
-        }
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("cursor-reader"));
-    return cursor;
-}
-
 } // namespace
 
 // A client far behind the server reads the change feed in slices of about

@@ -402,22 +402,6 @@ bool sentUp(const QSignalSpy &items)
     return false;
 }
 
-// The feed cursor as the journal's file holds it (read on a second connection).
-quint64 storedCursor(const QString &folder)
-{
-    quint64 cursor = 0;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("cursor-reader"));
-        db.setDatabaseName(Journal::path(folder));
-        if (db.open()) {
-            QSqlQuery q(db);
-            if (q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'cursor'")) && q.next())
-                cursor = q.value(0).toULongLong();
-        }
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("cursor-reader"));
-    return cursor;
-}
 } // namespace
 
 // The permission bits are synced: a chmod alone changes no stat but ctime, and is still

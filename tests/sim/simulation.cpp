@@ -685,20 +685,7 @@ bool Simulation::serverListing(Tree *tree, quint64 *head)
 
 quint64 Simulation::storedCursor(int c) const
 {
-    quint64 cursor = 0;
-    const QString name = QStringLiteral("sim-cursor-%1").arg(c);
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(Journal::path(m_computers[size_t(c)].root));
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        if (db.open()) {
-            QSqlQuery q(db);
-            if (q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'cursor'")) && q.next())
-                cursor = q.value(0).toULongLong();
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return cursor;
+    return test::storedCursor(m_computers[size_t(c)].root);
 }
 
 QMap<QString, quint64> Simulation::journalVersions(int c) const

@@ -1,6 +1,10 @@
 #include "testcluster.h"
 
+#include "journal.h"
+
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
 
 namespace filesync::test {
@@ -108,6 +112,24 @@ std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString
     if (!QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000))
         return nullptr;
     return connection;
+}
+
+quint64 storedCursor(const QString &folder)
+{
+    quint64 cursor = 0;
+    const QString name = QStringLiteral("cursor-reader-") + folder;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(Journal::path(folder));
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (db.open()) {
+            QSqlQuery q(db);
+            if (q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'cursor'")) && q.next())
+                cursor = q.value(0).toULongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return cursor;
 }
 
 } // namespace filesync::test

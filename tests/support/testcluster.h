@@ -72,4 +72,8 @@ private:
 // `minor` (an older client when below ours); null when it cannot log in within 10 s.
 std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account, quint32 minor);
 
+// The feed cursor as the folder's journal file holds it, read on a second, read-only
+// connection: what a restart would resume from.
+quint64 storedCursor(const QString &folder);
+
 } // namespace filesync::test

@@ -334,9 +334,26 @@ private:
                 continue;
             }
             rebase(m_journal, at, there);
+            if (isUnder(m_deferredMoves.values(), m->path))
+                deferAt(m->path, there);
             m->path = there;
             ++m;
         }
+    }
+
+    // A deferred folder move now aims at `to`: what waits for it waits there (left at the
+    // old name, the move was dropped as one into a deferred source, and the content was
+    // decided under the new name before the server had it there).
+    void deferAt(const RelativePath &from, const RelativePath &to)
+    {
+        for (RelativePath &p : m_deferred) {
+            if (p == from || from.isAncestorOf(p))
+                p = p.rebased(from, to);
+        }
+        QSet<RelativePath> targets;
+        for (const RelativePath &p : std::as_const(m_deferredMoves))
+            targets.insert(p == from || from.isAncestorOf(p) ? p.rebased(from, to) : p);
+        m_deferredMoves = std::move(targets);
     }
 
     // A folder the server moved holds, right after the move, exactly what the server had

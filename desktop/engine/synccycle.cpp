@@ -4,6 +4,7 @@
 #include "reconciler.h"
 #include "serverconnection.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QtConcurrent>
@@ -414,7 +415,7 @@ void SyncCycle::reconcileAndPropagate()
     m_stats.sliced = m_sliced;
     m_stats.reconciledAtMs = m_timer.elapsed();
     if (!plan.isEmpty())
-        qCDebug(lcEngine).noquote() << "plan:\n" << planForLog(plan);
+        qCDebug(lcEngine).noquote() << "plan for" << QDir(m_root).dirName() << ":\n" << planForLog(plan);
     m_snapshot.clear();
     m_reconcileJournal.clear();
     m_changes.clear();

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void bothRenameAndOneMovesAFileIn();
     void renameIntoAFolderDeletedElsewhere();
     void moveIntoAFolderRenamedElsewhere();
+    void folderMovedIntoAFolderRenamedElsewhere();
     void moveIntoARenamedFolderOntoANewFile();
     void folderRenamedOverADeletedFile();
     void renameOntoAFolderMadeElsewhere();
@@ -382,6 +383,39 @@ void tst_FolderMoves::moveIntoAFolderRenamedElsewhere()
     QCOMPARE(readFile(b.root(), QStringLiteral("E/S/y")), QByteArray("moved into D/S by A"));
     QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
     for (const char *gone : { "x", "D" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, moves the folder N (files in it) into D while B renames D to E: N ends up
+// in E with its files. The files were recorded under E before the server had them there,
+// and the next cycle deleted them here and on the server.
+void tst_FolderMoves::folderMovedIntoAFolderRenamedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("N/n0"), "n0 content");
+    writeFile(a.root(), QStringLiteral("N/n1"), "n1 content");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QTRY_VERIFY(b.completed(QStringLiteral("E"), QStringLiteral("moved")));
+    writeFile(b.root(), QStringLiteral("N/n2"), "n2, new on B");
+    QTRY_VERIFY(b.completed(QStringLiteral("N/n2"), QStringLiteral("uploaded")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("N"), QStringLiteral("D/M")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/M/n0")), QByteArray("n0 content"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/M/n1")), QByteArray("n1 content"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/M/n2")), QByteArray("n2, new on B"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
+    for (const char *gone : { "N", "D" })
         QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }

@@ -67,6 +67,7 @@ private Q_SLOTS:
     void folderMoveNextToSimilarNames();
     void remoteFolderMoveBeforeItsContent();
     void localFolderMoveWaitsForTheServer();
+    void folderMovedIntoAFolderTheServerMoved();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -672,6 +673,34 @@ void tst_Reconciler::localFolderMoveWaitsForTheServer()
     const SyncPlan again = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(again.describe(), QStringLiteral("move-remote b from a"));
     QCOMPARE(again.actions.first().base, 8u);
+}
+
+// This computer moved the folder n into d while the server moved d to "d 2" (and got a
+// new file in n): d follows the server, and n's move goes along to "d 2/m". Nothing under
+// it is decided before the server has moved n: recorded at "d 2/m" while the server still
+// had them under n, they were taken for deleted there and deleted here.
+void tst_Reconciler::folderMovedIntoAFolderTheServerMoved()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
+    j.insert(P("n"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 1, {} });
+    j.insert(P("n/x"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(40));
+    l.insert(P("d/m"), localDir(50));
+    l.insert(P("d/m/x"), localFile('A', false));
+    RemoteChanges r;
+    FileEntry moved;
+    moved.path = P("d 2");
+    moved.kind = EntryKind::Directory;
+    moved.version = 6;
+    moved.movedFrom = P("d");
+    for (const FileEntry &e : { tombstone("d", EntryKind::Directory, 5), moved, remoteFile("n/new", 'N', 7) })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote d 2/m from n\nmove-local d 2 from d\nrecord d 2"));
+    QVERIFY(plan.holdCursor);
+    QVERIFY(plan.needsFollowUp);
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

@@ -175,6 +175,12 @@ private:
         }
         if (newByInode.isEmpty())
             return;
+        // Where the server moved an entry along with its folder, by its old path.
+        QHash<RelativePath, RelativePath> movedTo;
+        for (const FileEntry &r : m_remote) {
+            if (!r.deleted && r.movedFrom)
+                movedTo.insert(*r.movedFrom, r.path);
+        }
         const QList<RelativePath> known = m_journal.keys();
         for (const RelativePath &p : known) {
             if (m_local.contains(p) || !m_journal.contains(p) || isSkipped(p))
@@ -185,7 +191,26 @@ private:
             const auto r = m_remote.constFind(p);
             const bool liveFolder
                 = r != m_remote.cend() && !r->deleted && !r->movedFrom && j.isDir() && r->kind == EntryKind::Directory;
-            if (remoteTouches(p) && !liveFolder)
+            // Moved there along with its folder (by another computer) as it was here, and
+            // moved out of that folder here: ours moves it on from its new name there. (A
+            // move there of the entry itself, or here of its folder, is another rename of
+            // the same entry: the server's came first and wins, see detectRemoteMoves.)
+            RelativePath source = p;
+            const FileEntry *there = nullptr;
+            if (r != m_remote.cend() && r->deleted && m_local.contains(p.parent())) {
+                const auto to = movedTo.constFind(p);
+                const auto up = movedTo.constFind(p.parent());
+                const auto t = to == movedTo.cend() || up == movedTo.cend() || *up != to->parent()
+                    ? m_remote.cend()
+                    : m_remote.constFind(*to);
+                if (t != m_remote.cend() && t->kind == j.kind
+                    && (j.isDir() || (t->blocks == j.blocks && sameMode(*t, j))) && !m_journal.contains(t->path)
+                    && !m_local.contains(t->path)) {
+                    source = t->path;
+                    there = &*t;
+                }
+            }
+            if (remoteTouches(p) && !liveFolder && !there)
                 continue;
             const auto found = newByInode.constFind(j.inode);
             if (found == newByInode.cend())
@@ -196,27 +221,37 @@ private:
             // delete and an upload, as for a touched file.
             if (l.kind != j.kind || (!j.isDir() && (l.size != j.size || l.mtimeNs != j.mtimeNs)) || !sameMode(l, j))
                 continue;
-            if (p.isAncestorOf(q) || q.isAncestorOf(p) || !m_local.contains(q))
+            if (p.isAncestorOf(q) || q.isAncestorOf(p) || !m_local.contains(q) || source.isAncestorOf(q))
                 continue;
             SyncAction a;
             a.type = ActionType::MoveRemote;
             a.path = q;
-            a.from = p;
+            a.from = source;
             a.kind = j.kind;
-            a.base = liveFolder ? r->version : j.version;
+            a.base = there ? there->version : liveFolder ? r->version : j.version;
             a.local = l;
             m_moves << a;
             newByInode.remove(j.inode);
             rebase(m_journal, p, q);
             // A feed read from before our cursor lists the source as we last synced it:
-            // that is what moves, not something to download again.
+            // that is what moves, not something to download again. So is the entry the
+            // server moved along with its folder.
             if (r != m_remote.cend() && !r->deleted && !j.isDir() && r->version == j.version)
                 m_remote.remove(p);
+            if (there) {
+                // Known now as the server's entry there (not one its folder's move left
+                // behind, see markUnmoved).
+                m_journal[q].version = there->version;
+                if (!j.isDir())
+                    m_remote.remove(source);
+            }
             if (j.isDir()) {
                 // What is inside waits for the server's answer: the journal learns the
                 // move only once it is applied, and the server moves what it holds then
                 // (changes made there meanwhile included), which the next cycle reads.
                 m_deferred << p << q;
+                if (there)
+                    m_deferred << source;
                 m_deferredMoves << q;
             }
         }

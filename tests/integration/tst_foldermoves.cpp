@@ -37,6 +37,8 @@ private Q_SLOTS:
     void renameIntoAFolderDeletedElsewhere();
     void moveIntoAFolderRenamedElsewhere();
     void folderMovedIntoAFolderRenamedElsewhere();
+    void fileMovedOntoANewFileInAMovedFolder();
+    void folderMovedOutOfAFolderRenamedElsewhere();
     void moveIntoARenamedFolderOntoANewFile();
     void folderRenamedOverADeletedFile();
     void renameOntoAFolderMadeElsewhere();
@@ -416,6 +418,66 @@ void tst_FolderMoves::folderMovedIntoAFolderRenamedElsewhere()
     QCOMPARE(readFile(b.root(), QStringLiteral("E/M/n2")), QByteArray("n2, new on B"));
     QCOMPARE(readFile(b.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
     for (const char *gone : { "N", "D" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, renames the file f into D as D/e while B makes its own D/e and then moves D
+// to N/f (the old name of A's file): B's D/e is at N/f/e, A's is kept beside it.
+void tst_FolderMoves::fileMovedOntoANewFileInAMovedFolder()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    writeFile(a.root(), QStringLiteral("f"), "A's f, moved to D/e");
+    writeFile(a.root(), QStringLiteral("N/n"), "in N");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    writeFile(b.root(), QStringLiteral("D/e"), "B's new D/e");
+    QTRY_VERIFY(b.completed(QStringLiteral("D/e"), QStringLiteral("uploaded")));
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("N/f")));
+    QTRY_VERIFY(b.completed(QStringLiteral("N/f"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("f"), QStringLiteral("D/e")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("N/f/e")), QByteArray("B's new D/e"));
+    const QStringList copies = conflictCopies(b.root());
+    QCOMPARE(copies.size(), 1);
+    QCOMPARE(readFile(b.root(), copies.first()), QByteArray("A's f, moved to D/e"));
+    for (const char *gone : { "f", "D" })
+        QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
+}
+
+// A, offline, moves the folder D/S out to T while B renames D to E and adds a file to S:
+// S's content (the new file too) ends up in T, and E holds no S.
+void tst_FolderMoves::folderMovedOutOfAFolderRenamedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
+    QTRY_VERIFY(b.completed(QStringLiteral("E"), QStringLiteral("moved")));
+    writeFile(b.root(), QStringLiteral("E/S/s1"), "s1, new on B");
+    QTRY_VERIFY(b.completed(QStringLiteral("E/S/s1"), QStringLiteral("uploaded")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D/S"), QStringLiteral("T")));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("T/s0")), QByteArray("sub content"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("T/s1")), QByteArray("s1, new on B"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f0")), QByteArray("content 0"));
+    for (const char *gone : { "D", "E/S" })
         QVERIFY2(!exists(a.root(), QString::fromLatin1(gone)), gone);
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }

@@ -68,6 +68,7 @@ private Q_SLOTS:
     void remoteFolderMoveBeforeItsContent();
     void localFolderMoveWaitsForTheServer();
     void folderMovedIntoAFolderTheServerMoved();
+    void fileMovedOutOfAFolderTheServerMoved();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -701,6 +702,31 @@ void tst_Reconciler::folderMovedIntoAFolderTheServerMoved()
     QCOMPARE(plan.describe(), QStringLiteral("move-remote d 2/m from n\nmove-local d 2 from d\nrecord d 2"));
     QVERIFY(plan.holdCursor);
     QVERIFY(plan.needsFollowUp);
+}
+
+// This computer moved d/f out to g while the server moved d to e (f along with it): one
+// move on the server, from e/f, and d follows e here. Not a delete of e/f and an upload.
+void tst_Reconciler::fileMovedOutOfAFolderTheServerMoved()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
+    j.insert(P("d/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(40));
+    l.insert(P("g"), localFile('A', false));
+    RemoteChanges r;
+    FileEntry e;
+    e.path = P("e");
+    e.kind = EntryKind::Directory;
+    e.version = 4;
+    e.movedFrom = P("d");
+    FileEntry f = remoteFile("e/f", 'A', 6);
+    f.movedFrom = P("d/f");
+    for (const FileEntry &x : { tombstone("d", EntryKind::Directory, 3), e, tombstone("d/f", EntryKind::File, 5), f })
+        r.insert(x.path, x);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote g from e/f\nmove-local e from d\nrecord e"));
+    QCOMPARE(plan.actions.first().base, 6u);
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

@@ -208,22 +208,42 @@ QString MessageChannel::peerDescription() const
     return QStringLiteral("%1:%2").arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
 }
 
+void MessageChannel::resume()
+{
+    m_resumeQueued = false;
+    onReadyRead();
+}
+
 void MessageChannel::onReadyRead()
 {
     if (m_failed || !m_socket || m_paused)
         return;
     // Take every complete message, one at a time (a slot may pause or close the channel,
     // so check after each one), then read a bounded chunk more, while the budget allows.
+    // A pass ends after a few messages or milliseconds of work: the rest waits one turn of
+    // the event loop, so that a peer with many requests queued (each reply a 16 MiB block)
+    // does not keep every other connection waiting.
+    QElapsedTimer pass;
+    pass.start();
+    int taken = 0;
     for (;;) {
         while (!m_paused) {
+            if (taken == kMessagesPerPass || (taken > 0 && pass.hasExpired(kPassMs))) {
+                if (!std::exchange(m_resumeQueued, true))
+                    QMetaObject::invokeMethod(this, &MessageChannel::resume, Qt::QueuedConnection);
+                break;
+            }
             auto envelope = m_reader.take();
             if (!envelope)
                 break;
+            ++taken;
             m_frameStart.invalidate(); // the next frame's clock starts with its first byte
             Q_EMIT messageReceived(*envelope);
             if (m_failed || !m_socket)
                 return;
         }
+        if (m_resumeQueued)
+            break;
         if (m_reader.hasError())
             return failWith(m_reader.errorCode(), m_reader.error());
         if (m_paused || m_socket->bytesAvailable() <= 0)

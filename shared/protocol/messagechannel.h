@@ -69,6 +69,10 @@ public:
     // `budget`. Not owned.
     void setReplyBudget(ByteBudget *budget);
 
+    // One pass of reading handles at most this many messages, or this long.
+    static constexpr int kMessagesPerPass = 64;
+    static constexpr qint64 kPassMs = 10;
+
 Q_SIGNALS:
     void messageReceived(const filesync::protocol::Envelope &envelope);
     void protocolError(const QString &reason);
@@ -77,6 +81,7 @@ Q_SIGNALS:
 
 private:
     void onReadyRead();
+    void resume(); // the rest of a pass that ended early
     void failWith(const char *code, const QString &reason);
     void account(); // brings m_accounted (and the budget) up to what is held now
     void accountOutput(); // the same for m_outputAccounted and the reply budget
@@ -89,6 +94,7 @@ private:
     quint64 m_bytesOut = 0;
     bool m_failed = false;
     bool m_paused = false;
+    bool m_resumeQueued = false;
     QPointer<ByteBudget> m_budget;
     qint64 m_budgetShare = 0;
     bool m_waitingForBudget = false;

@@ -11,6 +11,7 @@
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
+#include <QTimer>
 #include <QtEndian>
 
 #include <zstd.h>
@@ -94,6 +95,7 @@ private Q_SLOTS:
     void compressionOnlyWhereItPays_data();
     void compressionOnlyWhereItPays();
     void channelOverRealSocket();
+    void channelTakesTurns();
 };
 
 // A block frame sent with its bytes beside the body is the same CBOR as one with "data"
@@ -858,6 +860,47 @@ void tst_Protocol::channelOverRealSocket()
     QTRY_COMPARE(clientGot.size(), 1);
     QCOMPARE(clientGot.first().first().value<Envelope>().type, MessageType::ErrorReply);
     QTRY_COMPARE(closed.size(), 1);
+}
+
+// Many requests queued at once are taken over several turns of the event loop: between
+// two passes, everything else the thread has to do (other connections) gets its turn.
+void tst_Protocol::channelTakesTurns()
+{
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    QTcpSocket peer;
+    peer.connectToHost(QHostAddress::LocalHost, server.serverPort());
+    QVERIFY(server.waitForNewConnection(5000));
+    QTcpSocket *socket = server.nextPendingConnection();
+    MessageChannel channel(socket);
+    channel.setPaused(true); // until all of it is here
+    constexpr int kRequests = 3 * MessageChannel::kMessagesPerPass + 5;
+    QByteArray burst;
+    for (int i = 0; i < kRequests; ++i)
+        burst += encodeFrame(Envelope { MessageType::Ping, quint64(i + 1), QCborMap(), {} });
+    QCOMPARE(peer.write(burst), burst.size());
+    QTRY_COMPARE(socket->bytesAvailable(), qint64(burst.size()));
+
+    QList<int> seenByOthers; // messages taken when another event of the thread ran
+    int received = 0;
+    QTimer other;
+    connect(&other, &QTimer::timeout, this, [&] { seenByOthers << received; });
+    other.start(0);
+    connect(&channel, &MessageChannel::messageReceived, this, [&](const Envelope &e) {
+        ++received;
+        QCOMPARE(e.id, quint64(received)); // in order
+    });
+    channel.setPaused(false);
+    QTRY_COMPARE(received, kRequests);
+    other.stop();
+    // Other events ran in between: at most one pass's worth of messages apart.
+    QVERIFY(!seenByOthers.isEmpty());
+    int last = 0;
+    for (const int n : std::as_const(seenByOthers)) {
+        QVERIFY2(n - last <= MessageChannel::kMessagesPerPass, qPrintable(QString::number(n)));
+        last = n;
+    }
+    QVERIFY2(seenByOthers.first() < kRequests, "all taken in one pass");
 }
 
 QTEST_GUILESS_MAIN(tst_Protocol)

@@ -922,8 +922,9 @@ void Simulation::quiesceAndCheck(int point)
     // touched (same path, inside it, around it) within this epoch.
     for (const Deleted &d : m_epochDeletes) {
         // The names what was deleted had this epoch: its path, and back through the
-        // renames its computer made before the delete (another computer's change to the
-        // file under its old name contests the delete as well).
+        // renames its computer made before the delete, of it or of something it moved
+        // into it (another computer's change under an old name contests the delete as
+        // well: a file written into a folder that is then moved into the deleted one).
         QStringList names { d.path };
         for (auto a = m_epochOps.crbegin(); a != m_epochOps.crend(); ++a) {
             if (a->computer != d.computer || a->index >= d.index || a->paths.size() != 2)
@@ -932,6 +933,8 @@ void Simulation::quiesceAndCheck(int point)
             for (const QString &n : QStringList(names)) {
                 if (n == to || n.startsWith(to + u'/'))
                     names << from + n.mid(to.size());
+                else if (to.startsWith(n + u'/'))
+                    names << from;
             }
         }
         bool contested = false;

@@ -23,7 +23,7 @@ using namespace protocol;
 
 namespace {
 constexpr int kSchemaVersion = 4;
-const QString kSentKey = QStringLiteral("sent-puts");
+const QString kSentKey = QStringLiteral("sent-ops"); // the puts and moves of the Commit in flight
 
 Error sqlError(const QSqlQuery &q)
 {
@@ -473,20 +473,52 @@ ContentHash Journal::blockListDigest(const QList<BlockRef> &blocks)
     return ContentHash::of(all);
 }
 
-void Journal::setSent(const SentPuts &puts)
+namespace {
+
+QCborMap sentToCbor(const RelativePath &path, const JournalEntry &e)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("p"), path.toString());
+    m.insert(QStringLiteral("k"), int(e.kind));
+    m.insert(QStringLiteral("s"), e.size);
+    m.insert(QStringLiteral("m"), e.mtimeNs);
+    m.insert(QStringLiteral("i"), qint64(e.inode));
+    m.insert(QStringLiteral("o"), qint64(e.mode));
+    m.insert(QStringLiteral("c"), e.ctimeNs);
+    m.insert(QStringLiteral("r"), e.readAfterCtime);
+    m.insert(QStringLiteral("d"), Journal::blockListDigest(e.blocks).bytes());
+    return m;
+}
+
+// False for an item that is not ours to trust: that op is then simply not recognised.
+bool sentFromCbor(const QCborMap &m, RelativePath *path, JournalEntry *e)
+{
+    const auto p = RelativePath::fromString(m.value(QStringLiteral("p")).toString());
+    const auto digest = ContentHash::fromBytes(m.value(QStringLiteral("d")).toByteArray());
+    if (!p || !digest)
+        return false;
+    *path = *p;
+    e->kind = EntryKind(m.value(QStringLiteral("k")).toInteger());
+    e->size = m.value(QStringLiteral("s")).toInteger();
+    e->mtimeNs = m.value(QStringLiteral("m")).toInteger();
+    e->inode = quint64(m.value(QStringLiteral("i")).toInteger());
+    e->mode = quint32(m.value(QStringLiteral("o")).toInteger());
+    e->ctimeNs = m.value(QStringLiteral("c")).toInteger();
+    e->readAfterCtime = m.value(QStringLiteral("r")).toBool();
+    e->blocks = { BlockRef { *digest, 0 } };
+    return true;
+}
+
+} // namespace
+
+void Journal::setSent(const SentPuts &puts, const SentMoves &moves)
 {
     QCborArray list;
-    for (const auto &[path, e] : puts) {
-        QCborMap m;
-        m.insert(QStringLiteral("p"), path.toString());
-        m.insert(QStringLiteral("k"), int(e.kind));
-        m.insert(QStringLiteral("s"), e.size);
-        m.insert(QStringLiteral("m"), e.mtimeNs);
-        m.insert(QStringLiteral("i"), qint64(e.inode));
-        m.insert(QStringLiteral("o"), qint64(e.mode));
-        m.insert(QStringLiteral("c"), e.ctimeNs);
-        m.insert(QStringLiteral("r"), e.readAfterCtime);
-        m.insert(QStringLiteral("d"), blockListDigest(e.blocks).bytes());
+    for (const auto &[path, e] : puts)
+        list.append(sentToCbor(path, e));
+    for (const SentMove &move : moves) {
+        QCborMap m = sentToCbor(move.to, move.entry);
+        m.insert(QStringLiteral("f"), move.from.toString()); // a move's source
         list.append(m);
     }
     setValue(kSentKey, QString::fromLatin1(list.toCborValue().toCbor().toBase64()));
@@ -501,22 +533,33 @@ Journal::SentPuts Journal::sent() const
     const QCborArray list = QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
     for (const QCborValue &v : list) {
         const QCborMap m = v.toMap();
-        const auto path = RelativePath::fromString(m.value(QStringLiteral("p")).toString());
-        const auto digest = ContentHash::fromBytes(m.value(QStringLiteral("d")).toByteArray());
-        if (!path || !digest)
-            continue; // not ours to trust: the put is then simply not recognised
+        RelativePath path;
         JournalEntry e;
-        e.kind = EntryKind(m.value(QStringLiteral("k")).toInteger());
-        e.size = m.value(QStringLiteral("s")).toInteger();
-        e.mtimeNs = m.value(QStringLiteral("m")).toInteger();
-        e.inode = quint64(m.value(QStringLiteral("i")).toInteger());
-        e.mode = quint32(m.value(QStringLiteral("o")).toInteger());
-        e.ctimeNs = m.value(QStringLiteral("c")).toInteger();
-        e.readAfterCtime = m.value(QStringLiteral("r")).toBool();
-        e.blocks = { BlockRef { *digest, 0 } };
-        puts.append({ *path, e });
+        if (!m.contains(QStringLiteral("f")) && sentFromCbor(m, &path, &e))
+            puts.append({ path, e });
     }
     return puts;
+}
+
+Journal::SentMoves Journal::sentMoves() const
+{
+    SentMoves moves;
+    const QString stored = value(kSentKey);
+    if (stored.isEmpty())
+        return moves;
+    const QCborArray list = QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
+    for (const QCborValue &v : list) {
+        const QCborMap m = v.toMap();
+        if (!m.contains(QStringLiteral("f")))
+            continue;
+        SentMove move;
+        const auto from = RelativePath::fromString(m.value(QStringLiteral("f")).toString());
+        if (from && sentFromCbor(m, &move.to, &move.entry)) {
+            move.from = *from;
+            moves.append(move);
+        }
+    }
+    return moves;
 }
 
 void Journal::clearSent()

@@ -59,8 +59,19 @@ public:
     // Each entry is the local stat sent (version 0), with one block: the digest of the
     // block list (blockListDigest()).
     using SentPuts = QList<std::pair<RelativePath, JournalEntry>>;
-    void setSent(const SentPuts &puts);
+    // Its moves, kept the same way: the server's row at `to` moved from `from` is then
+    // this computer's own move, not somebody else's (which wins over a delete here).
+    // `entry` is the local stat sent, as for a put.
+    struct SentMove
+    {
+        RelativePath from;
+        RelativePath to;
+        JournalEntry entry;
+    };
+    using SentMoves = QList<SentMove>;
+    void setSent(const SentPuts &puts, const SentMoves &moves = {});
     SentPuts sent() const;
+    SentMoves sentMoves() const;
     void clearSent();
     static ContentHash blockListDigest(const QList<protocol::BlockRef> &blocks);
 

@@ -50,12 +50,16 @@ Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &
     // write stands alone as before). A failed write makes the journal fail, which stops
     // the folder at the end of the cycle, as for single writes.
     connect(m_uploader, &Uploader::resultsStarting, this, [this] { m_resultsBatch = m_journal.begin(); });
-    connect(m_uploader, &Uploader::committing, this, [this](const QList<SyncAction> &puts) {
-        Journal::SentPuts sent;
-        sent.reserve(puts.size());
-        for (const SyncAction &a : puts)
-            sent.append({ a.path, journalEntryFor(*a.local, 0) });
-        m_journal.setSent(sent);
+    connect(m_uploader, &Uploader::committing, this, [this](const QList<SyncAction> &ops) {
+        Journal::SentPuts puts;
+        Journal::SentMoves moves;
+        for (const SyncAction &a : ops) {
+            if (a.type == ActionType::MoveRemote)
+                moves.append({ a.from, a.path, journalEntryFor(*a.local, 0) });
+            else
+                puts.append({ a.path, journalEntryFor(*a.local, 0) });
+        }
+        m_journal.setSent(puts, moves);
     });
     connect(m_uploader, &Uploader::resultsDone, this, [this] {
         m_journal.clearSent(); // with the answers, in their transaction

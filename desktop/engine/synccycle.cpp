@@ -36,6 +36,16 @@ QString planForLog(const SyncPlan &plan)
         + QStringLiteral("\n... %1 actions in all: %2").arg(plan.actions.size()).arg(counts.join(QStringLiteral(", ")));
 }
 
+// Moves every key at or under `from` to `to`, as Journal::moveTree() does.
+void moveKeys(JournalState &map, const RelativePath &from, const RelativePath &to)
+{
+    QList<RelativePath> keys;
+    for (auto [it, end] = RelativePath::subtreeRun(map, from); it != end; ++it)
+        keys << it.key();
+    for (const RelativePath &k : std::as_const(keys))
+        map.insert(k.rebased(from, to), map.take(k));
+}
+
 } // namespace
 
 SyncCycle::SyncCycle(
@@ -359,20 +369,50 @@ void SyncCycle::onChangesComplete()
     startScan();
 }
 
-// Puts of a Commit whose answer never came (the engine stopped or crashed in between):
-// a server row with the same content and mode at the path is that put, so the journal
-// takes it as synced at the row's version. Without this, a file deleted here afterwards
-// came back (the server's row looked like somebody else's new file), and one edited
-// here again became a conflict copy of itself. Only on a full scan (a partial one would
-// read the new journal entry out of its scope as deleted here); forgotten once a whole
-// feed has been read after it.
-void SyncCycle::adoptSentPuts()
+// Puts and moves of a Commit whose answer never came (the engine stopped or crashed in
+// between, or the connection broke): a server row with the same content and mode at a
+// put's path is that put, and one at a move's target moved from its source is that move,
+// so the journal takes them as it would have taken the answer. Without this, a file
+// deleted here afterwards came back (the server's row looked like somebody else's new
+// file, or somebody else's move, which wins over a delete), one edited here again became
+// a conflict copy of itself, and a folder renamed here again went back to the first name.
+// Only on a full scan (a partial one would read the new journal entry out of its scope as
+// deleted here); forgotten once a whole feed has been read after it.
+void SyncCycle::adoptSent()
 {
     if (!m_fullScan)
         return;
     const Journal::SentPuts sent = m_journal.sent();
-    if (sent.isEmpty())
+    const Journal::SentMoves moves = m_journal.sentMoves();
+    if (sent.isEmpty() && moves.isEmpty())
         return;
+    for (const Journal::SentMove &m : moves) {
+        const auto r = m_changes.constFind(m.to);
+        const auto known = m_reconcileJournal.constFind(m.from);
+        if (r == m_changes.cend() || r->deleted || r->movedFrom != m.from || r->kind != m.entry.kind
+            || known == m_reconcileJournal.cend() || known->kind != r->kind || known->version >= r->version
+            || m_reconcileJournal.contains(m.to)
+            || (!known->isDir() && (known->blocks != r->blocks || syncedMode(known->mode) != syncedMode(r->mode))))
+            continue;
+        // As the answer's opApplied would have it: the tree under its new name, the moved
+        // entry with the stat sent and the row's version.
+        JournalEntry adopted = *known;
+        adopted.size = m.entry.size;
+        adopted.mtimeNs = m.entry.mtimeNs;
+        adopted.inode = m.entry.inode;
+        adopted.mode = m.entry.mode;
+        adopted.ctimeNs = m.entry.ctimeNs;
+        adopted.readAfterCtime = m.entry.readAfterCtime;
+        adopted.version = r->version;
+        m_journal.moveTree(m.from, m.to);
+        m_journal.put(m.to, adopted);
+        for (JournalState *state : { &m_reconcileJournal, &m_journalAtStart }) {
+            moveKeys(*state, m.from, m.to);
+            state->insert(m.to, adopted);
+        }
+        qCInfo(lcEngine) << "the server has our unanswered move of" << m.from.toString() << "to" << m.to.toString()
+                         << "at version" << r->version;
+    }
     for (const auto &[path, e] : sent) {
         const auto r = m_changes.constFind(path);
         if (r == m_changes.cend() || r->deleted || r->kind != e.kind || syncedMode(r->mode) != syncedMode(e.mode)
@@ -395,7 +435,7 @@ void SyncCycle::adoptSentPuts()
 
 void SyncCycle::reconcileAndPropagate()
 {
-    adoptSentPuts();
+    adoptSent();
     Reconciler::Feed feed;
     feed.complete = !m_sliced;
     m_movedThisSlice.clear();

@@ -103,7 +103,7 @@ private:
     bool cutSlice(quint64 pageEnd);
     void onChangesComplete();
     void reconcileAndPropagate();
-    void adoptSentPuts();
+    void adoptSent();
     void onPropagated(const Propagator::Outcome &outcome);
     void end(bool followUp);
 

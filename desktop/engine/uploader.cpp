@@ -581,14 +581,14 @@ void Uploader::maybeCommit()
     }
     m_commitAt = at;
     m_committing = true;
-    QList<SyncAction> puts;
+    QList<SyncAction> sent;
     for (const int i : std::as_const(indexes)) {
         const Op &op = m_ops.at(size_t(i));
-        if (op.type == ActionType::Upload && op.hasLocal)
-            puts.append(actionFor(i));
+        if ((op.type == ActionType::Upload || op.type == ActionType::MoveRemote) && op.hasLocal)
+            sent.append(actionFor(i));
     }
-    if (!puts.isEmpty())
-        Q_EMIT committing(puts);
+    if (!sent.isEmpty())
+        Q_EMIT committing(sent);
     const int generation = m_generation;
     m_connection.commit(batch, [this, generation, indexes](const Reply<CommitReply> &result) {
         if (generation != m_generation)

@@ -115,8 +115,9 @@ Q_SIGNALS:
     // one transaction (one WAL append and lock round instead of one per file).
     void resultsStarting();
     void resultsDone();
-    // Right before a Commit goes out: its puts (files and folders), with their local stat.
-    void committing(const QList<filesync::SyncAction> &puts);
+    // Right before a Commit goes out: its puts (files and folders) and moves, with their
+    // local stat.
+    void committing(const QList<filesync::SyncAction> &ops);
     void bytesDone(qint64 bytes);
     void finished(bool complete);
 

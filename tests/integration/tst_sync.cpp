@@ -43,6 +43,9 @@ private Q_SLOTS:
     void modeChangesSyncBothWays();
     void touchedOfflineDeletedElsewhere();
     void unansweredUploadThenDeleted();
+    void unansweredMoveThenDeleted_data();
+    void unansweredMoveThenDeleted();
+    void unansweredMoveThenRenamedAgain();
     void folderBecameAFileWhileFilledElsewhere();
     void pathBlockedHereIsReported();
 
@@ -513,6 +516,109 @@ void tst_Sync::unansweredUploadThenDeleted()
     QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
     QTRY_TREES_EQUAL(a.root(), b.root());
     QVERIFY(!exists(a.root(), QStringLiteral("f")));
+}
+
+// The local stat of `rel` as the Propagator records it for a Commit in flight.
+static JournalEntry sentStat(const QString &root, const QString &rel)
+{
+    struct stat st;
+    if (::lstat(QFile::encodeName(root + u'/' + rel).constData(), &st) != 0)
+        return {};
+    JournalEntry e;
+    e.kind = S_ISDIR(st.st_mode) ? protocol::EntryKind::Directory : protocol::EntryKind::File;
+    e.size = S_ISDIR(st.st_mode) ? 0 : st.st_size;
+    e.mtimeNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    e.inode = st.st_ino;
+    e.mode = st.st_mode & 07777;
+    return e;
+}
+
+// The server applies A's move (here through B, the same move), but A stopped before the
+// answer (a crash, a stop, a broken connection): its journal holds only the Commit's
+// moves (Journal::SentMove). Offline, A then deletes what it moved. Back online, the
+// server's move is A's own, so the delete goes up (the move had looked like somebody
+// else's, which wins over a delete: it came back, everywhere).
+void tst_Sync::unansweredMoveThenDeleted_data()
+{
+    QTest::addColumn<QString>("from");
+    QTest::addColumn<QString>("to");
+    QTest::addColumn<QString>("deleted"); // by A after the move
+    QTest::newRow("folder moved into a folder, that folder deleted")
+        << QStringLiteral("s") << QStringLiteral("d/s") << QStringLiteral("d");
+    QTest::newRow("folder renamed, then deleted") << QStringLiteral("s") << QStringLiteral("t") << QStringLiteral("t");
+    QTest::newRow("folder renamed, then a file in it deleted")
+        << QStringLiteral("s") << QStringLiteral("t") << QStringLiteral("t/f");
+    QTest::newRow("file moved, then deleted") << QStringLiteral("d/f") << QStringLiteral("g") << QStringLiteral("g");
+}
+
+void tst_Sync::unansweredMoveThenDeleted()
+{
+    QFETCH(QString, from);
+    QFETCH(QString, to);
+    QFETCH(QString, deleted);
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("s/f"), "in s");
+    writeFile(a.root(), QStringLiteral("d/f"), "in d");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    QVERIFY(QDir(b.root()).rename(from, to));
+    QTRY_VERIFY(b.completed(to, QStringLiteral("moved")));
+    QVERIFY(QDir(a.root()).rename(from, to));
+    {
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        aj.setSent({}, { { *RelativePath::fromString(from), *RelativePath::fromString(to), sentStat(a.root(), to) } });
+    }
+    const QString gone = a.root() + u'/' + deleted;
+    QVERIFY(QFileInfo(gone).isDir() ? QDir(gone).removeRecursively() : QFile::remove(gone));
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(!exists(b.root(), deleted));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(a.root(), deleted));
+    QVERIFY(!exists(a.root(), from));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// As above, but A renames the moved folder again while offline: its second name stays
+// (the server's move, taken for somebody else's, had won, and A renamed it back).
+void tst_Sync::unansweredMoveThenRenamedAgain()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("s/f"), "in s");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    QVERIFY(QDir(b.root()).rename(QStringLiteral("s"), QStringLiteral("t")));
+    QTRY_VERIFY(b.completed(QStringLiteral("t"), QStringLiteral("moved")));
+    QVERIFY(QDir(a.root()).rename(QStringLiteral("s"), QStringLiteral("t")));
+    {
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        aj.setSent({},
+            { { *RelativePath::fromString(QStringLiteral("s")), *RelativePath::fromString(QStringLiteral("t")),
+                sentStat(a.root(), QStringLiteral("t")) } });
+    }
+    QVERIFY(QDir(a.root()).rename(QStringLiteral("t"), QStringLiteral("u")));
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(exists(b.root(), QStringLiteral("u/f")));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(a.root(), QStringLiteral("t")));
+    QCOMPARE(readFile(a.root(), QStringLiteral("u/f")), QByteArray("in s"));
 }
 
 // A, offline, replaces the folder d by a file d while B creates d/new: both are kept,

@@ -130,7 +130,7 @@ void tst_Journal::persistsAcrossReopen()
     QCOMPARE(j.cursor(), 99u);
 }
 
-// The puts of a Commit in flight outlive a crash (a reopen) and go with clearSent().
+// The puts and moves of a Commit in flight outlive a crash (a reopen) and go with clearSent().
 void tst_Journal::sentPutsSurviveReopenUntilCleared()
 {
     QTemporaryDir dir;
@@ -141,7 +141,10 @@ void tst_Journal::sentPutsSurviveReopenUntilCleared()
         Journal j(dir.path());
         QVERIFY(j.open().ok());
         QVERIFY(j.sent().isEmpty());
-        j.setSent({ { P("d/\u00e9t\u00e9.txt"), e } });
+        JournalEntry folder;
+        folder.kind = EntryKind::Directory;
+        folder.inode = 77;
+        j.setSent({ { P("d/\u00e9t\u00e9.txt"), e } }, { { P("s"), P("d/s"), folder } });
     }
     Journal j(dir.path());
     QVERIFY(j.open().ok());
@@ -157,9 +160,16 @@ void tst_Journal::sentPutsSurviveReopenUntilCleared()
     QVERIFY(back.readAfterCtime);
     QCOMPARE(back.blocks.value(0).hash, Journal::blockListDigest(blocks));
     QVERIFY(Journal::blockListDigest(blocks) != Journal::blockListDigest({ blocks.first() }));
+    const Journal::SentMoves moves = j.sentMoves(); // kept apart from the puts
+    QCOMPARE(moves.size(), 1);
+    QCOMPARE(moves.first().from, P("s"));
+    QCOMPARE(moves.first().to, P("d/s"));
+    QCOMPARE(moves.first().entry.kind, EntryKind::Directory);
+    QCOMPARE(moves.first().entry.inode, 77u);
     QVERIFY(j.load().isEmpty()); // not an entry
     j.clearSent();
     QVERIFY(j.sent().isEmpty());
+    QVERIFY(j.sentMoves().isEmpty());
     QVERIFY(!j.hasFailed());
 }
 

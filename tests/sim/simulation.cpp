@@ -178,6 +178,14 @@ bool overlaps(const QString &a, const QString &b)
     return a == b || a.startsWith(b + u'/') || b.startsWith(a + u'/');
 }
 
+// The hash of a file's bytes (empty for an empty or unreadable file).
+QString keptHashAt(const QString &abs)
+{
+    bool ok = false;
+    const QByteArray data = readPath(abs, &ok);
+    return ok && !data.isEmpty() ? hashOf(data) : QString();
+}
+
 bool isTempName(const QString &name)
 {
     static const QRegularExpression uuid(
@@ -258,6 +266,9 @@ private:
         int index = 0;
         int computer = 0;
         QStringList paths;
+        // The bytes of a file the op kept while changing its mode or name: that
+        // computer's version, which a conflict there may keep as a copy of its own.
+        QString keptHash;
     };
     struct Deleted
     {
@@ -482,7 +493,7 @@ QString Simulation::applyUser(const Op &op, int index)
     const bool parentIsDir = ::stat(encoded(parentAbs).constData(), &pst) == 0 && S_ISDIR(pst.st_mode);
     const QString what
         = QStringLiteral("%1 on %2 at %3 (op %4)").arg(kindName(op.kind), comp.name, op.path).arg(op.tag);
-    Applied applied { index, op.computer, { op.path } };
+    Applied applied { index, op.computer, { op.path }, {} };
 
     switch (op.kind) {
     case OpKind::Write:
@@ -546,6 +557,8 @@ QString Simulation::applyUser(const Op &op, int index)
         const QString toParent = toAbs.left(toAbs.lastIndexOf(u'/'));
         if (::stat(encoded(toParent).constData(), &pst) != 0 || !S_ISDIR(pst.st_mode))
             return QStringLiteral("skipped: no target folder");
+        if (isFile)
+            applied.keptHash = keptHashAt(abs);
         if (::rename(p.constData(), encoded(toAbs).constData()) != 0)
             return QStringLiteral("skipped: rename: %1").arg(QString::fromLocal8Bit(strerror(errno)));
         applied.paths << op.to;
@@ -598,6 +611,7 @@ QString Simulation::applyUser(const Op &op, int index)
             return QStringLiteral("skipped: no file");
         if (::chmod(p.constData(), op.n ? 0755 : 0644) != 0)
             return QStringLiteral("skipped: chmod failed");
+        applied.keptHash = keptHashAt(abs);
         m_epochOps << applied;
         return QStringLiteral("done");
     case OpKind::Touch: {
@@ -630,7 +644,7 @@ QString Simulation::applyUser(const Op &op, int index)
             if (ok && !data.isEmpty())
                 deleted.hashes.insert(hashOf(data));
             m_epochDeletes << deleted;
-            m_epochOps << Applied { index, op.computer, { it.key() } };
+            m_epochOps << Applied { index, op.computer, { it.key() }, {} };
         }
         return QStringLiteral("done: %1 deleted").arg(n);
     }
@@ -955,6 +969,12 @@ void Simulation::quiesceAndCheck(int point)
         if (contested)
             continue;
         for (const QString &h : d.hashes) {
+            // Another computer's own copy of the same bytes, which it changed the mode or
+            // name of this epoch, may be back as its conflict copy: not the deleted one.
+            const bool keptByOther = std::any_of(m_epochOps.cbegin(), m_epochOps.cend(),
+                [&d, &h](const Applied &a) { return a.computer != d.computer && a.keptHash == h; });
+            if (keptByOther)
+                continue;
             // The same bytes at another path at the last quiescent point (a conflict copy,
             // or a copy kept when a rename met an edit) are not the deleted version back.
             const QStringList before = m_settledPlaces.value(h);

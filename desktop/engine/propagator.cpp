@@ -327,10 +327,13 @@ void Propagator::runLocal()
             if (stoppedByLink(a, at.dir()))
                 break;
             const auto now = at.stat();
-            if (!now && at.folderKnown()) {
-                m_journal.remove(a.path);
+            if (!now && at.ok()) {
+                m_journal.remove(a.path); // deleted here too
                 break;
             }
+            // Its folder gone since the scan may have moved here, the entry with it: the
+            // next cycle sees the move, and the delete applies at the new name. Forgotten
+            // now, the entry would be new there next cycle, and uploaded again.
             if (!now || !localStillAsPlanned(a, at)) {
                 postpone(a, "changed meanwhile");
                 break;

@@ -1,4 +1,7 @@
 #include "journal.h"
+#include "propagator.h"
+#include "scanner.h"
+#include "serverconnection.h"
 #include "synctestmacros.h"
 #include "testcluster.h"
 #include "testtree.h"
@@ -45,6 +48,7 @@ private Q_SLOTS:
     void remoteMoveOntoALocalFile();
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
+    void deleteInAFolderRenamedSinceThePlanWaits();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -665,4 +669,51 @@ void tst_FolderMoves::onlineBothRenameTheSameFolder()
 }
 
 QTEST_MAIN(tst_FolderMoves)
+// The server deleted D/f; the plan says to delete it here, but D was renamed here to N
+// since the scan: f is not deleted, it moved with N. The delete waits (the cursor held)
+// and the journal keeps D/f, so that the next cycle sees the folder's move and deletes
+// N/f (forgotten, N/f was new there, and uploaded again: the delete undone everywhere).
+void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
+{
+    QTemporaryDir folder;
+    const QString root = folder.path();
+    writeFile(root, QStringLiteral("D/f"), "deleted elsewhere");
+    Journal journal(root);
+    QVERIFY(journal.open());
+    JournalState known;
+    for (const QString &p : { QStringLiteral("D"), QStringLiteral("D/f") }) {
+        const auto stat = Scanner::stat(root + u'/' + p);
+        QVERIFY(stat);
+        known.insert(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+        journal.put(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+    }
+    ServerConnection connection(QStringLiteral("127.0.0.1"), m_server->port());
+    QSignalSpy ready(&connection, &ServerConnection::ready);
+    connection.open();
+    QVERIFY(ready.wait(10000));
+    bool loggedIn = false;
+    connection.createAccount(
+        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
+    QTRY_VERIFY(loggedIn);
+
+    SyncAction del;
+    del.type = ActionType::DeleteLocal;
+    del.path = *RelativePath::fromString(QStringLiteral("D/f"));
+    del.kind = protocol::EntryKind::File;
+    del.local = Scanner::stat(root + QStringLiteral("/D/f"));
+    SyncPlan plan;
+    plan.actions = { del };
+    QVERIFY(moveOnDisk(root, QStringLiteral("D"), QStringLiteral("N")));
+
+    Propagator propagator(root, journal, connection);
+    std::optional<Propagator::Outcome> outcome;
+    connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
+    propagator.run(plan, known);
+    QTRY_VERIFY(outcome.has_value());
+    QVERIFY(!outcome->complete); // the cursor is held: the server's delete is read again
+    QVERIFY(outcome->followUp);
+    QVERIFY(journal.load().contains(del.path));
+    QCOMPARE(readFile(root, QStringLiteral("N/f")), QByteArray("deleted elsewhere"));
+}
+
 #include "tst_foldermoves.moc"

@@ -574,13 +574,14 @@ private:
             } else if (hasJ && j.isDir() && !l.isDir() && remote != Side::Deleted && remoteWorkUnder(p)) {
                 // The folder became a file here while the server got new work inside it
                 // (the server refuses the file over it, for ever): the file goes aside and
-                // the folder comes back with that work.
+                // the folder comes back with that work, at the server's version (deleted and
+                // made again there meanwhile, it has a newer one than the journal's).
                 addConflict(p);
                 SyncAction &restore = m_actions.last();
                 restore.kind = EntryKind::Directory;
                 restore.remote.path = p;
                 restore.remote.kind = EntryKind::Directory;
-                restore.remote.version = j.version;
+                restore.remote.version = base;
             } else {
                 addUpload(p, base); // remote unchanged, or deleted: an edit wins
             }

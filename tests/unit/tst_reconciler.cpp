@@ -544,6 +544,18 @@ void tst_Reconciler::folderBecameAFileHereKeepsNewWorkThere()
     QCOMPARE(restore.remote.kind, EntryKind::Directory);
     QCOMPARE(restore.remote.version, 1u);
 
+    // Deleted there and made again (new work in it): the folder comes back at the
+    // server's version, or the journal would keep the old one for good.
+    FileEntry again;
+    again.path = P("d");
+    again.kind = EntryKind::Directory;
+    again.version = 2;
+    r.insert(again.path, again);
+    const SyncPlan remade = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(remade.describe(),
+        QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d\ndownload d/new"));
+    QCOMPARE(remade.actions.at(1).remote.version, 2u);
+
     // Without new work there, the file replaces the folder on the server.
     const SyncPlan alone = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), now);
     QCOMPARE(alone.describe(), QStringLiteral("upload d"));

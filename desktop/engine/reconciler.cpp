@@ -245,14 +245,23 @@ private:
                 if (!j.isDir())
                     m_remote.remove(source);
             }
-            if (j.isDir()) {
-                // What is inside waits for the server's answer: the journal learns the
-                // move only once it is applied, and the server moves what it holds then
-                // (changes made there meanwhile included), which the next cycle reads.
-                m_deferred << p << q;
-                if (there)
-                    m_deferred << source;
-                m_deferredMoves << q;
+        }
+        deferFolderMoves();
+    }
+
+    // What is inside a folder moved here waits for the server's answer: the journal learns
+    // the move only once it is applied, and the server moves what it holds then (changes
+    // made there meanwhile included), which the next cycle reads. Found again from the
+    // moves planned whenever they change, so that nothing waits for a move the plan no
+    // longer makes (it would hold the cursor for good, with nothing to do).
+    void deferFolderMoves()
+    {
+        m_deferred.clear();
+        m_deferredMoves.clear();
+        for (const SyncAction &m : std::as_const(m_moves)) {
+            if (m.type == ActionType::MoveRemote && m.kind == EntryKind::Directory) {
+                m_deferred << m.from << m.path;
+                m_deferredMoves << m.path;
             }
         }
     }
@@ -314,6 +323,7 @@ private:
             rebase(m_local, source, r.path);
             carryMovesAlong(source, r.path);
         }
+        deferFolderMoves(); // targets carried along to the server's names
     }
 
     // The server moved the folder `from` to where this computer made a folder of its own:
@@ -369,26 +379,9 @@ private:
                 continue;
             }
             rebase(m_journal, at, there);
-            if (isUnder(m_deferredMoves.values(), m->path))
-                deferAt(m->path, there);
             m->path = there;
             ++m;
         }
-    }
-
-    // A deferred folder move now aims at `to`: what waits for it waits there (left at the
-    // old name, the move was dropped as one into a deferred source, and the content was
-    // decided under the new name before the server had it there).
-    void deferAt(const RelativePath &from, const RelativePath &to)
-    {
-        for (RelativePath &p : m_deferred) {
-            if (p == from || from.isAncestorOf(p))
-                p = p.rebased(from, to);
-        }
-        QSet<RelativePath> targets;
-        for (const RelativePath &p : std::as_const(m_deferredMoves))
-            targets.insert(p == from || from.isAncestorOf(p) ? p.rebased(from, to) : p);
-        m_deferredMoves = std::move(targets);
     }
 
     // A folder the server moved holds, right after the move, exactly what the server had

@@ -15,6 +15,9 @@
 #include <QSqlQuery>
 #include <QTest>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 using namespace filesync;
 using namespace filesync::test;
 
@@ -49,6 +52,7 @@ private Q_SLOTS:
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
     void deleteInAFolderRenamedSinceThePlanWaits();
+    void folderMovedWithChangesIntoAFolderRenamedElsewhere();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -665,6 +669,41 @@ void tst_FolderMoves::onlineBothRenameTheSameFolder()
         QCOMPARE(
             readFile(a.root(), winner + QStringLiteral("/f%1").arg(i)), QByteArray("content ") + QByteArray::number(i));
     QCOMPARE(treeState(a.root()).size(), 7); // the winner, f0..f3, S and S/s0
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, moves S into F (as F/d), touches S's file there and adds one; B renames F
+// to T first. A's move goes along, to T/d. A used to drop its move while its journal
+// already named S's content under T/d: it recorded the touched file there (the server
+// had it under S), uploaded the new one (which made T/d on the server), then took S for
+// deleted here and deleted it on the server. The file was lost everywhere but on A.
+void tst_FolderMoves::folderMovedWithChangesIntoAFolderRenamedElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("S/f"), "in S");
+    writeFile(a.root(), QStringLiteral("F/g"), "in F");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("F"), QStringLiteral("T")));
+    QTRY_VERIFY(b.completed(QStringLiteral("T"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("S"), QStringLiteral("F/d")));
+    const timespec times[2] = { { 0, UTIME_OMIT }, { 1'000'000'000, 0 } }; // mtime only, years ago
+    QVERIFY(::utimensat(AT_FDCWD, QFile::encodeName(a.root() + QStringLiteral("/F/d/f")).constData(), times, 0) == 0);
+    writeFile(a.root(), QStringLiteral("F/d/new"), "new in S");
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("T/d/f")), QByteArray("in S"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("T/d/new")), QByteArray("new in S"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("T/g")), QByteArray("in F"));
+    for (const char *gone : { "S", "F" })
+        QVERIFY2(!exists(b.root(), QString::fromLatin1(gone)), gone);
+    QCOMPARE(storedCursor(a.root()), storedCursor(b.root()));
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

@@ -73,6 +73,7 @@ private Q_SLOTS:
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
     void folderRenamedHereAndThereFollowsTheServer();
+    void folderMovedIntoAFolderMovedThere();
     void inSync_data();
     void inSync();
 };
@@ -843,6 +844,33 @@ void tst_Reconciler::folderRenamedHereAndThereFollowsTheServer()
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local b from c (was a)\nupload b/new\nrecord b\nrecord b/x"));
+}
+
+// Here S moved into F (as F/d) and its file touched, there F moved to T: ours goes along,
+// to T/d, and what waits for it is what is under S and T/d (a change there under S is read
+// again). Dropped, with the journal already naming S's content under T/d, the plan
+// recorded the file at T/d/f, where the server had nothing.
+void tst_Reconciler::folderMovedIntoAFolderMovedThere()
+{
+    JournalState j;
+    j.insert(P("F"), JournalEntry { EntryKind::Directory, 0, 0, 60, 0755, 4, {} });
+    j.insert(P("S"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 2, {} });
+    j.insert(P("S/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 3, content('A') });
+    LocalSnapshot l;
+    l.insert(P("F"), localDir(60));
+    l.insert(P("F/d"), localDir(50));
+    l.insert(P("F/d/f"), localFile('A', true));
+    RemoteChanges r;
+    FileEntry moved;
+    moved.path = P("T");
+    moved.kind = EntryKind::Directory;
+    moved.version = 6;
+    moved.movedFrom = P("F");
+    for (const FileEntry &e : { tombstone("F", EntryKind::Directory, 5), moved, remoteFile("S/g", 'G', 7) })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote T/d from S\nmove-local T from F\nrecord T"));
+    QVERIFY(plan.holdCursor);
 }
 
 void tst_Reconciler::inSync_data()

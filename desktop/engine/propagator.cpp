@@ -280,7 +280,9 @@ bool Propagator::moveLocal(const SyncAction &a)
             postpone(a, "the target is taken");
         return false;
     }
-    m_journal.moveTree(a.journalFrom.isRoot() ? a.from : a.journalFrom, a.path);
+    // A move of ours undone (back to the name the journal has) leaves the journal as it is.
+    if (const RelativePath &known = a.journalFrom.isRoot() ? a.from : a.journalFrom; known != a.path)
+        m_journal.moveTree(known, a.path);
     completed(a, ItemDirection::Down, QStringLiteral("moved"));
     return true;
 }

@@ -309,6 +309,7 @@ private:
             if (l == m_local.cend() || !j->statMatches(*l) || !sameContent(*j, r) || isSkipped(from)
                 || remoteTouchesAlive(from))
                 continue;
+            undoMovesInto(source, r.path);
             SyncAction a;
             a.type = ActionType::MoveLocal;
             a.path = r.path;
@@ -324,6 +325,37 @@ private:
             carryMovesAlong(source, r.path);
         }
         deferFolderMoves(); // targets carried along to the server's names
+    }
+
+    // This computer moved a folder into `folder` while the server moved `folder` to `to`,
+    // into that very folder: done both ways, each would be inside the other. The server's
+    // move came first and wins: ours is undone here (the folder goes back to the name the
+    // server still has it at), then the server's is followed. What was added here in
+    // either goes along and is uploaded at its new path.
+    void undoMovesInto(const RelativePath &folder, const RelativePath &to)
+    {
+        for (qsizetype i = 0; i < m_moves.size(); ++i) {
+            const SyncAction m = m_moves.at(i);
+            if (m.type != ActionType::MoveRemote || !folder.isAncestorOf(m.path)
+                || !(m.from == to || m.from.isAncestorOf(to)))
+                continue;
+            m_moves.removeAt(i--);
+            rebase(m_journal, m.path, m.from);
+            rebase(m_local, m.path, m.from);
+            for (SyncAction &inside : m_moves) {
+                if (inside.type == ActionType::MoveRemote && m.path.isAncestorOf(inside.path))
+                    inside.path = inside.path.rebased(m.path, m.from);
+            }
+            SyncAction back;
+            back.type = ActionType::MoveLocal;
+            back.path = m.from;
+            back.from = m.path;
+            back.journalFrom = m.from; // the journal never moved it
+            back.kind = m.kind;
+            back.local = m_local.value(m.from);
+            m_moves << back;
+        }
+        deferFolderMoves();
     }
 
     // The server moved the folder `from` to where this computer made a folder of its own:

@@ -53,6 +53,7 @@ private Q_SLOTS:
     void onlineBothRenameTheSameFolder();
     void deleteInAFolderRenamedSinceThePlanWaits();
     void folderMovedWithChangesIntoAFolderRenamedElsewhere();
+    void foldersMovedIntoEachOther();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -669,6 +670,38 @@ void tst_FolderMoves::onlineBothRenameTheSameFolder()
         QCOMPARE(
             readFile(a.root(), winner + QStringLiteral("/f%1").arg(i)), QByteArray("content ") + QByteArray::number(i));
     QCOMPARE(treeState(a.root()).size(), 7); // the winner, f0..f3, S and S/s0
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A, offline, moves X into N (as N/d) and makes N/new; B moves N into X (as X/N) first.
+// Both cannot be: B's move, the first the server has, wins and A's is undone on A, with
+// what A made in N going along. A used to wait for its move for good: idle, its cursor
+// below the server's head, its folder different.
+void tst_FolderMoves::foldersMovedIntoEachOther()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("X/f"), "in X");
+    writeFile(a.root(), QStringLiteral("N/g"), "in N");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("N"), QStringLiteral("X/N")));
+    QTRY_VERIFY(b.completed(QStringLiteral("X/N"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("X"), QStringLiteral("N/d")));
+    makeDir(a.root(), QStringLiteral("N/new"));
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("X/f")), QByteArray("in X"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("X/N/g")), QByteArray("in N"));
+    QVERIFY(exists(b.root(), QStringLiteral("X/N/new")));
+    QVERIFY(!exists(b.root(), QStringLiteral("N")));
+    QCOMPARE(treeState(a.root()).size(), 5); // X, X/f, X/N, X/N/g, X/N/new
+    QCOMPARE(storedCursor(a.root()), storedCursor(b.root()));
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 

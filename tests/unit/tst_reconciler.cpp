@@ -73,6 +73,7 @@ private Q_SLOTS:
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
     void folderRenamedHereAndThereFollowsTheServer();
+    void folderMovedIntoAFolderMovedIntoItThere();
     void folderMovedIntoAFolderMovedThere();
     void inSync_data();
     void inSync();
@@ -844,6 +845,39 @@ void tst_Reconciler::folderRenamedHereAndThereFollowsTheServer()
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local b from c (was a)\nupload b/new\nrecord b\nrecord b/x"));
+}
+
+// Here X moved into n (as n/d, and n/N is new), there n moved into X (as X/X) first: done
+// both ways each would be inside the other. The server's move wins: ours is undone and
+// its followed, and nothing waits for a move that can never be made (the cursor held for
+// good, nothing to do: the folders stayed different).
+void tst_Reconciler::folderMovedIntoAFolderMovedIntoItThere()
+{
+    JournalState j;
+    j.insert(P("X"), JournalEntry { EntryKind::Directory, 0, 0, 50, 0755, 2, {} });
+    j.insert(P("X/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 3, content('A') });
+    j.insert(P("n"), JournalEntry { EntryKind::Directory, 0, 0, 60, 0755, 4, {} });
+    LocalSnapshot l;
+    l.insert(P("n"), localDir(60));
+    l.insert(P("n/N"), localDir(70));
+    l.insert(P("n/d"), localDir(50));
+    l.insert(P("n/d/f"), localFile('A', false));
+    RemoteChanges r;
+    FileEntry moved;
+    moved.path = P("X/X");
+    moved.kind = EntryKind::Directory;
+    moved.version = 6;
+    moved.movedFrom = P("n");
+    FileEntry made;
+    made.path = P("X/d");
+    made.kind = EntryKind::Directory;
+    made.version = 7;
+    for (const FileEntry &e : { tombstone("n", EntryKind::Directory, 5), moved, made })
+        r.insert(e.path, e);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(),
+        QStringLiteral("move-local X from n/d (was X)\nmove-local X/X from n\ndownload X/d\nupload X/X/N\nrecord X/X"));
+    QVERIFY(!plan.holdCursor);
 }
 
 // Here S moved into F (as F/d) and its file touched, there F moved to T: ours goes along,

@@ -47,6 +47,7 @@ private Q_SLOTS:
     void unansweredMoveThenDeleted();
     void unansweredMoveThenRenamedAgain();
     void folderBecameAFileWhileFilledElsewhere();
+    void folderBecameAFileWhileMadeAgainElsewhere();
     void pathBlockedHereIsReported();
 
 private:
@@ -649,6 +650,51 @@ void tst_Sync::folderBecameAFileWhileFilledElsewhere()
     const QStringList copies = conflictCopies(a.root());
     QCOMPARE(copies.size(), 1);
     QCOMPARE(readFile(a.root(), copies.first()), QByteArray("a file where d was"));
+}
+
+namespace {
+// The version the folder's journal holds for `path` (0: none), read with the engine stopped.
+quint64 journalVersion(const QString &root, const QString &path)
+{
+    Journal journal(root);
+    if (!journal.open())
+        return 0;
+    return journal.load().value(*RelativePath::fromString(path)).version;
+}
+} // namespace
+
+// As above, but B deleted d and made it again before filling it: d comes back on A at
+// the server's version of it, not the one A's journal had (which it then kept for good).
+void tst_Sync::folderBecameAFileWhileMadeAgainElsewhere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    makeDir(a.root(), QStringLiteral("d"));
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+
+    a.stop();
+    QVERIFY(QDir(b.root()).rmdir(QStringLiteral("d")));
+    QTRY_VERIFY(b.completed(QStringLiteral("d"), QStringLiteral("deleted")));
+    writeFile(b.root(), QStringLiteral("d/new"), "new in d");
+    QTRY_VERIFY(b.completed(QStringLiteral("d/new"), QStringLiteral("uploaded")));
+    QVERIFY(QDir(a.root()).rmdir(QStringLiteral("d")));
+    writeFile(a.root(), QStringLiteral("d"), "a file where d was");
+
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(storedCursor(a.root()), storedCursor(b.root()));
+    QCOMPARE(conflictCopies(a.root()).size(), 1);
+    a.stop();
+    b.stop();
+    const quint64 version = journalVersion(b.root(), QStringLiteral("d"));
+    QVERIFY(version > 0);
+    QCOMPARE(journalVersion(a.root(), QStringLiteral("d")), version);
 }
 
 // A server change that cannot be applied here whatever the engine retries (a special

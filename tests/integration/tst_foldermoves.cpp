@@ -740,7 +740,6 @@ void tst_FolderMoves::folderMovedWithChangesIntoAFolderRenamedElsewhere()
     QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 
-QTEST_MAIN(tst_FolderMoves)
 // The server deleted D/f; the plan says to delete it here, but D was renamed here to N
 // since the scan: f is not deleted, it moved with N. The delete waits (the cursor held)
 // and the journal keeps D/f, so that the next cycle sees the folder's move and deletes
@@ -788,4 +787,5 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     QCOMPARE(readFile(root, QStringLiteral("N/f")), QByteArray("deleted elsewhere"));
 }
 
+QTEST_MAIN(tst_FolderMoves)
 #include "tst_foldermoves.moc"

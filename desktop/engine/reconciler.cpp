@@ -136,7 +136,9 @@ private:
         for (const RelativePath &k : keysAtOrUnder(m_local, p)) {
             const LocalEntry &l = *m_local.constFind(k);
             const auto j = m_journal.constFind(k);
-            if (k != p && (j == m_journal.cend() || !(j->statMatches(l) || sameContent(l, *j))))
+            // As decide() sees it: a chmod is a change too (uploaded, and refused for good
+            // under a file the server put where the folder was).
+            if (k != p && (j == m_journal.cend() || !((j->statMatches(l) || sameContent(l, *j)) && sameMode(l, *j))))
                 return true;
         }
         return false;

@@ -581,6 +581,15 @@ void tst_Reconciler::folderBecameAFileThereKeepsNewWorkHere()
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
     // The folder with the new file moves aside, whole; the server's file takes the path.
     QCOMPARE(plan.describe(), QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d"));
+
+    // A chmod here is work as well: uploaded, it was refused (its folder is a file there)
+    // in every cycle, and the file there was never downloaded.
+    l.remove(P("d/new"));
+    LocalEntry chmodded = localFile('A', false);
+    chmodded.mode = 0755;
+    l.insert(P("d/x"), chmodded);
+    const SyncPlan again = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(again.describe(), QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d"));
 }
 
 void tst_Reconciler::unreadablePathWithARemoteChangeHoldsTheCursor()

@@ -133,6 +133,10 @@ private:
     // new or changed since the journal.
     bool hasLocalWorkUnder(const RelativePath &p) const
     {
+        for (const SyncAction &m : m_moves) {
+            if (m.type == ActionType::MoveRemote && p.isAncestorOf(m.path))
+                return true; // moved in here (its journal entries already rebased)
+        }
         for (const RelativePath &k : keysAtOrUnder(m_local, p)) {
             const LocalEntry &l = *m_local.constFind(k);
             const auto j = m_journal.constFind(k);
@@ -483,6 +487,19 @@ private:
         });
     }
 
+    // The folder `p` goes aside as a conflict copy: what this computer moved into it is
+    // not moved on the server (into the file there: refused), but found again by the next
+    // cycle, under the copy's name.
+    void dropMovesInto(const RelativePath &p)
+    {
+        m_moves.removeIf([&](const SyncAction &m) {
+            if (m.type != ActionType::MoveRemote || !p.isAncestorOf(m.path))
+                return false;
+            rebase(m_journal, m.path, m.from);
+            return true;
+        });
+    }
+
     // The source of a remote move must be gone on the server (a tombstone or nothing).
     bool remoteTouchesAlive(const RelativePath &p) const
     {
@@ -567,9 +584,10 @@ private:
                 add(ActionType::Forget, p, j.kind);
             break;
         case Side::Unchanged:
-            if (remote == Side::Modified && l.isDir() && r.kind == EntryKind::File && hasLocalWorkUnder(p))
+            if (remote == Side::Modified && l.isDir() && r.kind == EntryKind::File && hasLocalWorkUnder(p)) {
                 addConflict(p); // a file replaced the folder there; new work here stays
-            else if (remote == Side::Modified)
+                dropMovesInto(p);
+            } else if (remote == Side::Modified)
                 add(ActionType::Download, p, r.kind); // also a type change of an unchanged path
             else if (remote == Side::Deleted)
                 add(ActionType::DeleteLocal, p, l.kind);

@@ -590,6 +590,19 @@ void tst_Reconciler::folderBecameAFileThereKeepsNewWorkHere()
     l.insert(P("d/x"), chmodded);
     const SyncPlan again = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
     QCOMPARE(again.describe(), QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d"));
+
+    // A folder moved in here is work too: its move into the file there was refused in
+    // every cycle. The folder goes aside, and the move waits for the next cycle (then to
+    // the copy's name).
+    l.insert(P("d/x"), localFile('A', false));
+    j.insert(P("n"), JournalEntry { EntryKind::Directory, 0, 0, 60, 0755, 1, {} });
+    j.insert(P("n/y"), JournalEntry { EntryKind::File, 10, 1000, 9, 0644, 2, content('Y') });
+    l.insert(P("d/n"), localDir(60));
+    LocalEntry y = localFile('Y', false);
+    y.inode = 9;
+    l.insert(P("d/n/y"), y);
+    const SyncPlan third = Reconciler::reconcile(l, j, r, QStringLiteral("me"), now);
+    QCOMPARE(third.describe(), QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d"));
 }
 
 void tst_Reconciler::unreadablePathWithARemoteChangeHoldsTheCursor()

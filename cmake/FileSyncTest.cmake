@@ -1,3 +1,9 @@
+# filesync_test_timeout(out seconds): a test's time limit, scaled for sanitizer builds.
+function(filesync_test_timeout out seconds)
+    math(EXPR scaled "${seconds} * ${FILESYNC_TEST_TIMEOUT_SCALE}")
+    set(${out} ${scaled} PARENT_SCOPE)
+endfunction()
+
 # filesync_add_test(NAME tst_x SOURCES a.cpp LIBS lib... [LABELS l...] [TIMEOUT s])
 # Every test links the real libraries; QT_QPA_PLATFORM defaults to offscreen.
 function(filesync_add_test)
@@ -8,6 +14,7 @@ function(filesync_add_test)
     if(NOT T_TIMEOUT)
         set(T_TIMEOUT 300)
     endif()
+    filesync_test_timeout(T_TIMEOUT ${T_TIMEOUT})
     set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT}
         ENVIRONMENT "QT_QPA_PLATFORM=offscreen;${T_ENVIRONMENT}")
     if(T_LABELS)

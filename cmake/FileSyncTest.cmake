@@ -15,8 +15,10 @@ function(filesync_add_test)
         set(T_TIMEOUT 300)
     endif()
     filesync_test_timeout(T_TIMEOUT ${T_TIMEOUT})
+    # QtTest's own limit for one test function (5 minutes), scaled the same way.
+    math(EXPR function_ms "300000 * ${FILESYNC_TEST_TIMEOUT_SCALE}")
     set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT}
-        ENVIRONMENT "QT_QPA_PLATFORM=offscreen;${T_ENVIRONMENT}")
+        ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=${function_ms};${T_ENVIRONMENT}")
     if(T_LABELS)
         set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
     endif()

@@ -380,20 +380,27 @@ void SyncCycle::onChangesComplete()
 // deleted here); forgotten once a whole feed has been read after it.
 void SyncCycle::adoptSent()
 {
-    if (!m_fullScan)
-        return;
     const Journal::SentPuts sent = m_journal.sent();
     const Journal::SentMoves moves = m_journal.sentMoves();
     if (sent.isEmpty() && moves.isEmpty())
         return;
+    if (!m_fullScan) {
+        qCDebug(lcEngine) << "unanswered ops wait for a full scan:" << sent.size() << "puts," << moves.size()
+                          << "moves";
+        return;
+    }
     for (const Journal::SentMove &m : moves) {
         const auto r = m_changes.constFind(m.to);
         const auto known = m_reconcileJournal.constFind(m.from);
         if (r == m_changes.cend() || r->deleted || r->movedFrom != m.from || r->kind != m.entry.kind
             || known == m_reconcileJournal.cend() || known->kind != r->kind || known->version >= r->version
             || m_reconcileJournal.contains(m.to)
-            || (!known->isDir() && (known->blocks != r->blocks || syncedMode(known->mode) != syncedMode(r->mode))))
+            || (!known->isDir() && (known->blocks != r->blocks || syncedMode(known->mode) != syncedMode(r->mode)))) {
+            qCDebug(lcEngine) << "not our unanswered move of" << m.from.toString() << "to" << m.to.toString()
+                              << "- in the feed:" << (r != m_changes.cend())
+                              << "known:" << (known != m_reconcileJournal.cend());
             continue;
+        }
         // As the answer's opApplied would have it: the tree under its new name, the moved
         // entry with the stat sent and the row's version.
         JournalEntry adopted = *known;

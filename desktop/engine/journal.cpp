@@ -524,14 +524,16 @@ void Journal::setSent(const SentPuts &puts, const SentMoves &moves)
     setValue(kSentKey, QString::fromLatin1(list.toCborValue().toCbor().toBase64()));
 }
 
+QCborArray Journal::sentList() const
+{
+    const QString stored = value(kSentKey);
+    return stored.isEmpty() ? QCborArray() : QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
+}
+
 Journal::SentPuts Journal::sent() const
 {
     SentPuts puts;
-    const QString stored = value(kSentKey);
-    if (stored.isEmpty())
-        return puts;
-    const QCborArray list = QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
-    for (const QCborValue &v : list) {
+    for (const QCborValue &v : sentList()) {
         const QCborMap m = v.toMap();
         RelativePath path;
         JournalEntry e;
@@ -544,11 +546,7 @@ Journal::SentPuts Journal::sent() const
 Journal::SentMoves Journal::sentMoves() const
 {
     SentMoves moves;
-    const QString stored = value(kSentKey);
-    if (stored.isEmpty())
-        return moves;
-    const QCborArray list = QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
-    for (const QCborValue &v : list) {
+    for (const QCborValue &v : sentList()) {
         const QCborMap m = v.toMap();
         if (!m.contains(QStringLiteral("f")))
             continue;

@@ -4,6 +4,7 @@
 #include "localfs.h"
 #include "result.h"
 
+#include <QCborArray>
 #include <QSqlDatabase>
 
 #include <memory>
@@ -88,6 +89,7 @@ public:
     bool commit();
 
 private:
+    QCborArray sentList() const; // the stored puts and moves of the Commit in flight
     struct Statements;
     // An entry write, replayed on m_entries in order once SQLite has it.
     struct Change

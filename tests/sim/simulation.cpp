@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -293,6 +294,8 @@ private:
     quint64 storedCursor(int c) const;
     QMap<QString, quint64> journalVersions(int c) const; // path -> version, as its journal's file holds them
     bool journalHolds(int c, const QString &path, const QByteArray &data) const;
+    // Runs `read` on computer c's journal, opened read-only beside its engine.
+    void readJournal(int c, const std::function<void(QSqlQuery &)> &read) const;
     int fileCount(const QString &root) const;
     void quiesceAndCheck(int point);
     void fail(const QString &invariant, const QString &detail)
@@ -707,9 +710,8 @@ quint64 Simulation::storedCursor(int c) const
     return test::storedCursor(m_computers[size_t(c)].root);
 }
 
-QMap<QString, quint64> Simulation::journalVersions(int c) const
+void Simulation::readJournal(int c, const std::function<void(QSqlQuery &)> &read) const
 {
-    QMap<QString, quint64> versions;
     const QString name = QStringLiteral("sim-journal-%1").arg(c);
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
@@ -717,37 +719,37 @@ QMap<QString, quint64> Simulation::journalVersions(int c) const
         db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
         if (db.open()) {
             QSqlQuery q(db);
-            if (q.exec(QStringLiteral("SELECT path, version FROM entries"))) {
-                while (q.next())
-                    versions.insert(q.value(0).toString(), q.value(1).toULongLong());
-            }
+            read(q);
         }
     }
     QSqlDatabase::removeDatabase(name);
+}
+
+QMap<QString, quint64> Simulation::journalVersions(int c) const
+{
+    QMap<QString, quint64> versions;
+    readJournal(c, [&](QSqlQuery &q) {
+        if (q.exec(QStringLiteral("SELECT path, version FROM entries"))) {
+            while (q.next())
+                versions.insert(q.value(0).toString(), q.value(1).toULongLong());
+        }
+    });
     return versions;
 }
 
 bool Simulation::journalHolds(int c, const QString &path, const QByteArray &data) const
 {
     bool holds = false;
-    const QString name = QStringLiteral("sim-journal-%1").arg(c);
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(Journal::path(m_computers[size_t(c)].root));
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        if (db.open()) {
-            QSqlQuery q(db);
-            q.prepare(QStringLiteral("SELECT blocks FROM entries WHERE path = ?"));
-            q.addBindValue(path);
-            if (q.exec() && q.next()) {
-                // The simulation's files are smaller than a chunk: one block each.
-                const QList<protocol::BlockRef> blocks = protocol::unpackBlockList(q.value(0).toByteArray());
-                holds = blocks.size() == 1 && blocks.first().size == quint32(data.size())
-                    && blocks.first().hash == ContentHash::of(data);
-            }
+    readJournal(c, [&](QSqlQuery &q) {
+        q.prepare(QStringLiteral("SELECT blocks FROM entries WHERE path = ?"));
+        q.addBindValue(path);
+        if (q.exec() && q.next()) {
+            // The simulation's files are smaller than a chunk: one block each.
+            const QList<protocol::BlockRef> blocks = protocol::unpackBlockList(q.value(0).toByteArray());
+            holds = blocks.size() == 1 && blocks.first().size == quint32(data.size())
+                && blocks.first().hash == ContentHash::of(data);
         }
-    }
-    QSqlDatabase::removeDatabase(name);
+    });
     return holds;
 }
 

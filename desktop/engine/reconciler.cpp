@@ -170,7 +170,15 @@ private:
         return j == m_journal.cend() || j->version != r->version;
     }
 
-    // A path gone from the disk and a new one with the same inode (and, for a file, the
+    // The entry the journal knows at p is on the disk there still. A path that holds
+    // another inode now had its entry renamed away and a new one made in its place.
+    bool stillThere(const RelativePath &p, const JournalEntry &j) const
+    {
+        const auto l = m_local.constFind(p);
+        return l != m_local.cend() && (l->unreadable || l->inode == j.inode);
+    }
+
+    // A path gone from the disk (or taken by a new entry) and a new one with the same inode (and, for a file, the
     // same size and mtime) is a move: one server op instead of a delete and an upload.
     void detectLocalMoves()
     {
@@ -189,9 +197,11 @@ private:
         }
         const QList<RelativePath> known = m_journal.keys();
         for (const RelativePath &p : known) {
-            if (m_local.contains(p) || !m_journal.contains(p) || isSkipped(p))
+            if (!m_journal.contains(p) || isSkipped(p))
                 continue;
             const JournalEntry j = m_journal.value(p);
+            if (stillThere(p, j))
+                continue;
             // A folder that is still a plain folder on the server moves whatever its new
             // version: the server moves what it holds under it now.
             const auto r = m_remote.constFind(p);
@@ -304,7 +314,7 @@ private:
             // Moved here as well, to another name: the server's move came first and wins,
             // ours follows it (what was added under our name goes along).
             RelativePath source = from;
-            if (!m_local.contains(from) && !isUnder(m_deferred, from)) {
+            if (!stillThere(from, *j) && !isUnder(m_deferred, from)) {
                 const auto renamed = newByInode.constFind(j->inode);
                 if (renamed == newByInode.cend() || isSkipped(*renamed) || renamed->isAncestorOf(r.path)
                     || r.path.isAncestorOf(*renamed))

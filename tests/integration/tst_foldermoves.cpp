@@ -54,6 +54,8 @@ private Q_SLOTS:
     void deleteInAFolderRenamedSinceThePlanWaits();
     void folderMovedWithChangesIntoAFolderRenamedElsewhere();
     void foldersMovedIntoEachOther();
+    void folderRenamedAndANewOneMadeInItsPlace();
+    void folderRenamedHereAndThereAndANewOneMadeInItsPlace();
 
 private:
     std::unique_ptr<TestServer> m_server;
@@ -785,6 +787,64 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     QVERIFY(outcome->followUp);
     QVERIFY(journal.load().contains(del.path));
     QCOMPARE(readFile(root, QStringLiteral("N/f")), QByteArray("deleted elsewhere"));
+}
+
+// A, offline, renames D to E and makes a new D in its place (a new file in it) while B
+// deletes D/f1. The folder whose name is taken again moved all the same: E is D, f1's
+// delete applies inside it, and the new D is new. Seen as a new E, f1 came back.
+void tst_FolderMoves::folderRenamedAndANewOneMadeInItsPlace()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
+    QTRY_VERIFY(b.completed(QStringLiteral("D/f1"), QStringLiteral("deleted")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    writeFile(a.root(), QStringLiteral("D/g"), "new in the new D");
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY2(!exists(b.root(), QStringLiteral("E/f1")), "the delete inside the moved folder is undone");
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/f2")), QByteArray("content 2"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("E/S/s0")), QByteArray("sub content"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("D/g")), QByteArray("new in the new D"));
+    QVERIFY(!exists(b.root(), QStringLiteral("D/f0")));
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// As above, but B renames D to X meanwhile: the server's move wins, A's E follows it to X
+// (and keeps what A added to it), and A's new D stays a new folder of its own.
+void tst_FolderMoves::folderRenamedHereAndThereAndANewOneMadeInItsPlace()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    seed(a);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+
+    a.stop();
+    QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("X")));
+    QTRY_VERIFY(b.completed(QStringLiteral("X"), QStringLiteral("moved")));
+    QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
+    writeFile(a.root(), QStringLiteral("E/h"), "added to E on A");
+    writeFile(a.root(), QStringLiteral("D/g"), "new in the new D");
+    QVERIFY(a.start());
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(goesQuiet({ &a, &b }));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(b.root(), QStringLiteral("X/f2")), QByteArray("content 2"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("X/h")), QByteArray("added to E on A"));
+    QCOMPARE(readFile(b.root(), QStringLiteral("D/g")), QByteArray("new in the new D"));
+    for (const char *gone : { "E", "D/f0", "D/S" })
+        QVERIFY2(!exists(b.root(), QString::fromLatin1(gone)), gone);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
 }
 
 QTEST_MAIN(tst_FolderMoves)

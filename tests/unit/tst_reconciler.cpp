@@ -52,6 +52,7 @@ private Q_SLOTS:
     void truthTable();
     void localMoveIsOneServerOp();
     void localMoveWithTheSourceStillInTheFeed();
+    void localMoveWithANewEntryAtTheSource();
     void localDirectoryMove();
     void remoteMoveRenamesLocally();
     void remoteDeleteOfFolderKeepsNewLocalFiles();
@@ -204,6 +205,22 @@ void tst_Reconciler::localMoveIsOneServerOp()
     QCOMPARE(plan.describe(), QStringLiteral("move-remote docs/new.txt from old.txt\nupload docs"));
     QCOMPARE(plan.actions.first().base, 5u);
     QVERIFY(plan.needsFollowUp);
+}
+
+// An editor's save that keeps a backup: f renamed to f~ (the same inode and stat) and a
+// new f written. The synced file moved (one op, its history with it); f is new.
+void tst_Reconciler::localMoveWithANewEntryAtTheSource()
+{
+    JournalState j;
+    j.insert(P("f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 5, content('A') });
+    LocalSnapshot l;
+    l.insert(P("f~"), localFile('A', false));
+    LocalEntry rewritten = localFile('B', true);
+    l.insert(P("f"), rewritten);
+    const SyncPlan plan = Reconciler::reconcile(l, j, {}, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote f~ from f\nupload f"));
+    QCOMPARE(plan.actions.first().base, 5u);
+    QCOMPARE(plan.actions.last().base, 0u);
 }
 
 // A feed read again from before the cursor (a cycle stopped before storing it) lists the

@@ -226,7 +226,7 @@ void Downloader::admit()
         f->id = ++m_nextId;
         f->action = action;
         f->since.start();
-        // Protocol 1.2: a temp file prefetched while the other computer uploaded this very
+        // A temp file prefetched while the other computer uploaded this very
         // block list already holds (verified) blocks; only the rest are brought below.
         const std::optional<Prefetcher::Taken> prefetched = adoptPrefetched(*f);
         if (!prefetched) {
@@ -285,7 +285,7 @@ void Downloader::admit()
         assembled(*f);
 }
 
-// Protocol 1.2: the other computer's commit of a file this computer is prefetching has
+// The other computer's commit of a file this computer is prefetching has
 // come while some of the prefetch's requests are still under way (the commit only waited
 // for the upload, not for our replies). Taken now, the file would get those blocks a
 // second time from the server (up to the Prefetcher's window: 32 MiB of a 1 GiB file);
@@ -595,16 +595,15 @@ void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSe
 
 void Downloader::pump()
 {
-    // Protocol 1.3: small blocks are asked for several to a GetBlocks (W2: one request and
+    // Small blocks are asked for several to a GetBlocks (W2: one request and
     // one reply per file on each of three processes before). Files are admitted a few at a
     // time, so a batch that is not full waits while another is under way (its reply calls
     // pump() again), as Nagle's algorithm does: at most one round trip later, and many
     // blocks a request instead of one or two.
-    const bool batching = m_connection.serverMinor() >= kMinorBatch;
     // While a batch is under way a queue too short to fill one waits for its reply as a
     // whole (a big block in it too, by at most that round trip): pump() runs after every
     // written block, and taking the queue apart only to put it back each time was waste.
-    if (batching && m_batchesInFlight > 0 && m_queue.size() < kBatchBlocks && m_queuedBytes < kBatchBytes)
+    if (m_batchesInFlight > 0 && m_queue.size() < kBatchBlocks && m_queuedBytes < kBatchBytes)
         return;
     QList<BlockRef> batch;
     qint64 batchBytes = 0;
@@ -612,7 +611,7 @@ void Downloader::pump()
         const BlockRef block = m_queue.takeFirst();
         m_queuedBytes = qMax<qint64>(0, m_queuedBytes - block.size);
         m_inFlight += block.size;
-        if (batching && block.size <= kBatchBlockBytes) {
+        if (block.size <= kBatchBlockBytes) {
             batch.append(block);
             batchBytes += block.size;
             if (batch.size() >= kBatchBlocks || batchBytes >= kBatchBytes) {

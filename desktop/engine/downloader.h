@@ -73,8 +73,8 @@ public:
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
     int syncsRun() const { return m_syncsRun; }
-    int batchesFetched() const { return m_batchesFetched; } // GetBlocks requests (protocol 1.3)
-    // Bytes found already written in prefetched temp files this object adopted (protocol 1.2).
+    int batchesFetched() const { return m_batchesFetched; } // GetBlocks requests
+    // Bytes found already written in prefetched temp files this object adopted.
     qint64 adoptedBytes() const { return m_adoptedBytes; }
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
@@ -144,7 +144,7 @@ private:
     void startLocalCopies(const QList<protocol::BlockRef> &blocks);
     void onLocalCopied(const QList<QPair<protocol::BlockRef, int>> &job, const QSet<ContentHash> &written);
     void pump();
-    void fetchBatch(const QList<protocol::BlockRef> &blocks); // one GetBlocks (protocol 1.3)
+    void fetchBatch(const QList<protocol::BlockRef> &blocks); // one GetBlocks
     void writeBlock(const protocol::BlockRef &block, const protocol::BlockPayload &payload);
     void onBlockWritten(const protocol::BlockRef &block, const BlockWriter::Outcome &outcome);
     void onBlockFailed(const ContentHash &hash, const QString &reason);

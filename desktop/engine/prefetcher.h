@@ -17,7 +17,7 @@ namespace filesync {
 class Journal;
 class ServerConnection;
 
-// Protocol 1.2: fetches the blocks of a file another session announced (it is uploading
+// Fetches the blocks of a file another session announced (it is uploading
 // them) into a temporary file in .filesync/tmp, while they arrive on the server, so that
 // when the commit lands the Downloader only has to adopt the file (take()), fetch what is
 // still missing, sync and rename it. Never writes outside .filesync/tmp: an announce is a

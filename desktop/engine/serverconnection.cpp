@@ -64,8 +64,8 @@ void ServerConnection::open()
     connect(socket, &QTcpSocket::errorOccurred, this,
         [this, socket](QAbstractSocket::SocketError) { fail(socket->errorString()); });
     connect(socket, &QTcpSocket::connected, this, [this] {
-        m_channel->send(MessageType::Hello, m_nextId++,
-            Hello { kMajorVersion, m_clientMinor, QStringLiteral("filesync " FILESYNC_VERSION) });
+        m_channel->send(
+            MessageType::Hello, m_nextId++, Hello { kProtocolVersion, QStringLiteral("filesync " FILESYNC_VERSION) });
     });
     m_connectTimeout.start();
     socket->connectToHost(m_host, m_port);
@@ -152,8 +152,7 @@ void ServerConnection::putBlock(const BlockPayload &block, Handler<Done> handler
 
 void ServerConnection::getBlock(const ContentHash &hash, Handler<BlockPayload> handler, bool wait)
 {
-    call(MessageType::GetBlock, GetBlock { hash, wait && m_serverMinor >= kMinorRelay }.toCbor(),
-        MessageType::BlockData, std::move(handler));
+    call(MessageType::GetBlock, GetBlock { hash, wait }.toCbor(), MessageType::BlockData, std::move(handler));
 }
 
 void ServerConnection::putBlocks(const BlockBatch &blocks, Handler<Done> handler)
@@ -220,18 +219,16 @@ void ServerConnection::onMessage(const Envelope &envelope)
             auto welcome = Welcome::fromCbor(envelope.body);
             if (!welcome)
                 return fail(welcome.errorMessage());
-            if (welcome->major != kMajorVersion) {
-                const QString reason = QStringLiteral("the server speaks protocol %1.%2, this client %3.%4")
-                                           .arg(welcome->major)
-                                           .arg(welcome->minor)
-                                           .arg(kMajorVersion)
-                                           .arg(kMinorVersion);
+            if (welcome->version != kProtocolVersion) {
+                const QString reason
+                    = QStringLiteral("the server speaks protocol version %1, this client only version %2")
+                          .arg(welcome->version)
+                          .arg(kProtocolVersion);
                 close();
                 Q_EMIT incompatible(reason);
                 return;
             }
             m_ready = true;
-            m_serverMinor = qMin(welcome->minor, m_clientMinor);
             m_connectTimeout.stop();
             m_bytesInAtLastTick = m_channel->bytesIn();
             m_quietTicks = 0;
@@ -256,7 +253,7 @@ void ServerConnection::onMessage(const Envelope &envelope)
                 Q_EMIT advanced(push->head);
             return;
         }
-        if (envelope.type == MessageType::Announced && m_serverMinor >= kMinorRelay) {
+        if (envelope.type == MessageType::Announced) {
             auto push = Announce::fromCbor(envelope.body);
             if (!push)
                 return fail(QStringLiteral("bad Announced from the server: %1").arg(push.errorMessage()));

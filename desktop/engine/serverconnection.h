@@ -55,12 +55,7 @@ public:
     void open(); // connect + Hello; emits ready() or closed()
     void close();
     bool isReady() const { return m_ready; }
-    // The minor protocol version both sides speak: the lower of the server's Welcome and
-    // ours (newer features go only to a server whose minor has them).
-    quint32 serverMinor() const { return m_serverMinor; }
-    // For tests: the minor version this client says it speaks (an older client), before open().
-    void setClientMinor(quint32 minor) { m_clientMinor = minor; }
-    // Protocol 1.2: the engine's prefetcher for announced files, which lives as long as this
+    // The engine's prefetcher for announced files, which lives as long as this
     // connection (it fetches over it); the Downloader adopts its temp files. May be null.
     Prefetcher *prefetcher() const { return m_prefetcher; }
     void setPrefetcher(Prefetcher *prefetcher) { m_prefetcher = prefetcher; }
@@ -75,15 +70,15 @@ public:
     void getChanges(quint64 since, int limit, Handler<protocol::Changes> handler);
     void queryBlocks(const QList<ContentHash> &hashes, Handler<protocol::QueryBlocksReply> handler);
     void putBlock(const protocol::BlockPayload &block, Handler<Done> handler);
-    // `wait` (1.2 only): a block the account does not hold yet is answered once it is
+    // `wait`: a block the account does not hold yet is answered once it is
     // uploaded (or "not-yet" after a bounded wait) instead of "not-found".
     void getBlock(const ContentHash &hash, Handler<protocol::BlockPayload> handler, bool wait = false);
-    // 1.3 only (serverMinor() >= kMinorBatch): several blocks in one request each way.
+    // Several blocks in one request each way.
     // The reply to getBlocks holds the blocks found, in request order, and lists the
     // hashes the account does not hold (missing) and those left for another request (later).
     void putBlocks(const protocol::BlockBatch &blocks, Handler<Done> handler);
     void getBlocks(const QList<ContentHash> &hashes, Handler<protocol::BlockBatch> handler);
-    // 1.2 only: the file's blocks are about to be uploaded (see docs/protocol.md).
+    // The file's blocks are about to be uploaded (see docs/protocol.md).
     void announce(const protocol::Announce &announce, Handler<Done> handler);
     void commit(const QList<protocol::CommitOp> &ops, Handler<protocol::CommitReply> handler);
 
@@ -109,10 +104,10 @@ public:
 Q_SIGNALS:
     void ready(); // handshake done: log in next
     void closed(const QString &reason);
-    // The server speaks another major protocol version: retrying will not help.
+    // The server speaks another protocol version: retrying will not help.
     void incompatible(const QString &reason);
     void advanced(quint64 head);
-    // Protocol 1.2: another session of the account is uploading this file.
+    // Another session of the account is uploading this file.
     void announced(const filesync::protocol::Announce &announce);
     void writeQueueDrained();
 
@@ -167,8 +162,6 @@ private:
     QHash<quint64, ReplyHandler> m_pending;
     quint64 m_nextId = 1;
     bool m_ready = false;
-    quint32 m_serverMinor = 0;
-    quint32 m_clientMinor = protocol::kMinorVersion;
     Prefetcher *m_prefetcher = nullptr;
     quint64 m_ownHead = 0;
     QTimer m_connectTimeout;

@@ -149,7 +149,7 @@ void SyncEnginePrivate::connectNow()
     setState(paused ? EngineState::Paused : EngineState::Connecting);
     dropConnection();
     connection = new ServerConnection(config.host, config.port, config.keepAliveMs, this);
-    // Protocol 1.2 prefetches: one per connection, which owns it (its temp files go with it).
+    // Prefetches: one per connection, which owns it (its temp files go with it).
     connection->setPrefetcher(new Prefetcher(config.folder, *journal, *connection, connection));
     connect(connection, &ServerConnection::ready, this, &SyncEnginePrivate::onConnectionReady);
     connect(connection, &ServerConnection::closed, this, &SyncEnginePrivate::onConnectionClosed);

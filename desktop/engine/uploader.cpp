@@ -135,13 +135,11 @@ void Uploader::run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, co
     queryNext();
 }
 
-// Protocol 1.2: the other computers learn of each big new file's block list before its
+// The other computers learn of each big new file's block list before its
 // blocks go, so that they fetch them as they arrive instead of after the commit. Sent
 // ahead of this run's first query, so the server relays it before any of the blocks.
 void Uploader::announceBigFiles()
 {
-    if (m_connection.serverMinor() < kMinorRelay)
-        return;
     int sent = 0;
     for (int i = 0; i < int(m_ops.size()) && sent < kMaxAnnounces; ++i) {
         const Op &op = m_ops.at(size_t(i));
@@ -168,7 +166,6 @@ void Uploader::planBlocks(const JournalState &journal)
     m_toSend.clear();
     m_queryAt = 0;
     m_sendAt = 0;
-    const bool deltas = m_connection.serverMinor() >= kMinorBlockDelta;
     // First one entry per use (op, block), then sorted by hash and folded in place.
     size_t uses = 0;
     for (const Op &a : m_ops)
@@ -181,8 +178,8 @@ void Uploader::planBlocks(const JournalState &journal)
             continue;
         QSet<ContentHash> inBase;
         const auto base = journal.constFind(a.path);
-        if (deltas && a.kind == EntryKind::File && a.base != 0 && !a.blocks.isEmpty() && base != journal.cend()
-            && !base->isDir() && base->version == a.base && !base->blocks.isEmpty() && !m_noDelta.contains(a.path)) {
+        if (a.kind == EntryKind::File && a.base != 0 && !a.blocks.isEmpty() && base != journal.cend() && !base->isDir()
+            && base->version == a.base && !base->blocks.isEmpty() && !m_noDelta.contains(a.path)) {
             BlockListDelta delta = BlockListDelta::between(base->blocks, a.blocks);
             if (delta.keptBlocks() > 0) {
                 for (const BlockRef &b : base->blocks)
@@ -379,10 +376,9 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead,
 
 void Uploader::pumpBlocks()
 {
-    // Protocol 1.3: small blocks go several to a PutBlocks (W2: one request and one reply
+    // Small blocks go several to a PutBlocks (W2: one request and one reply
     // per file on each of three processes before). A batch is sent when full and when
     // nothing more can be read now.
-    const bool batching = m_connection.serverMinor() >= kMinorBatch;
     Batch batch;
     localfs::FolderCache folders(m_root); // this step's reads: each folder resolved once
     while (m_sendAt < m_toSend.size() && m_inFlight < kWindowBytes && m_putsPending < kMaxPutsInFlight) {
@@ -408,7 +404,7 @@ void Uploader::pumpBlocks()
         m_inFlight += size;
         const Sent sent { block, source.op, size, provesRead };
         BlockPayload payload { hash, encoded.codec, quint32(size), encoded.data };
-        if (batching && size <= kBatchBlockBytes) {
+        if (size <= kBatchBlockBytes) {
             batch.bytes += payload.data.size();
             batch.payloads.blocks.append(std::move(payload));
             batch.sent.push_back(sent);
@@ -473,7 +469,7 @@ void Uploader::noteAdvance(const CommitReply &reply)
 {
     if (m_advanceBroken)
         return;
-    if (!reply.prev || (m_advance && *reply.prev != m_advance->to)) {
+    if (m_advance && reply.prev != m_advance->to) {
         m_advanceBroken = true;
         return;
     }
@@ -481,15 +477,15 @@ void Uploader::noteAdvance(const CommitReply &reply)
     // our ops (and so journaled by opApplied), or a row we never learnt of is in there.
     QSet<quint64> ours;
     for (const CommitResult &r : reply.results) {
-        if (r.status == CommitStatus::Applied && r.version > *reply.prev)
+        if (r.status == CommitStatus::Applied && r.version > reply.prev)
             ours.insert(r.version);
     }
-    if (quint64(ours.size()) != reply.head - *reply.prev) {
+    if (quint64(ours.size()) != reply.head - reply.prev) {
         m_advanceBroken = true;
         return;
     }
     if (!m_advance)
-        m_advance = OwnAdvance { *reply.prev, reply.head };
+        m_advance = OwnAdvance { reply.prev, reply.head };
     else
         m_advance->to = reply.head;
 }

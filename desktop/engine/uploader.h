@@ -25,7 +25,7 @@ template<typename T> struct Reply;
 // holds kEarlyCommitOps ops or is full, so that the other computers start fetching while
 // the rest is still uploading; the server makes the blocks durable before it commits.
 // Each op's result comes back through opApplied / opConflict / opRejected.
-// A put of a file whose journal entry is its base goes to a 1.1 server as a delta
+// A put of a file whose journal entry is its base goes to the server as a delta
 // against that base's block list (the base's blocks are not even queried: the account
 // references them already), so editing a big file costs the changed blocks plus a short
 // commit. Engine thread; owned by Propagator.
@@ -44,7 +44,7 @@ public:
     // 100,000 files); 512 of them still keep a LAN busy (4 MiB at W2's 8 KiB average).
     static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
-    // Protocol 1.2: files from this size are announced before their blocks go (Announce),
+    // Files from this size are announced before their blocks go (Announce),
     // at most kMaxAnnounces a run (the receivers prefetch only a few at a time anyway);
     // not puts sent as a delta (an edit: the whole list would cost more than the change).
     static constexpr qint64 kAnnounceMinBytes = 8 * 1024 * 1024;
@@ -104,7 +104,7 @@ public:
     int trustedReads() const { return m_trustedReads; }
     int peakPutsInFlight() const { return m_peakPuts; }
     int hashedReads() const { return m_hashedReads; }
-    int batchesSent() const { return m_batchesSent; } // PutBlocks requests (protocol 1.3)
+    int batchesSent() const { return m_batchesSent; } // PutBlocks requests
 
 Q_SIGNALS:
     void opApplied(const filesync::SyncAction &action, quint64 version);

@@ -14,8 +14,8 @@ namespace filesync {
 
 class ClientSession;
 
-// Protocol 1.2's relay: passes a session's Announce (a file's block list before its
-// commit) on to the account's other 1.2 sessions, and keeps their GetBlock{wait} requests
+// The relay: passes a session's Announce (a file's block list before its
+// commit) on to the account's other sessions, and keeps their GetBlock{wait} requests
 // for blocks the account does not hold yet (parked) until one of its sessions uploads the
 // block. Nothing here is persisted or committed: an announce that never commits only cost
 // the others some fetching. Every wait is bounded: at most kMaxParkedPerSession per
@@ -30,9 +30,9 @@ public:
 
     explicit BlockRelay(QObject *parent = nullptr);
 
-    void join(AccountKey account, ClientSession *session); // a 1.2 session logged in
+    void join(AccountKey account, ClientSession *session); // a session logged in
     void leave(ClientSession *session); // its parked requests are forgotten (nobody to answer)
-    // Sends `announce` (origin set) to every other 1.2 session of the account.
+    // Sends `announce` (origin set) to every other session of the account.
     void announce(AccountKey account, const ClientSession *from, const protocol::Announce &announce);
     // Keeps request `id` of `session` until `hash` arrives; false when its bound is reached.
     bool park(AccountKey account, ClientSession *session, quint64 id, const ContentHash &hash);

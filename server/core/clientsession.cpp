@@ -215,20 +215,14 @@ void ClientSession::dispatch(const Envelope &envelope)
     case MessageType::GetBlock:
         return onGetBlock(envelope);
     case MessageType::PutBlocks:
-        if (m_minor < kMinorBatch)
-            break; // unknown before 1.3
         return onPutBlock(envelope);
     case MessageType::GetBlocks:
-        if (m_minor < kMinorBatch)
-            break;
         return onGetBlocks(envelope);
     case MessageType::Commit:
         return onCommit(envelope);
     case MessageType::GetStats:
         return onGetStats(envelope);
     case MessageType::Announce:
-        if (m_minor < kMinorRelay)
-            break; // unknown before 1.2
         return onAnnounce(envelope);
     case MessageType::Pong:
         return;
@@ -243,18 +237,14 @@ void ClientSession::onHello(const Envelope &envelope)
     auto hello = Hello::fromCbor(envelope.body);
     if (!hello)
         return fail(envelope.id, errors::kBadRequest, hello.errorMessage());
-    if (hello->major != kMajorVersion) {
+    if (hello->version != kProtocolVersion) {
         return fail(envelope.id, errors::kProtocolVersion,
-            QStringLiteral("this server speaks protocol %1.%2, the client %3.%4: update the older one")
-                .arg(kMajorVersion)
-                .arg(m_context.minorVersion)
-                .arg(hello->major)
-                .arg(hello->minor));
+            QStringLiteral("the client speaks protocol version %1, this server only version %2: update the older one")
+                .arg(hello->version)
+                .arg(kProtocolVersion));
     }
     m_stage = Stage::AwaitLogin;
-    m_minor = qMin(hello->minor, m_context.minorVersion);
-    m_channel->send(
-        MessageType::Welcome, envelope.id, Welcome { kMajorVersion, m_context.minorVersion, softwareName() });
+    m_channel->send(MessageType::Welcome, envelope.id, Welcome { kProtocolVersion, softwareName() });
 }
 
 void ClientSession::onLogin(const Envelope &envelope)
@@ -339,8 +329,7 @@ void ClientSession::loggedIn(quint64 id, AccountKey account, const QString &crea
         m_context.budgets.headerTimeoutMs, m_context.budgets.frameTimeoutMs, m_context.budgets.idleTimeoutMs);
     m_context.feed.subscribe(account, this);
     m_subscribed = true;
-    if (m_minor >= kMinorRelay)
-        m_context.relay.join(account, this);
+    m_context.relay.join(account, this);
     qCInfo(lcServer) << "session" << m_sessionId << "(" << m_sessionName << ") of account" << account << "from"
                      << m_channel->peerDescription();
     m_channel->send(MessageType::LoginOk, id, LoginOk { createdId, quint64(m_sessionId), *head });
@@ -408,7 +397,7 @@ bool ClientSession::isUpload(MessageType type)
     return type == MessageType::PutBlock || type == MessageType::PutBlocks;
 }
 
-// PutBlock, and PutBlocks (1.3: several blocks, one Ok for all of them).
+// PutBlock, and PutBlocks (several blocks, one Ok for all of them).
 void ClientSession::onPutBlock(const Envelope &envelope)
 {
     QList<BlockPayload> payloads;
@@ -539,7 +528,7 @@ void ClientSession::onGetBlock(const Envelope &envelope)
     auto allowed = m_context.metadata.isProvenBlock(m_account, request->hash);
     if (!allowed)
         return reply(envelope.id, errors::kInternal, allowed.errorMessage());
-    const bool wait = request->wait && m_minor >= kMinorRelay;
+    const bool wait = request->wait;
     if (!*allowed && wait) {
         // A prefetch of an announced file, ahead of its upload: answered when one of the
         // account's sessions has uploaded (and so proven) the block, or not-yet.
@@ -552,7 +541,7 @@ void ClientSession::onGetBlock(const Envelope &envelope)
     sendBlock(envelope.id, request->hash, wait);
 }
 
-// 1.3: the blocks of many small files in one reply, in request order; hashes the account
+// The blocks of many small files in one reply, in request order; hashes the account
 // may not read are listed as missing, and those past the reply's byte budget as later.
 void ClientSession::onGetBlocks(const Envelope &envelope)
 {

@@ -40,10 +40,9 @@ struct ServerContext
     std::function<quint64()> liveBytesOut;
     std::function<int()> sessionCount;
     int loginTimeoutMs = 30 * 1000; // a connection must log in within this time
-    quint32 minorVersion = protocol::kMinorVersion; // what Welcome says (older in tests)
     quint64 blocksServed = 0; // blocks sent for GetBlock (without `wait`) and GetBlocks
-    quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (1.2 prefetches)
-    qint64 batchReplyBudget = protocol::kBatchReplyBudget; // block bytes in one BlocksData (1.3)
+    quint64 waitBlocksServed = 0; // GetBlock{wait} answered with BlockData (prefetches)
+    qint64 batchReplyBudget = protocol::kBatchReplyBudget; // block bytes in one BlocksData
     qint64 nextSessionId = 1; // session ids: unique while the server runs
 };
 
@@ -89,9 +88,8 @@ public:
     quint64 bytesOut() const { return m_channel->bytesOut(); }
     qint64 sessionId() const { return m_sessionId; } // 0 until logged in
     bool isLoggedIn() const { return m_stage == Stage::Ready; }
-    quint32 minorVersion() const { return m_minor; } // negotiated: the lower of both sides'
 
-    // Protocol 1.2 (BlockRelay): another session's Announce, false when it was not sent
+    // BlockRelay: another session's Announce, false when it was not sent
     // (this session's output is backed up: an announce is only a hint); a parked GetBlock
     // whose block arrived, or whose wait ran out.
     bool sendAnnounced(const protocol::Announce &announce);
@@ -142,7 +140,6 @@ private:
     QString m_sessionName;
     bool m_subscribed = false;
     bool m_leftServer = false; // leaveServer() done: the server's state is not touched again
-    quint32 m_minor = 0;
     // Blocks stored for PutBlocks whose Ok waits for their proof to be recorded: one
     // database transaction per batch (at most kMaxProofBatch, or what arrived in one pass
     // of the event loop), written before any other request is served, so replies stay in

@@ -61,8 +61,7 @@ Result<void> SyncServer::start()
             budget, &protocol::ByteBudget::overdrawnBy, this, [this, replies] { shed(replies); }, Qt::QueuedConnection);
     }
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
-        *m_buffered, *m_decoded, *m_replies, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs,
-        m_minorVersion ? m_minorVersion : protocol::kMinorVersion });
+        *m_buffered, *m_decoded, *m_replies, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs });
     m_context->batchReplyBudget = m_batchReplyBudget;
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;

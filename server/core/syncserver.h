@@ -56,11 +56,9 @@ public:
     // How long a new connection may take to log in (default 30 s); short in tests.
     void setLoginTimeout(int milliseconds);
     QByteArray metricsText() const; // Prometheus text format
-    // For tests: the minor protocol version Welcome says (an older server), before start().
-    void setProtocolMinor(quint32 minor) { m_minorVersion = minor; }
-    // For tests: the block bytes one BlocksData may hold (protocol 1.3), from now on.
+    // For tests: the block bytes one BlocksData may hold, from now on.
     void setBatchReplyBudget(qint64 bytes);
-    // GetBlocks answered with data since start: plain ones, and 1.2 prefetches (`wait`).
+    // GetBlocks answered with data since start: plain ones, and prefetches (`wait`).
     quint64 blocksServed() const;
     quint64 waitBlocksServed() const;
     BlockRelay *relay() const { return m_relay.get(); }
@@ -98,7 +96,6 @@ private:
     QSet<ClientSession *> m_sessions;
     bool m_acceptStarved = false; // accept() failed for want of descriptors; logged once
     int m_loginTimeoutMs = 30 * 1000;
-    quint32 m_minorVersion = 0; // 0: this build's protocol::kMinorVersion
     qint64 m_batchReplyBudget = protocol::kBatchReplyBudget;
 };
 

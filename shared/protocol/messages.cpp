@@ -619,8 +619,8 @@ Result<CommitResult> CommitResult::fromCbor(const QCborMap &m)
 
 QCborMap Hello::toCbor() const
 {
-    return QCborMap { { QLatin1String("magic"), QLatin1String(kMagic) }, { QLatin1String("major"), qint64(major) },
-        { QLatin1String("minor"), qint64(minor) }, { QLatin1String("software"), software } };
+    return QCborMap { { QLatin1String("magic"), QLatin1String(kMagic) }, { QLatin1String("version"), qint64(version) },
+        { QLatin1String("software"), software } };
 }
 
 Result<Hello> Hello::fromCbor(const QCborMap &m)
@@ -628,24 +628,21 @@ Result<Hello> Hello::fromCbor(const QCborMap &m)
     TRY(magic, readText(m, "magic", true, 16));
     if (*magic != QLatin1String(kMagic))
         return makeError(QStringLiteral("not a FileSync client (bad magic)"));
-    TRY(major, readU32(m, "major"));
-    TRY(minor, readU32(m, "minor"));
+    TRY(version, readU32(m, "version"));
     TRY(software, readText(m, "software", false, 256));
-    return Hello { *major, *minor, *software };
+    return Hello { *version, *software };
 }
 
 QCborMap Welcome::toCbor() const
 {
-    return QCborMap { { QLatin1String("major"), qint64(major) }, { QLatin1String("minor"), qint64(minor) },
-        { QLatin1String("software"), software } };
+    return QCborMap { { QLatin1String("version"), qint64(version) }, { QLatin1String("software"), software } };
 }
 
 Result<Welcome> Welcome::fromCbor(const QCborMap &m)
 {
-    TRY(major, readU32(m, "major"));
-    TRY(minor, readU32(m, "minor"));
+    TRY(version, readU32(m, "version"));
     TRY(software, readText(m, "software", false, 256));
-    return Welcome { *major, *minor, *software };
+    return Welcome { *version, *software };
 }
 
 QCborMap Login::toCbor() const
@@ -913,7 +910,7 @@ Result<GetBlock> GetBlock::fromCbor(const QCborMap &m)
     return GetBlock { *hash, *wait };
 }
 
-// ---- announce (1.2) ----
+// ---- announce ----
 
 QCborMap Announce::toCbor() const
 {
@@ -967,10 +964,8 @@ QCborMap CommitReply::toCbor() const
     QCborArray a;
     for (const CommitResult &r : results)
         a.append(r.toCbor());
-    QCborMap m { { QLatin1String("results"), a }, { QLatin1String("head"), u(head) } };
-    if (prev)
-        m.insert(QLatin1String("prev"), u(*prev));
-    return m;
+    return QCborMap { { QLatin1String("results"), a }, { QLatin1String("head"), u(head) },
+        { QLatin1String("prev"), u(prev) } };
 }
 
 Result<CommitReply> CommitReply::fromCbor(const QCborMap &m)
@@ -985,12 +980,10 @@ Result<CommitReply> CommitReply::fromCbor(const QCborMap &m)
     }
     TRY(head, readUInt(m, "head"));
     c.head = *head;
-    if (m.contains(QLatin1String("prev"))) {
-        TRY(prev, readUInt(m, "prev"));
-        if (*prev > *head)
-            return fieldError("prev", "is past the head");
-        c.prev = *prev;
-    }
+    TRY(prev, readUInt(m, "prev"));
+    if (*prev > *head)
+        return fieldError("prev", "is past the head");
+    c.prev = *prev;
     return c;
 }
 

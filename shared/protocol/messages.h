@@ -42,11 +42,11 @@ enum class MessageType : quint8 {
     ErrorReply = 19,
     Ping = 20,
     Pong = 21,
-    Announce = 22, // protocol 1.2
-    Announced = 23, // protocol 1.2, pushed with id 0
-    PutBlocks = 24, // protocol 1.3
-    GetBlocks = 25, // protocol 1.3
-    BlocksData = 26, // protocol 1.3
+    Announce = 22,
+    Announced = 23, // pushed with id 0
+    PutBlocks = 24,
+    GetBlocks = 25,
+    BlocksData = 26,
 };
 inline constexpr quint8 kLastMessageType = 26;
 
@@ -124,7 +124,7 @@ QList<BlockRef> unpackBlockList(const QByteArray &packed); // ignores a trailing
 // One digest for a whole block list: SHA-256 of its packBlockList() form.
 ContentHash blockListDigest(const QList<BlockRef> &blocks);
 
-// A file's new block list said as an edit of its base version's list (protocol 1.1): the
+// A file's new block list said as an edit of its base version's list: the
 // runs of base blocks it keeps and the new refs between them, in order. Runs are
 // ascending and do not overlap, so a hostile delta cannot make the list longer than its
 // own item count allows (at most kMaxBlocksPerEntry blocks in all). `digest` is the
@@ -175,7 +175,7 @@ struct CommitOp
     qint64 mtimeMs = 0;
     quint32 mode = 0;
     QList<BlockRef> blocks;
-    // Instead of `blocks` (a put of a file, protocol 1.1): the new list as an edit of the
+    // Instead of `blocks` (a put of a file): the new list as an edit of the
     // list at baseVersion; the server expands it against its own row.
     std::optional<BlockListDelta> delta;
 
@@ -200,8 +200,7 @@ struct CommitResult
 
 struct Hello
 {
-    quint32 major = kMajorVersion;
-    quint32 minor = kMinorVersion;
+    quint32 version = kProtocolVersion;
     QString software;
     QCborMap toCbor() const;
     static Result<Hello> fromCbor(const QCborMap &map); // checks the magic
@@ -209,8 +208,7 @@ struct Hello
 
 struct Welcome
 {
-    quint32 major = 0;
-    quint32 minor = 0;
+    quint32 version = 0;
     QString software;
     QCborMap toCbor() const;
     static Result<Welcome> fromCbor(const QCborMap &map);
@@ -292,14 +290,14 @@ struct BlockPayload
 struct GetBlock
 {
     ContentHash hash;
-    // Protocol 1.2: a block the account does not hold yet is kept waiting (parked) until one
+    // A block the account does not hold yet is kept waiting (parked) until one
     // of its sessions uploads it, for a bounded time, instead of being answered not-found.
     bool wait = false;
     QCborMap toCbor() const;
     static Result<GetBlock> fromCbor(const QCborMap &map);
 };
 
-// Protocol 1.3: several blocks in one frame, for many small files (PutBlocks, c->s,
+// Several blocks in one frame, for many small files (PutBlocks, c->s,
 // answered Ok once all are verified, stored and proven; BlocksData, the answer to
 // GetBlocks). `blocks` says each block's hash, codec, raw size and encoded length, in
 // order; their encoded bytes follow one another in the frame's one `data` string
@@ -318,7 +316,7 @@ struct BlockBatch
     static Result<BlockBatch> fromEnvelope(const Envelope &envelope);
 };
 
-// Protocol 1.3: the blocks of many small files in one request, answered with one
+// The blocks of many small files in one request, answered with one
 // BlocksData (no `wait`: a prefetch of an announced file uses GetBlock).
 struct GetBlocks
 {
@@ -338,15 +336,15 @@ struct CommitReply
 {
     QList<CommitResult> results; // one per op, same order
     quint64 head = 0;
-    // The account's head just before this commit (protocol 1.1; absent from older
-    // servers): versions prev+1 .. head are exactly the rows this commit wrote.
-    std::optional<quint64> prev;
+    // The account's head just before this commit: versions prev+1 .. head are exactly the
+    // rows this commit wrote.
+    quint64 prev = 0;
     QCborMap toCbor() const;
     static Result<CommitReply> fromCbor(const QCborMap &map);
 };
 
-// Protocol 1.2: a file whose blocks the sending session is about to upload (Announce,
-// c->s, answered Ok), relayed by the server to the account's other 1.2 sessions
+// A file whose blocks the sending session is about to upload (Announce,
+// c->s, answered Ok), relayed by the server to the account's other sessions
 // (Announced, id 0, with `origin` set). Nothing is stored: it is a hint that lets the
 // others fetch the blocks while they arrive, never a change of the account's folder.
 struct Announce
@@ -387,7 +385,7 @@ inline const char kNotAuthenticated[] = "not-authenticated";
 inline const char kMissingBlock[] = "missing-block";
 inline const char kNotFound[] = "not-found";
 inline const char kInternal[] = "internal";
-inline const char kNotYet[] = "not-yet"; // 1.2: a parked GetBlock whose block did not arrive in time
+inline const char kNotYet[] = "not-yet"; // a parked GetBlock whose block did not arrive in time
 inline const char kTimeout[] = "timeout"; // a frame or the connection was idle too long
 } // namespace errors
 

@@ -6,15 +6,9 @@
 namespace filesync::protocol {
 
 inline constexpr char kMagic[] = "FSYN";
-inline constexpr quint32 kMajorVersion = 1;
-inline constexpr quint32 kMinorVersion = 3;
-// The first minor that understands CommitOp.delta and sends CommitReply.prev.
-inline constexpr quint32 kMinorBlockDelta = 1;
-// The first minor that relays Announce (a file's block list before its commit) and parks a
-// GetBlock with `wait` until the block arrives.
-inline constexpr quint32 kMinorRelay = 2;
-// The first minor that carries several blocks in one frame (PutBlocks, GetBlocks, BlocksData).
-inline constexpr quint32 kMinorBatch = 3;
+// One number (protocol 1.0 in docs/protocol.md): both sides must say the same, or the
+// handshake is refused. A change of the wire format is a new number.
+inline constexpr quint32 kProtocolVersion = 1;
 
 // Frame caps, checked before any allocation.
 inline constexpr qint64 kMaxMetadataFrame = 1024 * 1024; // every message but block data
@@ -29,7 +23,7 @@ inline constexpr qint64 kMaxContainersBase = 4096;
 inline constexpr qint64 kMaxNesting = 16; // ours nest 6 deep
 inline constexpr int kMaxBlocksPerEntry = 16384; // one file's block list, inline
 inline constexpr int kMaxHashesPerQuery = 4096; // QueryBlocks
-// Blocks in one PutBlocks or BlocksData, hashes in one GetBlocks (1.3).
+// Blocks in one PutBlocks or BlocksData, hashes in one GetBlocks.
 inline constexpr int kMaxBlocksPerBatch = 1024;
 // What the blocks of one PutBlock(s) may decode to, from the sizes their headers declare.
 inline constexpr qint64 kMaxDecodedPerRequest = kMaxBlockSize;

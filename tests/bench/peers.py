@@ -563,7 +563,7 @@ def open_sessions(port, account, count, timeout=300):
         except OSError as e:
             problems.append(f"connection {i}: {e}")
             break
-        s.sendall(cbor.frame(1, 1, {"magic": "FSYN", "major": 1, "minor": 0, "software": "filesync-bench"}) +
+        s.sendall(cbor.frame(1, 1, {"magic": "FSYN", "version": 1, "software": "filesync-bench"}) +
                   cbor.frame(3, 2, {"account": account, "session": f"load-{i}"}))
         s.setblocking(False)
         state[s] = {"reader": cbor.FrameReader(), "types": []}

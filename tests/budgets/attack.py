@@ -43,7 +43,7 @@ def msg(type_, id_, body):
 
 
 HELLO, LOGIN, CREATE, PUTBLOCK, GETBLOCK, COMMIT, PING, PUTBLOCKS, GETCHANGES = 1, 3, 4, 10, 11, 13, 20, 24, 6
-HELLO_BODY = {'magic': 'FSYN', 'major': 1, 'minor': 3, 'software': 'attack'}
+HELLO_BODY = {'magic': 'FSYN', 'version': 1, 'software': 'attack'}
 
 
 class Conn:

@@ -34,7 +34,7 @@ QList<QByteArray> seeds()
     op.blocks = e.blocks;
     Commit commit;
     commit.ops = { op, op };
-    BlockBatch batch; // protocol 1.3: two blocks, one zstd
+    BlockBatch batch; // two blocks, one zstd
     batch.blocks = { BlockPayload { ContentHash::of("abc"), BlockCodec::Raw, 3, "abc" },
         BlockPayload {
             ContentHash::of(QByteArray(300, 'z')), BlockCodec::Zstd, 300, encodeBlock(QByteArray(300, 'z')).data } };
@@ -46,7 +46,7 @@ QList<QByteArray> seeds()
         encodeFrame(reply.toEnvelope(MessageType::BlocksData, 9)),
         encodeFrame(
             { MessageType::GetBlocks, 10, GetBlocks { { ContentHash::of("a"), ContentHash::of("b") } }.toCbor() }),
-        encodeFrame({ MessageType::Hello, 1, Hello { 1, 0, QStringLiteral("x") }.toCbor() }),
+        encodeFrame({ MessageType::Hello, 1, Hello { 1, QStringLiteral("x") }.toCbor() }),
         encodeFrame({ MessageType::Login, 2, Login { QStringLiteral("a"), QStringLiteral("b") }.toCbor() }),
         encodeFrame({ MessageType::Changes, 3, changes.toCbor() }),
         encodeFrame({ MessageType::Commit, 4, commit.toCbor() }),

@@ -1,7 +1,7 @@
-// Protocol 1.2 prefetch between real engines through the real server core on 127.0.0.1:
-// a computer fetches an announced file while the other still uploads it and adopts that
-// temp file when the commit lands; an announce that never commits, or commits other
-// content, leaves nothing behind; a 1.1 server still syncs the same files the 1.1 way.
+// Prefetch between real engines through the real server core on 127.0.0.1: a computer
+// fetches an announced file while the other still uploads it and adopts that temp file
+// when the commit lands; an announce that never commits, or commits other content,
+// leaves nothing behind.
 #include "../unit/tst_server_client.h"
 #include "blockrelay.h"
 #include "journal.h"
@@ -43,11 +43,10 @@ private Q_SLOTS:
 
     void prefetchIsAdoptedAtTheCommit();
     void announcesThatDoNotCommitLeaveNothing();
-    void olderServerSyncsWithoutPrefetch();
     void prefetchesAreBoundedAndExpire();
 
 private:
-    bool startServer(quint32 minor = 0);
+    bool startServer();
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<SyncServer> m_server;
 };
@@ -63,11 +62,9 @@ void tst_Prefetch::cleanup()
     m_dir.reset();
 }
 
-bool tst_Prefetch::startServer(quint32 minor)
+bool tst_Prefetch::startServer()
 {
     m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
-    if (minor)
-        m_server->setProtocolMinor(minor);
     return m_server->start().ok();
 }
 
@@ -105,7 +102,7 @@ void tst_Prefetch::announcesThatDoNotCommitLeaveNothing()
     QTRY_COMPARE_WITH_TIMEOUT(b.engine()->state(), EngineState::Idle, 60000);
     // Another computer of the account, driven by hand.
     servertest::RawClient a(m_server->port());
-    QCOMPARE(a.login(b.accountId(), kMinorVersion, QStringLiteral("alpha")), b.accountId());
+    QCOMPARE(a.login(b.accountId(), QStringLiteral("alpha")), b.accountId());
 
     // Announced, half uploaded, then committed with other content: B's temp file is
     // dropped and the committed version lands.
@@ -139,24 +136,6 @@ void tst_Prefetch::announcesThatDoNotCommitLeaveNothing()
     QTRY_COMPARE(m_server->relay()->parkedCount(), 0); // B's waits went with its session
 }
 
-void tst_Prefetch::olderServerSyncsWithoutPrefetch()
-{
-    QVERIFY(startServer(1));
-    TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
-    TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_COMPARE_WITH_TIMEOUT(b.engine()->state(), EngineState::Idle, 60000);
-    writeFile(a.root(), QStringLiteral("big.bin"), randomBytes(12 * 1024 * 1024, 5));
-    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 60000);
-    // A 1.1 server would close a connection that sends Announce: none was sent, and every
-    // block came the 1.1 way.
-    QCOMPARE(m_server->relay()->announcesRelayed(), quint64(0));
-    QCOMPARE(m_server->waitBlocksServed(), quint64(0));
-    QVERIFY(m_server->blocksServed() > 0);
-    QVERIFY(a.lastFatalError().isEmpty() && b.lastFatalError().isEmpty());
-}
-
 // The Prefetcher on its own over a real connection: which announces it takes, and an
 // unclaimed one's temp file removed after its keep time.
 void tst_Prefetch::prefetchesAreBoundedAndExpire()
@@ -178,7 +157,7 @@ void tst_Prefetch::prefetchesAreBoundedAndExpire()
     Prefetcher prefetcher(folder.path(), journal, connection);
     QSignalSpy announced(&connection, &ServerConnection::announced);
     servertest::RawClient a(m_server->port());
-    QCOMPARE(a.login(account, kMinorVersion, QStringLiteral("alpha")), account);
+    QCOMPARE(a.login(account, QStringLiteral("alpha")), account);
 
     const QByteArray block = randomBytes(9 * 1024 * 1024, 7);
     const auto announce = [&](const char *path, const QByteArray &data) {

@@ -661,7 +661,7 @@ bool Simulation::serverListing(Tree *tree, quint64 *head)
     if (!m_server->isRunning())
         return false;
     if (!m_monitor || !m_monitor->isReady()) {
-        m_monitor = test::loggedInConnection(m_server->port(), m_account, protocol::kMinorVersion);
+        m_monitor = test::loggedInConnection(m_server->port(), m_account);
         if (!m_monitor)
             return false;
     }

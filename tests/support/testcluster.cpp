@@ -98,10 +98,9 @@ void TestClient::stop()
     m_engine.reset();
 }
 
-std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account, quint32 minor)
+std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account)
 {
     auto connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), port);
-    connection->setClientMinor(minor);
     QSignalSpy ready(connection.get(), &ServerConnection::ready);
     connection->open();
     if (!ready.wait(10000))

@@ -68,9 +68,9 @@ private:
     QList<SyncItem> m_items;
 };
 
-// A ServerConnection to 127.0.0.1:port logged in to `account`, saying protocol minor
-// `minor` (an older client when below ours); null when it cannot log in within 10 s.
-std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account, quint32 minor);
+// A ServerConnection to 127.0.0.1:port logged in to `account`; null when it cannot log in
+// within 10 s.
+std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account);
 
 // The feed cursor as the folder's journal file holds it, read on a second, read-only
 // connection: what a restart would resume from.

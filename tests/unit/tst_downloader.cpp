@@ -190,7 +190,7 @@ void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
     QVERIFY2(maxHeld <= Downloader::kMaxUninstalled, qPrintable(QString::number(maxHeld)));
     QCOMPARE(downloader.filesHeld(), 0);
     QCOMPARE(tempFiles(), 0);
-    // Protocol 1.3: the small blocks were asked for many to a GetBlocks.
+    // The small blocks were asked for many to a GetBlocks.
     QVERIFY2(downloader.batchesFetched() >= count / kBatchBlocks && downloader.batchesFetched() <= count / 20,
         qPrintable(QString::number(downloader.batchesFetched())));
 
@@ -208,30 +208,22 @@ void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
 
 void tst_Downloader::batchesFetchWhatTheServerHas_data()
 {
-    QTest::addColumn<quint32>("minor");
     QTest::addColumn<qint64>("replyBudget"); // the server's bytes per BlocksData
-    QTest::newRow("1.3") << kMinorBatch << kBatchReplyBudget;
-    QTest::newRow("1.3, replies of a few blocks (the rest later)") << kMinorBatch << qint64(1000);
-    QTest::newRow("a 1.2 peer: a GetBlock each") << quint32(2) << kBatchReplyBudget;
+    QTest::newRow("whole replies") << kBatchReplyBudget;
+    QTest::newRow("replies of a few blocks (the rest later)") << qint64(1000);
 }
 
 // Small blocks asked for many to a GetBlocks: a block the account does not hold fails its
 // own file only (the server lists it as missing), blocks the server left out of a reply to
-// keep it within its budget are asked for again, and a 1.2 peer gets a GetBlock each.
+// keep it within its budget are asked for again.
 void tst_Downloader::batchesFetchWhatTheServerHas()
 {
-    QFETCH(quint32, minor);
     QFETCH(qint64, replyBudget);
     m_server->server()->setBatchReplyBudget(replyBudget);
     QHash<QString, QByteArray> contents;
     QList<SyncAction> actions = uploadFiles(300, contents);
     if (QTest::currentTestFailed())
         return;
-    if (minor != kMinorVersion) { // the same account: another one could not read the uploads
-        m_connection = loggedInConnection(m_server->port(), m_accountId, minor);
-        QVERIFY(m_connection);
-    }
-    QCOMPARE(m_connection->serverMinor(), minor);
     SyncAction ghost = actions.at(150); // a block nobody uploaded, among the others
     const QByteArray never = randomBytes(700, 999);
     ghost.path = *RelativePath::fromString(QStringLiteral("ghost.bin"));
@@ -259,9 +251,7 @@ void tst_Downloader::batchesFetchWhatTheServerHas()
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll(), it.value());
     }
-    if (minor < kMinorBatch)
-        QCOMPARE(downloader.batchesFetched(), 0);
-    else if (replyBudget < 2000) // at most seven blocks of 16 to 315 bytes a reply: asked again and again
+    if (replyBudget < 2000) // at most seven blocks of 16 to 315 bytes a reply: asked again and again
         QVERIFY2(downloader.batchesFetched() >= 300 / 7, qPrintable(QString::number(downloader.batchesFetched())));
     else
         QVERIFY2(downloader.batchesFetched() >= 2 && downloader.batchesFetched() <= 10,

@@ -133,6 +133,7 @@ private Q_SLOTS:
     void concurrentEditsAreBothKept();
     void folderDeletedThereKeepsNewWorkHere();
     void silentServerIsGivenUp();
+    void serverOfAnotherProtocolVersionIsRefused();
     void copiesReuseLocalBlocks();
 
 private:
@@ -484,7 +485,7 @@ void tst_Engine::silentServerIsGivenUp()
         connect(c, &protocol::MessageChannel::messageReceived, this, [c](const protocol::Envelope &e) {
             if (e.type == protocol::MessageType::Hello)
                 c->send(protocol::MessageType::Welcome, e.id,
-                    protocol::Welcome { protocol::kMajorVersion, protocol::kMinorVersion, QStringLiteral("mute") });
+                    protocol::Welcome { protocol::kProtocolVersion, QStringLiteral("mute") });
             else if (e.type == protocol::MessageType::CreateAccount)
                 c->send(
                     protocol::MessageType::LoginOk, e.id, protocol::LoginOk { AccountId::generate().toString(), 1, 0 });
@@ -500,6 +501,41 @@ void tst_Engine::silentServerIsGivenUp()
             offlineBecause = a.engine->errorMessage();
     });
     QTRY_COMPARE_WITH_TIMEOUT(offlineBecause, QStringLiteral("the server stopped answering"), 5000);
+}
+
+// A server that answers Hello with another protocol version: the engine stops with one
+// line naming both versions, and never logs in.
+void tst_Engine::serverOfAnotherProtocolVersionIsRefused()
+{
+    QTcpServer other;
+    QVERIFY(other.listen(QHostAddress::LocalHost));
+    std::vector<std::unique_ptr<protocol::MessageChannel>> channels;
+    int logins = 0;
+    connect(&other, &QTcpServer::newConnection, this, [&] {
+        auto channel = std::make_unique<protocol::MessageChannel>(other.nextPendingConnection());
+        protocol::MessageChannel *c = channel.get();
+        connect(c, &protocol::MessageChannel::messageReceived, this, [c, &logins](const protocol::Envelope &e) {
+            if (e.type == protocol::MessageType::Hello)
+                c->send(protocol::MessageType::Welcome, e.id,
+                    protocol::Welcome { protocol::kProtocolVersion + 1, QStringLiteral("future") });
+            else
+                ++logins;
+        });
+        channels.push_back(std::move(channel));
+    });
+    Computer a(QStringLiteral("alpha"), other.serverPort());
+    writeFile(a.root(), QStringLiteral("mine.txt"), "kept");
+    a.engine = std::make_unique<SyncEngine>(a.config);
+    QSignalSpy fatal(a.engine.get(), &SyncEngine::fatalError);
+    a.engine->start();
+    QTRY_COMPARE_WITH_TIMEOUT(fatal.size(), 1, 10000);
+    const QString message = fatal.first().first().toString();
+    QVERIFY2(message.contains(QStringLiteral("version %1").arg(protocol::kProtocolVersion + 1))
+            && message.contains(QStringLiteral("version %1").arg(protocol::kProtocolVersion))
+            && !message.contains(u'\n'),
+        qPrintable(message));
+    QCOMPARE(logins, 0);
+    QCOMPARE(readFile(a.root(), QStringLiteral("mine.txt")), QByteArray("kept"));
 }
 
 namespace {

@@ -172,7 +172,7 @@ void tst_Protocol::malformedBlockFrames()
     QVERIFY(!decodeMessage(payload));
 }
 
-// Protocol 1.3: several blocks in one frame, their bytes one after the other beside the
+// Several blocks in one frame, their bytes one after the other beside the
 // body; read back block by block, with a BlocksData's missing and later lists.
 void tst_Protocol::blockBatchRoundTrip()
 {
@@ -375,7 +375,7 @@ void tst_Protocol::announceRoundTrip()
     QCOMPARE(back->blocks, a.blocks);
     QCOMPARE(back->origin, a.origin);
 
-    // 1.2's GetBlock{wait}: absent means false, as a 1.1 peer sends it.
+    // GetBlock{wait}: absent means false.
     GetBlock plain { ContentHash::of("abc"), false };
     QVERIFY(!plain.toCbor().contains(QStringLiteral("wait")));
     QVERIFY(!GetBlock::fromCbor(plain.toCbor())->wait);
@@ -630,9 +630,9 @@ void tst_Protocol::malformedBodies_data()
 
     QTest::newRow("hello bad magic") << int(MessageType::Hello)
                                      << QCborMap { { QStringLiteral("magic"), QStringLiteral("HTTP") },
-                                            { QStringLiteral("major"), 1 }, { QStringLiteral("minor"), 0 } };
-    QTest::newRow("hello missing major") << int(MessageType::Hello)
-                                         << QCborMap { { QStringLiteral("magic"), QStringLiteral("FSYN") } };
+                                            { QStringLiteral("version"), 1 } };
+    QTest::newRow("hello missing version")
+        << int(MessageType::Hello) << QCborMap { { QStringLiteral("magic"), QStringLiteral("FSYN") } };
     QTest::newRow("entry hostile path")
         << int(MessageType::Changes)
         << QCborMap { { QStringLiteral("entries"),

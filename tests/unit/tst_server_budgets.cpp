@@ -345,7 +345,7 @@ void tst_ServerBudgets::handshakeFramesAreCapped_data()
         << QStringLiteral("before login exceeds") << QStringLiteral("bad-request");
     QTest::newRow("small Commit before login") << true << encodeFrame({ MessageType::Commit, 5, Commit {}.toCbor() })
                                                << QStringLiteral("log in first") << QStringLiteral("not-authenticated");
-    QCborMap bigHello = Hello { kMajorVersion, kMinorVersion, {} }.toCbor();
+    QCborMap bigHello = Hello { kProtocolVersion, {} }.toCbor();
     bigHello.insert(QLatin1String("pad"), QByteArray(int(kMaxHandshakeFrame), 'x'));
     QTest::newRow("oversized Hello") << false << encodeFrame({ MessageType::Hello, 1, bigHello })
                                      << QStringLiteral("before login exceeds") << QStringLiteral("bad-request");
@@ -361,7 +361,7 @@ void tst_ServerBudgets::handshakeFramesAreCapped()
     QFETCH(QString, code);
     RawClient c(m_server->port());
     if (hello)
-        QCOMPARE(c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, {} }).type, MessageType::Welcome);
+        QCOMPARE(c.call(MessageType::Hello, Hello { kProtocolVersion, {} }).type, MessageType::Welcome);
     c.channel().socket()->write(bytes);
     const QString message = closedWith(c, qPrintable(code));
     QVERIFY2(message.contains(reason), qPrintable(message));

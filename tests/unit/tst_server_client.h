@@ -72,11 +72,10 @@ public:
         };
         return waitFor(isAdvanced, timeoutMs).type == MessageType::Advanced;
     }
-    // Hello (saying `minor`), then CreateAccount (no account given) or Login; the account ID, or empty.
-    QString login(
-        const QString &account = QString(), quint32 minor = kMinorVersion, const QString &session = QStringLiteral("t"))
+    // Hello, then CreateAccount (no account given) or Login; the account ID, or empty.
+    QString login(const QString &account = QString(), const QString &session = QStringLiteral("t"))
     {
-        call(MessageType::Hello, Hello { kMajorVersion, minor, QStringLiteral("test") });
+        call(MessageType::Hello, Hello { kProtocolVersion, QStringLiteral("test") });
         const Envelope reply = account.isEmpty() ? call(MessageType::CreateAccount, CreateAccount { session })
                                                  : call(MessageType::Login, Login { account, session });
         if (reply.type != MessageType::LoginOk)

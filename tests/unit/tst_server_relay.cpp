@@ -1,7 +1,6 @@
-// Protocol 1.2's relay through the real SyncServer over real sockets: an Announce reaches
-// the account's other 1.2 sessions only, a GetBlock{wait} is parked until the block is
-// uploaded (bounded in count and time, dropped with its session), and 1.1 peers on either
-// side see the protocol exactly as before.
+// The relay through the real SyncServer over real sockets: an Announce reaches the
+// account's other sessions only, and a GetBlock{wait} is parked until the block is
+// uploaded (bounded in count and time, dropped with its session).
 #include "blockrelay.h"
 #include "syncserver.h"
 #include "tst_server_client.h"
@@ -53,13 +52,11 @@ private Q_SLOTS:
     void init();
     void cleanup();
 
-    void announceReachesOtherNewSessionsOnly();
+    void announceReachesOtherSessionsOnly();
     void parkedGetBlockIsServedWhenUploaded();
     void parkedGetBlocksAreBounded();
     void hostileAnnouncesAreErrors_data();
     void hostileAnnouncesAreErrors();
-    void olderClientCannotAnnounce();
-    void olderServerIgnoresWait();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -79,15 +76,13 @@ void tst_ServerRelay::cleanup()
     m_dir.reset();
 }
 
-void tst_ServerRelay::announceReachesOtherNewSessionsOnly()
+void tst_ServerRelay::announceReachesOtherSessionsOnly()
 {
     RawClient a(m_server->port());
-    const QString account = a.login(QString(), kMinorVersion, QStringLiteral("laptop"));
+    const QString account = a.login(QString(), QStringLiteral("laptop"));
     QVERIFY(!account.isEmpty());
     RawClient b(m_server->port());
     QCOMPARE(b.login(account), account);
-    RawClient old(m_server->port());
-    QCOMPARE(old.login(account, 1), account);
     RawClient stranger(m_server->port());
     QVERIFY(!stranger.login().isEmpty()); // another account
 
@@ -104,8 +99,8 @@ void tst_ServerRelay::announceReachesOtherNewSessionsOnly()
     QCOMPARE(got->origin, QStringLiteral("laptop"));
     QCOMPARE(m_server->relay()->announcesRelayed(), quint64(1));
 
-    // Not to the 1.1 session, another account, or the announcer itself.
-    for (RawClient *c : { &old, &stranger, &a }) {
+    // Not to another account, or the announcer itself.
+    for (RawClient *c : { &stranger, &a }) {
         const QList<Envelope> inbox = drained(*c);
         QVERIFY(std::none_of(inbox.cbegin(), inbox.cend(), isAnnounced));
     }
@@ -121,7 +116,7 @@ void tst_ServerRelay::parkedGetBlockIsServedWhenUploaded()
     QCOMPARE(b.login(account), account);
     const QByteArray data = bytes('x', 4000);
 
-    // Without `wait`: not-found, as in 1.1.
+    // Without `wait`: not-found.
     QCOMPARE(b.errorCode(b.call(MessageType::GetBlock, GetBlock { ContentHash::of(data), false })),
         QLatin1String(errors::kNotFound));
     // With it: parked (a later Ping is answered first) ...
@@ -210,39 +205,6 @@ void tst_ServerRelay::hostileAnnouncesAreErrors()
     const QList<Envelope> inbox = drained(b);
     QVERIFY(std::none_of(inbox.cbegin(), inbox.cend(), isAnnounced));
     QCOMPARE(m_server->relay()->announcesRelayed(), quint64(0));
-}
-
-void tst_ServerRelay::olderClientCannotAnnounce()
-{
-    RawClient old(m_server->port());
-    const QString account = old.login(QString(), 1);
-    RawClient b(m_server->port());
-    QCOMPARE(b.login(account), account);
-    // A 1.1 session: Announce is not a message it may send, and `wait` is ignored.
-    const QByteArray data = bytes('w', 500);
-    QCOMPARE(old.errorCode(old.call(MessageType::GetBlock, GetBlock { ContentHash::of(data), true })),
-        QLatin1String(errors::kNotFound));
-    QCOMPARE(m_server->relay()->parkedCount(), 0);
-    QCOMPARE(
-        old.errorCode(old.call(MessageType::Announce, announceOf("a", { data }))), QLatin1String(errors::kBadRequest));
-    QTRY_VERIFY(!old.isConnected());
-    const QList<Envelope> inbox = drained(b);
-    QVERIFY(std::none_of(inbox.cbegin(), inbox.cend(), isAnnounced));
-}
-
-void tst_ServerRelay::olderServerIgnoresWait()
-{
-    m_server.reset();
-    m_server = std::make_unique<SyncServer>(ServerConfig { m_dir->path(), QHostAddress::LocalHost, 0, {}, {} });
-    m_server->setProtocolMinor(1);
-    QVERIFY(m_server->start().ok());
-    RawClient c(m_server->port());
-    const Envelope hello = c.call(MessageType::Hello, Hello { kMajorVersion, kMinorVersion, QStringLiteral("test") });
-    QCOMPARE(Welcome::fromCbor(hello.body)->minor, quint32(1));
-    QCOMPARE(c.call(MessageType::CreateAccount, CreateAccount { QStringLiteral("t") }).type, MessageType::LoginOk);
-    QCOMPARE(c.errorCode(c.call(MessageType::GetBlock, GetBlock { ContentHash::of("x"), true })),
-        QLatin1String(errors::kNotFound));
-    QCOMPARE(m_server->relay()->parkedCount(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerRelay)

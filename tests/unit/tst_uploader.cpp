@@ -37,7 +37,6 @@ private Q_SLOTS:
     void fileChangedAfterTheScanIsNotCommitted();
     void bytesThatDoNotMatchTheScanAreRefused();
     void requestsInFlightAreBounded();
-    void smallBlocksGoSeveralToARequest_data();
     void smallBlocksGoSeveralToARequest();
     void sharedBlocksGoOnceAndMovesAndDeletesKeepTheirFields();
 
@@ -395,24 +394,10 @@ void tst_Uploader::requestsInFlightAreBounded()
     QCOMPARE(serverContent(QStringLiteral("f7.bin")), randomBytes(207, 17));
 }
 
-void tst_Uploader::smallBlocksGoSeveralToARequest_data()
-{
-    QTest::addColumn<quint32>("minor");
-    QTest::newRow("1.3: PutBlocks") << kMinorBatch;
-    QTest::newRow("a 1.2 peer: a PutBlock each") << quint32(2);
-}
-
-// Protocol 1.3: small blocks go up to kBatchBlocks to a PutBlocks, one request and one reply
-// for many files; blocks over kBatchBlockBytes go one PutBlock each. With a peer that does
-// not speak 1.3 every block goes alone. Either way every file arrives whole.
+// Small blocks go up to kBatchBlocks to a PutBlocks, one request and one reply for many
+// files; blocks over kBatchBlockBytes go one PutBlock each. Every file arrives whole.
 void tst_Uploader::smallBlocksGoSeveralToARequest()
 {
-    QFETCH(quint32, minor);
-    if (minor != kMinorVersion) {
-        m_connection = loggedInConnection(m_server->port(), m_accountId, minor);
-        QVERIFY(m_connection);
-    }
-    QCOMPARE(m_connection->serverMinor(), minor);
     const int count = 2 * kBatchBlocks + 10;
     for (int i = 0; i < count; ++i)
         writeFile(m_folder->path(), QStringLiteral("f%1.bin").arg(i), randomBytes(500 + i % 1000, quint32(i + 300)));
@@ -421,12 +406,8 @@ void tst_Uploader::smallBlocksGoSeveralToARequest()
     const Run run = upload(scanUploads());
     QVERIFY(run.complete);
     QCOMPARE(run.applied.size(), count + 1);
-    if (minor >= kMinorBatch) {
-        QVERIFY2(run.putBatches >= (count + kBatchBlocks - 1) / kBatchBlocks && run.putBatches <= count / 20,
-            qPrintable(QString::number(run.putBatches)));
-    } else {
-        QCOMPARE(run.putBatches, 0);
-    }
+    QVERIFY2(run.putBatches >= (count + kBatchBlocks - 1) / kBatchBlocks && run.putBatches <= count / 20,
+        qPrintable(QString::number(run.putBatches)));
     QCOMPARE(serverContent(QStringLiteral("big.bin")), big);
     for (const int i : { 0, 255, 256, count - 1 })
         QCOMPARE(serverContent(QStringLiteral("f%1.bin").arg(i)), randomBytes(500 + i % 1000, quint32(i + 300)));

@@ -5,7 +5,6 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QRandomGenerator>
 #include <QtEndian>
 
 #include <algorithm>
@@ -22,7 +21,6 @@ using protocol::BlockCodec;
 
 namespace {
 
-constexpr int kHeaderSize = 5; // codec, raw size (big-endian)
 constexpr char kPackMagic[] = "FSP1"; // of a record
 constexpr int kPackMagicSize = 4;
 constexpr char kPackFileMagic[] = "FSPK"; // of a .fsp pack's file header
@@ -36,20 +34,7 @@ QByteArray packFileHeader()
     return header;
 }
 
-// "~pack-format-N.pack" -> N, else 0.
-quint32 markerFormat(const QString &name)
-{
-    static const QString prefix = QStringLiteral("~pack-format-");
-    static const QString suffix = QStringLiteral(".pack");
-    if (!name.startsWith(prefix) || !name.endsWith(suffix))
-        return 0;
-    bool ok = false;
-    const quint32 format
-        = QStringView(name).mid(prefix.size(), name.size() - prefix.size() - suffix.size()).toUInt(&ok);
-    return ok ? format : 0;
-}
-
-// fsync / fdatasync / syncfs on a path; false (and a warning) when it fails.
+// fsync / fdatasync on a path; false (and a warning) when it fails.
 bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
 {
     const int fd = ::open(QFile::encodeName(path).constData(), flags | O_CLOEXEC);
@@ -64,50 +49,28 @@ bool syncPath(const QString &path, int (*call)(int), int flags = O_RDONLY)
 
 } // namespace
 
-LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes, qint64 packedUpTo)
+LocalBlockStore::LocalBlockStore(const QString &root, qint64 maxPackBytes)
     : m_root(root)
     , m_maxPackBytes(maxPackBytes)
-    , m_packedUpTo(packedUpTo)
     , m_journal(root + QStringLiteral("/unsynced"))
 { }
 
 QString LocalBlockStore::packPath(quint32 number) const
 {
-    return QStringLiteral("%1/packs/%2.%3")
-        .arg(m_root)
-        .arg(number, 8, 16, QLatin1Char('0'))
-        .arg(m_legacyPacks.contains(number) ? QLatin1String("pack") : QLatin1String("fsp"));
+    return QStringLiteral("%1/packs/%2.fsp").arg(m_root).arg(number, 8, 16, QLatin1Char('0'));
 }
 
 Result<void> LocalBlockStore::findPacks()
 {
     m_packNumbers.clear();
-    m_legacyPacks.clear();
     const QString dir = m_root + QStringLiteral("/packs");
-    const QStringList names
-        = QDir(dir).entryList({ QStringLiteral("*.pack"), QStringLiteral("*.fsp") }, QDir::Files, QDir::Name);
+    const QStringList names = QDir(dir).entryList({ QStringLiteral("*.fsp") }, QDir::Files, QDir::Name);
     for (const QString &name : names) {
-        const bool legacy = name.endsWith(QLatin1String(".pack"));
         bool ok = false;
         const quint32 number = name.section(u'.', 0, 0).toUInt(&ok, 16);
-        if (!ok || name.section(u'.', 0, 0).size() != 8) {
-            // A newer build's marker stops this one as this build's stops older ones.
-            if (const quint32 format = markerFormat(name); format > kPackFormat)
-                return makeError(QStringLiteral("the block store %1 holds packs of format %2, written by a newer "
-                                                "filesync-server (this one reads formats 1 and %3): not started")
-                                     .arg(m_root)
-                                     .arg(format)
-                                     .arg(kPackFormat));
-            continue; // the marker, or not ours
-        }
-        if (m_packNumbers.contains(number))
-            return makeError(
-                QStringLiteral("two packs numbered %1 in %2").arg(number, 8, 16, QLatin1Char('0')).arg(dir));
+        if (!ok || name.section(u'.', 0, 0).size() != 8)
+            continue; // not ours
         m_packNumbers.insert(number);
-        if (legacy) {
-            m_legacyPacks.insert(number);
-            continue;
-        }
         // A file header shorter than its size is a pack cut off while it was created (no
         // record can follow yet): openPack() writes it again. Else it must be ours.
         QFile pack(dir + u'/' + name);
@@ -121,8 +84,8 @@ Result<void> LocalBlockStore::findPacks()
                                             "see docs/operations.md, \"Pack formats\"")
                                  .arg(pack.fileName()));
         if (const quint32 format = qFromBigEndian<quint32>(header.constData() + 4); format != kPackFormat)
-            return makeError(QStringLiteral("%1 has pack format %2, this filesync-server reads formats 1 and %3: "
-                                            "not started (a newer build wrote it)")
+            return makeError(QStringLiteral("%1 has pack format %2, this filesync-server reads only format %3: "
+                                            "not started, nothing changed")
                                  .arg(pack.fileName())
                                  .arg(format)
                                  .arg(kPackFormat));
@@ -168,30 +131,17 @@ Result<void> LocalBlockStore::open()
     if (!probe.open(QIODevice::WriteOnly))
         return makeError(QStringLiteral("the block store %1 is not writable: %2").arg(m_root, probe.errorString()));
     probe.remove();
-    // Block files live in two-hex-digit directories (ab/ or ab/cd/); packs/ and tmp/ are not.
-    const QStringList dirs = QDir(m_root).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    m_mayHaveFiles = std::any_of(dirs.cbegin(), dirs.cend(), [](const QString &d) { return d.size() == 2; });
     // Every pack's format checked before anything is cut or written.
     if (auto found = findPacks(); !found)
         return found;
-    // Before the first .fsp pack, so that an older build never starts on this store.
-    const QString marker = m_root + QStringLiteral("/packs/") + QLatin1String(kFormatMarker);
-    if (!QFileInfo::exists(marker)) {
-        QFile file(marker);
-        if (!file.open(QIODevice::WriteOnly, kPrivateFile) || !file.flush())
-            return makeError(QStringLiteral("cannot create %1: %2").arg(marker, file.errorString()));
-        ::fdatasync(file.handle());
-        file.close();
-        syncPath(m_root + QStringLiteral("/packs"), ::fsync, O_RDONLY | O_DIRECTORY);
-    }
     recover();
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered, kPrivateFile))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));
-    // Appends go to the last pack if it has this build's format and room, else to a new one.
+    // Appends go to the last pack if it has room, else to a new one.
     quint32 last = 0;
     if (!m_packNumbers.isEmpty()) {
         last = *std::max_element(m_packNumbers.cbegin(), m_packNumbers.cend());
-        if (m_legacyPacks.contains(last) || QFileInfo(packPath(last)).size() >= m_maxPackBytes)
+        if (QFileInfo(packPath(last)).size() >= m_maxPackBytes)
             ++last;
     }
     return openPack(last);
@@ -231,32 +181,17 @@ void LocalBlockStore::recover()
     QHash<quint32, qint64> unsyncedFrom; // pack -> where its unverified part begins
     QFile journal(m_journal.fileName());
     if (journal.open(QIODevice::ReadOnly) && journal.size() > 0) {
-        int checked = 0;
-        int dropped = 0;
         while (!journal.atEnd()) {
-            const QByteArray line = journal.readLine().trimmed();
-            if (line.startsWith("pack ")) {
-                const QList<QByteArray> parts = line.split(' ');
-                bool numberOk = false;
-                bool offsetOk = false;
-                const quint32 number = parts.value(1).toUInt(&numberOk);
-                const qint64 offset = parts.value(2).toLongLong(&offsetOk);
-                if (numberOk && offsetOk && offset >= 0)
-                    unsyncedFrom[number] = std::min(unsyncedFrom.value(number, offset), offset);
+            const QList<QByteArray> parts = journal.readLine().trimmed().split(' ');
+            if (parts.value(0) != "pack")
                 continue;
-            }
-            const auto hash = ContentHash::fromHex(line);
-            if (!hash || !has(*hash))
-                continue;
-            ++checked;
-            const auto stored = get(*hash);
-            if (stored && protocol::decodeAndVerify({ *hash, stored->codec, stored->rawSize, stored->data }))
-                continue;
-            QFile::remove(existingPathFor(*hash));
-            ++dropped;
+            bool numberOk = false;
+            bool offsetOk = false;
+            const quint32 number = parts.value(1).toUInt(&numberOk);
+            const qint64 offset = parts.value(2).toLongLong(&offsetOk);
+            if (numberOk && offsetOk && offset >= 0)
+                unsyncedFrom[number] = std::min(unsyncedFrom.value(number, offset), offset);
         }
-        qCInfo(lcBlocks) << "after an unclean stop: checked" << checked << "recent block files, dropped" << dropped
-                         << "damaged ones";
     }
     loadPacks(unsyncedFrom);
 }
@@ -272,7 +207,7 @@ void LocalBlockStore::loadPacks(const QHash<quint32, qint64> &unsyncedFrom)
         const qint64 size = pack.size();
         const qint64 verifyFrom = unsyncedFrom.value(number, size);
         // findPacks() checked the file header (a shorter one: no records yet).
-        qint64 offset = m_legacyPacks.contains(number) ? 0 : qMin(size, qint64(kPackFileHeaderSize));
+        qint64 offset = qMin(size, qint64(kPackFileHeaderSize));
         int verified = 0;
         while (offset < size) {
             // Any record that does not parse ends the pack: only a crash leaves one.
@@ -319,32 +254,9 @@ std::optional<LocalBlockStore::PackedAt> LocalBlockStore::packedAt(const Content
     return PackedAt { packPath(it->pack), it->offset };
 }
 
-QString LocalBlockStore::pathFor(const ContentHash &hash) const
-{
-    const QString hex = hash.toString();
-    return QStringLiteral("%1/%2/%3").arg(m_root, hex.left(2), hex);
-}
-
-QString LocalBlockStore::legacyPathFor(const ContentHash &hash) const
-{
-    const QString hex = hash.toString();
-    return QStringLiteral("%1/%2/%3/%4").arg(m_root, hex.left(2), hex.mid(2, 2), hex);
-}
-
-QString LocalBlockStore::existingPathFor(const ContentHash &hash) const
-{
-    if (!m_mayHaveFiles)
-        return {};
-    QString path = pathFor(hash);
-    if (QFileInfo::exists(path))
-        return path;
-    path = legacyPathFor(hash);
-    return QFileInfo::exists(path) ? path : QString();
-}
-
 bool LocalBlockStore::has(const ContentHash &hash) const
 {
-    return m_packed.contains(hash) || !existingPathFor(hash).isEmpty();
+    return m_packed.contains(hash);
 }
 
 Result<void> LocalBlockStore::put(
@@ -371,10 +283,11 @@ Result<void> LocalBlockStore::store(
         return makeError(QStringLiteral("a block must hold 1 byte to 16 MiB"));
     if (has(hash))
         return {}; // stored once per server
-    const protocol::EncodedBlock &encoded = wireForm;
-    if (auto written = encoded.data.size() <= m_packedUpTo ? append(hash, encoded, quint32(raw.size()))
-                                                           : write(hash, encoded, quint32(raw.size()));
-        !written)
+    // A sender's zstd that does not pay is stored raw: a record's data never exceeds the
+    // block cap, which open() checks each record against.
+    const protocol::EncodedBlock asRaw { BlockCodec::Raw, raw };
+    const protocol::EncodedBlock &encoded = wireForm.data.size() < raw.size() ? wireForm : asRaw;
+    if (auto written = append(hash, encoded, quint32(raw.size())); !written)
         return written;
     if (pendingCount() >= kMaxPending) // bounds the memory and what a crash can damage
         return sync();
@@ -444,67 +357,19 @@ Result<void> LocalBlockStore::append(const ContentHash &hash, const protocol::En
     return {};
 }
 
-Result<void> LocalBlockStore::write(const ContentHash &hash, const protocol::EncodedBlock &encoded, quint32 rawSize)
-{
-    QByteArray header(kHeaderSize, Qt::Uninitialized);
-    header[0] = char(encoded.codec);
-    qToBigEndian(rawSize, header.data() + 1);
-    const QString path = pathFor(hash);
-    const QString tmpPath = QStringLiteral("%1/tmp/%2.%3")
-                                .arg(m_root, hash.toString())
-                                .arg(QRandomGenerator::global()->generate64(), 16, 16, QLatin1Char('0'));
-    QFile file(tmpPath);
-    auto failed = [&file](const char *what) {
-        const QString reason = file.errorString();
-        file.close();
-        file.remove();
-        qCWarning(lcBlocks) << "cannot" << what << "a block:" << reason;
-        return makeError(QStringLiteral("the server cannot store a block: %1").arg(reason));
-    };
-    if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly, kPrivateFile))
-        return failed("create");
-    if (file.write(header) != header.size() || file.write(encoded.data) != encoded.data.size() || !file.flush())
-        return failed("write");
-    ::sync_file_range(file.handle(), 0, 0, SYNC_FILE_RANGE_WRITE); // start the write-back now, wait in sync()
-    file.close();
-
-    // A new directory is an entry in the root: remember whose entries changed.
-    const QString dir = QFileInfo(path).absolutePath();
-    m_mayHaveFiles = true;
-    const bool newDir = !QFileInfo::exists(dir);
-    if (newDir && !privatefiles::makeDir(dir))
-        return failed("make the directory of");
-    // Listed before it appears under its name, so that a crash never hides it from recover().
-    m_journal.write(hash.toHex() + '\n');
-    if (::rename(QFile::encodeName(tmpPath).constData(), QFile::encodeName(path).constData()) != 0)
-        return failed("rename");
-    m_pending.append(path);
-    m_pendingDirectories.insert(dir);
-    if (newDir)
-        m_pendingDirectories.insert(m_root);
-    return {};
-}
-
 Result<void> LocalBlockStore::sync()
 {
-    if (m_pending.isEmpty() && m_pendingPacked == 0)
+    if (m_pendingPacked == 0)
         return {};
     bool ok = true;
-    if (m_pending.size() + (m_pendingPacked > 0 ? 1 : 0) <= kSyncEachUpTo) {
-        for (const QString &path : std::as_const(m_pending))
-            ok = syncPath(path, ::fdatasync) && ok;
-        if (m_pendingPacked > 0 && ::fdatasync(m_pack.handle()) != 0) {
-            qCWarning(lcBlocks) << "cannot sync" << m_pack.fileName();
-            ok = false;
-        }
-        for (const QString &dir : std::as_const(m_pendingDirectories))
-            ok = syncPath(dir, ::fsync, O_RDONLY | O_DIRECTORY) && ok;
-    } else {
-        ok = syncPath(m_root, ::syncfs, O_RDONLY | O_DIRECTORY);
+    if (::fdatasync(m_pack.handle()) != 0) {
+        qCWarning(lcBlocks) << "cannot sync" << m_pack.fileName();
+        ok = false;
     }
+    for (const QString &dir : std::as_const(m_pendingDirectories))
+        ok = syncPath(dir, ::fsync, O_RDONLY | O_DIRECTORY) && ok;
     if (!ok)
         return makeError(QStringLiteral("the server cannot make uploaded blocks durable"));
-    m_pending.clear();
     m_pendingDirectories.clear();
     m_pendingPacked = 0;
     m_writebackFrom = m_packSize;
@@ -543,28 +408,7 @@ Result<StoredBlock> LocalBlockStore::get(const ContentHash &hash) const
         }
         return block;
     }
-    QFile file(pathFor(hash));
-    if (!file.exists())
-        file.setFileName(legacyPathFor(hash));
-    if (!file.open(QIODevice::ReadOnly))
-        return makeError(QStringLiteral("no such block"));
-    auto corrupt = [&hash] {
-        qCWarning(lcBlocks) << "corrupt block" << hash.toString();
-        return makeError(QStringLiteral("a corrupt block in the store"));
-    };
-    if (file.size() > kHeaderSize + protocol::kMaxBlockFrame)
-        return corrupt();
-    const QByteArray bytes = file.readAll();
-    if (bytes.size() < kHeaderSize || quint8(bytes.at(0)) > quint8(BlockCodec::Zstd))
-        return corrupt();
-    StoredBlock block;
-    block.codec = BlockCodec(quint8(bytes.at(0)));
-    block.rawSize = qFromBigEndian<quint32>(bytes.constData() + 1);
-    block.data = bytes.mid(kHeaderSize);
-    if (block.rawSize == 0 || block.rawSize > protocol::kMaxBlockSize || block.data.isEmpty()
-        || (block.codec == BlockCodec::Raw && quint32(block.data.size()) != block.rawSize))
-        return corrupt();
-    return block;
+    return makeError(QStringLiteral("no such block"));
 }
 
 } // namespace filesync

@@ -70,6 +70,10 @@ Result<void> SqliteMetadataStore::open()
         return makeError(QStringLiteral("cannot open the metadata database %1: %2").arg(m_path, reason));
     }
     auto prepared = [this]() -> Result<void> {
+        // Checked before anything is written: a database of another schema is left as it is.
+        const auto create = schemaToCreate();
+        if (!create)
+            return create.error();
         QSqlQuery q(m_db);
         // WAL needs a writable directory: asking for it is also the check that it is one.
         if (!q.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !q.next())
@@ -82,7 +86,7 @@ Result<void> SqliteMetadataStore::open()
             if (!q.exec(QLatin1String(pragma)))
                 return sqlError(q);
         }
-        return migrate();
+        return *create ? createSchema() : Result<void>();
     }();
     if (!prepared) {
         close();
@@ -113,20 +117,30 @@ void SqliteMetadataStore::close()
     }
 }
 
-Result<void> SqliteMetadataStore::migrate()
+Result<bool> SqliteMetadataStore::schemaToCreate()
 {
     QSqlQuery q(m_db);
     if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
         return sqlError(q);
     const int version = q.value(0).toInt();
     if (version == kSchemaVersion)
-        return {};
-    if (version > kSchemaVersion)
-        return makeError(
-            QStringLiteral("the metadata database %1 is from a newer FileSync (schema %2, this one knows %3)")
-                .arg(m_path)
-                .arg(version)
-                .arg(kSchemaVersion));
+        return false;
+    if (version == 0) {
+        if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM sqlite_master")) || !q.next())
+            return sqlError(q);
+        if (q.value(0).toInt() == 0)
+            return true;
+    }
+    return makeError(QStringLiteral("the metadata database %1 has schema version %2, this filesync-server reads only "
+                                    "version %3: not started, nothing changed")
+                         .arg(m_path)
+                         .arg(version)
+                         .arg(kSchemaVersion));
+}
+
+Result<void> SqliteMetadataStore::createSchema()
+{
+    QSqlQuery q(m_db);
     Transaction tx(m_db);
     const char *statements[] = {
         "CREATE TABLE accounts(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, head INTEGER NOT NULL DEFAULT 0,"

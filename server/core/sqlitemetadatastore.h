@@ -13,11 +13,11 @@ namespace filesync {
 class FileTable;
 
 // MetadataStore on SQLite through QtSql: DATA/metadata.db, WAL, synchronous=NORMAL
-// (a crash may lose the last commits, never corrupt the database), schema versioned
-// with PRAGMA user_version. Tables: accounts (hash of the ID, head sequence),
-// files (one row per path and account: its latest state, tombstones kept; UNIQUE
-// (account, path), indexed by (account, version)), account_blocks (blocks an account has
-// proven). One connection, on the server's event thread; owned by SyncServer.
+// (a crash may lose the last commits, never corrupt the database), schema version in
+// PRAGMA user_version: a database of another version is refused untouched. Tables: accounts (hash of the ID, head
+// sequence), files (one row per path and account: its latest state, tombstones kept; UNIQUE (account, path), indexed by
+// (account, version)), account_blocks (blocks an account has proven). One connection, on the server's event thread;
+// owned by SyncServer.
 class SqliteMetadataStore : public MetadataStore
 {
 public:
@@ -43,7 +43,10 @@ public:
 
 private:
     class Transaction;
-    Result<void> migrate();
+    // Whether the database is new (no tables, no version) and needs the schema, or has
+    // this one's; an error for any other. Reads only.
+    Result<bool> schemaToCreate();
+    Result<void> createSchema();
 
     QString m_path;
     QString m_connectionName;

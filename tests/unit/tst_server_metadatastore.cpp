@@ -2,6 +2,7 @@
 // feed, accounts, proven blocks and the schema.
 #include "sqlitemetadatastore.h"
 
+#include <QFile>
 #include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -79,7 +80,8 @@ private Q_SLOTS:
     void accountsAreIsolated();
     void accountLookup();
     void reopenKeepsEverything();
-    void newerSchemaIsRefused();
+    void unknownSchemaIsRefusedAndLeftAlone_data();
+    void unknownSchemaIsRefusedAndLeftAlone();
 
 private:
     QString dbPath() const { return m_dir->path() + QStringLiteral("/metadata.db"); }
@@ -331,14 +333,47 @@ void tst_ServerMetadataStore::reopenKeepsEverything()
     QCOMPARE(apply(op(CommitOpKind::Put, QStringLiteral("after"), 0)).version, 7u);
 }
 
-void tst_ServerMetadataStore::newerSchemaIsRefused()
+void tst_ServerMetadataStore::unknownSchemaIsRefusedAndLeftAlone_data()
 {
+    QTest::addColumn<bool>("fresh"); // a database of somebody else's tables, else ours
+    QTest::addColumn<int>("version"); // set on it, and named in the refusal
+    QTest::newRow("a newer schema") << false << 2;
+    QTest::newRow("tables without a version") << true << 0;
+}
+
+// A database whose schema this build does not know: open() fails with one line naming
+// the version found and the one supported, and the file keeps every byte.
+void tst_ServerMetadataStore::unknownSchemaIsRefusedAndLeftAlone()
+{
+    QFETCH(bool, fresh);
+    QFETCH(int, version);
     m_store.reset();
-    rawQuery(dbPath(), QStringLiteral("PRAGMA user_version=99"));
-    SqliteMetadataStore store(dbPath());
-    const auto opened = store.open();
-    QVERIFY(!opened.ok());
-    QVERIFY2(opened.errorMessage().contains(QStringLiteral("newer")), qPrintable(opened.errorMessage()));
+    QString path = dbPath();
+    if (fresh) {
+        path = m_dir->path() + QStringLiteral("/other.db");
+        rawQuery(path, QStringLiteral("CREATE TABLE notes(text TEXT)"));
+        rawQuery(path, QStringLiteral("INSERT INTO notes VALUES('x')"));
+    }
+    rawQuery(path, QStringLiteral("PRAGMA user_version=%1").arg(version));
+    const auto bytes = [&path] {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+    const QByteArray before = bytes();
+    QVERIFY(!before.isEmpty());
+    QString message;
+    {
+        SqliteMetadataStore store(path);
+        const auto opened = store.open();
+        QVERIFY(!opened.ok());
+        message = opened.errorMessage();
+    }
+    QVERIFY2(message.contains(QStringLiteral("schema version %1").arg(version))
+            && message.contains(QStringLiteral("only version %1").arg(SqliteMetadataStore::kSchemaVersion))
+            && !message.contains(u'\n'),
+        qPrintable(message));
+    QCOMPARE(bytes(), before);
+    QCOMPARE(rawQuery(path, QStringLiteral("PRAGMA user_version")).toInt(), version);
     SqliteMetadataStore nowhere(m_dir->path() + QStringLiteral("/missing/dir/metadata.db"));
     QVERIFY(!nowhere.open().ok());
 }

@@ -22,12 +22,35 @@ namespace filesync {
 using namespace protocol;
 
 namespace {
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 1;
 const QString kSentKey = QStringLiteral("sent-ops"); // the puts and moves of the Commit in flight
 
 Error sqlError(const QSqlQuery &q)
 {
     return makeError(QStringLiteral("journal error: %1").arg(q.lastError().text()));
+}
+
+// Whether the journal is new (no tables, no version: the schema is to be created), or
+// of this build's schema; an error for any other, read without writing anything.
+Result<bool> schemaToCreate(const QSqlDatabase &db, const QString &file)
+{
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
+        return sqlError(q);
+    const int version = q.value(0).toInt();
+    if (version == kSchemaVersion)
+        return false;
+    if (version == 0) {
+        if (!q.exec(QStringLiteral("SELECT COUNT(*) FROM sqlite_master")) || !q.next())
+            return sqlError(q);
+        if (q.value(0).toInt() == 0)
+            return true;
+    }
+    return makeError(QStringLiteral("the journal %1 has schema version %2, this FileSync reads only version %3: "
+                                    "not opened, nothing changed")
+                         .arg(file)
+                         .arg(version)
+                         .arg(kSchemaVersion));
 }
 
 QString statementError(const SqliteStatement &q)
@@ -126,6 +149,17 @@ Result<void> Journal::open()
         if (auto made = privatefiles::makeDir(dir); !made)
             return made;
     }
+    if (auto prepared = privatefiles::prepareDatabase(path(m_folder)); !prepared)
+        return makeError(QStringLiteral("cannot open the journal: %1").arg(prepared.errorMessage()));
+    m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    m_db.setDatabaseName(path(m_folder));
+    if (!m_db.open())
+        return makeError(QStringLiteral("cannot open the journal: %1").arg(m_db.lastError().text()));
+    // The schema is checked before anything is written: a journal this build does not know
+    // is left exactly as it is.
+    const auto create = schemaToCreate(m_db, path(m_folder));
+    if (!create)
+        return create.error();
     // Downloads a crash interrupted: never at a final path, and of no use now.
     const int listFd = ::openat(tmp.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (DIR *listing = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
@@ -137,60 +171,30 @@ Result<void> Journal::open()
     } else if (listFd >= 0) {
         ::close(listFd);
     }
-    if (auto prepared = privatefiles::prepareDatabase(path(m_folder)); !prepared)
-        return makeError(QStringLiteral("cannot open the journal: %1").arg(prepared.errorMessage()));
-    m_db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
-    m_db.setDatabaseName(path(m_folder));
-    if (!m_db.open())
-        return makeError(QStringLiteral("cannot open the journal: %1").arg(m_db.lastError().text()));
     QSqlQuery q(m_db);
     for (const char *pragma : { "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL" }) {
         if (!q.exec(QLatin1String(pragma)))
             return sqlError(q);
     }
-    if (!q.exec(QStringLiteral("PRAGMA user_version")) || !q.next())
-        return sqlError(q);
-    const int version = q.value(0).toInt();
-    if (version > kSchemaVersion)
-        return makeError(QStringLiteral("the journal is from another FileSync version (schema %1)").arg(version));
-    if (version == 0) {
+    if (*create) {
+        if (!m_db.transaction())
+            return makeError(QStringLiteral("journal error: %1").arg(m_db.lastError().text()));
         for (const char *sql : {
                  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
                  "CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
                  " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL, version INTEGER NOT NULL,"
-                 " blocks BLOB)",
+                 " blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0, checks BLOB,"
+                 " read_after_ctime INTEGER NOT NULL DEFAULT 0)",
                  "PRAGMA user_version=1",
              }) {
-            if (!q.exec(QLatin1String(sql)))
-                return sqlError(q);
+            if (!q.exec(QLatin1String(sql))) {
+                const Error error = sqlError(q);
+                m_db.rollback();
+                return error;
+            }
         }
-    }
-    if (version < 2) {
-        // Schema 2: the ctime seen when the stat was recorded (0 for older rows: they
-        // stay under the scanner's racy rule).
-        for (const char *sql :
-            { "ALTER TABLE entries ADD COLUMN ctime INTEGER NOT NULL DEFAULT 0", "PRAGMA user_version=2" }) {
-            if (!q.exec(QLatin1String(sql)))
-                return sqlError(q);
-        }
-    }
-    if (version < 3) {
-        // Schema 3: the blocks' checks (Chunker::Chunked::checks), NULL for older rows:
-        // their next change is chunked whole once, as before, and recorded with checks.
-        for (const char *sql : { "ALTER TABLE entries ADD COLUMN checks BLOB", "PRAGMA user_version=3" }) {
-            if (!q.exec(QLatin1String(sql)))
-                return sqlError(q);
-        }
-    }
-    if (version < 4) {
-        // Schema 4: whether the recorded blocks were read clearly after the recorded
-        // ctime (LocalEntry::readAfterCtime), 0 for older rows: unknown, so they stay
-        // under the scanner's 3 s racy rule.
-        for (const char *sql :
-            { "ALTER TABLE entries ADD COLUMN read_after_ctime INTEGER NOT NULL DEFAULT 0", "PRAGMA user_version=4" }) {
-            if (!q.exec(QLatin1String(sql)))
-                return sqlError(q);
-        }
+        if (!m_db.commit())
+            return makeError(QStringLiteral("journal error: %1").arg(m_db.lastError().text()));
     }
     m_statements = std::make_unique<Statements>(m_db);
     if (const QString error = m_statements->error(); !error.isEmpty()) {

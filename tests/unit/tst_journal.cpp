@@ -93,9 +93,9 @@ private Q_SLOTS:
     void failedBatchChangesNothing();
     void valuesCanBeEmptyOrRemoved();
     void leftoverDownloadsAreRemovedAtOpen();
-    void schemaOneIsUpgraded();
-    void schemaTwoIsUpgraded();
-    void schemaThreeIsUpgraded();
+    void newJournalIsSchemaOne();
+    void unknownSchemaIsRefusedAndLeftAlone_data();
+    void unknownSchemaIsRefusedAndLeftAlone();
 };
 
 void tst_Journal::persistsAcrossReopen()
@@ -353,111 +353,79 @@ void tst_Journal::leftoverDownloadsAreRemovedAtOpen()
     QVERIFY(!leftover.exists());
 }
 
-void tst_Journal::schemaOneIsUpgraded()
+void tst_Journal::newJournalIsSchemaOne()
 {
     QTemporaryDir dir;
-    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
-    QVERIFY(execOnJournalFile(dir.path(),
-        {
-            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
-            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
-                           " version INTEGER NOT NULL, blocks BLOB)"),
-            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL)"),
-            QStringLiteral("INSERT INTO meta VALUES('cursor', '9')"),
-            QStringLiteral("PRAGMA user_version=1"),
-        }));
-    Journal j(dir.path());
-    QVERIFY(j.open().ok());
-    QCOMPARE(j.cursor(), 9u);
-    const JournalState state = j.load();
-    QCOMPARE(state.keys(), QList<RelativePath> { P("f") });
-    QCOMPARE(state.value(P("f")).version, 9u);
-    QCOMPARE(state.value(P("f")).ctimeNs, 0); // unknown: the racy rule applies as before
-    JournalEntry e = state.value(P("f"));
-    e.ctimeNs = 11;
-    j.put(P("f"), e);
-    QVERIFY(!j.hasFailed());
-}
-
-// Schema 3 adds the blocks' checks: rows from before have none (their next change is
-// chunked whole once), and new rows keep theirs across a reopen.
-void tst_Journal::schemaTwoIsUpgraded()
-{
-    QTemporaryDir dir;
-    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
-    const QByteArray packed = packBlockList({ BlockRef { ContentHash::of("abc"), 3 } });
-    QVERIFY(execOnJournalFile(dir.path(),
-        {
-            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
-            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
-                           " version INTEGER NOT NULL, blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0)"),
-            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, X'%1', 77)")
-                .arg(QLatin1String(packed.toHex())),
-            QStringLiteral("PRAGMA user_version=2"),
-        }));
     {
         Journal j(dir.path());
         QVERIFY(j.open().ok());
-        const JournalEntry old = j.load().value(P("f"));
-        QCOMPARE(old.ctimeNs, 77);
-        QCOMPARE(old.blocks, unpackBlockList(packed));
-        QVERIFY(old.blockChecks.isEmpty());
-        JournalEntry e = old;
+        JournalEntry e;
+        e.size = 3;
+        e.ctimeNs = 77;
         e.blockChecks = QByteArray(24, 'c');
-        // The statements prepared at open() see the upgraded table (its new column).
-        QVERIFY(j.begin());
-        j.put(P("g"), e);
-        QVERIFY(j.commit());
+        e.readAfterCtime = true;
+        j.put(P("f"), e);
         QVERIFY(!j.hasFailed());
     }
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("check"));
+        db.setDatabaseName(Journal::path(dir.path()));
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        QVERIFY(q.exec(QStringLiteral("PRAGMA user_version")) && q.next());
+        QCOMPARE(q.value(0).toInt(), 1);
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("check"));
     Journal j(dir.path());
     QVERIFY(j.open().ok());
-    QCOMPARE(j.load().value(P("g")).blockChecks, QByteArray(24, 'c'));
-    QVERIFY(j.load().value(P("f")).blockChecks.isEmpty());
+    const JournalEntry back = j.load().value(P("f"));
+    QCOMPARE(back.ctimeNs, 77);
+    QCOMPARE(back.blockChecks, QByteArray(24, 'c'));
+    QVERIFY(back.readAfterCtime);
 }
 
-// Schema 4 adds when the recorded blocks were read: rows from before have 0 (unknown:
-// the scanner's 3 s racy rule applies to them), new rows keep theirs across a reopen.
-void tst_Journal::schemaThreeIsUpgraded()
+void tst_Journal::unknownSchemaIsRefusedAndLeftAlone_data()
 {
+    QTest::addColumn<QStringList>("statements");
+    QTest::addColumn<int>("version"); // named in the refusal
+    const QString table = QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL)");
+    const QString row = QStringLiteral("INSERT INTO entries VALUES('f', 0)");
+    QTest::newRow("a newer schema") << QStringList { table, row, QStringLiteral("PRAGMA user_version=2") } << 2;
+    QTest::newRow("tables without a version") << QStringList { table, row } << 0;
+}
+
+// A journal whose schema this build does not know: open() fails with one line naming the
+// version found and the one supported, and neither the database nor the temp folder is
+// touched (its leftovers are removed only from a journal that opens).
+void tst_Journal::unknownSchemaIsRefusedAndLeftAlone()
+{
+    QFETCH(QStringList, statements);
+    QFETCH(int, version);
     QTemporaryDir dir;
-    QVERIFY(QDir().mkpath(Journal::metadataDir(dir.path())));
-    QVERIFY(execOnJournalFile(dir.path(),
-        {
-            QStringLiteral("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
-            QStringLiteral("CREATE TABLE entries(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-                           " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, mode INTEGER NOT NULL,"
-                           " version INTEGER NOT NULL, blocks BLOB, ctime INTEGER NOT NULL DEFAULT 0, checks BLOB)"),
-            QStringLiteral("INSERT INTO entries VALUES('f', 0, 3, 5, 6, 420, 9, NULL, 77, X'6363')"),
-            QStringLiteral("PRAGMA user_version=3"),
-        }));
+    QVERIFY(QDir().mkpath(Journal::tempDir(dir.path())));
+    QVERIFY(execOnJournalFile(dir.path(), statements));
+    QFile leftover(Journal::tempDir(dir.path()) + QStringLiteral("/partial.download"));
+    QVERIFY(leftover.open(QIODevice::WriteOnly));
+    leftover.close();
+    const auto bytes = [&dir] {
+        QFile f(Journal::path(dir.path()));
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+    const QByteArray before = bytes();
+    QVERIFY(!before.isEmpty());
+    QString message;
     {
         Journal j(dir.path());
-        QVERIFY(j.open().ok());
-        const JournalEntry old = j.load().value(P("f"));
-        QCOMPARE(old.ctimeNs, 77);
-        QCOMPARE(old.blockChecks, QByteArray("cc"));
-        QVERIFY(!old.readAfterCtime); // unknown: the 3 s rule
-        // The stat as recorded: without the flag it is not proven unchanged by a read.
-        LocalEntry onDisk;
-        onDisk.size = 3;
-        onDisk.mtimeNs = 5;
-        onDisk.inode = 6;
-        onDisk.ctimeNs = 77;
-        QVERIFY(old.statMatches(onDisk));
-        QVERIFY(!old.statProvenByRead(onDisk));
-        JournalEntry e = old;
-        e.readAfterCtime = true;
-        QVERIFY(e.statProvenByRead(onDisk));
-        j.put(P("g"), e);
-        QVERIFY(!j.hasFailed());
+        const auto opened = j.open();
+        QVERIFY(!opened.ok());
+        message = opened.errorMessage();
     }
-    Journal j(dir.path());
-    QVERIFY(j.open().ok());
-    QVERIFY(j.load().value(P("g")).readAfterCtime);
-    QVERIFY(!j.load().value(P("f")).readAfterCtime);
+    QVERIFY2(message.contains(QStringLiteral("schema version %1").arg(version))
+            && message.contains(QStringLiteral("only version 1")) && !message.contains(u'\n'),
+        qPrintable(message));
+    QCOMPARE(bytes(), before);
+    QVERIFY(leftover.exists());
+    QVERIFY(!QFile::exists(Journal::path(dir.path()) + QStringLiteral("-wal")));
 }
 
 QTEST_GUILESS_MAIN(tst_Journal)

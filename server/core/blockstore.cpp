@@ -121,19 +121,19 @@ Result<void> LocalBlockStore::open()
     if (!privatefiles::makeDir(m_root) || !privatefiles::makeDir(tmp)
         || !privatefiles::makeDir(m_root + QStringLiteral("/packs")))
         return makeError(QStringLiteral("cannot create the block store at %1").arg(m_root));
-    // Writes cut off by a crash; nothing refers to them.
+    // Every pack's format checked before anything is cut, removed or written.
+    if (auto found = findPacks(); !found)
+        return found;
+    // A probe cut off by a crash; nothing refers to it.
     const QStringList leftovers = QDir(tmp).entryList(QDir::Files | QDir::Hidden);
     for (const QString &name : leftovers)
         QFile::remove(tmp + u'/' + name);
     if (!leftovers.isEmpty())
-        qCInfo(lcBlocks) << "removed" << leftovers.size() << "unfinished block writes";
+        qCInfo(lcBlocks) << "removed" << leftovers.size() << "leftover files from" << tmp;
     QFile probe(tmp + QStringLiteral("/probe"));
     if (!probe.open(QIODevice::WriteOnly))
         return makeError(QStringLiteral("the block store %1 is not writable: %2").arg(m_root, probe.errorString()));
     probe.remove();
-    // Every pack's format checked before anything is cut or written.
-    if (auto found = findPacks(); !found)
-        return found;
     recover();
     if (!m_journal.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered, kPrivateFile))
         return makeError(QStringLiteral("cannot open %1: %2").arg(m_journal.fileName(), m_journal.errorString()));

@@ -1,6 +1,8 @@
 // filesync-server as a user runs it: the `listening on` line, signals, exit codes.
 #include "tst_server_client.h"
 
+#include <QDirIterator>
+#include <QMap>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
@@ -33,6 +35,8 @@ private Q_SLOTS:
     void badArguments();
     void fatalErrors_data();
     void fatalErrors();
+    void unknownFormatsStopTheServer_data();
+    void unknownFormatsStopTheServer();
     void helpAndVersion();
 
 private:
@@ -141,6 +145,73 @@ void tst_ServerBinary::fatalErrors()
     const QList<QByteArray> lines = server.readAllStandardError().trimmed().split('\n');
     QVERIFY(lines.last().startsWith("filesync-server: "));
     QVERIFY2(lines.last().size() > 30, lines.last().constData());
+}
+
+void tst_ServerBinary::unknownFormatsStopTheServer_data()
+{
+    QTest::addColumn<QString>("file"); // in the data directory
+    QTest::addColumn<int>("at"); // where its version is: 4 bytes, big-endian
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("metadata schema 2") << QStringLiteral(
+        "metadata.db") << 60 << QStringLiteral("has schema version 2, this filesync-server reads only version 1");
+    QTest::newRow("pack format 2") << QStringLiteral("blocks/packs/00000000.fsp") << 4
+                                   << QStringLiteral("has pack format 2, this filesync-server reads only format 1");
+}
+
+// A data directory of a format this build does not read (written by a later one, say):
+// the server stops with one line naming the file, the version found and the one it
+// reads, and every file in the directory keeps its bytes.
+void tst_ServerBinary::unknownFormatsStopTheServer()
+{
+    QFETCH(QString, file);
+    QFETCH(int, at);
+    QFETCH(QString, reason);
+    const QString data = m_dir.path() + QStringLiteral("/formats-%1").arg(at);
+    const QStringList arguments { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--listen"),
+        QStringLiteral("127.0.0.1"), QStringLiteral("--data"), data };
+    {
+        QProcess server;
+        server.start(serverBinary(), arguments);
+        QVERIFY(server.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(server.canReadLine(), 10000);
+        const QString line = QString::fromUtf8(server.readLine());
+        const auto match = QRegularExpression(QStringLiteral("^listening on 127\\.0\\.0\\.1:(\\d+)\\n$")).match(line);
+        QVERIFY2(match.hasMatch(), qPrintable(line));
+        RawClient client(quint16(match.captured(1).toUInt()));
+        QVERIFY(!client.login().isEmpty());
+        QVERIFY(client.putBlock("bytes"));
+        QCOMPARE(client.commit({ put("file", "bytes") }).results.size(), 1);
+        server.terminate();
+        QVERIFY(server.waitForFinished(10000));
+        QCOMPARE(server.exitCode(), 0);
+    }
+    QFile patched(data + u'/' + file);
+    QVERIFY(patched.open(QIODevice::ReadWrite));
+    QVERIFY(patched.seek(at));
+    QCOMPARE(patched.write(QByteArray("\0\0\0\2", 4)), 4);
+    patched.close();
+    const auto contents = [&data] {
+        QMap<QString, QByteArray> files;
+        QDirIterator it(data, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            QFile f(it.next());
+            files.insert(f.fileName(), f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("unreadable"));
+        }
+        return files;
+    };
+    const QMap<QString, QByteArray> before = contents();
+
+    QProcess server;
+    server.start(serverBinary(), arguments);
+    QVERIFY(server.waitForFinished(10000));
+    QCOMPARE(server.exitCode(), 1);
+    QVERIFY(server.readAllStandardOutput().isEmpty());
+    const QList<QByteArray> lines = server.readAllStandardError().trimmed().split('\n');
+    const QString last = QString::fromUtf8(lines.last());
+    QVERIFY2(last.startsWith(QStringLiteral("filesync-server: ")) && last.contains(reason)
+            && last.contains(file.section(u'/', -1)),
+        qPrintable(last));
+    QCOMPARE(contents(), before);
 }
 
 void tst_ServerBinary::helpAndVersion()

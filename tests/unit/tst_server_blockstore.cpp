@@ -463,8 +463,9 @@ void tst_ServerBlockStore::unknownPackFormatIsRefused_data()
     QTest::newRow("a damaged file header") << 0 << QByteArray("FSQK") << QStringLiteral("file header is damaged");
 }
 
-// A pack this build does not understand stops the start, and nothing is cut: not the
-// pack, not its unsynced tail (listed as a crash leaves it), not the other packs.
+// A pack this build does not understand stops the start, and nothing is cut or removed:
+// not the pack, not its unsynced tail (listed as a crash leaves it), not the other packs,
+// not a leftover in tmp/.
 void tst_ServerBlockStore::unknownPackFormatIsRefused()
 {
     QFETCH(int, at);
@@ -495,6 +496,11 @@ void tst_ServerBlockStore::unknownPackFormatIsRefused()
         file.write(pack);
     }
     const QByteArray first = readAll(root() + QStringLiteral("/packs/00000000.fsp"));
+    const QString leftover = root() + QStringLiteral("/tmp/probe");
+    {
+        QFile probe(leftover);
+        QVERIFY(probe.open(QIODevice::WriteOnly));
+    }
 
     LocalBlockStore restarted(root(), 10000);
     const auto opened = restarted.open();
@@ -504,6 +510,7 @@ void tst_ServerBlockStore::unknownPackFormatIsRefused()
     QCOMPARE(readAll(packPath), pack);
     QCOMPARE(readAll(root() + QStringLiteral("/packs/00000000.fsp")), first);
     QCOMPARE(readAll(root() + QStringLiteral("/unsynced")), listed);
+    QVERIFY(QFile::exists(leftover)); // not even a crash's leftover is removed
 }
 
 // A crash while a new pack's file header was written leaves it shorter than the header

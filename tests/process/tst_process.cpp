@@ -3,7 +3,9 @@
 #include "testtree.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QElapsedTimer>
+#include <QMap>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
@@ -110,6 +112,7 @@ private Q_SLOTS:
     void serverKilledHardAndRestarted();
     void serverTimeoutFlagsCloseStalledConnections();
     void unreachableServerIsRetriedNotFatal();
+    void unknownJournalStopsTheClient();
 };
 
 void tst_Process::badArguments_data()
@@ -322,6 +325,56 @@ void tst_Process::unreachableServerIsRetriedNotFatal()
     QVERIFY(!err.isEmpty());
     client.signal(SIGTERM);
     QCOMPARE(client.waitForExit(), 0);
+}
+
+// A folder whose journal has a schema this build does not read (a later one wrote it,
+// say): the client exits 1 with one line naming the version found and the one it reads,
+// and no file in the folder, its metadata included, changes.
+void tst_Process::unknownJournalStopsTheClient()
+{
+    QTemporaryDir data, dir;
+    writeFile(dir.path(), QStringLiteral("mine.txt"), "mine");
+    Proc server(kServer,
+        { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--listen"), QStringLiteral("127.0.0.1") });
+    const QString port = server.waitForLine(kListening);
+    QVERIFY(!port.isEmpty());
+    const QStringList args { QStringLiteral("--headless"), QStringLiteral("127.0.0.1"), port, dir.path(),
+        QStringLiteral("60") };
+    {
+        Proc client(kClient, args, sessionEnv(QStringLiteral("A")));
+        QVERIFY(!client.waitForLine(kAccount).isEmpty());
+        client.signal(SIGTERM);
+        QCOMPARE(client.waitForExit(), 0);
+    }
+    const QString journal = dir.path() + QStringLiteral("/.filesync/journal.db");
+    QVERIFY(!QFile::exists(journal + QStringLiteral("-wal"))); // closed cleanly: all in the file
+    {
+        QFile file(journal);
+        QVERIFY(file.open(QIODevice::ReadWrite));
+        QVERIFY(file.seek(60)); // SQLite's user_version, 4 bytes big-endian
+        QCOMPARE(file.write(QByteArray("\0\0\0\2", 4)), 4);
+    }
+    const auto contents = [&dir] {
+        QMap<QString, QByteArray> files;
+        QDirIterator it(dir.path(), QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot | QDir::System,
+            QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            QFile f(it.next());
+            files.insert(f.fileName(), f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("(folder)"));
+        }
+        return files;
+    };
+    const QMap<QString, QByteArray> before = contents();
+
+    Proc client(kClient, args, sessionEnv(QStringLiteral("A")));
+    QCOMPARE(client.waitForExit(), 1);
+    const QList<QByteArray> lines = client.stderrText().trimmed().split('\n');
+    const QString last = QString::fromUtf8(lines.last());
+    QVERIFY2(last.startsWith(QStringLiteral("filesync: "))
+            && last.contains(QStringLiteral("has schema version 2, this FileSync reads only version 1")),
+        qPrintable(last));
+    QCOMPARE(contents(), before);
 }
 
 QTEST_GUILESS_MAIN(tst_Process)

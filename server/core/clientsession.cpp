@@ -4,7 +4,6 @@
 #include "blockrelay.h"
 #include "blockstore.h"
 #include "changefeed.h"
-#include "processpool.h"
 
 #include <QSet>
 #include <QThreadPool>
@@ -21,7 +20,13 @@ QString softwareName()
 {
     return QStringLiteral("filesync-server " FILESYNC_VERSION);
 }
+std::function<void()> s_beforePoolVerifyForTests;
 } // namespace
+
+void ClientSession::setBeforePoolVerifyForTests(std::function<void()> hook)
+{
+    s_beforePoolVerifyForTests = std::move(hook);
+}
 
 ClientSession::ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent)
     : QObject(parent)
@@ -368,14 +373,6 @@ void ClientSession::onQueryBlocks(const Envelope &envelope)
 }
 
 namespace {
-QThreadPool *verifyPool()
-{
-    static QThreadPool *pool = newProcessPool(2);
-    return pool;
-}
-} // namespace
-
-namespace {
 // Every block of a PutBlock(s), each decoded and checked against its hash; the first that
 // fails fails them all (the request is refused whole, and nothing of it is stored).
 Result<std::vector<VerifiedBlock>> verifyAll(const QList<BlockPayload> &payloads)
@@ -431,7 +428,10 @@ void ClientSession::onPutBlock(const Envelope &envelope)
     // Small blocks cost less to hash than to hand to another thread.
     if (bytes < kPoolVerifyFromBytes)
         return onVerified(sequence, verifyAll(payloads));
-    verifyPool()->start([this, sequence, payloads = std::move(payloads), replyTo = m_replyTo.handle()] {
+    m_context.verifyPool.start([this, sequence, payloads = std::move(payloads), replyTo = m_replyTo.handle(),
+                                   hook = s_beforePoolVerifyForTests] {
+        if (hook)
+            hook();
         auto blocks = verifyAll(payloads);
         // Runs on the event thread, and only while this session exists.
         replyTo.post([this, sequence, blocks = std::move(blocks)] { onVerified(sequence, blocks); });

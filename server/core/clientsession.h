@@ -14,6 +14,8 @@
 #include <functional>
 #include <optional>
 
+class QThreadPool;
+
 namespace filesync {
 
 class AccountStore;
@@ -29,6 +31,7 @@ struct ServerContext
     AccountStore &accounts;
     ChangeFeed &feed;
     BlockRelay &relay;
+    QThreadPool &verifyPool; // hashes uploaded blocks; SyncServer's, which waits for it in stop()
     protocol::ByteBudget &buffered; // bytes received and not yet taken, all connections
     protocol::ByteBudget &decoded; // uploaded blocks decoded and not yet stored, all connections
     protocol::ByteBudget &replies; // replies queued and not read yet, all connections
@@ -76,6 +79,10 @@ public:
 
     ClientSession(QTcpSocket *socket, ServerContext &context, QObject *parent = nullptr);
     ~ClientSession() override;
+
+    // For tests: called on the verify pool before each upload is hashed there (a slow
+    // machine). Not thread-safe: set it while no upload is hashed.
+    static void setBeforePoolVerifyForTests(std::function<void()> hook);
 
     void notifyAdvanced(quint64 head);
     void close();

@@ -25,7 +25,10 @@ namespace filesync {
 SyncServer::SyncServer(const ServerConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
-{ }
+{
+    m_verifyPool.setMaxThreadCount(2);
+    m_verifyPool.setExpiryTimeout(5000);
+}
 
 SyncServer::~SyncServer()
 {
@@ -61,7 +64,7 @@ Result<void> SyncServer::start()
             budget, &protocol::ByteBudget::overdrawnBy, this, [this, replies] { shed(replies); }, Qt::QueuedConnection);
     }
     m_context = std::make_unique<ServerContext>(ServerContext { *m_metadata, *m_blocks, *m_accounts, *m_feed, *m_relay,
-        *m_buffered, *m_decoded, *m_replies, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs });
+        m_verifyPool, *m_buffered, *m_decoded, *m_replies, m_config.budgets, 0, 0, 0, {}, {}, {}, m_loginTimeoutMs });
     m_context->batchReplyBudget = m_batchReplyBudget;
     m_context->liveBytesIn = [this] {
         quint64 sum = 0;
@@ -122,6 +125,9 @@ void SyncServer::stop()
     }
     if (!sessions.isEmpty())
         Q_EMIT sessionCountChanged(0);
+    // Their results would reach nobody: queued ones are dropped, running ones waited for.
+    m_verifyPool.clear();
+    m_verifyPool.waitForDone();
     m_context.reset();
     m_relay.reset();
     m_feed.reset();

@@ -9,6 +9,7 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QSet>
+#include <QThreadPool>
 
 #include <memory>
 
@@ -37,9 +38,9 @@ struct ServerConfig
     LoginLimits loginLimits {}; // failed logins (tests make them small)
 };
 
-// The FileSync server: accepts connections, owns the stores, the change feed and one
-// ClientSession per connection. Event-driven on the thread that created it; owned by
-// main() or a test.
+// The FileSync server: accepts connections, owns the stores, the change feed, one
+// ClientSession per connection and the one worker pool (uploaded blocks hashed off the
+// event thread). Event-driven on the thread that created it; owned by main() or a test.
 class SyncServer : public QObject
 {
     Q_OBJECT
@@ -90,6 +91,9 @@ private:
     std::unique_ptr<protocol::ByteBudget> m_decoded;
     std::unique_ptr<protocol::ByteBudget> m_replies;
     std::unique_ptr<ServerContext> m_context;
+    // Two threads (the machines this targets have two cores); stop() drops the queued
+    // jobs of the sessions it closed and waits for those running.
+    QThreadPool m_verifyPool;
     QTcpServer *m_listener = nullptr; // binds and listens; accept() is ours (onAcceptReady)
     QSocketNotifier *m_acceptNotifier = nullptr;
     MetricsEndpoint *m_metrics = nullptr;

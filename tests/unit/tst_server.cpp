@@ -16,7 +16,10 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QtEndian>
+
+#include <atomic>
 
 using namespace filesync;
 using namespace filesync::protocol;
@@ -94,6 +97,7 @@ private Q_SLOTS:
     void advancedGoesToTheAccountOnly();
     void sessionCountFollowsConnections();
     void sessionEndingAsTheServerStopsTouchesNothingOfIt();
+    void stoppedServerLeavesNoHashingRunning();
     void restartKeepsEverything();
     void hostileFramesChangeNothing_data();
     void hostileFramesChangeNothing();
@@ -516,6 +520,31 @@ void tst_Server::sessionEndingAsTheServerStopsTouchesNothingOfIt()
         QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
         server.reset();
     }
+}
+
+// A server stopped while an upload is hashed on its pool waits for that job: nothing of
+// the stopped server runs on afterwards.
+void tst_Server::stoppedServerLeavesNoHashingRunning()
+{
+    std::atomic_int entered { 0 };
+    std::atomic_bool inFirst { false };
+    ClientSession::setBeforePoolVerifyForTests([&] {
+        if (entered++ > 0)
+            return;
+        inFirst = true;
+        QThread::msleep(200); // the slow machine, not a synchronisation: nothing waits for it but the server
+        inFirst = false;
+    });
+    const auto restore = qScopeGuard([] { ClientSession::setBeforePoolVerifyForTests({}); });
+    RawClient c(m_server->port());
+    c.login();
+    const QByteArray data = randomBlock(40 * 1024);
+    QVERIFY(data.size() >= ClientSession::kPoolVerifyFromBytes);
+    c.send(MessageType::PutBlock,
+        BlockPayload { ContentHash::of(data), BlockCodec::Raw, quint32(data.size()), data }.toCbor());
+    QTRY_VERIFY_WITH_TIMEOUT(entered > 0, 10000);
+    m_server->stop();
+    QVERIFY(!inFirst);
 }
 
 void tst_Server::restartKeepsEverything()

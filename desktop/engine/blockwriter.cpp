@@ -2,7 +2,6 @@
 
 #include "blockcodec.h"
 #include "chunker.h"
-#include "processpool.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
@@ -15,11 +14,7 @@
 namespace filesync {
 
 namespace {
-QThreadPool *pool()
-{
-    static QThreadPool *pool = newProcessPool(2);
-    return pool;
-}
+std::function<void()> s_beforePoolWriteForTests;
 } // namespace
 
 void BlockWriter::Gate::close()
@@ -28,8 +23,9 @@ void BlockWriter::Gate::close()
     m_open = false;
 }
 
-BlockWriter::BlockWriter(QObject *context)
-    : m_context(context)
+BlockWriter::BlockWriter(QThreadPool &pool, QObject *context)
+    : m_pool(pool)
+    , m_context(context)
     , m_replyTo(context)
 { }
 
@@ -76,8 +72,10 @@ void BlockWriter::write(const protocol::BlockPayload &payload, const QList<Targe
         QMutexLocker lock(&m_running->mutex);
         ++m_running->jobs;
     }
-    pool()->start([payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done),
-                      gate = std::move(gate), running = m_running] {
+    m_pool.start([payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done), gate = std::move(gate),
+                     running = m_running, hook = s_beforePoolWriteForTests] {
+        if (hook)
+            hook();
         const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
         for (const Target &t : own) {
             if (t.fd >= 0)
@@ -101,6 +99,11 @@ void BlockWriter::flush()
             m_running->finished.wait(&m_running->mutex, deadline);
     }
     QCoreApplication::sendPostedEvents(m_context, QEvent::MetaCall);
+}
+
+void BlockWriter::setBeforePoolWriteForTests(std::function<void()> hook)
+{
+    s_beforePoolWriteForTests = std::move(hook);
 }
 
 } // namespace filesync

@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 
+class QThreadPool;
+
 namespace filesync {
 
 // Received blocks verified against their hashes and written into temp files off the
@@ -23,8 +25,9 @@ namespace filesync {
 // or fail its file while the job runs: a late write then lands in a file that is already
 // unlinked, never in another file that reused the number. `done` runs on the context's
 // thread (the engine thread), never after the BlockWriter is destroyed: at once, inside
-// write(), for a block under kPoolFromBytes; otherwise later, from a small pool of its own
-// (two threads: the machines this targets have two cores).
+// write(), for a block under kPoolFromBytes; otherwise later, from the pool it is given
+// (EnginePools::blockWriter, two threads: the machines this targets have two cores), which
+// its owner waits for before it goes.
 class BlockWriter
 {
 public:
@@ -59,7 +62,7 @@ public:
 
     static constexpr qsizetype kPoolFromBytes = 32 * 1024; // smaller blocks: on the caller's thread
 
-    explicit BlockWriter(QObject *context);
+    BlockWriter(QThreadPool &pool, QObject *context);
     ~BlockWriter();
     Q_DISABLE_COPY_MOVE(BlockWriter)
 
@@ -70,6 +73,10 @@ public:
     // (the context's) thread: for the owner that is about to give its files away and must
     // know first what is in them. Also delivers any other queued call to the context.
     void flush();
+
+    // For tests: called on the pool before each block is verified and written there (a
+    // slow disk). Not thread-safe: set it while no block is written.
+    static void setBeforePoolWriteForTests(std::function<void()> hook);
 
 private:
     static Outcome verifyAndWrite(
@@ -82,6 +89,7 @@ private:
         int jobs = 0; // queued or running, not yet posted
     };
     std::shared_ptr<Running> m_running = std::make_shared<Running>();
+    QThreadPool &m_pool;
     QObject *m_context;
     ReplyTo m_replyTo;
 };

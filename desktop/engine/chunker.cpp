@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QFileDevice>
 #include <QHash>
+#include <QThreadPool>
 #include <QtEndian>
 
 #include <xxhash.h>
@@ -18,8 +19,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -231,7 +232,8 @@ public:
         quint64 check;
     };
 
-    Pipeline(QIODevice &device, qint64 size, qint64 maxBlock, bool threaded)
+    // `helper`: the pool of the hashing thread, or null to hash on the calling thread.
+    Pipeline(QIODevice &device, qint64 size, qint64 maxBlock, QThreadPool *helper)
         : m_device(device)
         , m_size(size)
         , m_capacity(qMin(size, maxBlock + kReadSize))
@@ -244,8 +246,12 @@ public:
             m_fd = file->handle();
         else if (auto *buffer = qobject_cast<QBuffer *>(&device); buffer && buffer->data().size() >= size)
             m_direct = buffer->data().constData();
-        if (threaded)
-            m_thread = std::thread([this] { hashLoop(); });
+        if (helper) {
+            m_pool = helper;
+            m_helper.reset(QRunnable::create([this] { hashLoop(); }));
+            m_helper->setAutoDelete(false);
+            m_pool->start(m_helper.get());
+        }
     }
     ~Pipeline() { finish(); }
 
@@ -297,7 +303,7 @@ public:
     const char *at(qint64 pos) const { return m_slots[m_current].buffer.data() + (pos - m_start); }
 
     // Whether checkRange() can be used: a hashing thread, and bytes it can read itself.
-    bool canCheckRanges() const { return m_thread.joinable() && (m_fd >= 0 || m_direct); }
+    bool canCheckRanges() const { return m_helper && (m_fd >= 0 || m_direct); }
     // Queues the check of old blocks kept on trust, `pieces` from `pos` on (`bytes` in
     // all), which the thread that runs it reads itself: an unchanged file is then read
     // and checked on both cores (with more than one range waiting, the cutter runs one).
@@ -342,7 +348,7 @@ public:
     void hash(qint64 pos, qint64 len, qsizetype index)
     {
         const Job job { m_current, pos - m_start, len, index };
-        if (!m_thread.joinable()) {
+        if (!m_helper) {
             m_done.push_back(run(job, 0));
             return;
         }
@@ -355,13 +361,19 @@ public:
     // Waits for every queued hash; the results, in any order.
     std::vector<Done> &finish()
     {
-        if (m_thread.joinable()) {
-            {
-                std::lock_guard lock(m_mutex);
-                m_closed = true;
-                m_cond.notify_all();
+        if (m_helper) {
+            std::unique_lock lock(m_mutex);
+            m_closed = true;
+            m_cond.notify_all();
+            if (m_pool->tryTake(m_helper.get())) {
+                // It never started (its pool was busy): what is left is done here.
+                while (!m_jobs.empty())
+                    runNext(lock, 0);
+            } else {
+                m_cond.wait(lock, [this] { return m_helperDone; });
             }
-            m_thread.join();
+            lock.unlock();
+            m_helper.reset();
         }
         return m_done;
     }
@@ -418,8 +430,11 @@ private:
         std::unique_lock lock(m_mutex);
         for (;;) {
             m_cond.wait(lock, [&] { return m_closed || !m_jobs.empty(); });
-            if (m_jobs.empty())
+            if (m_jobs.empty()) {
+                m_helperDone = true;
+                m_cond.notify_all();
                 return;
+            }
             runNext(lock, 1);
         }
     }
@@ -471,7 +486,9 @@ private:
     int m_rangesQueued = 0; // range jobs not started yet
     std::atomic<qsizetype> m_failedCheck { -1 };
     bool m_closed = false;
-    std::thread m_thread;
+    QThreadPool *m_pool = nullptr;
+    std::unique_ptr<QRunnable> m_helper; // runs hashLoop() on m_pool
+    bool m_helperDone = false; // hashLoop() returned
 };
 
 } // namespace
@@ -535,8 +552,8 @@ qint64 Chunker::maxFileSize()
     return kLargestAverage * (protocol::kMaxBlocksPerEntry / 4);
 }
 
-Result<Chunker::Chunked> Chunker::pass(
-    QIODevice &device, qint64 size, const Params &p, const std::atomic_bool *cancel, const Previous &previous)
+Result<Chunker::Chunked> Chunker::pass(QIODevice &device, qint64 size, const Params &p, const std::atomic_bool *cancel,
+    const Previous &previous, QThreadPool *hashing)
 {
     const Cutter cutter(p);
     // The previous version's blocks, when its checks say they were cut with these sizes.
@@ -556,8 +573,7 @@ Result<Chunker::Chunked> Chunker::pass(
 
     Chunked out;
     std::vector<quint64> checks;
-    const bool threaded = size >= kThreadedFrom;
-    Pipeline pipe(device, size, p.maxSize, threaded);
+    Pipeline pipe(device, size, p.maxSize, size >= kThreadedFrom ? hashing : nullptr);
     qint64 pos = 0;
     const auto tooMany = [&] { return out.blocks.size() > protocol::kMaxBlocksPerEntry; };
 
@@ -705,14 +721,14 @@ Result<Chunker::Chunked> Chunker::pass(
 Result<QList<protocol::BlockRef>> Chunker::chunkWith(
     QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel)
 {
-    auto chunked = pass(device, size, params, cancel, {});
+    auto chunked = pass(device, size, params, cancel, {}, nullptr);
     if (!chunked)
         return makeError(chunked.errorMessage());
     return chunked->blocks;
 }
 
 Result<Chunker::Chunked> Chunker::chunkIncremental(
-    QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous)
+    QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous, QThreadPool *hashing)
 {
     if (size > maxFileSize())
         return makeError(QStringLiteral("the file is larger than the %1 GiB FileSync supports; it is not synced")
@@ -721,7 +737,7 @@ Result<Chunker::Chunked> Chunker::chunkIncremental(
     // expected count) is cut again with twice the average; at the largest average the
     // minimum block size alone keeps a file under the cap.
     for (qint64 avg = averageFor(size, previous);; avg *= 2) {
-        auto chunked = pass(device, size, paramsForAverage(avg), cancel, previous);
+        auto chunked = pass(device, size, paramsForAverage(avg), cancel, previous, hashing);
         if (chunked || avg >= kLargestAverage || !device.seek(0))
             return chunked;
         if (chunked.errorMessage() != QLatin1String(kTooManyBlocks))
@@ -730,27 +746,27 @@ Result<Chunker::Chunked> Chunker::chunkIncremental(
 }
 
 Result<QList<protocol::BlockRef>> Chunker::chunk(
-    QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous)
+    QIODevice &device, qint64 size, const std::atomic_bool *cancel, const Previous &previous, QThreadPool *hashing)
 {
-    auto chunked = chunkIncremental(device, size, cancel, previous);
+    auto chunked = chunkIncremental(device, size, cancel, previous, hashing);
     if (!chunked)
         return makeError(chunked.errorMessage());
     return chunked->blocks;
 }
 
 Result<Chunker::Chunked> Chunker::chunkFileIncremental(
-    const QString &path, const std::atomic_bool *cancel, const Previous &previous)
+    const QString &path, const std::atomic_bool *cancel, const Previous &previous, QThreadPool *hashing)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return makeError(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    return chunkIncremental(file, file.size(), cancel, previous);
+    return chunkIncremental(file, file.size(), cancel, previous, hashing);
 }
 
 Result<QList<protocol::BlockRef>> Chunker::chunkFile(
-    const QString &path, const std::atomic_bool *cancel, const Previous &previous)
+    const QString &path, const std::atomic_bool *cancel, const Previous &previous, QThreadPool *hashing)
 {
-    auto chunked = chunkFileIncremental(path, cancel, previous);
+    auto chunked = chunkFileIncremental(path, cancel, previous, hashing);
     if (!chunked)
         return makeError(chunked.errorMessage());
     return chunked->blocks;

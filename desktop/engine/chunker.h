@@ -6,6 +6,8 @@
 #include <QIODevice>
 
 #include <atomic>
+
+class QThreadPool;
 #include <vector>
 
 namespace filesync {
@@ -37,11 +39,12 @@ struct ChunkerResult
 // hash, cut-point skipping below the minimum size and normalized chunking (a stricter
 // mask before the average size, a looser one after), so an insert in the middle of a
 // big file changes one or two blocks instead of every later one. Blocks are hashed with
-// SHA-256 (OpenSSL) on a second thread while the next cuts are found (a few buffers in
-// memory, no whole-file buffer). Each block also gets a 64-bit XXH3 check, kept in the
-// journal: the next scan of a changed file confirms unchanged blocks by it and cuts and
-// hashes only the changed regions (docs/architecture.md, "Incremental re-chunking").
-// Pure and thread-safe: called from the thread pool.
+// SHA-256 (OpenSSL), in a file of 8 MiB or more on a thread of the caller's `hashing`
+// pool while the next cuts are found (a few buffers in memory, no whole-file buffer).
+// Each block also gets a 64-bit XXH3 check, kept in the journal: the next scan of a
+// changed file confirms unchanged blocks by it and cuts and hashes only the changed
+// regions (docs/architecture.md, "Incremental re-chunking"). Pure and thread-safe:
+// called from the engine's work pool.
 class Chunker
 {
 public:
@@ -78,17 +81,18 @@ public:
     // Splits what `device` yields (exactly `size` bytes expected) into blocks. `cancel`,
     // when given and set from another thread, stops it between two reads. Content that
     // gives more blocks than the protocol allows is cut again (seek(0)) with a larger
-    // average.
-    static Result<QList<protocol::BlockRef>> chunk(
-        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
-    static Result<QList<protocol::BlockRef>> chunkFile(
-        const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    // average. `hashing`: the pool of the second thread for a big file (null: all of it on
+    // the calling thread); waited for before the call returns.
+    static Result<QList<protocol::BlockRef>> chunk(QIODevice &device, qint64 size,
+        const std::atomic_bool *cancel = nullptr, const Previous &previous = {}, QThreadPool *hashing = nullptr);
+    static Result<QList<protocol::BlockRef>> chunkFile(const QString &path, const std::atomic_bool *cancel = nullptr,
+        const Previous &previous = {}, QThreadPool *hashing = nullptr);
     // The same blocks as chunk()/chunkFile(), plus their checks; with the previous
     // version's list and checks, only what changed is cut and hashed again.
-    static Result<Chunked> chunkIncremental(
-        QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
-    static Result<Chunked> chunkFileIncremental(
-        const QString &path, const std::atomic_bool *cancel = nullptr, const Previous &previous = {});
+    static Result<Chunked> chunkIncremental(QIODevice &device, qint64 size, const std::atomic_bool *cancel = nullptr,
+        const Previous &previous = {}, QThreadPool *hashing = nullptr);
+    static Result<Chunked> chunkFileIncremental(const QString &path, const std::atomic_bool *cancel = nullptr,
+        const Previous &previous = {}, QThreadPool *hashing = nullptr);
     // One pass with the given sizes; "file has too many blocks" past the protocol's cap.
     static Result<QList<protocol::BlockRef>> chunkWith(
         QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel = nullptr);
@@ -104,8 +108,8 @@ public:
     static quint64 checkOf(QByteArrayView bytes); // one block's check
 
 private:
-    static Result<Chunked> pass(
-        QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel, const Previous &previous);
+    static Result<Chunked> pass(QIODevice &device, qint64 size, const Params &params, const std::atomic_bool *cancel,
+        const Previous &previous, QThreadPool *hashing);
 };
 
 } // namespace filesync

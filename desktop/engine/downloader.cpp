@@ -3,10 +3,10 @@
 #include "blockcodec.h"
 #include "blockwriter.h"
 #include "chunker.h"
+#include "enginepools.h"
 #include "journal.h"
 #include "localfs.h"
 #include "prefetcher.h"
-#include "processpool.h"
 #include "scanner.h"
 #include "serverconnection.h"
 #include "syncengine.h"
@@ -69,12 +69,14 @@ struct Downloader::File
     }
 };
 
-Downloader::Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+Downloader::Downloader(
+    const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools, QObject *parent)
     : QObject(parent)
     , m_root(root)
     , m_tmpDir(Journal::tempDir(root))
     , m_journal(journal)
     , m_connection(connection)
+    , m_pools(pools)
 {
     m_settleTimer.setSingleShot(true);
     m_settleTimer.setInterval(kSettleMs);
@@ -139,7 +141,7 @@ void Downloader::recordLanded()
     for (const File *f : landed)
         dirSet.insert(f->action.path.parent().toString());
     const QStringList dirs(dirSet.cbegin(), dirSet.cend());
-    if (!syncBatch(m_root, {}, dirs))
+    if (!syncBatch(m_pools.sync(), m_root, {}, dirs))
         return; // not known to be durable: the next cycle finds them as they are
     record(landed);
 }
@@ -362,8 +364,8 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
     // One watcher per job: a late signal of an aborted run cannot reach this one.
     auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    auto future
-        = QtConcurrent::run([root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
+    auto future = QtConcurrent::run(
+        &m_pools.work(), [root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
     m_localCopies.append(future);
     connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
         watcher->deleteLater();
@@ -377,26 +379,6 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 
 namespace {
 std::function<void(const QString &)> s_duringProvenCopyForTests;
-
-// Write-back starts for temp files written on the engine thread, and the release of big
-// replaced files: on one thread of their own, in order, since both may block on the disk,
-// and neither the engine thread nor the pool the copies and syncs share should wait.
-QThreadPool *writeBackPool()
-{
-    static QThreadPool *pool = newProcessPool(1);
-    return pool;
-}
-
-// The fdatasync()s of a batch, several at once: a thread waiting for the disk costs no
-// CPU, and concurrent syncs share the device's cache flushes (the block layer merges
-// flush requests that wait together). Here, 2,000 new 8 KiB files with their write-back
-// started: 55-96 us a file one after the other, 41-44 us eight at a time.
-constexpr int kSyncThreads = 8;
-QThreadPool *syncPool()
-{
-    static QThreadPool *pool = newProcessPool(kSyncThreads);
-    return pool;
-}
 
 int openTarget(const QString &root, QHash<QString, int> &targets, const QString &path)
 {
@@ -545,13 +527,16 @@ void Downloader::copyVerified(const QString &root, int fd, const LocalSource &so
     }
 }
 
-void Downloader::startWriteBack(int fd)
+// Write-back starts for temp files written on the engine thread, and the release of big
+// replaced files, go to their own pool: both may block on the disk, and neither the
+// engine thread nor the pool the copies and syncs share should wait.
+void Downloader::startWriteBack(QThreadPool &pool, int fd)
 {
     // A descriptor of its own: the file may be closed (or failed) before the job runs.
     const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own < 0)
         return; // only an optimisation: the sync before the rename flushes all of it
-    writeBackPool()->start([own] {
+    pool.start([own] {
         localfs::startWriteBack(own, 0, 0);
         ::close(own);
     });
@@ -743,7 +728,7 @@ void Downloader::onBlockWritten(const BlockRef &block, const BlockWriter::Outcom
             failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(error))));
         } else if ((file.unflushed += outcome.size) >= kWriteBackBytes) {
             file.unflushed = 0;
-            startWriteBack(file.fd);
+            startWriteBack(m_pools.writeBack(), file.fd);
         }
         delivered(file);
     }
@@ -809,16 +794,18 @@ void Downloader::startSync()
         if (generation == m_generation)
             onSynced(watcher->result());
     });
-    watcher->setFuture(QtConcurrent::run([root = m_root, files, dirs] { return syncBatch(root, files, dirs); }));
+    watcher->setFuture(QtConcurrent::run(&m_pools.work(),
+        [root = m_root, files, dirs, sync = &m_pools.sync()] { return syncBatch(*sync, root, files, dirs); }));
 }
 
 // Our files only. A syncfs() (until 2026-12-02, for any batch of more than four) also
 // waits for everything else dirty on the file system: another program's big copy, or in
 // the benchmark the other computer's and the server's writes on the same disk (W2 under
 // strace: B spent 2.8 s in 213 syncfs calls). Write-back of a chunk of files is started
-// first (sync_file_range), then they are fdatasync'ed kSyncThreads at a time, together
-// with the folders of the previous batch's renames.
-bool Downloader::syncBatch(const QString &root, const QStringList &files, const QStringList &dirs)
+// first (sync_file_range), then they are fdatasync'ed EnginePools::kSyncThreads
+// at a time, together with the folders of the previous batch's renames.
+bool Downloader::syncBatch(
+    QThreadPool &syncPool, const QString &root, const QStringList &files, const QStringList &dirs)
 {
     constexpr qsizetype kChunk = 256; // descriptors open at once
     std::atomic_bool ok = true;
@@ -829,8 +816,8 @@ bool Downloader::syncBatch(const QString &root, const QStringList &files, const 
     };
     std::vector<Pending> pending;
     pending.reserve(size_t(qMin(files.size() + dirs.size(), kChunk)));
-    const auto syncAll = [&ok, &pending] {
-        QtConcurrent::blockingMap(syncPool(), pending, [&ok](const Pending &p) {
+    const auto syncAll = [&ok, &pending, &syncPool] {
+        QtConcurrent::blockingMap(&syncPool, pending, [&ok](const Pending &p) {
             if (p.call(p.fd) != 0)
                 ok = false;
             ::close(p.fd);
@@ -967,7 +954,7 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
         error = renamed ? 0 : errno;
     }
     if (old >= 0)
-        writeBackPool()->start([old] { ::close(old); });
+        m_pools.writeBack().start([old] { ::close(old); });
     if (!renamed && !now && error == EEXIST)
         return at.isLinkOrSpecial() ? inTheWay(linkAt()) : skip(QStringLiteral("changed on this computer meanwhile"));
     if (!renamed)

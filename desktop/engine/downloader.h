@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blockwriter.h"
+#include "enginepools.h"
 #include "localfs.h"
 #include "prefetcher.h"
 #include "syncplan.h"
@@ -44,7 +45,8 @@ class ServerConnection;
 // temp files are being assembled at once and at most kMaxUninstalled are between their
 // admission and their journal record; a file's state is dropped once it is recorded.
 //
-// Engine thread; the local block copies and the syncs run on the thread pool, in
+// Engine thread; the local block copies and the syncs run on the engine's pools (work,
+// sync; writes of received blocks on blockWriter, write-back starts on writeBack), in
 // parallel with the network fetches. Owned by Propagator.
 class Downloader : public QObject
 {
@@ -62,7 +64,8 @@ public:
     // How long admission waits for a prefetch's requests under way (see waitForPrefetch()).
     static constexpr int kSettleMs = 2000;
 
-    Downloader(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
+    Downloader(const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools,
+        QObject *parent = nullptr);
     ~Downloader() override;
 
     // `sources`: where blocks can be found locally (journal state at the cycle's start).
@@ -79,9 +82,9 @@ public:
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
     static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
-    // Write-back of a temp file written by the engine thread, started on a pool of its own
-    // (it may block on a busy disk); also for the Prefetcher's temp files.
-    static void startWriteBack(int fd);
+    // Write-back of a temp file written by the engine thread, started on `pool` (the
+    // engine's writeBack: it may block on a busy disk); also for the Prefetcher's temp files.
+    static void startWriteBack(QThreadPool &pool, int fd);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -134,8 +137,9 @@ private:
     static void copyVerified(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
         QList<bool> &ok, const std::atomic_bool *cancel);
     // Thread pool: makes the temp files (by path) and the folders (relative to the root)
-    // durable; false if any sync failed.
-    static bool syncBatch(const QString &root, const QStringList &files, const QStringList &dirs);
+    // durable, several at a time on `syncPool`; false if any sync failed.
+    static bool syncBatch(
+        QThreadPool &syncPool, const QString &root, const QStringList &files, const QStringList &dirs);
 
     void admit();
     bool waitForPrefetch(const SyncAction &action);
@@ -167,6 +171,7 @@ private:
     localfs::Dir m_tmpDirOpen;
     Journal &m_journal;
     ServerConnection &m_connection;
+    EnginePools &m_pools;
     QList<SyncAction> m_actions;
     qsizetype m_next = 0; // the next action to admit
     quint64 m_nextId = 0;
@@ -194,7 +199,7 @@ private:
     int m_batchesInFlight = 0; // GetBlocks under way
     QTimer m_settleTimer; // the bound on waitForPrefetch()
     qsizetype m_settleGaveUp = -1; // the action whose prefetch is taken without more waiting
-    BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
+    BlockWriter m_writer { m_pools.blockWriter(), this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

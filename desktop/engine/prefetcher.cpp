@@ -23,12 +23,14 @@ namespace filesync {
 
 using namespace protocol;
 
-Prefetcher::Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+Prefetcher::Prefetcher(
+    const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools, QObject *parent)
     : QObject(parent)
     , m_root(root)
     , m_tmpDir(Journal::tempDir(root))
     , m_journal(journal)
     , m_connection(connection)
+    , m_pools(pools)
 {
     connect(&m_connection, &ServerConnection::announced, this, &Prefetcher::onAnnounced);
     m_clock.start();
@@ -183,7 +185,7 @@ void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const Bloc
         f->written[indexes.at(k)] = true;
         if ((f->unflushed += outcome.size) >= kWriteBackBytes) {
             f->unflushed = 0;
-            Downloader::startWriteBack(f->fd); // so the sync before the rename finds little left
+            Downloader::startWriteBack(m_pools.writeBack(), f->fd); // so the sync before the rename finds little left
         }
     }
     ++m_fetched;

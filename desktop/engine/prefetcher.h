@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blockwriter.h"
+#include "enginepools.h"
 #include "messages.h"
 
 #include <QElapsedTimer>
@@ -32,8 +33,8 @@ class ServerConnection;
 // disk), when nobody claims it within kKeepMs of its last block, and when this object
 // ends (with its connection). A crash leaves a temp file that Journal::open() removes.
 //
-// Engine thread; a child of the ServerConnection it fetches over (SyncEngine makes one
-// per connection).
+// Engine thread (its blocks are written on the engine's pools); a child of the
+// ServerConnection it fetches over (SyncEngine makes one per connection).
 class Prefetcher : public QObject
 {
     Q_OBJECT
@@ -44,7 +45,8 @@ public:
     static constexpr int kKeepMs = 60 * 1000;
     static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
 
-    Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
+    Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools,
+        QObject *parent = nullptr);
     ~Prefetcher() override; // removes every temp file nobody took
 
     // A prefetched temp file for exactly this block list at `path`: the caller owns the
@@ -108,6 +110,7 @@ private:
     QString m_tmpDir;
     Journal &m_journal;
     ServerConnection &m_connection;
+    EnginePools &m_pools;
     std::vector<std::unique_ptr<File>> m_files; // in announce order
     quint64 m_nextId = 0;
     // Requests under way, by a number of ours: the file and size each counts against the
@@ -126,7 +129,7 @@ private:
     int m_keepMs = kKeepMs;
     QTimer m_expiry;
     QElapsedTimer m_clock; // started at construction
-    BlockWriter m_writer { this }; // declared last, destroyed first: no callback after the rest
+    BlockWriter m_writer { m_pools.blockWriter(), this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

@@ -23,11 +23,12 @@ namespace filesync {
 using protocol::BlockRef;
 using protocol::EntryKind;
 
-Propagator::Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent)
+Propagator::Propagator(
+    const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools, QObject *parent)
     : QObject(parent)
     , m_root(root)
     , m_journal(journal)
-    , m_downloader(new Downloader(root, journal, connection, this))
+    , m_downloader(new Downloader(root, journal, connection, pools, this))
     , m_uploader(new Uploader(root, connection, this))
 {
     connect(m_downloader, &Downloader::fileDone, this,

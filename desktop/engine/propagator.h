@@ -10,6 +10,7 @@
 namespace filesync {
 
 class Downloader;
+class EnginePools;
 class Journal;
 class ServerConnection;
 
@@ -34,7 +35,8 @@ public:
         QStringList postponed;
     };
 
-    Propagator(const QString &root, Journal &journal, ServerConnection &connection, QObject *parent = nullptr);
+    Propagator(const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools,
+        QObject *parent = nullptr);
     ~Propagator() override;
 
     // Takes the plan: its actions are moved on to the Downloader and the Uploader, so

@@ -52,6 +52,7 @@ struct Walker
     Scanner::Result &result;
     qint64 nowNs;
     const std::atomic_bool *cancel;
+    QThreadPool *hashing;
     bool warnedSpecial = false;
     // Folders walked whole in a partial scan (everything under them is in scope).
     QSet<RelativePath> walkedRoots;
@@ -116,7 +117,7 @@ struct Walker
                 ::close(fd);
             return makeError(QStringLiteral("cannot read %1: %2").arg(relText, reason));
         }
-        return Chunker::chunkIncremental(file, file.size(), cancel, previous);
+        return Chunker::chunkIncremental(file, file.size(), cancel, previous, hashing);
     }
 
     // `recursive`: walk every subfolder; otherwise (a partial scan's listing) only those
@@ -335,8 +336,8 @@ void scanPart(const QByteArray &absRoot, const JournalState &journal, const Scan
 
 } // namespace
 
-Scanner::Result Scanner::scan(
-    const QString &root, const JournalState &journal, const ScanScope &scope, const std::atomic_bool *cancel)
+Scanner::Result Scanner::scan(const QString &root, const JournalState &journal, const ScanScope &scope,
+    const std::atomic_bool *cancel, QThreadPool *hashing)
 {
     Result result;
     struct stat st;
@@ -352,7 +353,8 @@ Scanner::Result Scanner::scan(
     QElapsedTimer timer;
     timer.start();
     const localfs::Dir rootDir = localfs::openDir(root, QString());
-    Walker walker { rootDir, journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, false, {}, {} };
+    Walker walker { rootDir, journal, result, QDateTime::currentMSecsSinceEpoch() * 1'000'000, cancel, hashing, false,
+        {}, {} };
     if (!scope.full)
         scanPart(absRoot, journal, scope, walker);
     else

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <functional>
 
+class QThreadPool;
+
 namespace filesync {
 
 // Which part of the tree a scan looks at. A full scan walks everything. A partial one
@@ -62,12 +64,13 @@ public:
     static constexpr qint64 kRacyWindowNs = 3'000'000'000; // 3 s
 
     // `cancel`, when set from another thread, ends the walk (and any hashing) early.
+    // `hashing`: the pool that hashes a big file beside its cutting (Chunker).
     static Result scan(const QString &root, const JournalState &journal, const std::atomic_bool *cancel = nullptr)
     {
         return scan(root, journal, ScanScope::everything(), cancel);
     }
     static Result scan(const QString &root, const JournalState &journal, const ScanScope &scope,
-        const std::atomic_bool *cancel = nullptr);
+        const std::atomic_bool *cancel = nullptr, QThreadPool *hashing = nullptr);
     // Stats one path (no hashing); nullopt when it does not exist. It follows links on
     // the way (not at the end): the engine's own steps use localfs::Location instead.
     static std::optional<LocalEntry> stat(const QString &absolutePath);

@@ -1,5 +1,6 @@
 #include "synccycle.h"
 
+#include "enginepools.h"
 #include "journal.h"
 #include "reconciler.h"
 #include "serverconnection.h"
@@ -48,14 +49,15 @@ void moveKeys(JournalState &map, const RelativePath &from, const RelativePath &t
 
 } // namespace
 
-SyncCycle::SyncCycle(
-    const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection, QObject *parent)
+SyncCycle::SyncCycle(const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection,
+    EnginePools &pools, QObject *parent)
     : QObject(parent)
     , m_root(root)
     , m_session(sessionName)
     , m_journal(journal)
     , m_connection(connection)
-    , m_propagator(new Propagator(root, journal, connection, this))
+    , m_pools(pools)
+    , m_propagator(new Propagator(root, journal, connection, pools, this))
 {
     connect(m_propagator, &Propagator::itemCompleted, this, &SyncCycle::itemCompleted);
     connect(m_propagator, &Propagator::conflictKept, this, &SyncCycle::conflict);
@@ -112,8 +114,8 @@ void SyncCycle::startScan()
         if (m_running && generation == m_generation)
             onScanned(watcher->result());
     });
-    m_scan = QtConcurrent::run([root, journal, scope, cancel]() mutable {
-        Scanner::Result result = Scanner::scan(root, journal, scope, cancel.get());
+    m_scan = QtConcurrent::run(&m_pools.work(), [root, journal, scope, cancel, hashing = &m_pools.hashing()]() mutable {
+        Scanner::Result result = Scanner::scan(root, journal, scope, cancel.get(), hashing);
         // Let go of the journal before the result is reported, not whenever the pool
         // deletes this task: see reconcileAndPropagate().
         journal = {};

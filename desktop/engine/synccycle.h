@@ -15,6 +15,7 @@
 
 namespace filesync {
 
+class EnginePools;
 class Journal;
 class ServerConnection;
 
@@ -27,8 +28,8 @@ class ServerConnection;
 // the whole feed. A partial cycle (a scope that is not full) reads the changes
 // first and scans the given folders plus the places those changes touch; the rest of
 // the tree is unchanged by definition and is neither scanned nor reconciled. One cycle at a time; start() again for the
-// next one. A server error or a lost connection ends the cycle without acting on half a picture. Engine thread; owned
-// by SyncEngine, one per connection.
+// next one. A server error or a lost connection ends the cycle without acting on half a picture. Engine thread (the
+// scan runs on the engine's pools); owned by SyncEngine, one per connection.
 class SyncCycle : public QObject
 {
     Q_OBJECT
@@ -41,7 +42,7 @@ public:
     };
 
     SyncCycle(const QString &root, const QString &sessionName, Journal &journal, ServerConnection &connection,
-        QObject *parent = nullptr);
+        EnginePools &pools, QObject *parent = nullptr);
     ~SyncCycle() override;
 
     void start(const ScanScope &scope = ScanScope::everything());
@@ -113,6 +114,7 @@ private:
     QString m_session;
     Journal &m_journal;
     ServerConnection &m_connection;
+    EnginePools &m_pools;
     Propagator *m_propagator;
     QFuture<Scanner::Result> m_scan;
     std::shared_ptr<std::atomic_bool> m_cancel;

@@ -1,15 +1,10 @@
 #include "syncengine.h"
 
+#include "enginepools.h"
 #include "synccycle.h"
 #include "syncengineprivate.h"
 
 #include <QLocale>
-
-#include <mutex>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 Q_LOGGING_CATEGORY(lcEngine, "filesync.engine", QtInfoMsg)
 
@@ -17,39 +12,22 @@ namespace filesync {
 
 // The public facade: every decision lives in SyncEnginePrivate.
 
-namespace {
-
-// glibc gives threads that allocate at the same time arenas of their own (up to 8 a
-// core), and a free page in one arena is no use to a thread on another. The scan builds
-// its snapshot (one entry a file) on a pool thread and the engine thread frees it, so the
-// pool's arenas sit mostly empty at the high-water mark. Measured in W6 (100,000 files):
-// B's peak RSS 128 -> 119 MiB with MALLOC_ARENA_MAX=2, A's unchanged, the sync no slower.
-// Process-wide, before the engine starts a thread; an explicit MALLOC_ARENA_MAX wins.
-void limitMallocArenas()
-{
-#if defined(__GLIBC__)
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (!qEnvironmentVariableIsSet("MALLOC_ARENA_MAX"))
-            mallopt(M_ARENA_MAX, 2);
-    });
-#endif
-}
-
-} // namespace
-
 SyncEngine::SyncEngine(const EngineConfig &config, QObject *parent)
     : QObject(parent)
-    , d((limitMallocArenas(), std::make_unique<SyncEnginePrivate>(this, config)))
+    , m_pools(std::make_unique<EnginePools>())
+    , d(std::make_unique<SyncEnginePrivate>(this, config, *m_pools))
 {
     qRegisterMetaType<EngineState>();
     qRegisterMetaType<SyncItem>();
     qRegisterMetaType<SyncProgress>();
 }
 
+// Stopped, then `d` and the objects it owns (which cancel and wait for their scan and
+// local copies), then the pools, which wait for what is still under way on them.
 SyncEngine::~SyncEngine()
 {
     d->stop();
+    d.reset();
 }
 
 const EngineConfig &SyncEngine::config() const

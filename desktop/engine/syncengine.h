@@ -73,12 +73,14 @@ struct CycleReport
     bool sliced = false; // a slice of the feed: more of it followed
 };
 
+class EnginePools;
 class SyncEnginePrivate;
 
 // Keeps one local folder identical to the account's folder on the server, both ways,
 // live. Owns the connection, the watcher, the journal and the propagation; runs on the
-// thread that created it (heavy work goes to the thread pool) and is owned by its
-// creator: the headless main, the tray app, or a test.
+// thread that created it (heavy work goes to its own pools, EnginePools, which it waits
+// for when it is destroyed) and is owned by its creator: the headless main, the tray
+// app, or a test.
 class SyncEngine : public QObject
 {
     Q_OBJECT
@@ -115,6 +117,7 @@ Q_SIGNALS:
     void cycleFinished(); // a sync cycle completed (tests wait on it)
 
 private:
+    std::unique_ptr<EnginePools> m_pools; // outlives `d` and everything in it that queues work
     std::unique_ptr<SyncEnginePrivate> d;
 };
 

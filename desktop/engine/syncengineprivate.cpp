@@ -23,9 +23,10 @@ const QString kReplacedKey = QStringLiteral("replaced-account");
 constexpr int kMaxFollowUps = 8; // consecutive cycles without a new trigger
 } // namespace
 
-SyncEnginePrivate::SyncEnginePrivate(SyncEngine *q, const EngineConfig &c)
+SyncEnginePrivate::SyncEnginePrivate(SyncEngine *q, const EngineConfig &c, EnginePools &pools)
     : q(q)
     , config(c)
+    , pools(pools)
 {
     if (config.sessionName.isEmpty())
         config.sessionName = QSysInfo::machineHostName();
@@ -150,7 +151,7 @@ void SyncEnginePrivate::connectNow()
     dropConnection();
     connection = new ServerConnection(config.host, config.port, config.keepAliveMs, this);
     // Prefetches: one per connection, which owns it (its temp files go with it).
-    connection->setPrefetcher(new Prefetcher(config.folder, *journal, *connection, connection));
+    connection->setPrefetcher(new Prefetcher(config.folder, *journal, *connection, pools, connection));
     connect(connection, &ServerConnection::ready, this, &SyncEnginePrivate::onConnectionReady);
     connect(connection, &ServerConnection::closed, this, &SyncEnginePrivate::onConnectionClosed);
     connect(connection, &ServerConnection::incompatible, this, [this](const QString &reason) {
@@ -165,7 +166,7 @@ void SyncEnginePrivate::connectNow()
             cycle->readAhead();
         requestCycle();
     });
-    cycle = new SyncCycle(config.folder, config.sessionName, *journal, *connection, this);
+    cycle = new SyncCycle(config.folder, config.sessionName, *journal, *connection, pools, this);
     cycle->setMaxChanges(config.maxChangesPerCycle);
     connect(cycle, &SyncCycle::itemCompleted, q, &SyncEngine::itemCompleted);
     connect(cycle, &SyncCycle::conflict, q, &SyncEngine::conflict);

@@ -13,6 +13,7 @@
 namespace filesync {
 
 class ChangeAggregator;
+class EnginePools;
 class Journal;
 class SyncCycle;
 
@@ -22,7 +23,7 @@ class SyncCycle;
 class SyncEnginePrivate : public QObject
 {
 public:
-    SyncEnginePrivate(SyncEngine *q, const EngineConfig &config);
+    SyncEnginePrivate(SyncEngine *q, const EngineConfig &config, EnginePools &pools);
     ~SyncEnginePrivate() override;
 
     void start();
@@ -51,6 +52,7 @@ public:
 
     SyncEngine *q;
     EngineConfig config;
+    EnginePools &pools;
     EngineState state = EngineState::Stopped;
     QString error;
     QString account;

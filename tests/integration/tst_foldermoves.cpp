@@ -1,3 +1,4 @@
+#include "enginepools.h"
 #include "journal.h"
 #include "propagator.h"
 #include "scanner.h"
@@ -778,7 +779,8 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     plan.actions = { del };
     QVERIFY(moveOnDisk(root, QStringLiteral("D"), QStringLiteral("N")));
 
-    Propagator propagator(root, journal, connection);
+    EnginePools pools;
+    Propagator propagator(root, journal, connection, pools);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
     propagator.run(plan, known);

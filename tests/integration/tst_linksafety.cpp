@@ -1,5 +1,6 @@
 #include "blockcodec.h"
 #include "downloader.h"
+#include "enginepools.h"
 #include "journal.h"
 #include "localfs.h"
 #include "propagator.h"
@@ -307,7 +308,8 @@ void tst_LinkSafety::downloadsNeverGoThroughALink()
     SyncAction a = uploaded(path, "written by the other computer", 0600);
     if (planSawFile)
         a.local = Scanner::stat(root + u'/' + path); // a stale plan: what was there, seen through the link
-    Downloader downloader(root, *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(root, *m_journal, *m_connection, pools);
     QSignalSpy skipped(&downloader, &Downloader::fileSkipped);
     QSignalSpy warnings(&downloader, &Downloader::warning);
     QSignalSpy finished(&downloader, &Downloader::finished);
@@ -392,7 +394,8 @@ void tst_LinkSafety::localActionsNeverGoThroughALink()
         QVERIFY(a.local);
     SyncPlan plan;
     plan.actions = { a };
-    Propagator propagator(root, *m_journal, *m_connection);
+    EnginePools pools;
+    Propagator propagator(root, *m_journal, *m_connection, pools);
     QSignalSpy warnings(&propagator, &Propagator::warning);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });

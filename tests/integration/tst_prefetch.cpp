@@ -4,6 +4,7 @@
 // leaves nothing behind.
 #include "../unit/tst_server_client.h"
 #include "blockrelay.h"
+#include "enginepools.h"
 #include "journal.h"
 #include "prefetcher.h"
 #include "serverconnection.h"
@@ -154,7 +155,8 @@ void tst_Prefetch::prefetchesAreBoundedAndExpire()
             account = r->account;
     });
     QTRY_VERIFY(!account.isEmpty());
-    Prefetcher prefetcher(folder.path(), journal, connection);
+    EnginePools pools;
+    Prefetcher prefetcher(folder.path(), journal, connection, pools);
     QSignalSpy announced(&connection, &ServerConnection::announced);
     servertest::RawClient a(m_server->port());
     QCOMPARE(a.login(account, QStringLiteral("alpha")), account);

@@ -2,9 +2,11 @@
 
 #include <QBuffer>
 #include <QRandomGenerator>
+#include <QSemaphore>
 #include <QSet>
 #include <QTemporaryFile>
 #include <QTest>
+#include <QThreadPool>
 
 using namespace filesync;
 using namespace filesync::protocol;
@@ -67,12 +69,12 @@ QByteArray sizesDigest(const QList<BlockRef> &blocks)
     return ContentHash::of(sizes).toHex().left(16);
 }
 
-Chunker::Chunked chunked(const QByteArray &data, const Chunker::Previous &previous = {})
+Chunker::Chunked chunkedOn(QThreadPool *hashing, const QByteArray &data, const Chunker::Previous &previous = {})
 {
     QBuffer buffer;
     buffer.setData(data);
     buffer.open(QIODevice::ReadOnly);
-    auto result = Chunker::chunkIncremental(buffer, data.size(), nullptr, previous);
+    auto result = Chunker::chunkIncremental(buffer, data.size(), nullptr, previous, hashing);
     return result ? *result : Chunker::Chunked {};
 }
 
@@ -117,6 +119,9 @@ int sharedBlocks(const QList<BlockRef> &a, const QList<BlockRef> &b)
 class tst_Chunker : public QObject
 {
     Q_OBJECT
+public:
+    tst_Chunker() { m_hashing.setMaxThreadCount(1); }
+
 private Q_SLOTS:
     void emptyAndSmall();
     void deterministicAndBounded();
@@ -137,6 +142,16 @@ private Q_SLOTS:
     void incrementalFromAFileReadsOnBothThreads();
     void fewBlocksHaveNoChecks();
     void bigFileCancelAndChangeAreErrors();
+    void aBusyHashingPoolLeavesTheWorkToTheCutter();
+
+private:
+    // As the engine does it: a big file hashed on a thread of a one-thread pool.
+    Chunker::Chunked chunked(const QByteArray &data, const Chunker::Previous &previous = {})
+    {
+        return chunkedOn(&m_hashing, data, previous);
+    }
+
+    QThreadPool m_hashing;
 };
 
 void tst_Chunker::emptyAndSmall()
@@ -299,6 +314,35 @@ void tst_Chunker::fileMatchesBytes()
     QVERIFY(!Chunker::chunkFile(QStringLiteral("/nonexistent/file")).ok());
 }
 
+// The hashing thread comes from a pool that may be busy (another scan's big file): the
+// cutter then hashes and checks everything itself, and does not wait for a thread that
+// never started. The same blocks and checks as with the thread, and as without a pool.
+void tst_Chunker::aBusyHashingPoolLeavesTheWorkToTheCutter()
+{
+    const qint64 mib = 1024 * 1024;
+    const QByteArray before = splitMixBytes(12 * mib, 41);
+    QByteArray after = before;
+    after.replace(5 * mib, 1000, splitMixBytes(1000, 42));
+    const Chunker::Chunked old = chunked(before);
+    const Chunker::Previous previous { before.size(), qint64(old.blocks.size()), old.blocks, old.checks };
+    const Chunker::Chunked threaded = chunked(after, previous);
+    QThreadPool busy;
+    busy.setMaxThreadCount(1);
+    QSemaphore hold, started;
+    busy.start([&] {
+        started.release();
+        hold.acquire();
+    });
+    QVERIFY(started.tryAcquire(1, 10000));
+    const Chunker::Chunked cutterOnly = chunkedOn(&busy, after, previous);
+    hold.release();
+    QVERIFY(!cutterOnly.blocks.isEmpty());
+    QCOMPARE(cutterOnly.blocks, threaded.blocks);
+    QCOMPARE(cutterOnly.checks, threaded.checks);
+    QCOMPARE(cutterOnly.reusedBytes, threaded.reusedBytes);
+    QCOMPARE(chunkedOn(nullptr, after, previous).blocks, threaded.blocks);
+}
+
 QTEST_GUILESS_MAIN(tst_Chunker)
 
 void tst_Chunker::incrementalEqualsFullRechunk_data()
@@ -421,13 +465,13 @@ void tst_Chunker::bigFileCancelAndChangeAreErrors()
     std::atomic_bool cancel { false };
     CancellingBuffer cancelling(&data, &cancel, 9 * 1024 * 1024);
     QVERIFY(cancelling.open(QIODevice::ReadOnly));
-    const auto cancelled = Chunker::chunkIncremental(cancelling, data.size(), &cancel);
+    const auto cancelled = Chunker::chunkIncremental(cancelling, data.size(), &cancel, {}, &m_hashing);
     QVERIFY(!cancelled.ok());
     QCOMPARE(cancelled.errorMessage(), QStringLiteral("cancelled"));
     for (const qint64 claimed : { data.size() + 1, data.size() - 1 }) {
         QBuffer buffer(&data);
         QVERIFY(buffer.open(QIODevice::ReadOnly));
-        const auto changed = Chunker::chunkIncremental(buffer, claimed);
+        const auto changed = Chunker::chunkIncremental(buffer, claimed, nullptr, {}, &m_hashing);
         QVERIFY(!changed.ok());
         QCOMPARE(changed.errorMessage(), QStringLiteral("the file changed while it was read"));
     }
@@ -486,7 +530,7 @@ void tst_Chunker::incrementalFromAFileReadsOnBothThreads()
         QVERIFY(file.open());
         QCOMPARE(file.write(data), data.size());
         QVERIFY(file.flush());
-        const auto fromFile = Chunker::chunkFileIncremental(file.fileName(), nullptr, previous);
+        const auto fromFile = Chunker::chunkFileIncremental(file.fileName(), nullptr, previous, &m_hashing);
         QVERIFY(fromFile.ok());
         const Chunker::Chunked fromMemory = chunked(data, previous);
         QCOMPARE(fromFile->blocks, fromMemory.blocks);

@@ -1,6 +1,7 @@
 #include "blockcodec.h"
 #include "chunker.h"
 #include "downloader.h"
+#include "enginepools.h"
 #include "journal.h"
 #include "scanner.h"
 #include "serverconnection.h"
@@ -155,7 +156,8 @@ void tst_Downloader::manySmallFilesKeepTheOrderOfDurability()
     if (QTest::currentTestFailed())
         return;
 
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     int durableRenames = 0; // renames made durable and not yet reported done
     int done = 0;
     int maxTemp = 0;
@@ -232,7 +234,8 @@ void tst_Downloader::batchesFetchWhatTheServerHas()
     ghost.remote.blocks = { BlockRef { ContentHash::of(never), quint32(never.size()) } };
     actions.insert(150, ghost);
 
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     int done = 0;
     QStringList skipped;
     connect(&downloader, &Downloader::fileDone, this, [&done] { ++done; });
@@ -277,7 +280,8 @@ void tst_Downloader::userFilesAtNewPathsAreKept()
     mine.close();
     QVERIFY(QDir().mkpath(root + dirPath));
 
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     QSignalSpy skipped(&downloader, &Downloader::fileSkipped);
     QSignalSpy finished(&downloader, &Downloader::finished);
     downloader.run(actions, {});
@@ -300,7 +304,8 @@ void tst_Downloader::abortLeavesNoTempFiles()
 {
     QHash<QString, QByteArray> contents;
     const QList<SyncAction> actions = uploadFiles(500, contents);
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     QSignalSpy done(&downloader, &Downloader::fileDone);
     QSignalSpy finished(&downloader, &Downloader::finished);
     downloader.run(actions, {});
@@ -325,7 +330,8 @@ void tst_Downloader::abortRecordsWhatLanded()
     // take it for new here (an edit made meanwhile would otherwise become a conflict).
     QHash<QString, QByteArray> contents;
     const QList<SyncAction> actions = uploadFiles(2000, contents);
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     QSignalSpy synced(&downloader, &Downloader::batchSynced);
     downloader.run(actions, {});
     QTRY_VERIFY_WITH_TIMEOUT(!synced.isEmpty(), 30000);
@@ -407,7 +413,8 @@ SyncAction tst_Downloader::preparePatch(bool uploadAll, QByteArray &v1, QByteArr
 
 bool tst_Downloader::download(const SyncAction &action)
 {
-    Downloader downloader(m_folder->path(), *m_journal, *m_connection);
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
     QSignalSpy finished(&downloader, &Downloader::finished);
     downloader.run({ action }, m_journal->load());
     if (!finished.wait(60000) && finished.isEmpty())

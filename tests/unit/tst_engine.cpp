@@ -2,6 +2,7 @@
 // real engines on temporary folders. Focused on the engine's own rules; the full
 // scenarios live in tests/integration.
 #include "accountid.h"
+#include "blockwriter.h"
 #include "chunker.h"
 #include "messagechannel.h"
 #include "privatemodes.h"
@@ -19,7 +20,9 @@
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
+#include <atomic>
 #include <memory>
 #include <unistd.h>
 
@@ -135,6 +138,7 @@ private Q_SLOTS:
     void silentServerIsGivenUp();
     void serverOfAnotherProtocolVersionIsRefused();
     void copiesReuseLocalBlocks();
+    void destroyedEngineLeavesNoWorkRunning();
 
 private:
     void pair(Computer &a, Computer &b);
@@ -570,6 +574,31 @@ void tst_Engine::copiesReuseLocalBlocks()
     QTRY_COMPARE_WITH_TIMEOUT(readFile(b.root(), QStringLiteral("big.bin")), edited, 10000);
     const quint64 sent = serverBytesSent(*m_server) - before;
     QVERIFY2(sent < 3 * 1024 * 1024, qPrintable(QStringLiteral("%1 bytes sent").arg(sent)));
+}
+
+// An engine destroyed while its pools have work (here a received block being written on a
+// slow disk) waits for that work: nothing of it runs on afterwards, into a folder whose
+// owner may be gone.
+void tst_Engine::destroyedEngineLeavesNoWorkRunning()
+{
+    Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    pair(a, b);
+    QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
+    std::atomic_int entered { 0 };
+    std::atomic_bool inFirst { false };
+    BlockWriter::setBeforePoolWriteForTests([&] {
+        if (entered++ > 0)
+            return;
+        inFirst = true;
+        QThread::msleep(200); // the slow disk, not a synchronisation: nothing waits for it but the engine
+        inFirst = false;
+    });
+    const auto restore = qScopeGuard([] { BlockWriter::setBeforePoolWriteForTests({}); });
+    // Random bytes: blocks of 64 KiB or more, verified and written on B's blockWriter pool.
+    writeFile(a.root(), QStringLiteral("big.bin"), randomBytes(2 * 1024 * 1024, 13));
+    QTRY_VERIFY_WITH_TIMEOUT(entered > 0, 10000);
+    b.engine.reset();
+    QVERIFY(!inFirst);
 }
 
 QTEST_GUILESS_MAIN(tst_Engine)

@@ -2,10 +2,10 @@
 
 #include "blockcodec.h"
 #include "chunker.h"
+#include "enginepools.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
-#include <QThreadPool>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -23,8 +23,8 @@ void BlockWriter::Gate::close()
     m_open = false;
 }
 
-BlockWriter::BlockWriter(QThreadPool &pool, QObject *context)
-    : m_pool(pool)
+BlockWriter::BlockWriter(EnginePools &pools, QObject *context)
+    : m_pools(pools)
     , m_context(context)
     , m_replyTo(context)
 { }
@@ -72,20 +72,21 @@ void BlockWriter::write(const protocol::BlockPayload &payload, const QList<Targe
         QMutexLocker lock(&m_running->mutex);
         ++m_running->jobs;
     }
-    m_pool.start([payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done), gate = std::move(gate),
-                     running = m_running, hook = s_beforePoolWriteForTests] {
-        if (hook)
-            hook();
-        const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
-        for (const Target &t : own) {
-            if (t.fd >= 0)
-                ::close(t.fd);
-        }
-        replyTo.post([done, outcome] { done(outcome); });
-        QMutexLocker lock(&running->mutex);
-        --running->jobs;
-        running->finished.wakeAll();
-    });
+    m_pools.start(m_pools.blockWriter(),
+        [payload, own, wantCheck, replyTo = m_replyTo.handle(), done = std::move(done), gate = std::move(gate),
+            running = m_running, hook = s_beforePoolWriteForTests] {
+            if (hook)
+                hook();
+            const Outcome outcome = verifyAndWrite(payload, own, wantCheck, gate.get());
+            for (const Target &t : own) {
+                if (t.fd >= 0)
+                    ::close(t.fd);
+            }
+            replyTo.post([done, outcome] { done(outcome); });
+            QMutexLocker lock(&running->mutex);
+            --running->jobs;
+            running->finished.wakeAll();
+        });
 }
 
 void BlockWriter::flush()

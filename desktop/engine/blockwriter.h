@@ -13,9 +13,9 @@
 #include <memory>
 #include <optional>
 
-class QThreadPool;
-
 namespace filesync {
+
+class EnginePools;
 
 // Received blocks verified against their hashes and written into temp files off the
 // engine thread: on W1 the receiving computer's engine thread spent most of its time in
@@ -25,9 +25,9 @@ namespace filesync {
 // or fail its file while the job runs: a late write then lands in a file that is already
 // unlinked, never in another file that reused the number. `done` runs on the context's
 // thread (the engine thread), never after the BlockWriter is destroyed: at once, inside
-// write(), for a block under kPoolFromBytes; otherwise later, from the pool it is given
-// (EnginePools::blockWriter, two threads: the machines this targets have two cores), which
-// its owner waits for before it goes.
+// write(), for a block under kPoolFromBytes; otherwise later, from the engine's
+// blockWriter pool (two threads: the machines this targets have two cores), whose owner
+// waits for these jobs before it goes.
 class BlockWriter
 {
 public:
@@ -62,7 +62,7 @@ public:
 
     static constexpr qsizetype kPoolFromBytes = 32 * 1024; // smaller blocks: on the caller's thread
 
-    BlockWriter(QThreadPool &pool, QObject *context);
+    BlockWriter(EnginePools &pools, QObject *context);
     ~BlockWriter();
     Q_DISABLE_COPY_MOVE(BlockWriter)
 
@@ -89,7 +89,7 @@ private:
         int jobs = 0; // queued or running, not yet posted
     };
     std::shared_ptr<Running> m_running = std::make_shared<Running>();
-    QThreadPool &m_pool;
+    EnginePools &m_pools;
     QObject *m_context;
     ReplyTo m_replyTo;
 };

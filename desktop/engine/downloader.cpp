@@ -364,8 +364,8 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
     // One watcher per job: a late signal of an aborted run cannot reach this one.
     auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    auto future = QtConcurrent::run(
-        &m_pools.work(), [root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
+    auto future = m_pools.run(
+        m_pools.work(), [root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
     m_localCopies.append(future);
     connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
         watcher->deleteLater();
@@ -530,13 +530,13 @@ void Downloader::copyVerified(const QString &root, int fd, const LocalSource &so
 // Write-back starts for temp files written on the engine thread, and the release of big
 // replaced files, go to their own pool: both may block on the disk, and neither the
 // engine thread nor the pool the copies and syncs share should wait.
-void Downloader::startWriteBack(QThreadPool &pool, int fd)
+void Downloader::startWriteBack(EnginePools &pools, int fd)
 {
     // A descriptor of its own: the file may be closed (or failed) before the job runs.
     const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own < 0)
         return; // only an optimisation: the sync before the rename flushes all of it
-    pool.start([own] {
+    pools.start(pools.writeBack(), [own] {
         localfs::startWriteBack(own, 0, 0);
         ::close(own);
     });
@@ -728,7 +728,7 @@ void Downloader::onBlockWritten(const BlockRef &block, const BlockWriter::Outcom
             failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(error))));
         } else if ((file.unflushed += outcome.size) >= kWriteBackBytes) {
             file.unflushed = 0;
-            startWriteBack(m_pools.writeBack(), file.fd);
+            startWriteBack(m_pools, file.fd);
         }
         delivered(file);
     }
@@ -794,7 +794,7 @@ void Downloader::startSync()
         if (generation == m_generation)
             onSynced(watcher->result());
     });
-    watcher->setFuture(QtConcurrent::run(&m_pools.work(),
+    watcher->setFuture(m_pools.run(m_pools.work(),
         [root = m_root, files, dirs, sync = &m_pools.sync()] { return syncBatch(*sync, root, files, dirs); }));
 }
 
@@ -802,7 +802,7 @@ void Downloader::startSync()
 // waits for everything else dirty on the file system: another program's big copy, or in
 // the benchmark the other computer's and the server's writes on the same disk (W2 under
 // strace: B spent 2.8 s in 213 syncfs calls). Write-back of a chunk of files is started
-// first (sync_file_range), then they are fdatasync'ed EnginePools::kSyncThreads
+// first (sync_file_range), then they are fdatasync'ed WorkerPools::kSyncThreads
 // at a time, together with the folders of the previous batch's renames.
 bool Downloader::syncBatch(
     QThreadPool &syncPool, const QString &root, const QStringList &files, const QStringList &dirs)
@@ -954,7 +954,7 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
         error = renamed ? 0 : errno;
     }
     if (old >= 0)
-        m_pools.writeBack().start([old] { ::close(old); });
+        m_pools.start(m_pools.writeBack(), [old] { ::close(old); });
     if (!renamed && !now && error == EEXIST)
         return at.isLinkOrSpecial() ? inTheWay(linkAt()) : skip(QStringLiteral("changed on this computer meanwhile"));
     if (!renamed)

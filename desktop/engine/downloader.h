@@ -82,9 +82,9 @@ public:
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
     static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
-    // Write-back of a temp file written by the engine thread, started on `pool` (the
-    // engine's writeBack: it may block on a busy disk); also for the Prefetcher's temp files.
-    static void startWriteBack(QThreadPool &pool, int fd);
+    // Write-back of a temp file written by the engine thread, started on the writeBack
+    // pool (it may block on a busy disk); also for the Prefetcher's temp files.
+    static void startWriteBack(EnginePools &pools, int fd);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -199,7 +199,7 @@ private:
     int m_batchesInFlight = 0; // GetBlocks under way
     QTimer m_settleTimer; // the bound on waitForPrefetch()
     qsizetype m_settleGaveUp = -1; // the action whose prefetch is taken without more waiting
-    BlockWriter m_writer { m_pools.blockWriter(), this }; // declared last, destroyed first: no callback after the rest
+    BlockWriter m_writer { m_pools, this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

@@ -185,7 +185,7 @@ void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const Bloc
         f->written[indexes.at(k)] = true;
         if ((f->unflushed += outcome.size) >= kWriteBackBytes) {
             f->unflushed = 0;
-            Downloader::startWriteBack(m_pools.writeBack(), f->fd); // so the sync before the rename finds little left
+            Downloader::startWriteBack(m_pools, f->fd); // so the sync before the rename finds little left
         }
     }
     ++m_fetched;

@@ -129,7 +129,7 @@ private:
     int m_keepMs = kKeepMs;
     QTimer m_expiry;
     QElapsedTimer m_clock; // started at construction
-    BlockWriter m_writer { m_pools.blockWriter(), this }; // declared last, destroyed first: no callback after the rest
+    BlockWriter m_writer { m_pools, this }; // declared last, destroyed first: no callback after the rest
 };
 
 } // namespace filesync

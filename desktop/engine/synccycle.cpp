@@ -114,7 +114,7 @@ void SyncCycle::startScan()
         if (m_running && generation == m_generation)
             onScanned(watcher->result());
     });
-    m_scan = QtConcurrent::run(&m_pools.work(), [root, journal, scope, cancel, hashing = &m_pools.hashing()]() mutable {
+    m_scan = m_pools.run(m_pools.work(), [root, journal, scope, cancel, hashing = &m_pools.hashing()]() mutable {
         Scanner::Result result = Scanner::scan(root, journal, scope, cancel.get(), hashing);
         // Let go of the journal before the result is reported, not whenever the pool
         // deletes this task: see reconcileAndPropagate().

@@ -17,13 +17,26 @@ SyncEngine::SyncEngine(const EngineConfig &config, QObject *parent)
     , m_pools(std::make_unique<EnginePools>())
     , d(std::make_unique<SyncEnginePrivate>(this, config, *m_pools))
 {
+    init();
+}
+
+SyncEngine::SyncEngine(const EngineConfig &config, WorkerPools &pools, QObject *parent)
+    : QObject(parent)
+    , m_pools(std::make_unique<EnginePools>(pools))
+    , d(std::make_unique<SyncEnginePrivate>(this, config, *m_pools))
+{
+    init();
+}
+
+void SyncEngine::init()
+{
     qRegisterMetaType<EngineState>();
     qRegisterMetaType<SyncItem>();
     qRegisterMetaType<SyncProgress>();
 }
 
 // Stopped, then `d` and the objects it owns (which cancel and wait for their scan and
-// local copies), then the pools, which wait for what is still under way on them.
+// local copies), then the pools, which wait for this engine's jobs still under way.
 SyncEngine::~SyncEngine()
 {
     d->stop();

@@ -75,17 +75,20 @@ struct CycleReport
 
 class EnginePools;
 class SyncEnginePrivate;
+class WorkerPools;
 
 // Keeps one local folder identical to the account's folder on the server, both ways,
 // live. Owns the connection, the watcher, the journal and the propagation; runs on the
-// thread that created it (heavy work goes to its own pools, EnginePools, which it waits
-// for when it is destroyed) and is owned by its creator: the headless main, the tray
-// app, or a test.
+// thread that created it (heavy work goes to worker pools of its own, or to a process's
+// that several engines share, and it waits for its jobs when it is destroyed) and is
+// owned by its creator: the headless main, the tray app, or a test.
 class SyncEngine : public QObject
 {
     Q_OBJECT
 public:
     explicit SyncEngine(const EngineConfig &config, QObject *parent = nullptr);
+    // On `pools`, which outlive the engine (a process that runs several engines).
+    SyncEngine(const EngineConfig &config, WorkerPools &pools, QObject *parent = nullptr);
     ~SyncEngine() override;
 
     const EngineConfig &config() const;
@@ -117,6 +120,8 @@ Q_SIGNALS:
     void cycleFinished(); // a sync cycle completed (tests wait on it)
 
 private:
+    void init();
+
     std::unique_ptr<EnginePools> m_pools; // outlives `d` and everything in it that queues work
     std::unique_ptr<SyncEnginePrivate> d;
 };

@@ -1,6 +1,7 @@
 #include "simulation.h"
 
 #include "contenthash.h"
+#include "enginepools.h"
 #include "journal.h"
 #include "messages.h"
 #include "serverconnection.h"
@@ -315,6 +316,9 @@ private:
     QTemporaryDir m_base;
     QString m_sentinel;
     Tree m_sentinelTree;
+    // The engines' threads, shared as the process's static pools were: one engine's worth
+    // of threads (each engine still waits for its own jobs when it goes).
+    WorkerPools m_pools;
     std::unique_ptr<test::TestServer> m_server;
     std::unique_ptr<ServerConnection> m_monitor;
     QString m_account;
@@ -395,7 +399,7 @@ bool Simulation::startEngine(int c, bool waitForAccount)
     config.debounceMs = m_options.debounceSlices * m_options.sliceMs;
     config.reconnectMinMs = m_options.reconnectMinSlices * m_options.sliceMs;
     config.reconnectMaxMs = m_options.reconnectMaxSlices * m_options.sliceMs;
-    comp.engine = std::make_unique<SyncEngine>(config);
+    comp.engine = std::make_unique<SyncEngine>(config, m_pools);
     SyncEngine *engine = comp.engine.get();
     QObject::connect(engine, &SyncEngine::fatalError, engine,
         [this, c](const QString &message) { m_computers[size_t(c)].fatal = message; });

@@ -1,6 +1,7 @@
 // BlockWriter: blocks checked against their hashes and written on its pool (or at once
 // when small), into descriptors the caller may close meanwhile, never past a closed gate.
 #include "blockwriter.h"
+#include "enginepools.h"
 #include "replyto.h"
 #include "testtree.h"
 
@@ -8,7 +9,6 @@
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
-#include <QThreadPool>
 
 #include <fcntl.h>
 #include <memory>
@@ -49,7 +49,7 @@ private:
     QByteArray contentOf(const QString &name) const { return readFile(m_dir.path(), name); }
 
     QTemporaryDir m_dir;
-    QThreadPool m_pool; // the engine's EnginePools::blockWriter
+    EnginePools m_pools;
 };
 
 void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed_data()
@@ -63,7 +63,7 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
 {
     QFETCH(int, size);
     QObject context;
-    BlockWriter writer(m_pool, &context);
+    BlockWriter writer(m_pools, &context);
     const QByteArray data = randomBytes(size, 1);
     const QString a = QStringLiteral("a%1").arg(size), b = QStringLiteral("b%1").arg(size);
     const int fa = create(a);
@@ -85,7 +85,7 @@ void tst_BlockWriter::writesEveryTargetEvenAfterTheCallerClosed()
 void tst_BlockWriter::aBadBlockWritesNothing()
 {
     QObject context;
-    BlockWriter writer(m_pool, &context);
+    BlockWriter writer(m_pools, &context);
     const int fd = create(QStringLiteral("bad"));
     BlockPayload forged = payloadOf(randomBytes(BlockWriter::kPoolFromBytes * 2, 2));
     forged.hash = ContentHash::of("something else");
@@ -101,7 +101,7 @@ void tst_BlockWriter::aBadBlockWritesNothing()
 void tst_BlockWriter::aClosedGateStopsLaterWrites()
 {
     QObject context;
-    BlockWriter writer(m_pool, &context);
+    BlockWriter writer(m_pools, &context);
     const int fd = create(QStringLiteral("gated"));
     auto gate = std::make_shared<BlockWriter::Gate>();
     gate->close(); // the file was handed on before the job ran
@@ -119,7 +119,7 @@ void tst_BlockWriter::aClosedGateStopsLaterWrites()
 void tst_BlockWriter::aFailedWriteIsReportedPerTarget()
 {
     QObject context;
-    BlockWriter writer(m_pool, &context);
+    BlockWriter writer(m_pools, &context);
     const QString path = m_dir.filePath(QStringLiteral("readonly"));
     const int good = create(QStringLiteral("good"));
     QVERIFY(QFile(path).open(QIODevice::WriteOnly));
@@ -143,7 +143,7 @@ void tst_BlockWriter::aJobOutlivesItsWriter()
     const int fd = create(QStringLiteral("orphan"));
     const QByteArray data = randomBytes(BlockWriter::kPoolFromBytes * 4, 5);
     {
-        BlockWriter writer(m_pool, &context);
+        BlockWriter writer(m_pools, &context);
         writer.write(payloadOf(data), { { fd, 0 } }, false, [](const BlockWriter::Outcome &) {});
     }
     ::close(fd);

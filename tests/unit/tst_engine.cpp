@@ -4,6 +4,7 @@
 #include "accountid.h"
 #include "blockwriter.h"
 #include "chunker.h"
+#include "enginepools.h"
 #include "messagechannel.h"
 #include "privatemodes.h"
 #include "syncengine.h"
@@ -87,7 +88,7 @@ struct Computer
     bool start(const QString &account = QString())
     {
         config.accountId = account;
-        engine = std::make_unique<SyncEngine>(config);
+        engine = pools ? std::make_unique<SyncEngine>(config, *pools) : std::make_unique<SyncEngine>(config);
         QObject::connect(engine.get(), &SyncEngine::itemCompleted, engine.get(),
             [this](const SyncItem &item) { items << item.action + u' ' + item.path.toString(); });
         QObject::connect(
@@ -106,6 +107,7 @@ struct Computer
 
     QTemporaryDir dir;
     EngineConfig config;
+    WorkerPools *pools = nullptr; // a process's, shared; null: the engine's own
     std::unique_ptr<SyncEngine> engine;
     QStringList items;
     QStringList warnings;
@@ -138,6 +140,7 @@ private Q_SLOTS:
     void silentServerIsGivenUp();
     void serverOfAnotherProtocolVersionIsRefused();
     void copiesReuseLocalBlocks();
+    void destroyedEngineLeavesNoWorkRunning_data();
     void destroyedEngineLeavesNoWorkRunning();
 
 private:
@@ -578,10 +581,21 @@ void tst_Engine::copiesReuseLocalBlocks()
 
 // An engine destroyed while its pools have work (here a received block being written on a
 // slow disk) waits for that work: nothing of it runs on afterwards, into a folder whose
-// owner may be gone.
+// owner may be gone. With pools shared by several engines, each waits for its own jobs.
+void tst_Engine::destroyedEngineLeavesNoWorkRunning_data()
+{
+    QTest::addColumn<bool>("shared");
+    QTest::newRow("its own pools") << false;
+    QTest::newRow("a process's pools") << true;
+}
+
 void tst_Engine::destroyedEngineLeavesNoWorkRunning()
 {
+    QFETCH(bool, shared);
+    WorkerPools pools;
     Computer a(QStringLiteral("alpha"), m_server->port()), b(QStringLiteral("beta"), m_server->port());
+    if (shared)
+        a.pools = b.pools = &pools;
     pair(a, b);
     QTRY_COMPARE_WITH_TIMEOUT(b.engine->state(), EngineState::Idle, 10000);
     std::atomic_int entered { 0 };

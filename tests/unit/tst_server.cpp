@@ -708,7 +708,7 @@ void tst_Server::batchedBlocksUpAndDown_data()
     QTest::newRow("checked on the pool") << 3000;
 }
 
-// Protocol 1.3: a PutBlocks of many blocks (some zstd) is answered with one Ok as soon as
+// A PutBlocks of many blocks (some zstd) is answered with one Ok as soon as
 // they are stored and proven, with no later request needed to flush their proofs; they
 // count for QueryBlocks and Commit like single PutBlocks. A GetBlocks is answered in
 // request order, hashes the account may not read (unknown, or another account's) listed

@@ -465,6 +465,18 @@ bool Journal::commit()
     return true;
 }
 
+ContentHash Journal::blockListDigest(const QList<BlockRef> &blocks)
+{
+    QByteArray all;
+    all.reserve(blocks.size() * (ContentHash::kSize + 4));
+    for (const BlockRef &b : blocks) {
+        all += b.hash.view();
+        const quint32 size = b.size;
+        all.append(reinterpret_cast<const char *>(&size), sizeof size);
+    }
+    return ContentHash::of(all);
+}
+
 namespace {
 
 QCborMap sentToCbor(const RelativePath &path, const JournalEntry &e)
@@ -478,7 +490,7 @@ QCborMap sentToCbor(const RelativePath &path, const JournalEntry &e)
     m.insert(QStringLiteral("o"), qint64(e.mode));
     m.insert(QStringLiteral("c"), e.ctimeNs);
     m.insert(QStringLiteral("r"), e.readAfterCtime);
-    m.insert(QStringLiteral("d"), blockListDigest(e.blocks).bytes());
+    m.insert(QStringLiteral("d"), Journal::blockListDigest(e.blocks).bytes());
     return m;
 }
 

@@ -58,7 +58,7 @@ public:
     // answer: after a crash in between, the next cycle knows the server's rows that match
     // one (same content and mode) as its own upload, not as somebody else's new file.
     // Each entry is the local stat sent (version 0), with one block: the digest of the
-    // block list (protocol::blockListDigest()).
+    // block list (blockListDigest()).
     using SentPuts = QList<std::pair<RelativePath, JournalEntry>>;
     // Its moves, kept the same way: the server's row at `to` moved from `from` is then
     // this computer's own move, not somebody else's (which wins over a delete here).
@@ -74,6 +74,7 @@ public:
     SentPuts sent() const;
     SentMoves sentMoves() const;
     void clearSent();
+    static ContentHash blockListDigest(const QList<protocol::BlockRef> &blocks);
 
     // Writes never fail silently: the first failure (a full disk, say) is kept here and
     // the engine stops the folder rather than go on with a journal that is not true.

@@ -158,8 +158,8 @@ void tst_Journal::sentPutsSurviveReopenUntilCleared()
     QCOMPARE(back.mode, 0755u);
     QCOMPARE(back.ctimeNs, 987654321);
     QVERIFY(back.readAfterCtime);
-    QCOMPARE(back.blocks.value(0).hash, protocol::blockListDigest(blocks));
-    QVERIFY(protocol::blockListDigest(blocks) != protocol::blockListDigest({ blocks.first() }));
+    QCOMPARE(back.blocks.value(0).hash, Journal::blockListDigest(blocks));
+    QVERIFY(Journal::blockListDigest(blocks) != Journal::blockListDigest({ blocks.first() }));
     const Journal::SentMoves moves = j.sentMoves(); // kept apart from the puts
     QCOMPARE(moves.size(), 1);
     QCOMPARE(moves.first().from, P("s"));

@@ -293,7 +293,8 @@ void tst_Downloader::userFilesAtNewPathsAreKept()
     QVERIFY(mine.open(QIODevice::ReadOnly));
     QCOMPARE(mine.readAll(), QByteArray("the user's own work"));
     QVERIFY(QFileInfo(root + dirPath).isDir());
-    QCOMPARE(QFile(root + actions.at(2).path.toString()).size(), qint64(contents.value(actions.at(2).path.toString()).size()));
+    QCOMPARE(QFile(root + actions.at(2).path.toString()).size(),
+        qint64(contents.value(actions.at(2).path.toString()).size()));
     const JournalState journal = m_journal->load();
     QCOMPARE(journal.size(), 1);
     QVERIFY(journal.contains(actions.at(2).path));

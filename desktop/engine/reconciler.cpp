@@ -170,6 +170,14 @@ private:
         return j == m_journal.cend() || j->version != r->version;
     }
 
+    // The folder that held p when last synced is still that folder (not one made since in
+    // its place, after it was renamed away here).
+    bool parentStillThere(const RelativePath &p) const
+    {
+        const auto j = m_journal.constFind(p.parent());
+        return j != m_journal.cend() && stillThere(p.parent(), *j);
+    }
+
     // The entry the journal knows at p is on the disk there still. A path that holds
     // another inode now had its entry renamed away and a new one made in its place.
     bool stillThere(const RelativePath &p, const JournalEntry &j) const
@@ -213,7 +221,7 @@ private:
             // the same entry: the server's came first and wins, see detectRemoteMoves.)
             RelativePath source = p;
             const FileEntry *there = nullptr;
-            if (r != m_remote.cend() && r->deleted && m_local.contains(p.parent())) {
+            if (r != m_remote.cend() && r->deleted && parentStillThere(p)) {
                 const auto to = movedTo.constFind(p);
                 const auto up = movedTo.constFind(p.parent());
                 const auto t = to == movedTo.cend() || up == movedTo.cend() || *up != to->parent()

@@ -70,6 +70,7 @@ private Q_SLOTS:
     void localFolderMoveWaitsForTheServer();
     void folderMovedIntoAFolderTheServerMoved();
     void fileMovedOutOfAFolderTheServerMoved();
+    void folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -780,6 +781,32 @@ void tst_Reconciler::fileMovedOutOfAFolderTheServerMoved()
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-remote g from e/f\nmove-local e from d\nrecord e"));
     QCOMPARE(plan.actions.first().base, 6u);
+}
+
+// This computer renamed d to n and a new d came in its place (a download), while the
+// server moved d to e: the server's move wins and n follows it with f inside. f is no move
+// of its own out of the new d (that made "move e/f to e/f", which the server refuses).
+void tst_Reconciler::folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
+    j.insert(P("d/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    LocalSnapshot l;
+    l.insert(P("n"), localDir(40));
+    l.insert(P("n/f"), localFile('A', false));
+    l.insert(P("d"), localDir(41));
+    RemoteChanges r;
+    FileEntry e;
+    e.path = P("e");
+    e.kind = EntryKind::Directory;
+    e.version = 4;
+    e.movedFrom = P("d");
+    FileEntry f = remoteFile("e/f", 'A', 6);
+    f.movedFrom = P("d/f");
+    for (const FileEntry &x : { tombstone("d", EntryKind::Directory, 3), e, tombstone("d/f", EntryKind::File, 5), f })
+        r.insert(x.path, x);
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-local e from n (was d)\nupload d\nrecord e\nrecord e/f"));
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

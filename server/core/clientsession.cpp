@@ -114,7 +114,11 @@ void ClientSession::notifyAdvanced(quint64 head)
 
 void ClientSession::fail(quint64 id, const char *code, const QString &message)
 {
-    qCInfo(lcServer) << "closing" << m_channel->peerDescription() << ":" << message;
+    // A client of ours never sends a bad request: one is a defect there, or an attack.
+    if (qstrcmp(code, errors::kBadRequest) == 0)
+        qCWarning(lcServer) << "refused a bad request from" << m_channel->peerDescription() << ":" << message;
+    else
+        qCInfo(lcServer) << "closing" << m_channel->peerDescription() << ":" << message;
     m_channel->sendError(id, QLatin1String(code), message);
     close();
 }

@@ -224,11 +224,17 @@ void runFor(int ms)
 // Warnings of the engines and the server, kept for a failure's report.
 QStringList *g_messages = nullptr;
 bool g_verbose = false;
+// Requests the server refused as malformed: our engines must never send one (the server
+// closes the connection, and a plan that holds it is refused whole, again and again).
+QStringList *g_refusals = nullptr;
 
 void keepMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
     if (g_verbose)
         fprintf(stderr, "  [%s] %s\n", context.category ? context.category : "", qPrintable(message));
+    if (g_refusals && qstrcmp(context.category, "filesync.server") == 0
+        && message.startsWith(QLatin1String("refused a bad request")))
+        *g_refusals << message;
     if (type == QtDebugMsg || type == QtInfoMsg || !g_messages)
         return;
     if (g_messages->size() > 400)
@@ -323,6 +329,7 @@ private:
     std::unique_ptr<ServerConnection> m_monitor;
     QString m_account;
     std::vector<Computer> m_computers;
+    QStringList m_refusals;
     QHash<QString, QString> m_live; // content hash -> what wrote it, for every version no op replaced
     QList<Applied> m_epochOps; // since the last quiescent point
     QList<Deleted> m_epochDeletes;
@@ -1048,6 +1055,7 @@ RunResult Simulation::run()
     timer.start();
     QStringList messages;
     g_messages = &messages;
+    g_refusals = &m_refusals;
     g_verbose = m_options.verbose;
     const QtMessageHandler previous = qInstallMessageHandler(keepMessage);
     log(QStringLiteral("scenario\t%1\t%2").arg(m_scenario.seed).arg(m_scenario.computers));
@@ -1084,6 +1092,10 @@ RunResult Simulation::run()
                 m_result.quiesceMs += phase.elapsed();
                 ++m_result.quiescentPoints;
             }
+            if (!m_refusals.isEmpty()) {
+                fail(QStringLiteral("refused"), m_refusals.join(u'\n'));
+                m_refusals.clear();
+            }
             if (!m_result.violations.isEmpty())
                 break;
         }
@@ -1094,6 +1106,7 @@ RunResult Simulation::run()
                 .arg(messages.join(QStringLiteral("\n#   "))));
     qInstallMessageHandler(previous);
     g_messages = nullptr;
+    g_refusals = nullptr;
     m_result.seconds = double(timer.elapsed()) / 1000.0;
     return m_result;
 }

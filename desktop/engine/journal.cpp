@@ -465,18 +465,6 @@ bool Journal::commit()
     return true;
 }
 
-ContentHash Journal::blockListDigest(const QList<BlockRef> &blocks)
-{
-    QByteArray all;
-    all.reserve(blocks.size() * (ContentHash::kSize + 4));
-    for (const BlockRef &b : blocks) {
-        all += b.hash.view();
-        const quint32 size = b.size;
-        all.append(reinterpret_cast<const char *>(&size), sizeof size);
-    }
-    return ContentHash::of(all);
-}
-
 namespace {
 
 QCborMap sentToCbor(const RelativePath &path, const JournalEntry &e)
@@ -490,7 +478,7 @@ QCborMap sentToCbor(const RelativePath &path, const JournalEntry &e)
     m.insert(QStringLiteral("o"), qint64(e.mode));
     m.insert(QStringLiteral("c"), e.ctimeNs);
     m.insert(QStringLiteral("r"), e.readAfterCtime);
-    m.insert(QStringLiteral("d"), Journal::blockListDigest(e.blocks).bytes());
+    m.insert(QStringLiteral("d"), blockListDigest(e.blocks).bytes());
     return m;
 }
 
@@ -515,7 +503,7 @@ bool sentFromCbor(const QCborMap &m, RelativePath *path, JournalEntry *e)
 
 } // namespace
 
-void Journal::setSent(const SentPuts &puts, const SentMoves &moves)
+void Journal::setSent(const SentPuts &puts, const SentMoves &moves, quint64 knownHead)
 {
     QCborArray list;
     for (const auto &[path, e] : puts)
@@ -525,13 +513,26 @@ void Journal::setSent(const SentPuts &puts, const SentMoves &moves)
         m.insert(QStringLiteral("f"), move.from.toString()); // a move's source
         list.append(m);
     }
-    setValue(kSentKey, QString::fromLatin1(list.toCborValue().toCbor().toBase64()));
+    QCborMap stored;
+    stored.insert(QStringLiteral("h"), qint64(knownHead));
+    stored.insert(QStringLiteral("ops"), list);
+    setValue(kSentKey, QString::fromLatin1(stored.toCborValue().toCbor().toBase64()));
+}
+
+QCborMap Journal::sentRecord() const
+{
+    const QString stored = value(kSentKey);
+    return stored.isEmpty() ? QCborMap() : QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toMap();
 }
 
 QCborArray Journal::sentList() const
 {
-    const QString stored = value(kSentKey);
-    return stored.isEmpty() ? QCborArray() : QCborValue::fromCbor(QByteArray::fromBase64(stored.toLatin1())).toArray();
+    return sentRecord().value(QStringLiteral("ops")).toArray();
+}
+
+quint64 Journal::sentKnownHead() const
+{
+    return quint64(sentRecord().value(QStringLiteral("h")).toInteger());
 }
 
 Journal::SentPuts Journal::sent() const

@@ -5,6 +5,7 @@
 #include "result.h"
 
 #include <QCborArray>
+#include <QCborMap>
 #include <QSqlDatabase>
 
 #include <memory>
@@ -58,7 +59,7 @@ public:
     // answer: after a crash in between, the next cycle knows the server's rows that match
     // one (same content and mode) as its own upload, not as somebody else's new file.
     // Each entry is the local stat sent (version 0), with one block: the digest of the
-    // block list (blockListDigest()).
+    // block list (protocol::blockListDigest()).
     using SentPuts = QList<std::pair<RelativePath, JournalEntry>>;
     // Its moves, kept the same way: the server's row at `to` moved from `from` is then
     // this computer's own move, not somebody else's (which wins over a delete here).
@@ -70,11 +71,13 @@ public:
         JournalEntry entry;
     };
     using SentMoves = QList<SentMove>;
-    void setSent(const SentPuts &puts, const SentMoves &moves = {});
+    // `knownHead`: every server version up to it was known here when the Commit went out
+    // (read, or answered to us): a row removed above it may be one this Commit made.
+    void setSent(const SentPuts &puts, const SentMoves &moves = {}, quint64 knownHead = 0);
     SentPuts sent() const;
     SentMoves sentMoves() const;
+    quint64 sentKnownHead() const;
     void clearSent();
-    static ContentHash blockListDigest(const QList<protocol::BlockRef> &blocks);
 
     // Writes never fail silently: the first failure (a full disk, say) is kept here and
     // the engine stops the folder rather than go on with a journal that is not true.
@@ -89,6 +92,7 @@ public:
     bool commit();
 
 private:
+    QCborMap sentRecord() const; // the Commit in flight: its known head and its ops
     QCborArray sentList() const; // the stored puts and moves of the Commit in flight
     struct Statements;
     // An entry write, replayed on m_entries in order once SQLite has it.

@@ -60,7 +60,7 @@ Propagator::Propagator(
             else
                 puts.append({ a.path, journalEntryFor(*a.local, 0) });
         }
-        m_journal.setSent(puts, moves);
+        m_journal.setSent(puts, moves, std::max(m_readUpTo, m_uploader->answeredHead()));
     });
     connect(m_uploader, &Uploader::resultsDone, this, [this] {
         m_journal.clearSent(); // with the answers, in their transaction
@@ -124,9 +124,10 @@ void Propagator::abort()
     m_running = false;
 }
 
-void Propagator::run(SyncPlan plan, JournalState journalAtStart)
+void Propagator::run(SyncPlan plan, JournalState journalAtStart, quint64 readUpTo)
 {
     m_plan = std::move(plan);
+    m_readUpTo = readUpTo;
     m_remoteOps.clear();
     m_moveSources.clear();
     m_atStart = entriesUsed(m_plan, journalAtStart);

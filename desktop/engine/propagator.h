@@ -42,8 +42,9 @@ public:
     // Takes the plan: its actions are moved on to the Downloader and the Uploader, so
     // that one copy of each action exists at a time (100,000 actions are ~34 MB).
     // `journalAtStart` (the journal the plan was made from) is taken too, and dropped
-    // before the first journal write: see m_atStart.
-    void run(SyncPlan plan, JournalState journalAtStart);
+    // before the first journal write: see m_atStart. `readUpTo`: the server version the
+    // plan's feed was read to.
+    void run(SyncPlan plan, JournalState journalAtStart, quint64 readUpTo);
     void abort();
     bool isRunning() const { return m_running; }
     const SyncProgress &progress() const { return m_progress; }
@@ -73,6 +74,7 @@ private:
 
     QString m_root;
     Journal &m_journal;
+    quint64 m_readUpTo = 0;
     Downloader *m_downloader;
     Uploader *m_uploader;
     SyncPlan m_plan; // until runDownloads(), which hands its actions on

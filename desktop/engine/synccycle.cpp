@@ -393,6 +393,10 @@ void SyncCycle::adoptSent()
     }
     for (const Journal::SentMove &m : moves) {
         const auto r = m_changes.constFind(m.to);
+        if (r != m_changes.cend() && r->deleted) {
+            adoptRemoved(m.from, m.to, m.entry, *r);
+            continue;
+        }
         const auto known = m_reconcileJournal.constFind(m.from);
         if (r == m_changes.cend() || r->deleted || r->movedFrom != m.from || r->kind != m.entry.kind
             || known == m_reconcileJournal.cend() || known->kind != r->kind || known->version >= r->version
@@ -424,8 +428,12 @@ void SyncCycle::adoptSent()
     }
     for (const auto &[path, e] : sent) {
         const auto r = m_changes.constFind(path);
-        if (r == m_changes.cend() || r->deleted || r->kind != e.kind || syncedMode(r->mode) != syncedMode(e.mode)
-            || Journal::blockListDigest(r->blocks) != e.blocks.value(0).hash)
+        if (r != m_changes.cend() && r->deleted) {
+            adoptRemoved(std::nullopt, path, e, *r);
+            continue;
+        }
+        if (r == m_changes.cend() || r->kind != e.kind || syncedMode(r->mode) != syncedMode(e.mode)
+            || protocol::blockListDigest(r->blocks) != e.blocks.value(0).hash)
             continue;
         const auto known = m_reconcileJournal.constFind(path);
         if (known != m_reconcileJournal.cend() && known->version >= r->version)
@@ -440,6 +448,49 @@ void SyncCycle::adoptSent()
     }
     if (!m_sliced)
         m_journal.clearSent();
+}
+
+// An unanswered put (or move) whose path is a tombstone now: removed there after it
+// landed, by a delete or a move away. Only a tombstone newer than all this computer knew
+// of the server when the Commit went out counts: an older one removed something else (and
+// the Commit may never have been applied). A file's tombstone names the content it
+// removed, which must be what we sent, with the mode sent; a folder's names none, and a
+// folder removed there since is the one we made or moved. Taken as synced, still here as
+// sent, the entry is then deleted or moved here like any other; unknown, it was uploaded
+// again. Its version is any below the tombstone's.
+void SyncCycle::adoptRemoved(const std::optional<RelativePath> &from, const RelativePath &path,
+    const JournalEntry &sent, const protocol::FileEntry &r)
+{
+    const auto l = m_snapshot.constFind(path);
+    if (r.kind != sent.kind || r.version < 2 || r.version <= m_journal.sentKnownHead() || l == m_snapshot.cend()
+        || !sent.statMatches(*l) || syncedMode(sent.mode) != syncedMode(l->mode)
+        || (!sent.isDir() && syncedMode(r.mode) != syncedMode(sent.mode)))
+        return;
+    if (!sent.isDir()
+        && (r.removedContent != sent.blocks.value(0).hash || protocol::blockListDigest(l->blocks) != *r.removedContent))
+        return;
+    if (from) {
+        const auto source = m_changes.constFind(*from);
+        if (!m_reconcileJournal.contains(*from) || m_reconcileJournal.contains(path) || source == m_changes.cend()
+            || !source->deleted)
+            return;
+    }
+    const auto known = m_reconcileJournal.constFind(path);
+    if (known != m_reconcileJournal.cend() && known->version >= r.version)
+        return;
+    JournalEntry adopted = sent;
+    adopted.blocks = l->blocks;
+    adopted.version = r.version - 1;
+    if (from)
+        m_journal.moveTree(*from, path);
+    m_journal.put(path, adopted);
+    for (JournalState *state : { &m_reconcileJournal, &m_journalAtStart }) {
+        if (from)
+            moveKeys(*state, *from, path);
+        state->insert(path, adopted);
+    }
+    qCInfo(lcEngine) << "the server had our unanswered" << (from ? "move to" : "upload of") << path.toString()
+                     << "before it was removed there at version" << r.version;
 }
 
 void SyncCycle::reconcileAndPropagate()
@@ -471,7 +522,7 @@ void SyncCycle::reconcileAndPropagate()
     // Our reference to the journal's map goes with it: held while the propagator writes
     // the journal, it would make the first write copy the whole map.
     m_propagating = true;
-    m_propagator->run(std::move(plan), std::exchange(m_journalAtStart, {}));
+    m_propagator->run(std::move(plan), std::exchange(m_journalAtStart, {}), m_head);
     if (m_sliced)
         readAhead(); // the rest of the feed is there already (a no-op if the plan was done at once)
 }

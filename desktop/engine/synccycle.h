@@ -105,6 +105,8 @@ private:
     void onChangesComplete();
     void reconcileAndPropagate();
     void adoptSent();
+    void adoptRemoved(const std::optional<RelativePath> &from, const RelativePath &path, const JournalEntry &sent,
+        const protocol::FileEntry &r);
     void onPropagated(const Propagator::Outcome &outcome);
     void end(bool followUp);
 

@@ -126,6 +126,7 @@ void Uploader::run(std::vector<Op> ops, QHash<int, RelativePath> moveSources, co
     m_broken.clear();
     m_deltas.clear();
     m_advance.reset();
+    m_answeredHead = 0;
     m_advanceBroken = false;
     m_trustedReads = 0;
     m_hashedReads = 0;
@@ -596,6 +597,7 @@ void Uploader::maybeCommit()
             return fail(
                 QStringLiteral("the server answered %1 of %2 ops").arg(result->results.size()).arg(indexes.size()));
         noteAdvance(*result);
+        m_answeredHead = std::max(m_answeredHead, result->head);
         Q_EMIT resultsStarting();
         for (int k = 0; k < indexes.size(); ++k) {
             const int i = indexes.at(k);

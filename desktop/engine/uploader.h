@@ -98,6 +98,8 @@ public:
         quint64 to = 0;
     };
     std::optional<OwnAdvance> ownAdvance() const;
+    // The server's head in the latest Commit answer of this run (0 before any).
+    quint64 answeredHead() const { return m_answeredHead; }
 
     // This run's block reads: taken on the scan's word (its stat unchanged around the
     // read) and hashed again (the stat moved). For tests and logs.
@@ -195,6 +197,7 @@ private:
     // next runs send their full list, until one is applied.
     QSet<RelativePath> m_noDelta;
     std::optional<OwnAdvance> m_advance;
+    quint64 m_answeredHead = 0;
     bool m_advanceBroken = false;
     int m_commitAt = 0;
     qint64 m_inFlight = 0;

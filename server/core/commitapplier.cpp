@@ -252,7 +252,6 @@ Result<CommitResult> CommitApplier::remove(const CommitOp &op)
     }
     FileRow tombstone = *current;
     tombstone.deleted = true;
-    tombstone.blocks.clear();
     tombstone.movedFrom.clear();
     if (auto w = write(tombstone); !w)
         return w.error();
@@ -315,7 +314,6 @@ Result<CommitResult> CommitApplier::move(const CommitOp &op)
     // same two rows each (every folder before its content), written by the table at once.
     FileRow tombstone = root;
     tombstone.deleted = true;
-    tombstone.blocks.clear();
     tombstone.movedFrom.clear();
     if (auto w = write(tombstone); !w)
         return w.error();

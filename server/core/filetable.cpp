@@ -62,6 +62,8 @@ FileEntry FileRow::toEntry() const
     e.mode = mode;
     if (!deleted)
         e.blocks = blocks;
+    else if (kind == EntryKind::File)
+        e.removedContent = blockListDigest(blocks);
     e.version = version;
     e.origin = origin;
     if (!movedFrom.isEmpty()) {
@@ -75,7 +77,8 @@ qint64 FileRow::estimatedWireSize() const
 {
     // Keys and integers take under 100 bytes; text is at most 3 UTF-8 bytes per UTF-16
     // unit; a block reference is a 2-array of a 32-byte string and an integer (<= 40).
-    return 128 + 3 * (path.toString().size() + movedFrom.size() + origin.size()) + 40 * qint64(blocks.size());
+    return 128 + 3 * (path.toString().size() + movedFrom.size() + origin.size())
+        + (deleted ? 40 : 40 * qint64(blocks.size()));
 }
 
 FileTable::FileTable(const QSqlDatabase &db)
@@ -100,7 +103,7 @@ FileTable::FileTable(const QSqlDatabase &db)
           "FROM files WHERE account = ?1 AND path > ?2 AND path < ?3 AND deleted = 0")
     , m_moveTombstones(db,
           "INSERT OR REPLACE INTO files(account, path, kind, deleted, size, mtime, mode, blocks, version, origin, "
-          "moved_from) SELECT account, path, kind, 1, 0, mtime, mode, X'', "
+          "moved_from) SELECT account, path, kind, 1, 0, mtime, mode, blocks, "
           "?4 + 2 * (ROW_NUMBER() OVER (ORDER BY replace(path, '/', char(1))) - 1), ?5, NULL "
           "FROM files WHERE account = ?1 AND path > ?2 AND path < ?3 AND deleted = 0")
 { }
@@ -215,7 +218,7 @@ Result<void> FileTable::write(AccountKey account, const FileRow &r)
     m_write.bind(5, r.deleted ? 0 : r.size);
     m_write.bind(6, r.mtimeMs);
     m_write.bind(7, qint64(r.mode));
-    m_write.bind(8, r.deleted ? QByteArray() : encodeBlocks(r.blocks));
+    m_write.bind(8, encodeBlocks(r.blocks)); // a tombstone keeps what it removed
     m_write.bind(9, qint64(r.version));
     m_write.bind(10, r.origin.isNull() ? QStringLiteral("") : r.origin); // a null QString binds as NULL
     m_write.bind(11, r.movedFrom.isEmpty() ? QString() : r.movedFrom);

@@ -449,6 +449,11 @@ QList<BlockRef> unpackBlockList(const QByteArray &packed)
     return blocks;
 }
 
+ContentHash blockListDigest(const QList<BlockRef> &blocks)
+{
+    return ContentHash::of(packBlockList(blocks));
+}
+
 // ---- FileEntry ----
 
 QCborMap FileEntry::toCbor() const
@@ -467,6 +472,8 @@ QCborMap FileEntry::toCbor() const
     m.insert(QLatin1String("origin"), origin);
     if (movedFrom)
         m.insert(QLatin1String("from"), movedFrom->toString());
+    if (removedContent)
+        m.insert(QLatin1String("was"), removedContent->bytes());
     return m;
 }
 
@@ -494,6 +501,12 @@ Result<FileEntry> FileEntry::fromCbor(const QCborMap &m)
     if (m.contains(QLatin1String("from"))) {
         TRY(from, readPath(m, "from"));
         e.movedFrom = *from;
+    }
+    if (m.contains(QLatin1String("was"))) {
+        TRY(was, readHash(m, "was"));
+        if (!e.deleted || e.kind != EntryKind::File)
+            return fieldError("was", "belongs to a file's tombstone only");
+        e.removedContent = *was;
     }
     if (!e.deleted) {
         if (auto c = checkContent(e.kind, e.size, e.blocks); !c)

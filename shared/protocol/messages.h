@@ -104,6 +104,10 @@ struct FileEntry
     quint64 version = 0;
     QString origin; // session name that made the change
     std::optional<RelativePath> movedFrom; // set when the change was a move
+    // A file's tombstone: the digest (blockListDigest) of the content it removed, by a
+    // delete or a move away. A computer whose put of that content went unanswered knows
+    // from it that the put landed before the delete.
+    std::optional<ContentHash> removedContent;
 
     QCborMap toCbor() const;
     static Result<FileEntry> fromCbor(const QCborMap &map);
@@ -117,6 +121,8 @@ qint64 totalSize(const QList<BlockRef> &blocks);
 // block (32-byte SHA-256, 4-byte big-endian size). Not a wire format.
 QByteArray packBlockList(const QList<BlockRef> &blocks);
 QList<BlockRef> unpackBlockList(const QByteArray &packed); // ignores a trailing partial record
+// One digest for a whole block list: SHA-256 of its packBlockList() form.
+ContentHash blockListDigest(const QList<BlockRef> &blocks);
 
 // A file's new block list said as an edit of its base version's list: the
 // runs of base blocks it keeps and the new refs between them, in order. Runs are

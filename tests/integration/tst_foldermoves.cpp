@@ -783,7 +783,7 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     Propagator propagator(root, journal, connection, pools);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
-    propagator.run(plan, known);
+    propagator.run(plan, known, 0);
     QTRY_VERIFY(outcome.has_value());
     QVERIFY(!outcome->complete); // the cursor is held: the server's delete is read again
     QVERIFY(outcome->followUp);

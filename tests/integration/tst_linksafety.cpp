@@ -399,7 +399,7 @@ void tst_LinkSafety::localActionsNeverGoThroughALink()
     QSignalSpy warnings(&propagator, &Propagator::warning);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
-    propagator.run(plan, journal);
+    propagator.run(plan, journal, 0);
     QTRY_VERIFY_WITH_TIMEOUT(outcome.has_value(), 20000);
     QVERIFY(!outcome->complete); // the cursor is held: the server's change is seen again
     QVERIFY(outcome->followUp);

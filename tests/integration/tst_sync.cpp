@@ -46,6 +46,10 @@ private Q_SLOTS:
     void unansweredMoveThenDeleted_data();
     void unansweredMoveThenDeleted();
     void unansweredMoveThenRenamedAgain();
+    void unansweredUploadRemovedThere_data();
+    void unansweredUploadRemovedThere();
+    void unansweredMoveThenDeletedThere();
+    void unappliedUploadOverAnOlderTombstone();
     void folderBecameAFileWhileFilledElsewhere();
     void folderBecameAFileWhileMadeAgainElsewhere();
     void pathBlockedHereIsReported();
@@ -620,6 +624,150 @@ void tst_Sync::unansweredMoveThenRenamedAgain()
     QTRY_TREES_EQUAL(a.root(), b.root());
     QVERIFY(!exists(a.root(), QStringLiteral("t")));
     QCOMPARE(readFile(a.root(), QStringLiteral("u/f")), QByteArray("in s"));
+}
+
+// A's upload of f (or its new folder f) landed, A stopped before the answer, and B then
+// deleted f or moved it to g. Back online, A knows from f's tombstone that what was
+// removed is what it sent: the delete or the move applies on A too (A had uploaded f
+// again as new, and the deleted f came back everywhere, or stood beside g).
+void tst_Sync::unansweredUploadRemovedThere_data()
+{
+    QTest::addColumn<bool>("folder");
+    QTest::addColumn<QString>("movedTo"); // empty: deleted
+    QTest::newRow("file deleted") << false << QString();
+    QTest::newRow("file moved") << false << QStringLiteral("g");
+    QTest::newRow("folder deleted") << true << QString();
+}
+
+void tst_Sync::unansweredUploadRemovedThere()
+{
+    QFETCH(bool, folder);
+    QFETCH(QString, movedTo);
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    // The server gets f (here through B, with the same bytes and mode A has).
+    const QString f = QStringLiteral("f");
+    const QByteArray content = randomBytes(200'000, 9);
+    if (folder) {
+        makeDir(b.root(), f);
+        makeDir(a.root(), f);
+    } else {
+        writeFile(b.root(), f, content);
+        writeFile(a.root(), f, content);
+    }
+    QTRY_VERIFY(b.completed(f, QStringLiteral("uploaded")));
+    JournalEntry sent = sentStat(a.root(), f);
+    {
+        Journal bj(b.root());
+        QVERIFY(bj.open());
+        sent.blocks = bj.load().value(*RelativePath::fromString(f)).blocks;
+        QCOMPARE(sent.blocks.isEmpty(), folder);
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        aj.setSent({ { *RelativePath::fromString(f), sent } }, {}, aj.cursor());
+    }
+    if (movedTo.isEmpty()) {
+        QVERIFY(folder ? QDir(b.root()).rmdir(f) : QFile::remove(b.root() + u'/' + f));
+        QTRY_VERIFY(b.completed(f, QStringLiteral("deleted")));
+    } else {
+        QVERIFY(QDir(b.root()).rename(f, movedTo));
+        QTRY_VERIFY(b.completed(movedTo, QStringLiteral("moved")));
+    }
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(!exists(a.root(), f));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(b.root(), f));
+    if (!movedTo.isEmpty())
+        QCOMPARE(readFile(a.root(), movedTo), content);
+    QVERIFY(conflictCopies(a.root()).isEmpty());
+}
+
+// A's move of d/f to g landed, A stopped before the answer, and B then deleted g: the
+// delete applies on A (A had uploaded g again as new).
+void tst_Sync::unansweredMoveThenDeletedThere()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    writeFile(a.root(), QStringLiteral("d/f"), "in d");
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    QVERIFY(QDir(b.root()).rename(QStringLiteral("d/f"), QStringLiteral("g")));
+    QTRY_VERIFY(b.completed(QStringLiteral("g"), QStringLiteral("moved")));
+    QVERIFY(QDir(a.root()).rename(QStringLiteral("d/f"), QStringLiteral("g")));
+    {
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        JournalEntry sent = sentStat(a.root(), QStringLiteral("g"));
+        sent.blocks = aj.load().value(*RelativePath::fromString(QStringLiteral("d/f"))).blocks;
+        aj.setSent({},
+            { { *RelativePath::fromString(QStringLiteral("d/f")), *RelativePath::fromString(QStringLiteral("g")),
+                sent } },
+            aj.cursor());
+    }
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/g")));
+    QTRY_VERIFY(b.completed(QStringLiteral("g"), QStringLiteral("deleted")));
+
+    QVERIFY(a.start());
+    QTRY_VERIFY(!exists(a.root(), QStringLiteral("g")));
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(!exists(b.root(), QStringLiteral("g")));
+    QVERIFY(!exists(a.root(), QStringLiteral("d/f")));
+}
+
+// A read the feed up to B's delete of f and planned a put of f with the very bytes f had
+// (its journal no longer knew f), but the server never applied that Commit (refused
+// whole, or lost with the connection) and A's cursor stayed before the delete. The
+// tombstone, older than what A knew when it sent, is no sign that the put landed: f stays
+// and goes up again (taken as landed and deleted there, it was deleted here: lost).
+void tst_Sync::unappliedUploadOverAnOlderTombstone()
+{
+    TestClient a(QStringLiteral("alpha"), m_server->port());
+    const QByteArray content = randomBytes(100'000, 4);
+    writeFile(a.root(), QStringLiteral("f"), content);
+    QVERIFY(a.start());
+    TestClient b(QStringLiteral("beta"), m_server->port());
+    QVERIFY(b.start(a.accountId()));
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    a.stop();
+
+    QVERIFY(QFile::remove(b.root() + QStringLiteral("/f")));
+    QTRY_VERIFY(b.completed(QStringLiteral("f"), QStringLiteral("deleted")));
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    quint64 deletedAt = 0;
+    {
+        Journal bj(b.root());
+        QVERIFY(bj.open());
+        deletedAt = bj.cursor();
+        Journal aj(a.root());
+        QVERIFY(aj.open());
+        QVERIFY(aj.cursor() < deletedAt);
+        JournalEntry sent = sentStat(a.root(), QStringLiteral("f"));
+        const RelativePath f = *RelativePath::fromString(QStringLiteral("f"));
+        sent.blocks = aj.load().value(f).blocks;
+        aj.remove(f);
+        aj.setSent({ { f, sent } }, {}, deletedAt);
+    }
+
+    QVERIFY(a.start());
+    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QTRY_COMPARE(b.engine()->state(), EngineState::Idle);
+    QTRY_TREES_EQUAL(a.root(), b.root());
+    QCOMPARE(readFile(a.root(), QStringLiteral("f")), content);
 }
 
 // A, offline, replaces the folder d by a file d while B creates d/new: both are kept,

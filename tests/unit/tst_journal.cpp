@@ -144,7 +144,7 @@ void tst_Journal::sentPutsSurviveReopenUntilCleared()
         JournalEntry folder;
         folder.kind = EntryKind::Directory;
         folder.inode = 77;
-        j.setSent({ { P("d/\u00e9t\u00e9.txt"), e } }, { { P("s"), P("d/s"), folder } });
+        j.setSent({ { P("d/\u00e9t\u00e9.txt"), e } }, { { P("s"), P("d/s"), folder } }, 4'000'000'123);
     }
     Journal j(dir.path());
     QVERIFY(j.open().ok());
@@ -158,18 +158,20 @@ void tst_Journal::sentPutsSurviveReopenUntilCleared()
     QCOMPARE(back.mode, 0755u);
     QCOMPARE(back.ctimeNs, 987654321);
     QVERIFY(back.readAfterCtime);
-    QCOMPARE(back.blocks.value(0).hash, Journal::blockListDigest(blocks));
-    QVERIFY(Journal::blockListDigest(blocks) != Journal::blockListDigest({ blocks.first() }));
+    QCOMPARE(back.blocks.value(0).hash, protocol::blockListDigest(blocks));
+    QVERIFY(protocol::blockListDigest(blocks) != protocol::blockListDigest({ blocks.first() }));
     const Journal::SentMoves moves = j.sentMoves(); // kept apart from the puts
     QCOMPARE(moves.size(), 1);
     QCOMPARE(moves.first().from, P("s"));
     QCOMPARE(moves.first().to, P("d/s"));
     QCOMPARE(moves.first().entry.kind, EntryKind::Directory);
     QCOMPARE(moves.first().entry.inode, 77u);
+    QCOMPARE(j.sentKnownHead(), 4'000'000'123u); // what the server had told us when it went out
     QVERIFY(j.load().isEmpty()); // not an entry
     j.clearSent();
     QVERIFY(j.sent().isEmpty());
     QVERIFY(j.sentMoves().isEmpty());
+    QCOMPARE(j.sentKnownHead(), 0u);
     QVERIFY(!j.hasFailed());
 }
 

@@ -321,6 +321,14 @@ void tst_Protocol::entryRoundTrip()
     tomb.deleted = true;
     tomb.version = 7;
     QCOMPARE(*FileEntry::fromCbor(tomb.toCbor()), tomb);
+    tomb.removedContent = blockListDigest(e.blocks);
+    QCOMPARE(*FileEntry::fromCbor(tomb.toCbor()), tomb);
+    // Only a file's tombstone names removed content.
+    FileEntry live = e;
+    live.removedContent = tomb.removedContent;
+    QVERIFY(!FileEntry::fromCbor(live.toCbor()));
+    tomb.kind = EntryKind::Directory;
+    QVERIFY(!FileEntry::fromCbor(tomb.toCbor()));
 }
 
 void tst_Protocol::commitRoundTrip()

@@ -277,11 +277,14 @@ void tst_Reconciler::remoteMoveRenamesLocally()
     l.insert(P("a"), dir);
     l.insert(P("a/x"), localFile('A', false));
     RemoteChanges r;
-    FileEntry tombA { P("a"), EntryKind::Directory, true, 0, 0, 0, {}, 3, QStringLiteral("other"), std::nullopt };
-    FileEntry newB { P("b"), EntryKind::Directory, false, 0, 0, 0755, {}, 4, QStringLiteral("other"), P("a") };
-    FileEntry tombX { P("a/x"), EntryKind::File, true, 0, 0, 0, {}, 5, QStringLiteral("other"), std::nullopt };
-    FileEntry newX { P("b/x"), EntryKind::File, false, 10, 1, 0644, content('A'), 6, QStringLiteral("other"),
-        P("a/x") };
+    FileEntry tombA { P("a"), EntryKind::Directory, true, 0, 0, 0, {}, 3, QStringLiteral("other"), std::nullopt,
+        std::nullopt };
+    FileEntry newB { P("b"), EntryKind::Directory, false, 0, 0, 0755, {}, 4, QStringLiteral("other"), P("a"),
+        std::nullopt };
+    FileEntry tombX { P("a/x"), EntryKind::File, true, 0, 0, 0, {}, 5, QStringLiteral("other"), std::nullopt,
+        std::nullopt };
+    FileEntry newX { P("b/x"), EntryKind::File, false, 10, 1, 0644, content('A'), 6, QStringLiteral("other"), P("a/x"),
+        std::nullopt };
     for (const FileEntry &e : { tombA, newB, tombX, newX })
         r.insert(e.path, e);
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
@@ -304,8 +307,9 @@ void tst_Reconciler::remoteDeleteOfFolderKeepsNewLocalFiles()
     fresh.inode = 77;
     l.insert(P("d/new"), fresh);
     RemoteChanges r;
-    r.insert(P("d/old"), FileEntry { P("d/old"), EntryKind::File, true, 0, 0, 0, {}, 3, {}, std::nullopt });
-    r.insert(P("d"), FileEntry { P("d"), EntryKind::Directory, true, 0, 0, 0, {}, 4, {}, std::nullopt });
+    r.insert(
+        P("d/old"), FileEntry { P("d/old"), EntryKind::File, true, 0, 0, 0, {}, 3, {}, std::nullopt, std::nullopt });
+    r.insert(P("d"), FileEntry { P("d"), EntryKind::Directory, true, 0, 0, 0, {}, 4, {}, std::nullopt, std::nullopt });
     const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
     // The unchanged file goes; the folder is only removed if empty (the propagator's
     // rule), and the new file is uploaded, recreating the folder on the server.
@@ -387,7 +391,7 @@ void tst_Reconciler::everyPhaseInOrder()
     RemoteChanges r;
     auto change = [&](const char *path, EntryKind kind, bool deleted, char c, quint64 version) {
         FileEntry e { P(path), kind, deleted, deleted ? 0 : 10, 1, 0644, deleted ? QList<BlockRef>() : content(c),
-            version, QStringLiteral("other"), std::nullopt };
+            version, QStringLiteral("other"), std::nullopt, std::nullopt };
         r.insert(e.path, e);
     };
     change("dl", EntryKind::Directory, true, 0, 2);
@@ -431,7 +435,7 @@ void tst_Reconciler::orderingMovesEveryActionWhole()
         } else if (i % 3 == 1) {
             r.insert(p,
                 FileEntry { p, EntryKind::File, false, 10, 1, 0644, content('N'), quint64(2000 + i),
-                    QStringLiteral("other"), std::nullopt });
+                    QStringLiteral("other"), std::nullopt, std::nullopt });
         } else {
             j.insert(p,
                 JournalEntry { EntryKind::File, 10, 1000, quint64(3000 + i), 0644, quint64(4000 + i), content('G') });

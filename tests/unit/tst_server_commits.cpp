@@ -128,6 +128,8 @@ void tst_ServerCommits::optimisticCommits()
     const FileEntry gone = c.changes(tomb - 1).entries.first();
     QVERIFY(gone.deleted);
     QVERIFY(gone.blocks.isEmpty());
+    // It names what it removed: a computer whose put went unanswered knows it landed.
+    QCOMPARE(gone.removedContent, blockListDigest({ BlockRef { ContentHash::of("two"), 3 } }));
     r = c.commit({ put("a.txt", "one", tomb) });
     QCOMPARE(r.results.first().status, CommitStatus::Applied);
 }
@@ -168,6 +170,12 @@ void tst_ServerCommits::movesAreOneOperation()
     const auto after = byPath(c.changes(head));
     QVERIFY(after.value(QStringLiteral("a")).deleted);
     QVERIFY(after.value(QStringLiteral("a/sub/2")).deleted);
+    // A tombstone left by a move names the file's content too; a folder's names none.
+    const ContentHash x = blockListDigest({ BlockRef { ContentHash::of("x"), 1 } });
+    QCOMPARE(after.value(QStringLiteral("a/sub/2")).removedContent, x);
+    QCOMPARE(after.value(QStringLiteral("file")).removedContent, x);
+    QVERIFY(!after.value(QStringLiteral("a")).removedContent);
+    QVERIFY(!after.value(QStringLiteral("b/renamed/sub/2")).removedContent);
     QVERIFY(!after.contains(QStringLiteral("a b"))); // a sibling with a similar name stays
     QCOMPARE(after.value(QStringLiteral("b/renamed/sub/2")).movedFrom, P("a/sub/2"));
     QCOMPARE(after.value(QStringLiteral("b/renamed/sub/2")).blocks.first().hash, ContentHash::of("x"));

@@ -301,6 +301,7 @@ private:
     quint64 storedCursor(int c) const;
     QMap<QString, quint64> journalVersions(int c) const; // path -> version, as its journal's file holds them
     bool journalHolds(int c, const QString &path, const QByteArray &data) const;
+    bool serverHolds(const QString &path, const QByteArray &data) const;
     // Runs `read` on computer c's journal, opened read-only beside its engine.
     void readJournal(int c, const std::function<void(QSqlQuery &)> &read) const;
     int fileCount(const QString &root) const;
@@ -552,9 +553,10 @@ QString Simulation::applyUser(const Op &op, int index)
         if (!ok)
             return QStringLiteral("FAILED to write");
         consume(old);
-        // Bytes equal to what this computer last synced there are no new version: the
-        // engine has nothing to send, and a change made elsewhere over them replaces them.
-        if (!journalHolds(op.computer, op.path, now))
+        // Bytes equal to what this computer last synced there, or to what the server holds
+        // there now, are no new version: the engine has nothing to send, and a change made
+        // elsewhere over them (from the server's version) replaces them.
+        if (!journalHolds(op.computer, op.path, now) && !serverHolds(op.path, now))
             produce(now, what);
         m_epochOps << applied;
         return QStringLiteral("done: %1 -> %2 bytes %3").arg(old.size()).arg(now.size()).arg(hashOf(now).left(8));
@@ -748,6 +750,15 @@ QMap<QString, quint64> Simulation::journalVersions(int c) const
     return versions;
 }
 
+// A stored block list (packed) is exactly `data`. The simulation's files are smaller than
+// a chunk: one block each.
+static bool isContent(const QByteArray &packedBlocks, const QByteArray &data)
+{
+    const QList<protocol::BlockRef> blocks = protocol::unpackBlockList(packedBlocks);
+    return blocks.size() == 1 && blocks.first().size == quint32(data.size())
+        && blocks.first().hash == ContentHash::of(data);
+}
+
 bool Simulation::journalHolds(int c, const QString &path, const QByteArray &data) const
 {
     bool holds = false;
@@ -755,12 +766,30 @@ bool Simulation::journalHolds(int c, const QString &path, const QByteArray &data
         q.prepare(QStringLiteral("SELECT blocks FROM entries WHERE path = ?"));
         q.addBindValue(path);
         if (q.exec() && q.next()) {
-            // The simulation's files are smaller than a chunk: one block each.
-            const QList<protocol::BlockRef> blocks = protocol::unpackBlockList(q.value(0).toByteArray());
-            holds = blocks.size() == 1 && blocks.first().size == quint32(data.size())
-                && blocks.first().hash == ContentHash::of(data);
+            holds = isContent(q.value(0).toByteArray(), data);
         }
     });
+    return holds;
+}
+
+// Read beside the running server, from its database: no request, so no event loop turns
+// in the middle of an op.
+bool Simulation::serverHolds(const QString &path, const QByteArray &data) const
+{
+    bool holds = false;
+    const QString name = QStringLiteral("sim-server");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(m_server->dataDir() + QStringLiteral("/metadata.db"));
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (db.open()) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT blocks FROM files WHERE path = ? AND deleted = 0"));
+            q.addBindValue(path);
+            holds = q.exec() && q.next() && isContent(q.value(0).toByteArray(), data);
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
     return holds;
 }
 

@@ -524,6 +524,31 @@ FileEntry tombstone(const char *path, EntryKind kind, quint64 version)
     e.version = version;
     return e;
 }
+
+// Synced here: the folder d (inode 40) with the file f ('A').
+JournalState folderDWithF()
+{
+    JournalState j;
+    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
+    j.insert(P("d/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
+    return j;
+}
+
+// The feed after another computer moved d to e (f along with it).
+RemoteChanges folderDMovedToE()
+{
+    FileEntry e;
+    e.path = P("e");
+    e.kind = EntryKind::Directory;
+    e.version = 4;
+    e.movedFrom = P("d");
+    FileEntry f = remoteFile("e/f", 'A', 6);
+    f.movedFrom = P("d/f");
+    RemoteChanges r;
+    for (const FileEntry &x : { tombstone("d", EntryKind::Directory, 3), e, tombstone("d/f", EntryKind::File, 5), f })
+        r.insert(x.path, x);
+    return r;
+}
 } // namespace
 
 void tst_Reconciler::folderBecameAFileThere()
@@ -766,23 +791,11 @@ void tst_Reconciler::folderMovedIntoAFolderTheServerMoved()
 // move on the server, from e/f, and d follows e here. Not a delete of e/f and an upload.
 void tst_Reconciler::fileMovedOutOfAFolderTheServerMoved()
 {
-    JournalState j;
-    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
-    j.insert(P("d/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
     LocalSnapshot l;
     l.insert(P("d"), localDir(40));
     l.insert(P("g"), localFile('A', false));
-    RemoteChanges r;
-    FileEntry e;
-    e.path = P("e");
-    e.kind = EntryKind::Directory;
-    e.version = 4;
-    e.movedFrom = P("d");
-    FileEntry f = remoteFile("e/f", 'A', 6);
-    f.movedFrom = P("d/f");
-    for (const FileEntry &x : { tombstone("d", EntryKind::Directory, 3), e, tombstone("d/f", EntryKind::File, 5), f })
-        r.insert(x.path, x);
-    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    const SyncPlan plan = Reconciler::reconcile(
+        l, folderDWithF(), folderDMovedToE(), QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-remote g from e/f\nmove-local e from d\nrecord e"));
     QCOMPARE(plan.actions.first().base, 6u);
 }
@@ -792,24 +805,12 @@ void tst_Reconciler::fileMovedOutOfAFolderTheServerMoved()
 // of its own out of the new d (that made "move e/f to e/f", which the server refuses).
 void tst_Reconciler::folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace()
 {
-    JournalState j;
-    j.insert(P("d"), JournalEntry { EntryKind::Directory, 0, 0, 40, 0755, 1, {} });
-    j.insert(P("d/f"), JournalEntry { EntryKind::File, 10, 1000, 7, 0644, 2, content('A') });
     LocalSnapshot l;
     l.insert(P("n"), localDir(40));
     l.insert(P("n/f"), localFile('A', false));
     l.insert(P("d"), localDir(41));
-    RemoteChanges r;
-    FileEntry e;
-    e.path = P("e");
-    e.kind = EntryKind::Directory;
-    e.version = 4;
-    e.movedFrom = P("d");
-    FileEntry f = remoteFile("e/f", 'A', 6);
-    f.movedFrom = P("d/f");
-    for (const FileEntry &x : { tombstone("d", EntryKind::Directory, 3), e, tombstone("d/f", EntryKind::File, 5), f })
-        r.insert(x.path, x);
-    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    const SyncPlan plan = Reconciler::reconcile(
+        l, folderDWithF(), folderDMovedToE(), QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local e from n (was d)\nupload d\nrecord e\nrecord e/f"));
 }
 

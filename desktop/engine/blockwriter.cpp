@@ -62,7 +62,7 @@ BlockWriter::Outcome BlockWriter::verifyAndWrite(
 void BlockWriter::write(const protocol::BlockPayload &payload, const QList<Target> &targets, bool wantCheck,
     std::function<void(const Outcome &)> done, std::shared_ptr<Gate> gate)
 {
-    // A small block costs less to hash and write than to hand to another thread (W2).
+    // A small block costs less to hash and write than to hand to another thread.
     if (payload.data.size() < kPoolFromBytes)
         return done(verifyAndWrite(payload, targets, wantCheck, gate.get()));
     QList<Target> own = targets;

@@ -18,8 +18,8 @@ namespace filesync {
 class EnginePools;
 
 // Received blocks verified against their hashes and written into temp files off the
-// engine thread: on W1 the receiving computer's engine thread spent most of its time in
-// SHA-256 and pwrite() for each block while it could have been reading the next ones.
+// engine thread: there, SHA-256 and pwrite() of each block kept it from reading the next
+// ones.
 //
 // write() takes a duplicate of each target's descriptor at once, so the caller may close
 // or fail its file while the job runs: a late write then lands in a file that is already

@@ -75,8 +75,8 @@ private:
     // The engine's own installs: a file renamed out of .filesync/tmp into the tree
     // (Downloader::install) shows as IN_MOVED_FROM on this watch of the temp folder and
     // IN_MOVED_TO, with the same cookie, in the target's folder. The engine records the
-    // file's stat itself, so that folder is not dirty for it (W2: every 4,096-file slice
-    // a downloading computer installed cost one more cycle rescanning all its folders).
+    // file's stat itself, so that folder is not dirty for it (else every slice of
+    // installed files costs one more cycle rescanning all its folders).
     int m_tmpWd = -1;
     QSet<uint32_t> m_ownMoves; // cookies of moves out of the temp folder, bounded
     QSet<QString> m_dirtyDirs;

@@ -57,8 +57,7 @@ public:
     using Previous = ChunkerPrevious;
     using Chunked = ChunkerResult;
     static constexpr int kChecksFromBlocks = 16;
-    // 64 KiB on average, so that an edit costs the changed bytes plus about 100 KiB (a
-    // 1 MiB overwrite in a 1 GiB file: W3 in docs/benchmarks.md).
+    // 64 KiB on average, so that an edit costs the changed bytes plus about 100 KiB.
     static constexpr qint64 kSmallestAverage = 64 * 1024;
     // With at most 4 MiB on average, blocks stay within 1..16 MiB (the protocol's block
     // cap) and the shape of normalized chunking is kept; files up to 16 GiB.

@@ -421,8 +421,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(
         ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         QList<bool> ok(source.copies.size(), true);
         // A source whose stat proves it unchanged since the journal recorded its blocks is
-        // copied without being read here (W3: the 1 GiB old version of the file being
-        // patched); any other is read and re-hashed block by block.
+        // copied without being read here (the old version of a big file being patched);
+        // any other is read and re-hashed block by block.
         if (!source.recorded || !copyProven(root, fd, source, targets, ok, cancel))
             copyVerified(root, fd, source, targets, ok, cancel);
         ::close(fd);
@@ -580,8 +580,8 @@ void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSe
 
 void Downloader::pump()
 {
-    // Small blocks are asked for several to a GetBlocks (W2: one request and
-    // one reply per file on each of three processes before). Files are admitted a few at a
+    // Small blocks are asked for several to a GetBlocks, not one request and one reply
+    // per file on each of three processes. Files are admitted a few at a
     // time, so a batch that is not full waits while another is under way (its reply calls
     // pump() again), as Nagle's algorithm does: at most one round trip later, and many
     // blocks a request instead of one or two.
@@ -798,10 +798,9 @@ void Downloader::startSync()
         [root = m_root, files, dirs, sync = &m_pools.sync()] { return syncBatch(*sync, root, files, dirs); }));
 }
 
-// Our files only. A syncfs() (until 2026-12-02, for any batch of more than four) also
-// waits for everything else dirty on the file system: another program's big copy, or in
-// the benchmark the other computer's and the server's writes on the same disk (W2 under
-// strace: B spent 2.8 s in 213 syncfs calls). Write-back of a chunk of files is started
+// Our files only. A syncfs() would also wait for everything else dirty on the file
+// system: another program's big copy, or the server's writes on the same disk. Write-back
+// of a chunk of files is started
 // first (sync_file_range), then they are fdatasync'ed WorkerPools::kSyncThreads
 // at a time, together with the folders of the previous batch's renames.
 bool Downloader::syncBatch(
@@ -943,7 +942,7 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     bool renamed = now && !now->isDir() ? localfs::renameReplacing(temp, at) : localfs::renameNoReplace(temp, at);
     int error = renamed ? 0 : errno;
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
-    // making every level for every file cost 5 system calls per file (W2). Only the levels
+    // making every level for every file costs 5 system calls per file. Only the levels
     // new here are made: a folder the journal knows was on the disk, and gone now it was
     // renamed or deleted here meanwhile. Made again, it stood twice after a rename (and
     // what other computers deleted in it came back from here); the next cycle sees the

@@ -89,7 +89,7 @@ private:
     // plan's uploads (their delta base) and the files holding a block some download
     // needs (local copies instead of downloads).
     // Not the whole map: a reference to the journal's own map, held while the journal
-    // writes, makes its first write copy every entry (heaptrack, W6: 18 MB on B).
+    // writes, makes its first write copy every entry.
     JournalState m_atStart;
     SyncProgress m_progress;
     bool m_running = false;

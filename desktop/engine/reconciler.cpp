@@ -39,8 +39,8 @@ template<typename A, typename B> bool sameMode(const A &a, const B &b)
 
 // The scan read an unchanged file again (the racy rule) and this time clearly after its
 // last change: recorded, its stat is trusted from now on. Unrecorded, every partial
-// cycle that lists its folder reads it again until the racy window is past (W2: a
-// few thousand files hashed again by several cycles while the rest were written).
+// cycle that lists its folder reads it again until the racy window is past (while a big
+// tree is written, thousands of files hashed again by several cycles).
 bool provenAnew(const LocalEntry &l, const JournalEntry &j)
 {
     return l.readAfterCtime && !j.readAfterCtime && l.ctimeNs == j.ctimeNs && l.blocks == j.blocks;
@@ -665,10 +665,9 @@ private:
     // Moves first, then local work (deletes deepest first, downloads shallowest first),
     // then remote work (deletes deepest first, uploads shallowest first).
     // The actions are sorted where they are and the list becomes the plan: no second list.
-    // With 100,000 files, copying the actions per type held three lists of ~40 MB at
-    // once; then a sorted copy beside the decided list (heaptrack, W6 B: 13 + 10 MB)
-    // was still the reconciler's peak; then stable_sort's buffer of half the actions
-    // (heaptrack, W6 A: 13 MB, at A's peak). So the order is found on a list of indexes
+    // Lists of actions per type, a sorted copy beside the decided list, and
+    // stable_sort's buffer of half the actions were each in turn the client's memory
+    // peak with 100,000 files (tests/bench/profile.md). So the order is found on a list of indexes
     // (4 bytes an action) and the actions are moved into it in place, one cycle at a time.
     SyncPlan order()
     {

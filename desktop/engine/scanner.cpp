@@ -62,7 +62,7 @@ struct Walker
     // (Chunker cuts nothing at or below minSize, and keeps no checks under
     // kChecksFromBlocks blocks): read in one step through the folder's descriptor and
     // hashed, without the chunker's device, buffers and pipeline, and its stat taken
-    // again on the same descriptor (W2: 20,000 such files). False when it cannot be
+    // again on the same descriptor (most files of a tree are this small). False when it cannot be
     // opened: the chunker's path then says why. `local` is the stat taken before the
     // open; what was read is described only if the open file still has that stat after
     // the read, else the entry is unreadable (changed while read: the next scan looks
@@ -91,7 +91,7 @@ struct Walker
         const bool same = statted && S_ISREG(st.st_mode) && after.inode == local.inode && after.size == local.size
             && after.mtimeNs == local.mtimeNs && after.ctimeNs == local.ctimeNs;
         if (done != local.size || !same) {
-            // Being written (W2's files while they are created): silent, as when the
+            // Being written (files of a tree still being created): silent, as when the
             // chunker's path finds the stat moved; a size that lies is worth a warning.
             if (same)
                 result.warnings << QStringLiteral("cannot read %1: the file changed while it was read").arg(relText);

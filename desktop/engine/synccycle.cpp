@@ -17,8 +17,8 @@ namespace filesync {
 namespace {
 
 // The plan as the debug log shows it: all of a small plan; of a big one the first actions
-// and a count per type. The whole text of 100,000 actions, and its copies while the
-// message is formatted, were 34 MB at the client's peak (heaptrack, W6: A).
+// and a count per type: the whole text of a big plan, and its copies while the message
+// is formatted, were the client's memory peak.
 QString planForLog(const SyncPlan &plan)
 {
     constexpr qsizetype kLoggedActions = 100;

@@ -24,7 +24,7 @@ QString actionName(ActionType type);
 // What the server holds at an action's path: the fields of protocol::FileEntry that the
 // propagator uses. The change's origin and move source are the reconciler's business and
 // stay out of the plan (56 bytes and an origin string less per action; a plan holds one
-// action per file, 100,000 in W6). Converts from a FileEntry, so `a.remote = entry` works.
+// action per changed file). Converts from a FileEntry, so `a.remote = entry` works.
 struct RemoteState
 {
     RelativePath path;

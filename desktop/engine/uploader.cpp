@@ -17,7 +17,8 @@ namespace filesync {
 
 using namespace protocol;
 
-// The sizes the comments and docs/architecture.md give (a change is a memory change in W6).
+// The sizes the comments and docs/architecture.md give (a change here is a memory change
+// for every changed file).
 static_assert(sizeof(void *) != 8 || sizeof(Uploader::Op) == 120);
 
 Uploader::Uploader(const QString &root, ServerConnection &connection, QObject *parent)
@@ -145,7 +146,7 @@ void Uploader::announceBigFiles()
     for (int i = 0; i < int(m_ops.size()) && sent < kMaxAnnounces; ++i) {
         const Op &op = m_ops.at(size_t(i));
         // Not an edit sent as a delta: its new blocks are few, and announcing the whole
-        // list would cost more on this link than the change itself (W3: 1 MiB in 1 GiB).
+        // list would cost more on this link than the change itself.
         if (op.type != ActionType::Upload || !op.hasLocal || op.kind != EntryKind::File || op.size < kAnnounceMinBytes
             || op.blocks.isEmpty() || m_deltas.contains(i))
             continue;
@@ -358,8 +359,7 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead,
     // server verifies every block anyway: a block that lies is refused, never stored).
     // One stat after the read is enough: ctime never goes back, so a write at any time
     // since the scan (before the open or during the read) shows in it; a stat before the
-    // read too (as until 2026-12) cost 20,000 more system calls in W2 and told nothing
-    // more.
+    // read too would cost a system call per file and tell nothing more.
     if (statAfter) {
         ++m_trustedReads;
         // A file the scan read within 100 ms of its last change is read again by the next
@@ -367,7 +367,7 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead,
         // ctime, the stat is the scan's after it (any change since the clock reading would
         // have moved the ctime), and the server checks these bytes against the scan's hash
         // before it acknowledges them. Only for a file of one block: then this read is all
-        // of it. (W2: about 4,000 of 20,000 files were read twice by A.)
+        // of it. (Otherwise a fifth of a freshly written tree is read twice.)
         provesRead = mayProve && JournalEntry::readClearlyAfter(action.ctimeNs, readStartNs);
         return true;
     }
@@ -377,8 +377,8 @@ bool Uploader::readBlock(const Block &source, QByteArray &out, bool &provesRead,
 
 void Uploader::pumpBlocks()
 {
-    // Small blocks go several to a PutBlocks (W2: one request and one reply
-    // per file on each of three processes before). A batch is sent when full and when
+    // Small blocks go several to a PutBlocks, not one request and one reply per file on
+    // each of three processes. A batch is sent when full and when
     // nothing more can be read now.
     Batch batch;
     localfs::FolderCache folders(m_root); // this step's reads: each folder resolved once

@@ -41,7 +41,7 @@ public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
     // PutBlocks in flight, whatever their size: small files filled the byte window with
     // thousands of requests, each a send buffer and a pending reply (about 26 MB at
-    // 100,000 files); 512 of them still keep a LAN busy (4 MiB at W2's 8 KiB average).
+    // 100,000 files); 512 of them still keep a LAN busy (4 MiB of 8 KiB files).
     static constexpr int kMaxPutsInFlight = 512;
     static constexpr int kEarlyCommitOps = 256; // a smaller batch waits for more, unless it is the last
     // Files from this size are announced before their blocks go (Announce),
@@ -52,8 +52,8 @@ public:
 
     // What the Uploader keeps of one MoveRemote, DeleteRemote or Upload action: 120 bytes
     // instead of SyncAction's 248 (its remote state, conflict copy and version are never
-    // used by an upload, and a move's source is kept aside). One per changed file: 100,000
-    // in W6, where the SyncActions were the biggest single part of A's heap peak.
+    // used by an upload, and a move's source is kept aside). One per changed file: the
+    // SyncActions were the biggest single part of the uploading client's memory peak.
     struct Op
     {
         ActionType type = ActionType::Upload;
@@ -127,7 +127,7 @@ private:
     // One distinct block the run may upload: where it is on disk (its first use) and
     // which ops wait for it. A flat array sorted by hash with the waiting ops in one
     // shared array, instead of hash tables keyed by ContentHash (a node, a bucket and a
-    // waiter list per block: about 11 MB at 100,000 blocks in W6).
+    // waiter list per block: about 110 bytes a block).
     enum class BlockState : quint8 {
         Pending, // not asked about yet
         Asked, // in the QueryBlocks under way

@@ -54,7 +54,7 @@ private:
     ProofCheck m_isProven;
     QSet<ContentHash> m_proven; // cache for the ops of this commit
     // Folders known to be live in this commit (with all their parents): a commit of many
-    // files in few folders looked each parent up once per file (W2: half of the commit's
+    // files in few folders looked each parent up once per file (half of such a commit's
     // time). Emptied by any delete or move; a put of a file drops its own path.
     QSet<RelativePath> m_liveDirectories;
 };

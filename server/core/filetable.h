@@ -64,7 +64,7 @@ private:
     // The statements of every op of a commit (SqliteStatement says why not QSqlQuery).
     SqliteStatement m_find;
     SqliteStatement m_write;
-    // Every GetChanges page (W2: B reads 20,000 rows in pages while A commits).
+    // Every GetChanges page (read while other sessions commit).
     SqliteStatement m_changedSince;
     // A folder move's descendants (moveLiveDescendants).
     SqliteStatement m_moveRows;

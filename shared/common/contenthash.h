@@ -16,7 +16,7 @@ namespace filesync {
 // faster than QCryptographicHash here, see shared/qt-on-debian12.md).
 // The bytes are held inline, not in a QByteArray: a client holds one hash per block of
 // every file it knows, several times over (journal, scan, plan), and a QByteArray cost a
-// 64-byte heap chunk per hash on top of its 24 bytes inline (W6, 100,000 files).
+// 64-byte heap chunk per hash on top of its 24 bytes inline.
 class ContentHash
 {
 public:

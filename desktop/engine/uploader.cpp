@@ -17,10 +17,6 @@ namespace filesync {
 
 using namespace protocol;
 
-// The sizes the comments and docs/architecture.md give (a change here is a memory change
-// for every changed file).
-static_assert(sizeof(void *) != 8 || sizeof(Uploader::Op) == 120);
-
 Uploader::Uploader(const QString &root, ServerConnection &connection, QObject *parent)
     : QObject(parent)
     , m_root(root)

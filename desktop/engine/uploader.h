@@ -50,9 +50,9 @@ public:
     static constexpr qint64 kAnnounceMinBytes = 8 * 1024 * 1024;
     static constexpr int kMaxAnnounces = 64;
 
-    // What the Uploader keeps of one MoveRemote, DeleteRemote or Upload action: 120 bytes
-    // instead of SyncAction's 248 (its remote state, conflict copy and version are never
-    // used by an upload, and a move's source is kept aside). One per changed file: the
+    // What the Uploader keeps of one MoveRemote, DeleteRemote or Upload action: about half
+    // of a SyncAction (its remote state, conflict copy and version are never used by an
+    // upload, and a move's source is kept aside). One per changed file: the
     // SyncActions were the biggest single part of the uploading client's memory peak.
     struct Op
     {

@@ -328,7 +328,13 @@ void Propagator::runLocal()
                 postpone(a, "changed meanwhile"); // the paired download then finds the path taken
                 break;
             }
-            m_journal.removeTree(a.path);
+            // What was synced under a folder set aside went with it (new under the copy's
+            // name). A file set aside in place of a folder the journal knows holds none of
+            // it: the folder's content left the disk with the folder, a delete to send.
+            if (a.local && !a.local->isDir())
+                m_journal.remove(a.path);
+            else
+                m_journal.removeTree(a.path);
             m_followUp = true; // the copy is uploaded by the next cycle
             Q_EMIT conflictKept(a.path, a.conflictCopy);
             Q_EMIT itemCompleted(SyncItem {

@@ -53,6 +53,7 @@ private Q_SLOTS:
     void onlineRenameMeetsChangesInside();
     void onlineBothRenameTheSameFolder();
     void deleteInAFolderRenamedSinceThePlanWaits();
+    void fileSetAsideInPlaceOfAFolderKeepsItsContentKnown();
     void folderMovedWithChangesIntoAFolderRenamedElsewhere();
     void foldersMovedIntoEachOther();
     void folderRenamedAndANewOneMadeInItsPlace();
@@ -789,6 +790,56 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     QVERIFY(outcome->followUp);
     QVERIFY(journal.load().contains(del.path));
     QCOMPARE(readFile(root, QStringLiteral("N/f")), QByteArray("deleted elsewhere"));
+}
+
+// The journal knows the folder D with f; here D is now a file (the folder deleted, a file
+// written), and the server's D is a folder still: the file goes aside as a conflict copy.
+// Only D itself is forgotten: f, gone from the disk with the folder, stays known, so its
+// delete is sent by the next cycle if this one stops before (forgotten, f was never
+// deleted there nor downloaded here again: the folders differed for good, seed 329167).
+void tst_FolderMoves::fileSetAsideInPlaceOfAFolderKeepsItsContentKnown()
+{
+    QTemporaryDir folder;
+    const QString root = folder.path();
+    writeFile(root, QStringLiteral("D/f"), "in the folder");
+    Journal journal(root);
+    QVERIFY(journal.open());
+    JournalState known;
+    for (const QString &p : { QStringLiteral("D"), QStringLiteral("D/f") }) {
+        const auto stat = Scanner::stat(root + u'/' + p);
+        QVERIFY(stat);
+        known.insert(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+        journal.put(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+    }
+    QVERIFY(QDir(root + QStringLiteral("/D")).removeRecursively());
+    writeFile(root, QStringLiteral("D"), "a file now");
+    ServerConnection connection(QStringLiteral("127.0.0.1"), m_server->port());
+    QSignalSpy ready(&connection, &ServerConnection::ready);
+    connection.open();
+    QVERIFY(ready.wait(10000));
+    bool loggedIn = false;
+    connection.createAccount(
+        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
+    QTRY_VERIFY(loggedIn);
+
+    SyncAction aside;
+    aside.type = ActionType::ConflictCopy;
+    aside.path = *RelativePath::fromString(QStringLiteral("D"));
+    aside.conflictCopy = *RelativePath::fromString(QStringLiteral("D (conflict from me 2026-01-01 000000)"));
+    aside.kind = protocol::EntryKind::File;
+    aside.local = Scanner::stat(root + QStringLiteral("/D"));
+    SyncPlan plan;
+    plan.actions = { aside };
+
+    EnginePools pools;
+    Propagator propagator(root, journal, connection, pools);
+    std::optional<Propagator::Outcome> outcome;
+    connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
+    propagator.run(plan, known, 0);
+    QTRY_VERIFY(outcome.has_value());
+    QCOMPARE(readFile(root, aside.conflictCopy.toString()), QByteArray("a file now"));
+    QVERIFY(!journal.load().contains(aside.path));
+    QVERIFY(journal.load().contains(*RelativePath::fromString(QStringLiteral("D/f"))));
 }
 
 // A, offline, renames D to E and makes a new D in its place (a new file in it) while B

@@ -910,10 +910,30 @@ void Simulation::quiesceAndCheck(int point)
     // 1. Every folder the same, and the server's tree.
     for (int c = 0; c < m_scenario.computers; ++c) {
         if (haveServer && trees[size_t(c)] != server) {
+            // What the journal says of each differing path tells a lost record from a lost file.
+            const QMap<QString, quint64> journal = journalVersions(c);
+            QStringList known;
+            QSet<QString> paths;
+            for (const Tree *t : { &trees[size_t(c)], &server }) {
+                for (auto it = t->cbegin(); it != t->cend(); ++it)
+                    paths.insert(it.key());
+            }
+            QStringList sorted(paths.cbegin(), paths.cend());
+            sorted.sort();
+            for (const QString &path : std::as_const(sorted)) {
+                if (trees[size_t(c)].value(path) == server.value(path))
+                    continue;
+                known << QStringLiteral("    %1: %2, server version %3")
+                             .arg(path,
+                                 journal.contains(path) ? QStringLiteral("journal version %1").arg(journal.value(path))
+                                                        : QStringLiteral("not in the journal"))
+                             .arg(m_serverVersions.value(path));
+            }
             fail(QStringLiteral("diverged"),
-                QStringLiteral("c%1's folder differs from the server's tree:\n%2")
+                QStringLiteral("c%1's folder differs from the server's tree:\n%2\n  c%1's journal there:\n%3")
                     .arg(c)
-                    .arg(diffText(QStringLiteral("c%1").arg(c), trees[size_t(c)], QStringLiteral("server"), server)));
+                    .arg(diffText(QStringLiteral("c%1").arg(c), trees[size_t(c)], QStringLiteral("server"), server))
+                    .arg(known.join(u'\n')));
         }
         if (c > 0 && trees[size_t(c)] != trees[0]) {
             fail(QStringLiteral("diverged"),

@@ -60,10 +60,40 @@ private Q_SLOTS:
     void folderRenamedHereAndThereAndANewOneMadeInItsPlace();
 
 private:
+    // For a Propagator run by hand: a connection logged in to a new account on m_server.
+    std::unique_ptr<ServerConnection> newAccount();
     std::unique_ptr<TestServer> m_server;
 };
 
+std::unique_ptr<ServerConnection> tst_FolderMoves::newAccount()
+{
+    auto connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
+    QSignalSpy ready(connection.get(), &ServerConnection::ready);
+    connection->open();
+    if (!ready.wait(10000))
+        return nullptr;
+    bool loggedIn = false;
+    connection->createAccount(
+        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
+    return QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000) ? std::move(connection) : nullptr;
+}
+
 namespace {
+
+// The journal records `paths` as synced (at version 2) as they are on the disk now; the
+// same entries are returned, as the plan's journal at its start.
+JournalState recordSynced(Journal &journal, const QString &root, const QStringList &paths)
+{
+    JournalState known;
+    for (const QString &p : paths) {
+        const auto stat = Scanner::stat(root + u'/' + p);
+        if (!stat)
+            return {};
+        known.insert(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+        journal.put(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
+    }
+    return known;
+}
 
 bool moveOnDisk(const QString &root, const QString &from, const QString &to)
 {
@@ -755,21 +785,10 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     writeFile(root, QStringLiteral("D/f"), "deleted elsewhere");
     Journal journal(root);
     QVERIFY(journal.open());
-    JournalState known;
-    for (const QString &p : { QStringLiteral("D"), QStringLiteral("D/f") }) {
-        const auto stat = Scanner::stat(root + u'/' + p);
-        QVERIFY(stat);
-        known.insert(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
-        journal.put(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
-    }
-    ServerConnection connection(QStringLiteral("127.0.0.1"), m_server->port());
-    QSignalSpy ready(&connection, &ServerConnection::ready);
-    connection.open();
-    QVERIFY(ready.wait(10000));
-    bool loggedIn = false;
-    connection.createAccount(
-        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
-    QTRY_VERIFY(loggedIn);
+    const JournalState known = recordSynced(journal, root, { QStringLiteral("D"), QStringLiteral("D/f") });
+    QCOMPARE(known.size(), 2);
+    const std::unique_ptr<ServerConnection> connection = newAccount();
+    QVERIFY(connection);
 
     SyncAction del;
     del.type = ActionType::DeleteLocal;
@@ -781,7 +800,7 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     QVERIFY(moveOnDisk(root, QStringLiteral("D"), QStringLiteral("N")));
 
     EnginePools pools;
-    Propagator propagator(root, journal, connection, pools);
+    Propagator propagator(root, journal, *connection, pools);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
     propagator.run(plan, known, 0);
@@ -804,23 +823,12 @@ void tst_FolderMoves::fileSetAsideInPlaceOfAFolderKeepsItsContentKnown()
     writeFile(root, QStringLiteral("D/f"), "in the folder");
     Journal journal(root);
     QVERIFY(journal.open());
-    JournalState known;
-    for (const QString &p : { QStringLiteral("D"), QStringLiteral("D/f") }) {
-        const auto stat = Scanner::stat(root + u'/' + p);
-        QVERIFY(stat);
-        known.insert(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
-        journal.put(*RelativePath::fromString(p), journalEntryFor(*stat, 2));
-    }
+    const JournalState known = recordSynced(journal, root, { QStringLiteral("D"), QStringLiteral("D/f") });
+    QCOMPARE(known.size(), 2);
     QVERIFY(QDir(root + QStringLiteral("/D")).removeRecursively());
     writeFile(root, QStringLiteral("D"), "a file now");
-    ServerConnection connection(QStringLiteral("127.0.0.1"), m_server->port());
-    QSignalSpy ready(&connection, &ServerConnection::ready);
-    connection.open();
-    QVERIFY(ready.wait(10000));
-    bool loggedIn = false;
-    connection.createAccount(
-        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
-    QTRY_VERIFY(loggedIn);
+    const std::unique_ptr<ServerConnection> connection = newAccount();
+    QVERIFY(connection);
 
     SyncAction aside;
     aside.type = ActionType::ConflictCopy;
@@ -832,7 +840,7 @@ void tst_FolderMoves::fileSetAsideInPlaceOfAFolderKeepsItsContentKnown()
     plan.actions = { aside };
 
     EnginePools pools;
-    Propagator propagator(root, journal, connection, pools);
+    Propagator propagator(root, journal, *connection, pools);
     std::optional<Propagator::Outcome> outcome;
     connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
     propagator.run(plan, known, 0);

@@ -942,14 +942,8 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     bool renamed = now && !now->isDir() ? localfs::renameReplacing(temp, at) : localfs::renameNoReplace(temp, at);
     int error = renamed ? 0 : errno;
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
-    // making every level for every file costs 5 system calls per file. Only the levels
-    // new here are made: a folder the journal knows was on the disk, and gone now it was
-    // renamed or deleted here meanwhile. Made again, it stood twice after a rename (and
-    // what other computers deleted in it came back from here); the next cycle sees the
-    // change here and places the file.
+    // making every level for every file costs 5 system calls per file.
     if (!renamed && !now && error == ENOENT) {
-        if (const RelativePath known = m_journal.knownFolderAbove(a.path); !known.isRoot() && !folders.at(known).stat())
-            return skip(QStringLiteral("its folder was renamed or deleted on this computer meanwhile"));
         at = folders.makingFolders(a.path);
         if (at.inTheWay())
             return inTheWay(at.dir().problem()); // nothing was there: `old` is not open

@@ -254,14 +254,6 @@ bool Propagator::waitsForUnmovedMove(const SyncAction &a) const
     return false;
 }
 
-// Folders on the way to `path` are made where new here, never where the journal had one
-// (see Journal::knownFolderAbove): made again, a folder renamed here meanwhile stood twice.
-bool Propagator::knownFolderGone(const RelativePath &path) const
-{
-    const RelativePath known = m_journal.knownFolderAbove(path);
-    return !known.isRoot() && !localfs::Location::at(m_root, known).stat();
-}
-
 bool Propagator::underRemoteMove(const RelativePath &p) const
 {
     return std::any_of(m_remoteMoveTargets.cbegin(), m_remoteMoveTargets.cend(),
@@ -276,10 +268,6 @@ bool Propagator::moveLocal(const SyncAction &a)
     const auto source = from.stat();
     if (!source || source->inode != a.local->inode) {
         postpone(a, "the source changed");
-        return false;
-    }
-    if (knownFolderGone(a.path)) {
-        postpone(a, "its folder was renamed or deleted on this computer meanwhile");
         return false;
     }
     const auto to = localfs::Location::makingFolders(m_root, a.path);
@@ -400,8 +388,6 @@ void Propagator::createDirectory(const SyncAction &a)
         if (!a.local || a.local->isDir() || !localStillAsPlanned(a, at) || !at.removeFile())
             return postpone(a, "a file is in the way");
     }
-    if (knownFolderGone(a.path))
-        return postpone(a, "its folder was renamed or deleted on this computer meanwhile");
     const localfs::Dir made = localfs::makeDirs(m_root, a.path);
     if (stoppedByLink(a, made))
         return;

@@ -70,7 +70,6 @@ private:
     bool moveLocal(const SyncAction &a);
     bool waitsForUnmovedMove(const SyncAction &a) const;
     bool underRemoteMove(const RelativePath &p) const;
-    bool knownFolderGone(const RelativePath &path) const;
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
 
     QString m_root;

@@ -384,6 +384,7 @@ void SyncCycle::adoptSent()
 {
     const Journal::SentPuts sent = m_journal.sent();
     const Journal::SentMoves moves = m_journal.sentMoves();
+    const quint64 knownHead = m_journal.sentKnownHead(); // read once: each read decodes the record
     if (sent.isEmpty() && moves.isEmpty())
         return;
     if (!m_fullScan) {
@@ -394,7 +395,7 @@ void SyncCycle::adoptSent()
     for (const Journal::SentMove &m : moves) {
         const auto r = m_changes.constFind(m.to);
         if (r != m_changes.cend() && r->deleted) {
-            adoptRemoved(m.from, m.to, m.entry, *r);
+            adoptRemoved(m.from, m.to, m.entry, *r, knownHead);
             continue;
         }
         const auto known = m_reconcileJournal.constFind(m.from);
@@ -429,7 +430,7 @@ void SyncCycle::adoptSent()
     for (const auto &[path, e] : sent) {
         const auto r = m_changes.constFind(path);
         if (r != m_changes.cend() && r->deleted) {
-            adoptRemoved(std::nullopt, path, e, *r);
+            adoptRemoved(std::nullopt, path, e, *r, knownHead);
             continue;
         }
         if (r == m_changes.cend() || r->kind != e.kind || syncedMode(r->mode) != syncedMode(e.mode)
@@ -459,10 +460,10 @@ void SyncCycle::adoptSent()
 // sent, the entry is then deleted or moved here like any other; unknown, it was uploaded
 // again. Its version is any below the tombstone's.
 void SyncCycle::adoptRemoved(const std::optional<RelativePath> &from, const RelativePath &path,
-    const JournalEntry &sent, const protocol::FileEntry &r)
+    const JournalEntry &sent, const protocol::FileEntry &r, quint64 knownHead)
 {
     const auto l = m_snapshot.constFind(path);
-    if (r.kind != sent.kind || r.version < 2 || r.version <= m_journal.sentKnownHead() || l == m_snapshot.cend()
+    if (r.kind != sent.kind || r.version < 2 || r.version <= knownHead || l == m_snapshot.cend()
         || !sent.statMatches(*l) || syncedMode(sent.mode) != syncedMode(l->mode)
         || (!sent.isDir() && syncedMode(r.mode) != syncedMode(sent.mode)))
         return;

@@ -106,7 +106,7 @@ private:
     void reconcileAndPropagate();
     void adoptSent();
     void adoptRemoved(const std::optional<RelativePath> &from, const RelativePath &path, const JournalEntry &sent,
-        const protocol::FileEntry &r);
+        const protocol::FileEntry &r, quint64 knownHead);
     void onPropagated(const Propagator::Outcome &outcome);
     void end(bool followUp);
 

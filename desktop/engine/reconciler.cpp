@@ -105,6 +105,11 @@ public:
                 m_holdCursor = true;
             }
         }
+        // Each left the feed when a move took it, before the paths above were listed.
+        for (const RelativePath &p : std::as_const(m_givenBack)) {
+            if (!std::binary_search(sorted.cbegin(), sorted.cend(), p) && !isUnder(m_deferred, p) && !isSkipped(p))
+                decide(p);
+        }
         sorted = {};
         return order();
     }
@@ -265,6 +270,7 @@ private:
             if (there) {
                 // Known now as the server's entry there (not one its folder's move left
                 // behind, see markUnmoved).
+                m_taken.insert(q, Taken { p, j.version, *there });
                 m_journal[q].version = there->version;
                 if (!j.isDir())
                     m_remote.remove(source);
@@ -508,12 +514,24 @@ private:
     // The folder `p` goes aside as a conflict copy: what this computer moved into it is
     // not moved on the server (into the file there: refused), but found again by the next
     // cycle, under the copy's name.
+    // A move from the server's entry there (see detectLocalMoves) gives that entry back: it
+    // is no longer ours to move, and it is downloaded where the server has it.
     void dropMovesInto(const RelativePath &p)
     {
         m_moves.removeIf([&](const SyncAction &m) {
             if (m.type != ActionType::MoveRemote || !p.isAncestorOf(m.path))
                 return false;
-            rebase(m_journal, m.path, m.from);
+            const auto taken = m_taken.constFind(m.path);
+            if (taken == m_taken.cend()) {
+                rebase(m_journal, m.path, m.from);
+                return true;
+            }
+            rebase(m_journal, m.path, taken->path);
+            m_journal[taken->path].version = taken->version;
+            if (!m_remote.contains(taken->there.path)) {
+                m_remote.insert(taken->there.path, taken->there);
+                m_givenBack << taken->there.path;
+            }
             return true;
         });
     }
@@ -747,6 +765,16 @@ private:
     QSet<RelativePath> m_deferredMoves; // their targets
     QList<RelativePath> m_unreadable; // left alone this cycle
     QList<RelativePath> m_setAside; // folders moved to a conflict copy, content and all
+    // Moves from the server's entry where another computer's folder move took it: the
+    // journal's path and version, and that entry, by the move's target.
+    struct Taken
+    {
+        RelativePath path;
+        quint64 version = 0;
+        FileEntry there;
+    };
+    QHash<RelativePath, Taken> m_taken;
+    QList<RelativePath> m_givenBack; // server entries such a move took and gave back
     QList<SyncAction> m_moves;
     QList<SyncAction> m_actions;
     bool m_followUp = false;

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void folderMovedIntoAFolderTheServerMoved();
     void fileMovedOutOfAFolderTheServerMoved();
     void folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace();
+    void fileMovedInAFolderThatBecameAFileThere();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -812,6 +813,24 @@ void tst_Reconciler::folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace(
     const SyncPlan plan = Reconciler::reconcile(
         l, folderDWithF(), folderDMovedToE(), QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(plan.describe(), QStringLiteral("move-local e from n (was d)\nupload d\nrecord e\nrecord e/f"));
+}
+
+// This computer renamed d/f to d/g while the server moved d to e (f along with it) and
+// then made a file d. The folder d goes aside with g in it; f, which the plan had taken
+// as the source of g's move, is the server's again: e/f comes down, nothing is lost.
+void tst_Reconciler::fileMovedInAFolderThatBecameAFileThere()
+{
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(40));
+    l.insert(P("d/g"), localFile('A', false));
+    RemoteChanges r = folderDMovedToE();
+    r.insert(P("d"), remoteFile("d", 'F', 7));
+    const QDateTime now(QDate(2026, 11, 24), QTime(10, 15, 0));
+    const SyncPlan plan = Reconciler::reconcile(l, folderDWithF(), r, QStringLiteral("me"), now);
+    QCOMPARE(plan.describe(),
+        QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d\ndownload e\n"
+                       "download e/f"));
+    QVERIFY(plan.needsFollowUp);
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

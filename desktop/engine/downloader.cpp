@@ -160,9 +160,11 @@ void Downloader::record(const QList<File *> &files)
     m_journal.commit();
 }
 
-void Downloader::run(const QList<SyncAction> &files, const JournalState &sources)
+void Downloader::run(
+    const QList<SyncAction> &files, const JournalState &sources, const QSet<RelativePath> &missingFolders)
 {
     abort();
+    m_missingFolders = missingFolders;
     m_complete = true;
     m_running = true;
     m_inFlight = 0;
@@ -942,8 +944,15 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     bool renamed = now && !now->isDir() ? localfs::renameReplacing(temp, at) : localfs::renameNoReplace(temp, at);
     int error = renamed ? 0 : errno;
     // Its folder is made only when the rename says it is missing (ENOENT): checking and
-    // making every level for every file costs 5 system calls per file.
+    // making every level for every file costs 5 system calls per file. A folder the
+    // journal knows that the scan saw and that is gone now was renamed or deleted here
+    // meanwhile: made again, it stood twice after a rename (and what other computers
+    // deleted in it came back from here); the next cycle places the file. One the scan
+    // already missed is made: the plan brings it back for the server's new content.
     if (!renamed && !now && error == ENOENT) {
+        if (const RelativePath known = m_journal.knownFolderAbove(a.path);
+            !known.isRoot() && !m_missingFolders.contains(known) && !folders.at(known).stat())
+            return skip(QStringLiteral("its folder was renamed or deleted on this computer meanwhile"));
         at = folders.makingFolders(a.path);
         if (at.inTheWay())
             return inTheWay(at.dir().problem()); // nothing was there: `old` is not open

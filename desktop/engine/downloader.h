@@ -69,7 +69,9 @@ public:
     ~Downloader() override;
 
     // `sources`: where blocks can be found locally (journal state at the cycle's start).
-    void run(const QList<SyncAction> &files, const JournalState &sources);
+    // `missingFolders`: see SyncPlan; the only known folders made again on the way.
+    void run(
+        const QList<SyncAction> &files, const JournalState &sources, const QSet<RelativePath> &missingFolders = {});
     void abort();
 
     // For tests: files state is held for right now (admitted, not yet recorded), and the
@@ -181,6 +183,7 @@ private:
     qint64 m_queuedBytes = 0;
     QHash<ContentHash, LocalBlock> m_localSources;
     QHash<ContentHash, quint64> m_knownChecks; // of blocks in m_localSources whose entry has valid checks
+    QSet<RelativePath> m_missingFolders; // see SyncPlan
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
     QList<File *> m_ready; // assembled, waiting for a sync

@@ -503,6 +503,14 @@ bool sentFromCbor(const QCborMap &m, RelativePath *path, JournalEntry *e)
 
 } // namespace
 
+RelativePath Journal::knownFolderAbove(const RelativePath &path) const
+{
+    RelativePath p = path.parent();
+    while (!p.isRoot() && !m_entries.contains(p))
+        p = p.parent();
+    return p;
+}
+
 void Journal::setSent(const SentPuts &puts, const SentMoves &moves, quint64 knownHead)
 {
     QCborArray list;

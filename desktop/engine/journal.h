@@ -43,6 +43,10 @@ public:
     // The entries as last written: an in-memory copy kept with every write (loaded once
     // at open), so a cycle gets it without reading SQLite; cheap to copy (shared).
     JournalState load() const { return m_entries; }
+    // The deepest folder above `path` that the journal knows (the root when none): it was
+    // on the disk when last synced, so a write below it that finds it gone makes it again
+    // only when the plan says so (see SyncPlan::missingFolders).
+    RelativePath knownFolderAbove(const RelativePath &path) const;
     void put(const RelativePath &path, const JournalEntry &entry);
     void remove(const RelativePath &path);
     void removeTree(const RelativePath &path); // the path and everything under it

@@ -254,6 +254,15 @@ bool Propagator::waitsForUnmovedMove(const SyncAction &a) const
     return false;
 }
 
+// Folders on the way to `path` are made where new here or brought back by the plan, never
+// where the journal had one the scan saw: made again, a folder renamed here meanwhile
+// stood twice.
+bool Propagator::knownFolderGone(const RelativePath &path) const
+{
+    const RelativePath known = m_journal.knownFolderAbove(path);
+    return !known.isRoot() && !m_plan.missingFolders.contains(known) && !localfs::Location::at(m_root, known).stat();
+}
+
 bool Propagator::underRemoteMove(const RelativePath &p) const
 {
     return std::any_of(m_remoteMoveTargets.cbegin(), m_remoteMoveTargets.cend(),
@@ -268,6 +277,10 @@ bool Propagator::moveLocal(const SyncAction &a)
     const auto source = from.stat();
     if (!source || source->inode != a.local->inode) {
         postpone(a, "the source changed");
+        return false;
+    }
+    if (knownFolderGone(a.path)) {
+        postpone(a, "its folder was renamed or deleted on this computer meanwhile");
         return false;
     }
     const auto to = localfs::Location::makingFolders(m_root, a.path);
@@ -388,6 +401,8 @@ void Propagator::createDirectory(const SyncAction &a)
         if (!a.local || a.local->isDir() || !localStillAsPlanned(a, at) || !at.removeFile())
             return postpone(a, "a file is in the way");
     }
+    if (knownFolderGone(a.path))
+        return postpone(a, "its folder was renamed or deleted on this computer meanwhile");
     const localfs::Dir made = localfs::makeDirs(m_root, a.path);
     if (stoppedByLink(a, made))
         return;
@@ -428,7 +443,7 @@ void Propagator::runDownloads()
     m_plan.actions = {};
     // The Downloader keeps an implicitly shared reference to the list; once ours is gone
     // (at the end of this function) it holds the only one, and nothing is copied.
-    m_downloader->run(files, m_atStart); // finished() leads on to runRemote()
+    m_downloader->run(files, m_atStart, m_plan.missingFolders); // finished() leads on to runRemote()
 }
 
 void Propagator::runRemote()

@@ -70,6 +70,7 @@ private:
     bool moveLocal(const SyncAction &a);
     bool waitsForUnmovedMove(const SyncAction &a) const;
     bool underRemoteMove(const RelativePath &p) const;
+    bool knownFolderGone(const RelativePath &path) const;
     void completed(const SyncAction &a, ItemDirection direction, const QString &what);
 
     QString m_root;

@@ -587,6 +587,8 @@ private:
         const LocalEntry l = m_local.value(p);
         const JournalEntry j = m_journal.value(p);
         const FileEntry r = m_remote.value(p);
+        if (hasJ && !hasL && j.isDir())
+            m_missingFolders.insert(p);
 
         Side local = Side::None;
         if (hasL && !hasJ)
@@ -692,6 +694,7 @@ private:
         SyncPlan plan;
         plan.needsFollowUp = m_followUp || !m_moves.isEmpty();
         plan.holdCursor = m_holdCursor;
+        plan.missingFolders = std::move(m_missingFolders);
         auto rank = [](ActionType t) {
             switch (t) {
             case ActionType::MoveRemote:
@@ -775,6 +778,7 @@ private:
     };
     QHash<RelativePath, Taken> m_taken;
     QList<RelativePath> m_givenBack; // server entries such a move took and gave back
+    QSet<RelativePath> m_missingFolders;
     QList<SyncAction> m_moves;
     QList<SyncAction> m_actions;
     bool m_followUp = false;

@@ -3,6 +3,7 @@
 #include "localentry.h"
 
 #include <QList>
+#include <QSet>
 #include <QString>
 
 namespace filesync {
@@ -77,6 +78,10 @@ struct SyncPlan
     // A path the server changed was left alone (unreadable here, or busy): the feed
     // cursor must not move past it, or that change would never be seen again.
     bool holdCursor = false;
+    // Folders the journal knows that the scan found gone: the plan may make them again (for
+    // the server's new content in them). Any other known folder gone by the time a file
+    // goes into it was renamed or deleted here meanwhile, and is not made again.
+    QSet<RelativePath> missingFolders;
 
     bool isEmpty() const { return actions.isEmpty(); }
     int count(ActionType type) const;

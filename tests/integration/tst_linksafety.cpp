@@ -86,6 +86,8 @@ private Q_SLOTS:
     void downloadsNeverGoThroughALink();
     void localActionsNeverGoThroughALink_data();
     void localActionsNeverGoThroughALink();
+    void foldersRenamedHereMeanwhileAreNotMadeAgain_data();
+    void foldersRenamedHereMeanwhileAreNotMadeAgain();
     void scansNeverReadThroughALink_data();
     void scansNeverReadThroughALink();
     void metadataFolderBehindALinkStopsTheFolder();
@@ -410,6 +412,74 @@ void tst_LinkSafety::localActionsNeverGoThroughALink()
     QCOMPARE(snapshot(root), mine);
     QVERIFY(isLink(root + QStringLiteral("/sub")));
     QVERIFY(m_journal->load().contains(P("sub/x"))); // nothing forgotten because of the link
+}
+
+void tst_LinkSafety::foldersRenamedHereMeanwhileAreNotMadeAgain_data()
+{
+    QTest::addColumn<int>("type");
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<bool>("missingAtScan"); // deleted before the plan, which makes it again
+    for (const bool missing : { false, true }) {
+        const char *when = missing ? ", deleted before the plan" : "";
+        QTest::addRow("a folder made in it%s", when) << int(ActionType::Download) << "d/new" << missing;
+        QTest::addRow("a folder made below it%s", when) << int(ActionType::Download) << "d/new/deeper" << missing;
+        QTest::addRow("a file moved into it%s", when) << int(ActionType::MoveLocal) << "d/moved" << missing;
+    }
+}
+
+// The local phase of a plan made while d was there (the journal knows it), run after the
+// user renamed d to e: nothing makes d again (it stood twice, and was uploaded as new).
+void tst_LinkSafety::foldersRenamedHereMeanwhileAreNotMadeAgain()
+{
+    QFETCH(int, type);
+    QFETCH(QString, path);
+    QFETCH(bool, missingAtScan);
+    const QString root = m_folder->path();
+    makeDir(root, QStringLiteral("d"));
+    writeFile(root, QStringLiteral("mine"), "mine");
+    JournalState journal;
+    for (const char *p : { "d", "mine" }) {
+        auto stat = Scanner::stat(root + u'/' + QString::fromUtf8(p));
+        QVERIFY(stat);
+        journal.insert(P(p), journalEntryFor(*stat, 3));
+        m_journal->put(P(p), journalEntryFor(*stat, 3));
+    }
+    QVERIFY(QDir(root).rename(QStringLiteral("d"), QStringLiteral("e")));
+    SyncAction a;
+    a.type = ActionType(type);
+    a.path = *RelativePath::fromString(path);
+    if (a.type == ActionType::MoveLocal) {
+        a.kind = EntryKind::File;
+        a.from = P("mine");
+        a.local = Scanner::stat(root + QStringLiteral("/mine"));
+    } else {
+        a.kind = a.remote.kind = EntryKind::Directory;
+        a.remote.path = a.path;
+        a.remote.version = 4;
+    }
+    SyncPlan plan;
+    plan.actions = { a };
+    if (missingAtScan)
+        plan.missingFolders.insert(P("d"));
+    EnginePools pools;
+    Propagator propagator(root, *m_journal, *m_connection, pools);
+    std::optional<Propagator::Outcome> outcome;
+    connect(&propagator, &Propagator::finished, this, [&outcome](const Propagator::Outcome &o) { outcome = o; });
+    propagator.run(plan, journal, 0);
+    QTRY_VERIFY_WITH_TIMEOUT(outcome.has_value(), 20000);
+    QVERIFY(QDir(root + QStringLiteral("/e")).isEmpty());
+    if (missingAtScan) {
+        QVERIFY(outcome->complete);
+        QVERIFY(QFileInfo::exists(root + u'/' + path));
+        QVERIFY(m_journal->load().contains(a.path));
+        return;
+    }
+    QVERIFY(!outcome->complete);
+    QVERIFY(outcome->followUp);
+    QVERIFY(!QFileInfo::exists(root + QStringLiteral("/d")));
+    QVERIFY(QDir(root + QStringLiteral("/e")).isEmpty());
+    QCOMPARE(readFile(root, QStringLiteral("mine")), QByteArray("mine"));
+    QVERIFY(!m_journal->load().contains(a.path));
 }
 
 void tst_LinkSafety::scansNeverReadThroughALink_data()

@@ -58,6 +58,8 @@ private Q_SLOTS:
     void batchesFetchWhatTheServerHas_data();
     void batchesFetchWhatTheServerHas();
     void userFilesAtNewPathsAreKept();
+    void aFolderRenamedHereMeanwhileIsNotMadeAgain_data();
+    void aFolderRenamedHereMeanwhileIsNotMadeAgain();
     void abortLeavesNoTempFiles();
     void abortRecordsWhatLanded();
     void patchCopiesUnchangedBlocksWithoutTheServer();
@@ -298,6 +300,64 @@ void tst_Downloader::userFilesAtNewPathsAreKept()
     const JournalState journal = m_journal->load();
     QCOMPARE(journal.size(), 1);
     QVERIFY(journal.contains(actions.at(2).path));
+    QCOMPARE(tempFiles(), 0);
+}
+
+void tst_Downloader::aFolderRenamedHereMeanwhileIsNotMadeAgain_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<bool>("missingAtScan");
+    QTest::newRow("in the folder") << "d/f" << false;
+    QTest::newRow("in a folder new below it") << "d/new/f" << false;
+    // Deleted here before the plan, which brings it back for the server's new file.
+    QTest::newRow("deleted before the plan") << "d/f" << true;
+    QTest::newRow("deleted before the plan, a folder new below it") << "d/new/f" << true;
+}
+
+// The plan downloads into d, which the journal knows (synced, or made by the plan's local
+// phase); the user renames d to e before the file is installed. The file waits for the
+// next cycle: d made again beside e held only it, and was then uploaded as new (what
+// other computers had deleted in d came back with it). A d the scan already found gone is
+// made again: the plan brings it back on purpose.
+void tst_Downloader::aFolderRenamedHereMeanwhileIsNotMadeAgain()
+{
+    QFETCH(QString, path);
+    QFETCH(bool, missingAtScan);
+    QHash<QString, QByteArray> contents;
+    SyncAction a = uploadFiles(1, contents).first();
+    if (QTest::currentTestFailed())
+        return;
+    const QByteArray data = contents.value(a.path.toString());
+    a.path = a.remote.path = *RelativePath::fromString(path);
+    const QString root = m_folder->path();
+    QVERIFY(QDir(root).mkdir(QStringLiteral("d")));
+    const auto folder = Scanner::stat(root + QStringLiteral("/d"));
+    QVERIFY(folder);
+    m_journal->put(*RelativePath::fromString(QStringLiteral("d")), journalEntryFor(*folder, 1));
+    QVERIFY(QDir(root).rename(QStringLiteral("d"), QStringLiteral("e")));
+
+    EnginePools pools;
+    Downloader downloader(root, *m_journal, *m_connection, pools);
+    QSignalSpy skipped(&downloader, &Downloader::fileSkipped);
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run({ a }, {},
+        missingAtScan ? QSet<RelativePath> { *RelativePath::fromString(QStringLiteral("d")) } : QSet<RelativePath> {});
+    QVERIFY(finished.wait(20000) || !finished.isEmpty());
+    QCOMPARE(tempFiles(), 0);
+    if (missingAtScan) {
+        QCOMPARE(finished.first().first().toBool(), true);
+        QVERIFY(skipped.isEmpty());
+        QCOMPARE(readFile(root, path), data);
+        QVERIFY(m_journal->load().contains(a.path));
+        return;
+    }
+    QCOMPARE(finished.first().first().toBool(), false);
+    QCOMPARE(skipped.size(), 1);
+    QCOMPARE(skipped.first().at(1).toString(),
+        QStringLiteral("its folder was renamed or deleted on this computer meanwhile"));
+    QVERIFY(!QFileInfo::exists(root + QStringLiteral("/d")));
+    QVERIFY(QDir(root + QStringLiteral("/e")).isEmpty());
+    QVERIFY(!m_journal->load().contains(a.path));
     QCOMPARE(tempFiles(), 0);
 }
 

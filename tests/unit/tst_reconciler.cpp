@@ -72,6 +72,7 @@ private Q_SLOTS:
     void fileMovedOutOfAFolderTheServerMoved();
     void folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace();
     void fileMovedInAFolderThatBecameAFileThere();
+    void folderDeletedHereIsMissingForThePlan();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -831,6 +832,26 @@ void tst_Reconciler::fileMovedInAFolderThatBecameAFileThere()
         QStringLiteral("conflict-copy d -> d (conflict from me 2026-11-24 101500)\ndownload d\ndownload e\n"
                        "download e/f"));
     QVERIFY(plan.needsFollowUp);
+}
+
+// The plan names the known folders the scan found gone: the only ones its downloads may
+// make again (another, gone by then, was renamed or deleted here meanwhile).
+void tst_Reconciler::folderDeletedHereIsMissingForThePlan()
+{
+    RemoteChanges r;
+    r.insert(P("d/new"), remoteFile("d/new", 'N', 8));
+    const SyncPlan plan
+        = Reconciler::reconcile({}, folderDWithF(), r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("download d/new\ndelete-remote d/f\ndelete-remote d"));
+    QCOMPARE(plan.missingFolders, QSet<RelativePath> { P("d") });
+
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(40));
+    l.insert(P("d/f"), localFile('A', false));
+    const SyncPlan there
+        = Reconciler::reconcile(l, folderDWithF(), r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(there.describe(), QStringLiteral("download d/new"));
+    QVERIFY(there.missingFolders.isEmpty());
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

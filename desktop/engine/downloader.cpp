@@ -45,6 +45,7 @@ struct Downloader::File
     int pending = 0; // deliveries (written or failed) still to come from m_waiting
     qint64 unflushed = 0; // bytes written by the engine thread since its last write-back start
     bool failed = false;
+    std::optional<LocalEntry> assembledStat; // in the temp folder, once assembled
     std::optional<LocalEntry> landed; // its stat right after the rename
     QElapsedTimer since; // admitted; for the debug log of a file's stages
     qint64 assembledMs = -1;
@@ -146,17 +147,27 @@ void Downloader::recordLanded()
     record(landed);
 }
 
-// One journal transaction for files whose rename is durable: each with its stat right
-// after the rename and the server's blocks and version.
-void Downloader::record(const QList<File *> &files)
+// A file's entry: its stat, and the server's blocks and version.
+JournalEntry Downloader::entryFor(const File &file, const LocalEntry &stat)
+{
+    LocalEntry l = stat;
+    l.blocks = file.action.remote.blocks;
+    l.blockChecks = file.checksKnown ? Chunker::checksFor(l.blocks, file.checks) : QByteArray();
+    return journalEntryFor(l, file.action.remote.version);
+}
+
+// Files whose rename is durable, each with its stat right after the rename.
+void Downloader::record(const QList<File *> &files, const QList<File *> &landing)
 {
     m_journal.begin();
-    for (const File *f : files) {
-        LocalEntry l = *f->landed;
-        l.blocks = f->action.remote.blocks;
-        l.blockChecks = f->checksKnown ? Chunker::checksFor(l.blocks, f->checks) : QByteArray();
-        m_journal.put(f->action.path, journalEntryFor(l, f->action.remote.version));
+    for (const File *f : files)
+        m_journal.put(f->action.path, entryFor(*f, *f->landed));
+    Journal::Landing next;
+    for (const File *f : landing) {
+        if (f->assembledStat)
+            next.append({ f->action.path, entryFor(*f, *f->assembledStat) });
     }
+    m_journal.setLanding(next);
     m_journal.commit();
 }
 
@@ -767,6 +778,7 @@ void Downloader::assembled(File &file)
     const timespec times[2]
         = { { time_t(ms / 1000), long((ms % 1000) * 1000000) }, { time_t(ms / 1000), long((ms % 1000) * 1000000) } };
     ::futimens(file.fd, times);
+    file.assembledStat = localfs::statFd(file.fd);
     ::close(file.fd);
     file.fd = -1;
     file.assembledMs = file.since.elapsed();
@@ -874,9 +886,10 @@ void Downloader::onSynced(bool ok)
         }
     } else {
         Q_EMIT batchSynced(int(synced.size()), int(renamed.size()));
-        if (!renamed.isEmpty()) {
-            record(renamed);
-        }
+        // The files about to be renamed are noted first: a crash after a rename and
+        // before its record leaves nothing the next start does not know as ours.
+        if (!renamed.isEmpty() || !synced.isEmpty())
+            record(renamed, synced);
         const int generation = m_generation;
         for (File *f : renamed) {
             const SyncAction action = f->action;

@@ -163,7 +163,10 @@ private:
     localfs::Location tempFile(const File &file) const;
     void release(File &file);
     void recordLanded();
-    void record(const QList<File *> &files);
+    // One journal transaction: `files` (renamed, durably) recorded, and `landing` (about to
+    // be renamed) noted as the journal's landing batch (Journal::setLanding).
+    void record(const QList<File *> &files, const QList<File *> &landing = {});
+    static JournalEntry entryFor(const File &file, const LocalEntry &stat);
     void checkDone();
 
     QString m_root;

@@ -202,6 +202,9 @@ Result<void> Journal::open()
         return makeError(QStringLiteral("journal error: %1").arg(error));
     }
     m_entries = readEntries();
+    adoptLanded();
+    if (hasFailed())
+        return makeError(lastError());
     return {};
 }
 

@@ -83,6 +83,15 @@ public:
     quint64 sentKnownHead() const;
     void clearSent();
 
+    // Downloads about to be renamed into place, each with the journal entry it gets once
+    // its rename is durable (the temp file's stat: a rename keeps it). Written before the
+    // renames, replaced with the next batch: open() records those a crash left at their
+    // path unrecorded, which the next cycle would take for new here (and bring back
+    // after a delete elsewhere).
+    using Landing = QList<std::pair<RelativePath, JournalEntry>>;
+    void setLanding(const Landing &files);
+    Landing landing() const;
+
     // Writes never fail silently: the first failure (a full disk, say) is kept here and
     // the engine stops the folder rather than go on with a journal that is not true.
     bool hasFailed() const { return !m_error.isEmpty(); }
@@ -98,6 +107,7 @@ public:
 private:
     QCborMap sentRecord() const; // the Commit in flight: its known head and its ops
     QCborArray sentList() const; // the stored puts and moves of the Commit in flight
+    void adoptLanded(); // see setLanding()
     struct Statements;
     // An entry write, replayed on m_entries in order once SQLite has it.
     struct Change

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void aFolderRenamedHereMeanwhileIsNotMadeAgain();
     void abortLeavesNoTempFiles();
     void abortRecordsWhatLanded();
+    void aCrashBetweenRenameAndRecordLosesNothing();
     void patchCopiesUnchangedBlocksWithoutTheServer();
     void sourceChangedDuringTheCopyIsFetched();
     void sourceRewrittenWithItsOldMtimeIsVerified();
@@ -412,6 +413,44 @@ void tst_Downloader::abortRecordsWhatLanded()
     QVERIFY(landed > 0);
     QCOMPARE(int(journal.size()), landed);
     QCOMPARE(tempFiles(), 0);
+}
+
+// A crash (no abort, nothing more runs) after a file's rename and before the sync that
+// records it: the journal opened by the next start knows the file as the download it is,
+// not as a new file here (which came back after a delete elsewhere).
+void tst_Downloader::aCrashBetweenRenameAndRecordLosesNothing()
+{
+    QHash<QString, QByteArray> contents;
+    const QList<SyncAction> actions = uploadFiles(1, contents);
+    if (QTest::currentTestFailed())
+        return;
+    const SyncAction a = actions.first();
+    EnginePools pools;
+    Downloader downloader(m_folder->path(), *m_journal, *m_connection, pools);
+    std::optional<JournalState> afterCrash;
+    connect(&downloader, &Downloader::batchSynced, this, [&](int, int renamed) {
+        if (renamed == 0 || afterCrash)
+            return;
+        // The rename is done, its record not yet: what the next start would find.
+        QVERIFY(QFileInfo::exists(m_folder->path() + u'/' + a.path.toString()));
+        QVERIFY(!m_journal->load().contains(a.path));
+        QCOMPARE(m_journal->landing().size(), 1);
+        Journal next(m_folder->path());
+        QVERIFY(next.open().ok());
+        afterCrash = next.load();
+    });
+    QSignalSpy finished(&downloader, &Downloader::finished);
+    downloader.run(actions, {});
+    QVERIFY(finished.wait(20000) || !finished.isEmpty());
+    QVERIFY(afterCrash);
+    const auto entry = afterCrash->constFind(a.path);
+    QVERIFY(entry != afterCrash->cend());
+    QCOMPARE(entry->version, a.remote.version);
+    QCOMPARE(entry->blocks, a.remote.blocks);
+    const auto onDisk = localfs::Location::at(m_folder->path(), a.path).stat();
+    QVERIFY(onDisk && entry->statMatches(*onDisk));
+    QCOMPARE(m_journal->load().value(a.path).inode, entry->inode); // and recorded as it went on
+    QVERIFY(m_journal->landing().isEmpty());
 }
 
 bool tst_Downloader::upload(const QList<QByteArray> &blocks)

@@ -93,6 +93,7 @@ private Q_SLOTS:
     void failedBatchChangesNothing();
     void valuesCanBeEmptyOrRemoved();
     void leftoverDownloadsAreRemovedAtOpen();
+    void downloadsLandedBeforeACrashAreRecordedAtOpen();
     void newJournalIsSchemaOne();
     void unknownSchemaIsRefusedAndLeftAlone_data();
     void unknownSchemaIsRefusedAndLeftAlone();
@@ -353,6 +354,51 @@ void tst_Journal::leftoverDownloadsAreRemovedAtOpen()
     Journal j(dir.path());
     QVERIFY(j.open().ok());
     QVERIFY(!leftover.exists());
+}
+
+// A crash after a download's rename and before its record: the file at its path with the
+// stat it landed with is recorded at open, as the record would have; anything else there
+// (edited since, gone, a folder) is left for the next scan to find.
+void tst_Journal::downloadsLandedBeforeACrashAreRecordedAtOpen()
+{
+    QTemporaryDir dir;
+    const QList<BlockRef> blocks { BlockRef { ContentHash::of("landed"), 6 } };
+    auto write = [&dir](const char *name, const QByteArray &bytes) {
+        QFile f(dir.path() + u'/' + QString::fromUtf8(name));
+        return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+    };
+    QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("sub/folder")));
+    Journal::Landing landing;
+    for (const char *name : { "landed", "edited", "gone", "sub/folder", "sub/\u00e9t\u00e9" }) {
+        if (QByteArray(name) != "sub/folder")
+            QVERIFY(write(name, "landed"));
+        const auto stat = localfs::Location::at(dir.path(), P(name)).stat();
+        QVERIFY(stat);
+        JournalEntry e = journalEntryFor(*stat, 9);
+        e.kind = EntryKind::File; // as a download's, whatever stands there now
+        e.blocks = blocks;
+        landing.append({ P(name), e });
+    }
+    {
+        Journal j(dir.path());
+        QVERIFY(j.open().ok());
+        j.setLanding(landing);
+        QCOMPARE(j.landing().size(), 5);
+        QVERIFY(j.load().isEmpty());
+    } // the crash: nothing recorded
+    QVERIFY(write("edited", "edited here since"));
+    QVERIFY(QFile::remove(dir.path() + QStringLiteral("/gone")));
+
+    Journal j(dir.path());
+    QVERIFY(j.open().ok());
+    QCOMPARE(pathsOf(j.load()), (QStringList { QStringLiteral("landed"), QStringLiteral("sub/\u00e9t\u00e9") }));
+    const JournalEntry kept = j.load().value(P("landed"));
+    QCOMPARE(kept.version, 9u);
+    QCOMPARE(kept.blocks, blocks);
+    QCOMPARE(kept.inode, landing.first().second.inode);
+    QCOMPARE(pathsOnDisk(dir.path()), pathsOf(j.load()));
+    QVERIFY(j.landing().isEmpty()); // taken once
+    QVERIFY(!j.hasFailed());
 }
 
 void tst_Journal::newJournalIsSchemaOne()

@@ -6,7 +6,9 @@ set -euo pipefail
 client=$1
 server=$2
 if [ -z "${FILESYNC_IN_XVFB:-}" ]; then
-    exec env FILESYNC_IN_XVFB=1 xvfb-run -a -s "-screen 0 800x400x24" "$0" "$@"
+    # -a looks for a free display from -n on; two runs at once that start from the same
+    # number can both take it (one then fails to open it): each starts somewhere else.
+    exec env FILESYNC_IN_XVFB=1 xvfb-run -a -n $((100 + RANDOM % 800)) -s "-screen 0 800x400x24" "$0" "$@"
 fi
 
 work=$(mktemp -d)

@@ -332,6 +332,9 @@ private:
     std::vector<Computer> m_computers;
     QStringList m_refusals;
     QHash<QString, QString> m_live; // content hash -> what wrote it, for every version no op replaced
+    // How many such versions have those very bytes: a version replaced (or a copy deleted)
+    // leaves the others with the same bytes live.
+    QHash<QString, int> m_liveCopies;
     QList<Applied> m_epochOps; // since the last quiescent point
     QList<Deleted> m_epochDeletes;
     QMap<QString, quint64> m_serverVersions; // of the last listing
@@ -453,14 +456,23 @@ int Simulation::fileCount(const QString &root) const
 
 void Simulation::produce(const QByteArray &data, const QString &what)
 {
-    if (!data.isEmpty())
-        m_live.insert(hashOf(data), what);
+    if (data.isEmpty())
+        return;
+    const QString h = hashOf(data);
+    m_live.insert(h, what);
+    ++m_liveCopies[h];
 }
 
 void Simulation::consume(const QByteArray &data)
 {
-    if (!data.isEmpty())
-        m_live.remove(hashOf(data));
+    if (data.isEmpty())
+        return;
+    const QString h = hashOf(data);
+    // Two computers may replace their copies of one version: it goes once.
+    if (const auto c = m_liveCopies.find(h); c != m_liveCopies.end() && --*c > 0)
+        return;
+    m_liveCopies.remove(h);
+    m_live.remove(h);
 }
 
 QString Simulation::apply(const Op &op, int index)

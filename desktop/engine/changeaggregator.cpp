@@ -1,7 +1,6 @@
 #include "changeaggregator.h"
 
 #include "journal.h"
-#include "syncengine.h"
 
 #include <QFile>
 #include <QSet>

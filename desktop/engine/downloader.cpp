@@ -3,13 +3,13 @@
 #include "blockcodec.h"
 #include "blockwriter.h"
 #include "chunker.h"
+#include "enginelogging.h"
 #include "enginepools.h"
 #include "journal.h"
 #include "localfs.h"
 #include "prefetcher.h"
 #include "scanner.h"
 #include "serverconnection.h"
-#include "syncengine.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -345,8 +345,8 @@ std::optional<Prefetcher::Taken> Downloader::adoptPrefetched(File &file)
         temp.removeFile();
         return std::nullopt;
     }
-    qCInfo(lcEngine) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes << "of"
-                     << file.action.remote.size << "bytes already here";
+    qCInfo(lcPrefetch) << "adopting the prefetch of" << file.action.path.toString() << ":" << taken->writtenBytes
+                       << "of" << file.action.remote.size << "bytes already here";
     m_adoptedBytes += taken->writtenBytes;
     Q_EMIT bytesDone(taken->writtenBytes);
     return taken;
@@ -448,8 +448,8 @@ QSet<ContentHash> Downloader::copyLocalBlocks(
         if (fd >= 0)
             ::close(fd);
     }
-    qCDebug(lcEngine) << "copied" << written.size() << "blocks from" << sources.size() << "local files in"
-                      << timer.elapsed() << "ms";
+    qCDebug(lcDownload) << "copied" << written.size() << "blocks from" << sources.size() << "local files in"
+                        << timer.elapsed() << "ms";
     return written;
 }
 
@@ -506,7 +506,7 @@ bool Downloader::copyProven(const QString &root, int fd, const LocalSource &sour
     // Written while we copied (or replaced and rewritten: the descriptor still names the
     // old inode, whose bytes nobody writes, so that is harmless, and the stat says so).
     if (!provenUnchanged(fd, *source.recorded)) {
-        qCInfo(lcEngine) << "changed while its blocks were copied; fetching them instead:" << source.path;
+        qCInfo(lcDownload) << "changed while its blocks were copied; fetching them instead:" << source.path;
         ok.fill(false);
     }
     return true;
@@ -872,7 +872,7 @@ void Downloader::onSynced(bool ok)
     const QList<File *> synced = std::exchange(m_syncing, {});
     const QList<File *> renamed = std::exchange(m_syncingRenamed, {});
     if (!ok) {
-        qCWarning(lcEngine) << "cannot make downloaded files durable";
+        qCWarning(lcDownload) << "cannot make downloaded files durable";
         for (File *f : synced) {
             failFile(*f, QStringLiteral("cannot make it durable"));
             release(*f);
@@ -981,8 +981,8 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     if (!renamed)
         return skip(QStringLiteral("cannot move into place: %1").arg(QString::fromLocal8Bit(strerror(error))));
     file.landed = at.stat();
-    qCDebug(lcEngine) << "installed" << a.path.toString() << "(" << a.remote.size << "bytes): assembled after"
-                      << file.assembledMs << "ms, in place after" << file.since.elapsed() << "ms";
+    qCDebug(lcDownload) << "installed" << a.path.toString() << "(" << a.remote.size << "bytes): assembled after"
+                        << file.assembledMs << "ms, in place after" << file.since.elapsed() << "ms";
     if (!file.landed) {
         // Gone again at once (removed by the user): nothing to record.
         m_complete = false;

@@ -1,10 +1,10 @@
 #include "prefetcher.h"
 
 #include "downloader.h"
+#include "enginelogging.h"
 #include "journal.h"
 #include "localfs.h"
 #include "serverconnection.h"
-#include "syncengine.h"
 
 #include <QDir>
 #include <QFile>
@@ -104,12 +104,12 @@ void Prefetcher::onAnnounced(const Announce &announce)
     f.tempPath = m_tmpDir + u'/' + QUuid::createUuid().toString(QUuid::WithoutBraces);
     f.fd = Journal::tempFile(m_root, f.tempPath).open(O_RDWR | O_CREAT | O_EXCL, 0600).release();
     if (f.fd < 0) {
-        qCInfo(lcEngine) << "cannot prefetch" << announce.path.toString() << ":" << strerror(errno);
+        qCInfo(lcPrefetch) << "cannot prefetch" << announce.path.toString() << ":" << strerror(errno);
         return;
     }
     f.lastActivity = m_clock.elapsed();
-    qCDebug(lcEngine) << "prefetching" << announce.path.toString() << "announced by" << announce.origin << ":"
-                      << f.toFetch.size() << "blocks";
+    qCDebug(lcPrefetch) << "prefetching" << announce.path.toString() << "announced by" << announce.origin << ":"
+                        << f.toFetch.size() << "blocks";
     m_files.push_back(std::move(file));
     if (!m_expiry.isActive())
         m_expiry.start();
@@ -179,7 +179,7 @@ void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const Bloc
         return;
     for (qsizetype k = 0; k < indexes.size(); ++k) {
         if (const int error = outcome.writeErrors.at(k)) {
-            qCInfo(lcEngine) << "prefetch of" << f->path.toString() << "dropped:" << strerror(error);
+            qCInfo(lcPrefetch) << "prefetch of" << f->path.toString() << "dropped:" << strerror(error);
             return discard(fileId);
         }
         f->written[indexes.at(k)] = true;
@@ -289,7 +289,7 @@ void Prefetcher::expire()
             stale.append(f->id);
     }
     for (const quint64 id : std::as_const(stale)) {
-        qCDebug(lcEngine) << "prefetch never committed, dropped";
+        qCDebug(lcPrefetch) << "prefetch never committed, dropped";
         discard(id);
     }
     if (!stale.isEmpty())

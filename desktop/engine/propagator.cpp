@@ -1,6 +1,7 @@
 #include "propagator.h"
 
 #include "downloader.h"
+#include "enginelogging.h"
 #include "journal.h"
 #include "localfs.h"
 #include "uploader.h"
@@ -34,7 +35,7 @@ Propagator::Propagator(
     connect(m_downloader, &Downloader::fileDone, this,
         [this](const SyncAction &a) { completed(a, ItemDirection::Down, QStringLiteral("downloaded")); });
     connect(m_downloader, &Downloader::fileSkipped, this, [this](const SyncAction &a, const QString &reason) {
-        qCInfo(lcEngine) << "download of" << a.path.toString() << "postponed:" << reason;
+        qCInfo(lcDownload) << "download of" << a.path.toString() << "postponed:" << reason;
         m_postponed << a.path.toString() + QStringLiteral(": ") + reason;
         m_followUp = true;
     });
@@ -87,7 +88,7 @@ Propagator::Propagator(
             // No row at all there on the server, not even a tombstone: the journal knows a
             // path the server never had (so no re-read can correct it, and the same op was
             // refused in every cycle). Forgotten, the disk's state there is new next cycle.
-            qCInfo(lcEngine) << "the server has nothing at"
+            qCInfo(lcUpload) << "the server has nothing at"
                              << (a.type == ActionType::MoveRemote ? a.from : a.path).toString()
                              << "- forgetting what the journal said of it";
             if (a.type == ActionType::MoveRemote)
@@ -96,7 +97,7 @@ Propagator::Propagator(
                 m_journal.remove(a.path);
             return;
         }
-        qCInfo(lcEngine) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
+        qCInfo(lcUpload) << "the server has a newer" << a.path.toString() << "- merging in the next cycle";
         // A version we should have seen already (at or below the cursor) means our view
         // of that path is stale: the feed is read again from just before it.
         if (current > 0)
@@ -206,7 +207,7 @@ bool Propagator::localStillAsPlanned(const SyncAction &a, const localfs::Locatio
 // keep the cursor where it is so the server's change there is seen again.
 void Propagator::postpone(const SyncAction &a, const char *why)
 {
-    qCInfo(lcEngine) << actionName(a.type) << a.path.toString() << "postponed:" << why;
+    qCInfo(lcLocal) << actionName(a.type) << a.path.toString() << "postponed:" << why;
     m_postponed << a.path.toString() + QStringLiteral(": ") + QString::fromLatin1(why);
     m_followUp = true;
     m_complete = false;

@@ -1,6 +1,6 @@
 #include "serverconnection.h"
 
-#include "syncengine.h"
+#include "enginelogging.h"
 
 #include <QTcpSocket>
 

@@ -1,5 +1,6 @@
 #include "synccycle.h"
 
+#include "enginelogging.h"
 #include "enginepools.h"
 #include "journal.h"
 #include "reconciler.h"
@@ -388,7 +389,7 @@ void SyncCycle::adoptSent()
     if (sent.isEmpty() && moves.isEmpty())
         return;
     if (!m_fullScan) {
-        qCDebug(lcEngine) << "unanswered ops wait for a full scan:" << sent.size() << "puts," << moves.size()
+        qCDebug(lcUpload) << "unanswered ops wait for a full scan:" << sent.size() << "puts," << moves.size()
                           << "moves";
         return;
     }
@@ -403,7 +404,7 @@ void SyncCycle::adoptSent()
             || known == m_reconcileJournal.cend() || known->kind != r->kind || known->version >= r->version
             || m_reconcileJournal.contains(m.to)
             || (!known->isDir() && (known->blocks != r->blocks || syncedMode(known->mode) != syncedMode(r->mode)))) {
-            qCDebug(lcEngine) << "not our unanswered move of" << m.from.toString() << "to" << m.to.toString()
+            qCDebug(lcUpload) << "not our unanswered move of" << m.from.toString() << "to" << m.to.toString()
                               << "- in the feed:" << (r != m_changes.cend())
                               << "known:" << (known != m_reconcileJournal.cend());
             continue;
@@ -424,7 +425,7 @@ void SyncCycle::adoptSent()
             moveKeys(*state, m.from, m.to);
             state->insert(m.to, adopted);
         }
-        qCInfo(lcEngine) << "the server has our unanswered move of" << m.from.toString() << "to" << m.to.toString()
+        qCInfo(lcUpload) << "the server has our unanswered move of" << m.from.toString() << "to" << m.to.toString()
                          << "at version" << r->version;
     }
     for (const auto &[path, e] : sent) {
@@ -445,7 +446,7 @@ void SyncCycle::adoptSent()
         m_journal.put(path, adopted);
         m_reconcileJournal.insert(path, adopted);
         m_journalAtStart.insert(path, adopted);
-        qCInfo(lcEngine) << "the server has our unanswered upload of" << path.toString() << "at version" << r->version;
+        qCInfo(lcUpload) << "the server has our unanswered upload of" << path.toString() << "at version" << r->version;
     }
     if (!m_sliced)
         m_journal.clearSent();
@@ -490,7 +491,7 @@ void SyncCycle::adoptRemoved(const std::optional<RelativePath> &from, const Rela
             moveKeys(*state, *from, path);
         state->insert(path, adopted);
     }
-    qCInfo(lcEngine) << "the server had our unanswered" << (from ? "move to" : "upload of") << path.toString()
+    qCInfo(lcUpload) << "the server had our unanswered" << (from ? "move to" : "upload of") << path.toString()
                      << "before it was removed there at version" << r.version;
 }
 
@@ -559,7 +560,7 @@ void SyncCycle::onPropagated(const Propagator::Outcome &outcome)
         m_movedInPass.clear();
     m_movedThisSlice.clear();
     if (outcome.rewindTo && *outcome.rewindTo < m_journal.cursor()) {
-        qCInfo(lcEngine) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
+        qCInfo(lcFeed) << "a conflict showed a stale view: reading the changes again from" << *outcome.rewindTo;
         m_journal.setCursor(*outcome.rewindTo);
     }
     // The rest of the feed comes next, whatever this slice left for another look; after

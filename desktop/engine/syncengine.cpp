@@ -6,8 +6,6 @@
 
 #include <QLocale>
 
-Q_LOGGING_CATEGORY(lcEngine, "filesync.engine", QtInfoMsg)
-
 namespace filesync {
 
 // The public facade: every decision lives in SyncEnginePrivate.

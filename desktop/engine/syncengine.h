@@ -3,13 +3,10 @@
 #include "relativepath.h"
 
 #include <QDateTime>
-#include <QLoggingCategory>
 #include <QObject>
 #include <QString>
 
 #include <memory>
-
-Q_DECLARE_LOGGING_CATEGORY(lcEngine)
 
 namespace filesync {
 

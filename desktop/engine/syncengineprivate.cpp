@@ -2,6 +2,7 @@
 
 #include "accountid.h"
 #include "changeaggregator.h"
+#include "enginelogging.h"
 #include "journal.h"
 #include "prefetcher.h"
 #include "synccycle.h"

@@ -1,9 +1,9 @@
 #include "uploader.h"
 
 #include "blockcodec.h"
+#include "enginelogging.h"
 #include "localfs.h"
 #include "serverconnection.h"
-#include "syncengine.h"
 
 #include <QFile>
 
@@ -149,7 +149,7 @@ void Uploader::announceBigFiles()
         ++sent;
         m_connection.announce(Announce { op.path, op.size, op.blocks, {} }, [path = op.path](const Reply<Done> &r) {
             if (!r && r.code != QLatin1String(ServerConnection::kDisconnected))
-                qCInfo(lcEngine) << "announce of" << path.toString() << "refused:" << r.message;
+                qCInfo(lcUpload) << "announce of" << path.toString() << "refused:" << r.message;
         });
     }
 }
@@ -238,7 +238,7 @@ int Uploader::findBlock(const ContentHash &hash) const
 
 void Uploader::fail(const QString &reason)
 {
-    qCInfo(lcEngine) << "upload stopped:" << reason;
+    qCInfo(lcUpload) << "upload stopped:" << reason;
     ++m_generation; // the replies still under way belong to this failed run
     m_running = false;
     closeReadFile();
@@ -602,7 +602,7 @@ void Uploader::maybeCommit()
             if (r.status == CommitStatus::Rejected && m_deltas.contains(i)) {
                 // Our journal's idea of the base differs from the server's: the next
                 // cycle sends (and first queries) the full list. Nothing was changed.
-                qCInfo(lcEngine) << "the server refused a block delta for" << a.path.toString() << "-" << r.reason
+                qCInfo(lcUpload) << "the server refused a block delta for" << a.path.toString() << "-" << r.reason
                                  << "- sending the full list next";
                 m_noDelta.insert(a.path);
                 m_complete = false;

@@ -2,11 +2,11 @@
 // fetches an announced file while the other still uploads it and adopts that temp file
 // when the commit lands; an announce that never commits, or commits other content,
 // leaves nothing behind.
-#include "../unit/tst_server_client.h"
 #include "blockrelay.h"
 #include "enginepools.h"
 #include "journal.h"
 #include "prefetcher.h"
+#include "rawclient.h"
 #include "serverconnection.h"
 #include "synctestmacros.h"
 #include "testcluster.h"

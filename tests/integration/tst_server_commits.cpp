@@ -1,8 +1,8 @@
 // Commits, blocks and the change feed through the real SyncServer over real sockets:
 // the optimistic rules as a client meets them. The rule table itself is tested against
 // the store in tst_server_metadatastore.cpp.
+#include "rawclient.h"
 #include "syncserver.h"
-#include "tst_server_client.h"
 
 #include <QMap>
 #include <QTemporaryDir>

@@ -1,5 +1,5 @@
 // filesync-server as a user runs it: the `listening on` line, signals, exit codes.
-#include "tst_server_client.h"
+#include "rawclient.h"
 
 #include <QDirIterator>
 #include <QMap>

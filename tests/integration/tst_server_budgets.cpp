@@ -3,8 +3,8 @@
 // that the server refuses or closes, that its counters stay within the budget, and that
 // another account is served meanwhile.
 #include "clientsession.h"
+#include "rawclient.h"
 #include "syncserver.h"
-#include "tst_server_client.h"
 
 #include <QCborArray>
 #include <QDeadlineTimer>

@@ -5,8 +5,8 @@
 #include "clientsession.h"
 #include "framereader.h"
 #include "privatemodes.h"
+#include "rawclient.h"
 #include "syncserver.h"
-#include "tst_server_client.h"
 
 #include <QCborArray>
 #include <QDir>

@@ -2,8 +2,8 @@
 // account's other sessions only, and a GetBlock{wait} is parked until the block is
 // uploaded (bounded in count and time, dropped with its session).
 #include "blockrelay.h"
+#include "rawclient.h"
 #include "syncserver.h"
-#include "tst_server_client.h"
 
 #include <QTemporaryDir>
 #include <QTest>

@@ -1,7 +1,7 @@
 #pragma once
 
-// Test helpers shared by the tst_server* tests: a hand-driven protocol client over a
-// real socket and builders for commit ops.
+// A hand-driven protocol client over a real socket and builders for commit ops: how the
+// tests that probe a server by hand (tst_server*, tst_engine, tst_prefetch) talk to it.
 #include "blockcodec.h"
 #include "messagechannel.h"
 

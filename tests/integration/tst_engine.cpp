@@ -1,15 +1,15 @@
 // The engine against the real server core: in-process SyncServer on 127.0.0.1 port 0,
 // real engines on temporary folders. Focused on the engine's own rules; the full
-// scenarios live in tests/integration.
+// scenarios between computers are in tst_sync and its neighbours.
 #include "accountid.h"
 #include "blockwriter.h"
 #include "chunker.h"
 #include "enginepools.h"
 #include "messagechannel.h"
 #include "privatemodes.h"
+#include "rawclient.h"
 #include "syncengine.h"
 #include "syncserver.h"
-#include "tst_server_client.h"
 
 #include <QDir>
 #include <QDirIterator>

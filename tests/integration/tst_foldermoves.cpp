@@ -165,10 +165,8 @@ void tst_FolderMoves::offlineRenameMeetsDeleteAndRenameInside()
     if (slice > 0)
         a.config().maxChangesPerCycle = slice;
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
@@ -211,10 +209,8 @@ void tst_FolderMoves::offlineRenameMeetsChangeInside()
     QFETCH(bool, renamerOffline);
     TestClient a(QStringLiteral("alpha"), m_server->port()); // renames
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port()); // changes inside
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     TestClient &offline = renamerOffline ? a : b;
     TestClient &online = renamerOffline ? b : a;
@@ -292,10 +288,8 @@ void tst_FolderMoves::bothRenameTheSameFolder()
     QFETCH(bool, aFirst);
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     b.stop();
@@ -349,10 +343,8 @@ void tst_FolderMoves::bothRenameAndOneMovesAFileIn()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
     writeFile(a.root(), QStringLiteral("x"), "moved in by B");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     b.stop();
@@ -386,10 +378,8 @@ void tst_FolderMoves::renameIntoAFolderDeletedElsewhere()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("K/k0"), "in K");
     writeFile(a.root(), QStringLiteral("x"), "moved into K");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(QDir(b.root() + QStringLiteral("/K")).removeRecursively());
@@ -412,10 +402,8 @@ void tst_FolderMoves::moveIntoAFolderRenamedElsewhere()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
     writeFile(a.root(), QStringLiteral("x"), "moved into D/S by A");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
@@ -441,10 +429,8 @@ void tst_FolderMoves::folderMovedIntoAFolderRenamedElsewhere()
     seed(a);
     writeFile(a.root(), QStringLiteral("N/n0"), "n0 content");
     writeFile(a.root(), QStringLiteral("N/n1"), "n1 content");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
@@ -473,10 +459,8 @@ void tst_FolderMoves::fileMovedOntoANewFileInAMovedFolder()
     seed(a);
     writeFile(a.root(), QStringLiteral("f"), "A's f, moved to D/e");
     writeFile(a.root(), QStringLiteral("N/n"), "in N");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     writeFile(b.root(), QStringLiteral("D/e"), "B's new D/e");
@@ -502,10 +486,8 @@ void tst_FolderMoves::folderMovedOutOfAFolderRenamedElsewhere()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
@@ -536,10 +518,8 @@ void tst_FolderMoves::folderRenamedOverADeletedFile()
     writeFile(a.root(), QStringLiteral("O/j"), "j content");
     writeFile(a.root(), QStringLiteral("O/k"), "k content");
     writeFile(a.root(), QStringLiteral("X"), "a file X");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop(); // the computer that wrote the files: their stats are its own writes
     {
@@ -572,10 +552,8 @@ void tst_FolderMoves::renameOntoAFolderMadeElsewhere()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
     makeDir(a.root(), QStringLiteral("N"));
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     b.stop();
     QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("N/E")));
@@ -600,10 +578,8 @@ void tst_FolderMoves::moveIntoARenamedFolderOntoANewFile()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
     writeFile(a.root(), QStringLiteral("x"), "moved to D/y by A");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("E")));
@@ -631,10 +607,8 @@ void tst_FolderMoves::remoteMoveOntoALocalFile()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
     writeFile(a.root(), QStringLiteral("E/e0"), "in E");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     b.stop();
     QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E/X")));
@@ -659,10 +633,8 @@ void tst_FolderMoves::onlineRenameMeetsChangesInside()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
     QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
@@ -686,10 +658,8 @@ void tst_FolderMoves::onlineBothRenameTheSameFolder()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     QVERIFY(moveOnDisk(a.root(), QStringLiteral("D"), QStringLiteral("E")));
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("F")));
@@ -716,10 +686,8 @@ void tst_FolderMoves::foldersMovedIntoEachOther()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("X/f"), "in X");
     writeFile(a.root(), QStringLiteral("N/g"), "in N");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("N"), QStringLiteral("X/N")));
@@ -749,10 +717,8 @@ void tst_FolderMoves::folderMovedWithChangesIntoAFolderRenamedElsewhere()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("S/f"), "in S");
     writeFile(a.root(), QStringLiteral("F/g"), "in F");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("F"), QStringLiteral("T")));
@@ -857,10 +823,8 @@ void tst_FolderMoves::folderRenamedAndANewOneMadeInItsPlace()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(QFile::remove(b.root() + QStringLiteral("/D/f1")));
@@ -885,10 +849,8 @@ void tst_FolderMoves::folderRenamedHereAndThereAndANewOneMadeInItsPlace()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     seed(a);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     a.stop();
     QVERIFY(moveOnDisk(b.root(), QStringLiteral("D"), QStringLiteral("X")));

@@ -610,10 +610,8 @@ void tst_LinkSafety::syncedFolderReplacedByALink()
     writeFile(a.root(), QStringLiteral("Photos/one.jpg"), "one");
     writeFile(a.root(), QStringLiteral("Photos/deep/two.jpg"), "two");
     writeFile(a.root(), QStringLiteral("notes.txt"), "notes");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
     const TreeState synced = treeState(b.root());
 
     QStringList warnings;

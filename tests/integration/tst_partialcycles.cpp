@@ -59,10 +59,8 @@ void tst_PartialCycles::startPair()
     }
     writeFile(m_a->root(), QStringLiteral("dir0/sub/deep/x.txt"), "deep");
     writeFile(m_a->root(), QStringLiteral("top.txt"), "top");
-    QVERIFY(m_a->start());
     m_b = std::make_unique<TestClient>(QStringLiteral("beta"), m_server->port());
-    QVERIFY(m_b->start(m_a->accountId()));
-    QTRY_TREES_EQUAL(m_a->root(), m_b->root());
+    QVERIFY(startInSync(*m_a, *m_b));
     // Idle after the first, full, cycles: from here on, cycles are partial.
     QTRY_COMPARE_WITH_TIMEOUT(m_a->engine()->state(), EngineState::Idle, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(m_b->engine()->state(), EngineState::Idle, 15000);

@@ -61,10 +61,8 @@ void tst_PathOrder::startPair()
     // The same at the top, where the root is the listed folder.
     writeFile(m_a->root(), QStringLiteral("X/in.txt"), "top X");
     writeFile(m_a->root(), QStringLiteral("X.pm"), "top X.pm");
-    QVERIFY(m_a->start());
     m_b = std::make_unique<TestClient>(QStringLiteral("beta"), m_server->port());
-    QVERIFY(m_b->start(m_a->accountId()));
-    QTRY_TREES_EQUAL(m_a->root(), m_b->root());
+    QVERIFY(startInSync(*m_a, *m_b));
     QTRY_COMPARE_WITH_TIMEOUT(m_a->engine()->state(), EngineState::Idle, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(m_b->engine()->state(), EngineState::Idle, 15000);
 }

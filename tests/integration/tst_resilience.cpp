@@ -48,10 +48,8 @@ void tst_Resilience::offlineComputerCatchesUpAndMerges()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     for (const char *name : { "f1.txt", "f2.txt", "f3.txt", "keep.txt" })
         writeFile(a.root(), QString::fromLatin1(name), QByteArray("original ") + name);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     b.stop(); // the laptop goes to sleep
     writeFile(a.root(), QStringLiteral("f1.txt"), "A edited f1");
@@ -86,10 +84,8 @@ void tst_Resilience::editWinsOverDelete()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("report.txt"), "draft");
     writeFile(a.root(), QStringLiteral("folder/inside.txt"), "inside");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     b.stop();
     // A deletes a file and a folder; B, offline, edits the file and adds to the folder.
@@ -129,10 +125,8 @@ void tst_Resilience::serverRestartIsSurvived()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("before.txt"), "before");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     m_server->stop();
     QTRY_COMPARE_WITH_TIMEOUT(a.engine()->state(), EngineState::Offline, 10000);
@@ -199,10 +193,8 @@ void tst_Resilience::vanishedRootStopsWithoutDeleting()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     for (int i = 0; i < 10; ++i)
         writeFile(a.root(), QStringLiteral("file%1.txt").arg(i), QByteArray::number(i));
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
+    QVERIFY(startInSync(a, b));
 
     // The drive is unmounted (or the folder moved away) under a running client.
     const QString moved = a.root() + QStringLiteral(".moved");

@@ -55,6 +55,9 @@ private Q_SLOTS:
     void pathBlockedHereIsReported();
 
 private:
+    // startInSync(a, b), then A, once idle, stops: the computer that is offline, or that
+    // stopped before an answer, while B goes on.
+    static bool startInSyncThenStopA(TestClient &a, TestClient &b);
     std::unique_ptr<TestServer> m_server;
 };
 
@@ -67,6 +70,18 @@ void tst_Sync::init()
 void tst_Sync::cleanup()
 {
     m_server.reset();
+}
+
+bool tst_Sync::startInSyncThenStopA(TestClient &a, TestClient &b)
+{
+    if (!startInSync(a, b))
+        return false;
+    if (!waitUntil([&a] { return a.engine()->state() == EngineState::Idle; }, 5000)) {
+        qWarning("A never went idle");
+        return false;
+    }
+    a.stop();
+    return true;
 }
 
 void tst_Sync::initialUploadAndPull()
@@ -132,9 +147,8 @@ void tst_Sync::joinMergesBothFolders()
 void tst_Sync::liveChangesReachEveryComputer()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
     TestClient c(QStringLiteral("gamma"), m_server->port());
     QVERIFY(c.start(a.accountId()));
     TestClient *clients[] = { &a, &b, &c };
@@ -187,9 +201,8 @@ void tst_Sync::liveChangesReachEveryComputer()
 void tst_Sync::directoryOperations()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
 
     for (int i = 0; i < 20; ++i)
         writeFile(a.root(), QStringLiteral("project/src/file%1.cpp").arg(i), QByteArray::number(i).repeated(100));
@@ -219,9 +232,8 @@ void tst_Sync::directoryOperations()
 void tst_Sync::ownDownloadsDoNotEchoBack()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
     QSignalSpy bItems(b.engine(), &SyncEngine::itemCompleted);
 
     for (int i = 0; i < 5; ++i)
@@ -319,10 +331,8 @@ void tst_Sync::largeFileEditedInTheMiddle()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     QByteArray data = randomBytes(24 * 1024 * 1024, 9);
     writeFile(a.root(), QStringLiteral("video.bin"), data);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL_WITH_TIMEOUT(a.root(), b.root(), 30000);
+    QVERIFY(startInSync(a, b, 30000));
 
     data.insert(data.size() / 2, "one inserted line\n");
     data.replace(1000, 5000, randomBytes(5000, 10));
@@ -417,9 +427,8 @@ bool sentUp(const QSignalSpy &items)
 void tst_Sync::modeChangesSyncBothWays()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
     const QString name = QStringLiteral("run.sh");
     writeFile(a.root(), name, "#!/bin/sh\n");
     QTRY_TREES_EQUAL(a.root(), b.root());
@@ -457,9 +466,8 @@ void tst_Sync::modeChangesSyncBothWays()
 void tst_Sync::touchedOfflineDeletedElsewhere()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
     const QString name = QStringLiteral("touched.txt");
     writeFile(a.root(), name, "same bytes");
     QTRY_TREES_EQUAL(a.root(), b.root());
@@ -486,11 +494,8 @@ void tst_Sync::touchedOfflineDeletedElsewhere()
 void tst_Sync::unansweredUploadThenDeleted()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     // The server gets f (here through B, with the same bytes and mode A has).
     const QByteArray content = randomBytes(200'000, 7);
@@ -564,12 +569,8 @@ void tst_Sync::unansweredMoveThenDeleted()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("s/f"), "in s");
     writeFile(a.root(), QStringLiteral("d/f"), "in d");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     QVERIFY(QDir(b.root()).rename(from, to));
     QTRY_VERIFY(b.completed(to, QStringLiteral("moved")));
@@ -598,12 +599,8 @@ void tst_Sync::unansweredMoveThenRenamedAgain()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("s/f"), "in s");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     QVERIFY(QDir(b.root()).rename(QStringLiteral("s"), QStringLiteral("t")));
     QTRY_VERIFY(b.completed(QStringLiteral("t"), QStringLiteral("moved")));
@@ -644,11 +641,8 @@ void tst_Sync::unansweredUploadRemovedThere()
     QFETCH(bool, folder);
     QFETCH(QString, movedTo);
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     // The server gets f (here through B, with the same bytes and mode A has).
     const QString f = QStringLiteral("f");
@@ -696,12 +690,8 @@ void tst_Sync::unansweredMoveThenDeletedThere()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     writeFile(a.root(), QStringLiteral("d/f"), "in d");
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     QVERIFY(QDir(b.root()).rename(QStringLiteral("d/f"), QStringLiteral("g")));
     QTRY_VERIFY(b.completed(QStringLiteral("g"), QStringLiteral("moved")));
@@ -738,12 +728,8 @@ void tst_Sync::unappliedUploadOverAnOlderTombstone()
     TestClient a(QStringLiteral("alpha"), m_server->port());
     const QByteArray content = randomBytes(100'000, 4);
     writeFile(a.root(), QStringLiteral("f"), content);
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
-    a.stop();
+    QVERIFY(startInSyncThenStopA(a, b));
 
     QVERIFY(QFile::remove(b.root() + QStringLiteral("/f")));
     QTRY_VERIFY(b.completed(QStringLiteral("f"), QStringLiteral("deleted")));
@@ -777,13 +763,9 @@ void tst_Sync::folderBecameAFileWhileFilledElsewhere()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     makeDir(a.root(), QStringLiteral("d"));
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QVERIFY(startInSyncThenStopA(a, b));
 
-    a.stop();
     writeFile(b.root(), QStringLiteral("d/new"), "new in d");
     QTRY_VERIFY(b.completed(QStringLiteral("d/new"), QStringLiteral("uploaded")));
     QVERIFY(QDir(a.root()).rmdir(QStringLiteral("d")));
@@ -817,13 +799,9 @@ void tst_Sync::folderBecameAFileWhileMadeAgainElsewhere()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
     makeDir(a.root(), QStringLiteral("d"));
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
-    QTRY_TREES_EQUAL(a.root(), b.root());
-    QTRY_COMPARE(a.engine()->state(), EngineState::Idle);
+    QVERIFY(startInSyncThenStopA(a, b));
 
-    a.stop();
     QVERIFY(QDir(b.root()).rmdir(QStringLiteral("d")));
     QTRY_VERIFY(b.completed(QStringLiteral("d"), QStringLiteral("deleted")));
     writeFile(b.root(), QStringLiteral("d/new"), "new in d");
@@ -852,9 +830,8 @@ void tst_Sync::folderBecameAFileWhileMadeAgainElsewhere()
 void tst_Sync::pathBlockedHereIsReported()
 {
     TestClient a(QStringLiteral("alpha"), m_server->port());
-    QVERIFY(a.start());
     TestClient b(QStringLiteral("beta"), m_server->port());
-    QVERIFY(b.start(a.accountId()));
+    QVERIFY(startInSync(a, b));
     QSignalSpy warnings(b.engine(), &SyncEngine::warning);
     QVERIFY(::mkfifo(QFile::encodeName(b.root() + QStringLiteral("/p")).constData(), 0644) == 0);
     makeDir(a.root(), QStringLiteral("p"));

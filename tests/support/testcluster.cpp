@@ -1,6 +1,7 @@
 #include "testcluster.h"
 
 #include "journal.h"
+#include "testtree.h"
 
 #include <QSignalSpy>
 #include <QSqlDatabase>
@@ -96,6 +97,34 @@ void TestClient::stop()
         return;
     m_engine->stop();
     m_engine.reset();
+}
+
+bool startInSync(TestClient &a, TestClient &b, int timeoutMs)
+{
+    if (!a.start()) {
+        qWarning("A did not start: %s", qPrintable(a.lastFatalError()));
+        return false;
+    }
+    if (!b.start(a.accountId())) {
+        qWarning("B did not join A's account: %s", qPrintable(b.lastFatalError()));
+        return false;
+    }
+    if (!waitUntil([&a, &b] { return treeState(a.root()) == treeState(b.root()); }, timeoutMs)) {
+        qWarning(
+            "A and B never held the same tree: %s", qPrintable(treeDiff(treeState(a.root()), treeState(b.root()))));
+        return false;
+    }
+    return true;
+}
+
+bool waitUntil(const std::function<bool()> &condition, int timeoutMs)
+{
+    if (condition())
+        return true;
+    QTest::qWait(0);
+    for (int waited = 0; waited < timeoutMs && !condition(); waited += 50)
+        QTest::qWait(50);
+    return condition();
 }
 
 std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account)

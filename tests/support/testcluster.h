@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QTemporaryDir>
 
+#include <functional>
 #include <memory>
 
 namespace filesync::test {
@@ -67,6 +68,17 @@ private:
     int m_conflicts = 0;
     QList<SyncItem> m_items;
 };
+
+// The start most sync tests share: A starts with what its folder holds (fill it, or set
+// A's config, first) and creates the account, B joins with A's ID, and both folders come
+// to hold the same tree within `timeoutMs`. False, with the step that failed logged,
+// when any of that does not happen.
+bool startInSync(TestClient &a, TestClient &b, int timeoutMs = 15000);
+
+// Waits for `condition` as the QTRY_* macros do: a check every 50 ms, `timeoutMs` counting
+// the waits and not the checks (so a slow check on a loaded machine leaves the same
+// patience). Whether it came true.
+bool waitUntil(const std::function<bool()> &condition, int timeoutMs);
 
 // A ServerConnection to 127.0.0.1:port logged in to `account`; null when it cannot log in
 // within 10 s.

@@ -60,23 +60,8 @@ private Q_SLOTS:
     void folderRenamedHereAndThereAndANewOneMadeInItsPlace();
 
 private:
-    // For a Propagator run by hand: a connection logged in to a new account on m_server.
-    std::unique_ptr<ServerConnection> newAccount();
     std::unique_ptr<TestServer> m_server;
 };
-
-std::unique_ptr<ServerConnection> tst_FolderMoves::newAccount()
-{
-    auto connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
-    QSignalSpy ready(connection.get(), &ServerConnection::ready);
-    connection->open();
-    if (!ready.wait(10000))
-        return nullptr;
-    bool loggedIn = false;
-    connection->createAccount(
-        QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
-    return QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000) ? std::move(connection) : nullptr;
-}
 
 namespace {
 
@@ -753,7 +738,7 @@ void tst_FolderMoves::deleteInAFolderRenamedSinceThePlanWaits()
     QVERIFY(journal.open());
     const JournalState known = recordSynced(journal, root, { QStringLiteral("D"), QStringLiteral("D/f") });
     QCOMPARE(known.size(), 2);
-    const std::unique_ptr<ServerConnection> connection = newAccount();
+    const std::unique_ptr<ServerConnection> connection = newAccountConnection(m_server->port());
     QVERIFY(connection);
 
     SyncAction del;
@@ -793,7 +778,7 @@ void tst_FolderMoves::fileSetAsideInPlaceOfAFolderKeepsItsContentKnown()
     QCOMPARE(known.size(), 2);
     QVERIFY(QDir(root + QStringLiteral("/D")).removeRecursively());
     writeFile(root, QStringLiteral("D"), "a file now");
-    const std::unique_ptr<ServerConnection> connection = newAccount();
+    const std::unique_ptr<ServerConnection> connection = newAccountConnection(m_server->port());
     QVERIFY(connection);
 
     SyncAction aside;

@@ -113,13 +113,8 @@ void tst_LinkSafety::init()
     m_outside = std::make_unique<QTemporaryDir>();
     m_journal = std::make_unique<Journal>(m_folder->path());
     QVERIFY(m_journal->open());
-    m_connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), m_server->port());
-    QSignalSpy ready(m_connection.get(), &ServerConnection::ready);
-    m_connection->open();
-    QVERIFY(ready.wait(10000));
-    bool loggedIn = false;
-    m_connection->createAccount(QStringLiteral("test"), [&loggedIn](const Reply<LoginOk> &r) { loggedIn = bool(r); });
-    QTRY_VERIFY(loggedIn);
+    m_connection = newAccountConnection(m_server->port());
+    QVERIFY(m_connection);
 }
 
 void tst_LinkSafety::cleanup()

@@ -127,16 +127,43 @@ bool waitUntil(const std::function<bool()> &condition, int timeoutMs)
     return condition();
 }
 
-std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account)
+namespace {
+
+// A ServerConnection to 127.0.0.1:port with its handshake done; null after 10 s.
+std::unique_ptr<ServerConnection> openedConnection(quint16 port)
 {
     auto connection = std::make_unique<ServerConnection>(QStringLiteral("127.0.0.1"), port);
     QSignalSpy ready(connection.get(), &ServerConnection::ready);
     connection->open();
-    if (!ready.wait(10000))
+    return ready.wait(10000) ? std::move(connection) : nullptr;
+}
+
+} // namespace
+
+std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account)
+{
+    auto connection = openedConnection(port);
+    if (!connection)
         return nullptr;
     bool loggedIn = false;
     connection->login(
         account, QStringLiteral("test"), [&loggedIn](const Reply<protocol::LoginOk> &r) { loggedIn = bool(r); });
+    if (!QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000))
+        return nullptr;
+    return connection;
+}
+
+std::unique_ptr<ServerConnection> newAccountConnection(quint16 port, QString *account)
+{
+    auto connection = openedConnection(port);
+    if (!connection)
+        return nullptr;
+    bool loggedIn = false;
+    connection->createAccount(QStringLiteral("test"), [&loggedIn, account](const Reply<protocol::LoginOk> &r) {
+        loggedIn = bool(r);
+        if (r && account)
+            *account = r->account;
+    });
     if (!QTest::qWaitFor([&loggedIn] { return loggedIn; }, 10000))
         return nullptr;
     return connection;

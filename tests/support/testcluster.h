@@ -84,6 +84,11 @@ bool waitUntil(const std::function<bool()> &condition, int timeoutMs);
 // within 10 s.
 std::unique_ptr<ServerConnection> loggedInConnection(quint16 port, const QString &account);
 
+// A ServerConnection to 127.0.0.1:port logged in to an account it creates, whose ID goes
+// to `account` when given; null when it cannot log in within 10 s. For a part of the
+// engine run by hand.
+std::unique_ptr<ServerConnection> newAccountConnection(quint16 port, QString *account = nullptr);
+
 // The feed cursor as the folder's journal file holds it, read on a second, read-only
 // connection: what a restart would resume from.
 quint64 storedCursor(const QString &folder);

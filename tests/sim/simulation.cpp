@@ -297,6 +297,9 @@ private:
     QString applyUser(const Op &op, int index);
     void produce(const QByteArray &data, const QString &what);
     void consume(const QByteArray &data);
+    // A delete of bytes another computer holds at the same path removes that copy's
+    // version too: the two writes made one version, and the deleter saw its bytes.
+    void consumeTwins(int c, const QString &path, const QByteArray &data);
     bool serverListing(Tree *tree, quint64 *head);
     quint64 storedCursor(int c) const;
     QMap<QString, quint64> journalVersions(int c) const; // path -> version, as its journal's file holds them
@@ -335,6 +338,8 @@ private:
     // How many such versions have those very bytes: a version replaced (or a copy deleted)
     // leaves the others with the same bytes live.
     QHash<QString, int> m_liveCopies;
+    // content hash -> (computer, path) of each write that produced a version of it
+    QMultiHash<QString, QPair<int, QString>> m_writtenAt;
     QList<Applied> m_epochOps; // since the last quiescent point
     QList<Deleted> m_epochDeletes;
     QMap<QString, quint64> m_serverVersions; // of the last listing
@@ -475,6 +480,24 @@ void Simulation::consume(const QByteArray &data)
     m_live.remove(h);
 }
 
+void Simulation::consumeTwins(int c, const QString &path, const QByteArray &data)
+{
+    for (int other = 0; other < m_scenario.computers; ++other) {
+        if (other == c)
+            continue;
+        // Only a copy its own computer wrote there counts: a downloaded copy is no version.
+        const QPair<int, QString> at { other, path };
+        if (!m_writtenAt.contains(hashOf(data), at))
+            continue;
+        bool ok = false;
+        const QByteArray there = readPath(m_computers[size_t(other)].root + u'/' + path, &ok);
+        if (ok && there == data) {
+            m_writtenAt.remove(hashOf(data), at);
+            consume(data);
+        }
+    }
+}
+
 QString Simulation::apply(const Op &op, int index)
 {
     switch (op.kind) {
@@ -568,8 +591,10 @@ QString Simulation::applyUser(const Op &op, int index)
         // Bytes equal to what this computer last synced there, or to what the server holds
         // there now, are no new version: the engine has nothing to send, and a change made
         // elsewhere over them (from the server's version) replaces them.
-        if (!journalHolds(op.computer, op.path, now) && !serverHolds(op.path, now))
+        if (!journalHolds(op.computer, op.path, now) && !serverHolds(op.path, now)) {
             produce(now, what);
+            m_writtenAt.insert(hashOf(now), { op.computer, op.path });
+        }
         m_epochOps << applied;
         return QStringLiteral("done: %1 -> %2 bytes %3").arg(old.size()).arg(now.size()).arg(hashOf(now).left(8));
     }
@@ -604,6 +629,7 @@ QString Simulation::applyUser(const Op &op, int index)
                 const QByteArray data = readPath(abs + u'/' + it.key(), &ok);
                 if (ok && !data.isEmpty()) {
                     consume(data);
+                    consumeTwins(op.computer, op.path + u'/' + it.key(), data);
                     deleted.hashes.insert(hashOf(data));
                 }
             }
@@ -616,6 +642,7 @@ QString Simulation::applyUser(const Op &op, int index)
                 return QStringLiteral("skipped: unlink: %1").arg(QString::fromLocal8Bit(strerror(errno)));
             if (ok && !data.isEmpty()) {
                 consume(data);
+                consumeTwins(op.computer, op.path, data);
                 deleted.hashes.insert(hashOf(data));
             }
         }

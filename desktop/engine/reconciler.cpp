@@ -440,6 +440,10 @@ private:
                 m = m_moves.erase(m);
                 continue;
             }
+            // A tombstone there is another entry's history, never our move's (the server
+            // has not seen it): compared with our entry's version, it read as a delete of it.
+            if (r != m_remote.cend())
+                m_remote.remove(there);
             rebase(m_journal, at, there);
             m->path = there;
             ++m;

@@ -73,6 +73,7 @@ private Q_SLOTS:
     void folderRenamedHereWhileTheServerMovedItAndANewOneInItsPlace();
     void fileMovedInAFolderThatBecameAFileThere();
     void folderDeletedHereIsMissingForThePlan();
+    void fileMovedIntoAFolderTheServerMovedOverATombstone();
     void movedFolderDropsWhatTheServerNoLongerHad_data();
     void movedFolderDropsWhatTheServerNoLongerHad();
     void folderMovedInAnEarlierSlice();
@@ -852,6 +853,25 @@ void tst_Reconciler::folderDeletedHereIsMissingForThePlan()
         = Reconciler::reconcile(l, folderDWithF(), r, QStringLiteral("me"), QDateTime::currentDateTime());
     QCOMPARE(there.describe(), QStringLiteral("download d/new"));
     QVERIFY(there.missingFolders.isEmpty());
+}
+
+// This computer moved g into d as d/h while the server moved d to e, and another file e/h
+// was made there and deleted again. That tombstone is another file's history: g moves on
+// to e/h, and nothing deletes it here.
+void tst_Reconciler::fileMovedIntoAFolderTheServerMovedOverATombstone()
+{
+    JournalState j = folderDWithF();
+    j.insert(P("g"), JournalEntry { EntryKind::File, 10, 1000, 9, 0644, 2, content('G') });
+    LocalEntry h = localFile('G', false);
+    h.inode = 9;
+    LocalSnapshot l;
+    l.insert(P("d"), localDir(40));
+    l.insert(P("d/f"), localFile('A', false));
+    l.insert(P("d/h"), h);
+    RemoteChanges r = folderDMovedToE();
+    r.insert(P("e/h"), tombstone("e/h", EntryKind::File, 8));
+    const SyncPlan plan = Reconciler::reconcile(l, j, r, QStringLiteral("me"), QDateTime::currentDateTime());
+    QCOMPARE(plan.describe(), QStringLiteral("move-remote e/h from g\nmove-local e from d\nrecord e\nrecord e/f"));
 }
 
 void tst_Reconciler::movedFolderDropsWhatTheServerNoLongerHad_data()

@@ -297,9 +297,10 @@ private:
     QString applyUser(const Op &op, int index);
     void produce(const QByteArray &data, const QString &what);
     void consume(const QByteArray &data);
-    // A delete of bytes another computer holds at the same path removes that copy's
-    // version too: the two writes made one version, and the deleter saw its bytes.
-    void consumeTwins(int c, const QString &path, const QByteArray &data);
+    // Computer c replaced or deleted `data` at `path`. Bytes another computer wrote at the
+    // same path and still holds there are that same version (two writes of equal bytes
+    // made one, adopted without a conflict): replaced or deleted by one who saw its bytes.
+    void release(int c, const QString &path, const QByteArray &data);
     bool serverListing(Tree *tree, quint64 *head);
     quint64 storedCursor(int c) const;
     QMap<QString, quint64> journalVersions(int c) const; // path -> version, as its journal's file holds them
@@ -480,8 +481,12 @@ void Simulation::consume(const QByteArray &data)
     m_live.remove(h);
 }
 
-void Simulation::consumeTwins(int c, const QString &path, const QByteArray &data)
+void Simulation::release(int c, const QString &path, const QByteArray &data)
 {
+    consume(data);
+    if (data.isEmpty())
+        return;
+    m_writtenAt.remove(hashOf(data), { c, path });
     for (int other = 0; other < m_scenario.computers; ++other) {
         if (other == c)
             continue;
@@ -587,7 +592,7 @@ QString Simulation::applyUser(const Op &op, int index)
         ::close(fd);
         if (!ok)
             return QStringLiteral("FAILED to write");
-        consume(old);
+        release(op.computer, op.path, old);
         // Bytes equal to what this computer last synced there, or to what the server holds
         // there now, are no new version: the engine has nothing to send, and a change made
         // elsewhere over them (from the server's version) replaces them.
@@ -628,8 +633,7 @@ QString Simulation::applyUser(const Op &op, int index)
                 bool ok = false;
                 const QByteArray data = readPath(abs + u'/' + it.key(), &ok);
                 if (ok && !data.isEmpty()) {
-                    consume(data);
-                    consumeTwins(op.computer, op.path + u'/' + it.key(), data);
+                    release(op.computer, op.path + u'/' + it.key(), data);
                     deleted.hashes.insert(hashOf(data));
                 }
             }
@@ -641,8 +645,7 @@ QString Simulation::applyUser(const Op &op, int index)
             if (::unlink(p.constData()) != 0)
                 return QStringLiteral("skipped: unlink: %1").arg(QString::fromLocal8Bit(strerror(errno)));
             if (ok && !data.isEmpty()) {
-                consume(data);
-                consumeTwins(op.computer, op.path, data);
+                release(op.computer, op.path, data);
                 deleted.hashes.insert(hashOf(data));
             }
         }
@@ -694,7 +697,7 @@ QString Simulation::applyUser(const Op &op, int index)
             if (::unlink(encoded(fileAbs).constData()) != 0)
                 continue;
             ++n;
-            consume(data);
+            release(op.computer, it.key(), data);
             Deleted deleted { index, op.tag, op.computer, it.key(), {} };
             if (ok && !data.isEmpty())
                 deleted.hashes.insert(hashOf(data));

@@ -497,7 +497,8 @@ bool Downloader::copyProven(const QString &root, int fd, const LocalSource &sour
         }
         const int to = openTarget(root, targets, *first.target);
         if (to < 0
-            || !localfs::copyRange(fd, first.sourceOffset, to, first.targetOffset, size, kWriteBackBytes, cancel)) {
+            || !localfs::copyRange(
+                fd, first.sourceOffset, to, first.targetOffset, size, localfs::kWriteBackBytes, cancel)) {
             for (const qsizetype c : std::as_const(run))
                 ok[c] = false;
         }
@@ -534,25 +535,10 @@ void Downloader::copyVerified(const QString &root, int fd, const LocalSource &so
             const int to = openTarget(root, targets, path);
             if (to < 0 || ::pwrite(to, raw.constData(), size_t(raw.size()), off_t(offset)) != raw.size())
                 ok[i] = false;
-            else if ((offset + raw.size()) / kWriteBackBytes != offset / kWriteBackBytes)
+            else if ((offset + raw.size()) / localfs::kWriteBackBytes != offset / localfs::kWriteBackBytes)
                 localfs::startWriteBack(to, 0, 0);
         }
     }
-}
-
-// Write-back starts for temp files written on the engine thread, and the release of big
-// replaced files, go to their own pool: both may block on the disk, and neither the
-// engine thread nor the pool the copies and syncs share should wait.
-void Downloader::startWriteBack(EnginePools &pools, int fd)
-{
-    // A descriptor of its own: the file may be closed (or failed) before the job runs.
-    const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (own < 0)
-        return; // only an optimisation: the sync before the rename flushes all of it
-    pools.start(pools.writeBack(), [own] {
-        localfs::startWriteBack(own, 0, 0);
-        ::close(own);
-    });
 }
 
 void Downloader::setDuringProvenCopyForTests(std::function<void(const QString &)> hook)
@@ -739,9 +725,9 @@ void Downloader::onBlockWritten(const BlockRef &block, const BlockWriter::Outcom
             // failed meanwhile: nothing more to do for it
         } else if (const int error = outcome.writeErrors.at(i)) {
             failFile(file, QStringLiteral("cannot write: %1").arg(QString::fromLocal8Bit(strerror(error))));
-        } else if ((file.unflushed += outcome.size) >= kWriteBackBytes) {
+        } else if ((file.unflushed += outcome.size) >= localfs::kWriteBackBytes) {
             file.unflushed = 0;
-            startWriteBack(m_pools, file.fd);
+            localfs::startWriteBackOnPool(m_pools, file.fd);
         }
         delivered(file);
     }

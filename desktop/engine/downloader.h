@@ -55,10 +55,6 @@ public:
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
     static constexpr int kMaxOpenFiles = 256;
     static constexpr int kMaxUninstalled = 4096;
-    // A temp file's write-back is started every this many bytes written, so that the sync
-    // before its rename finds little left to flush (this machine has room for gigabytes
-    // of dirty pages: without it the whole file waited for that sync).
-    static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
     // A replaced old version at least this big is released on a pool thread (see install()).
     static constexpr qint64 kReleaseOnPoolBytes = 16 * 1024 * 1024;
     // How long admission waits for a prefetch's requests under way (see waitForPrefetch()).
@@ -84,9 +80,6 @@ public:
     // For tests: called on the pool once the stat of `source` proved it unchanged, just
     // before its blocks are copied without reading them (to change it under the copy).
     static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
-    // Write-back of a temp file written by the engine thread, started on the writeBack
-    // pool (it may block on a busy disk); also for the Prefetcher's temp files.
-    static void startWriteBack(EnginePools &pools, int fd);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);

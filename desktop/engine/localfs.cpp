@@ -1,5 +1,7 @@
 #include "localfs.h"
 
+#include "enginepools.h"
+
 #include <QFile>
 #include <QStringList>
 
@@ -363,6 +365,21 @@ std::optional<LocalEntry> statFd(int fd)
 void startWriteBack(int fd, qint64 offset, qint64 length)
 {
     ::sync_file_range(fd, off_t(offset), off_t(length), SYNC_FILE_RANGE_WRITE);
+}
+
+// Write-back starts for temp files written on the engine thread, and the release of big
+// replaced files, go to their own pool: both may block on the disk, and neither the
+// engine thread nor the pool the copies and syncs share should wait.
+void startWriteBackOnPool(EnginePools &pools, int fd)
+{
+    // A descriptor of its own: the file may be closed (or failed) before the job runs.
+    const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0)
+        return; // only an optimisation: the sync before the rename flushes all of it
+    pools.start(pools.writeBack(), [own] {
+        startWriteBack(own, 0, 0);
+        ::close(own);
+    });
 }
 
 qint64 realtimeNs()

@@ -15,6 +15,10 @@
 #include <optional>
 #include <utility>
 
+namespace filesync {
+class EnginePools;
+} // namespace filesync
+
 namespace filesync::localfs {
 
 // The one way the engine reaches an entry of the sync root (see docs/architecture.md,
@@ -216,6 +220,15 @@ bool copyRange(int from, qint64 fromOffset, int to, qint64 toOffset, qint64 leng
 // the end) without waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE). Durability
 // still needs fdatasync; this only makes that one short.
 void startWriteBack(int fd, qint64 offset, qint64 length);
+
+// A temp file's write-back is started every this many bytes written, so that the sync
+// before its rename finds little left to flush (this machine has room for gigabytes
+// of dirty pages: without it the whole file waited for that sync).
+constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
+
+// Write-back of a temp file written by the engine thread, started on the writeBack
+// pool (it may block on a busy disk); for the Downloader's and the Prefetcher's temp files.
+void startWriteBackOnPool(EnginePools &pools, int fd);
 
 // CLOCK_REALTIME in nanoseconds: the clock file times are stamped from (coarsely), for
 // JournalEntry::readClearlyAfter.

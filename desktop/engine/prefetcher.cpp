@@ -1,6 +1,5 @@
 #include "prefetcher.h"
 
-#include "downloader.h"
 #include "enginelogging.h"
 #include "journal.h"
 #include "localfs.h"
@@ -183,9 +182,9 @@ void Prefetcher::onWritten(quint64 fileId, const QList<int> &indexes, const Bloc
             return discard(fileId);
         }
         f->written[indexes.at(k)] = true;
-        if ((f->unflushed += outcome.size) >= kWriteBackBytes) {
+        if ((f->unflushed += outcome.size) >= localfs::kWriteBackBytes) {
             f->unflushed = 0;
-            Downloader::startWriteBack(m_pools, f->fd); // so the sync before the rename finds little left
+            localfs::startWriteBackOnPool(m_pools, f->fd); // so the sync before the rename finds little left
         }
     }
     ++m_fetched;

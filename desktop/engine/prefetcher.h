@@ -43,7 +43,6 @@ public:
     static constexpr int kMaxFiles = 4;
     static constexpr qint64 kWindowBytes = 32 * 1024 * 1024;
     static constexpr int kKeepMs = 60 * 1000;
-    static constexpr qint64 kWriteBackBytes = 8 * 1024 * 1024;
 
     Prefetcher(const QString &root, Journal &journal, ServerConnection &connection, EnginePools &pools,
         QObject *parent = nullptr);

@@ -78,6 +78,7 @@ Downloader::Downloader(
     , m_journal(journal)
     , m_connection(connection)
     , m_pools(pools)
+    , m_copier(root, pools)
 {
     m_settleTimer.setSingleShot(true);
     m_settleTimer.setInterval(kSettleMs);
@@ -182,8 +183,6 @@ void Downloader::run(
     m_batchesInFlight = 0;
     m_actions = files;
     m_cancel = std::make_shared<std::atomic_bool>(false);
-    m_localSources.clear();
-    m_knownChecks.clear();
     // Only the blocks these files need: indexing every block of a 20,000-file journal on
     // every cycle (a path string each) cost tens of milliseconds even with nothing to fetch.
     QSet<ContentHash> wanted;
@@ -191,27 +190,7 @@ void Downloader::run(
         for (const BlockRef &b : action.remote.blocks)
             wanted.insert(b.hash);
     }
-    for (auto it = wanted.isEmpty() ? sources.cend() : sources.cbegin(); it != sources.cend(); ++it) {
-        qint64 offset = 0;
-        QString path;
-        std::shared_ptr<const JournalEntry> recorded;
-        std::vector<quint64> checks; // the entry's, when valid: a block's check is its bytes'
-        for (qsizetype i = 0; i < it->blocks.size(); ++i) {
-            const BlockRef &b = it->blocks.at(i);
-            if (wanted.contains(b.hash)) {
-                if (path.isEmpty()) {
-                    path = it.key().toString();
-                    recorded = std::make_shared<const JournalEntry>(*it);
-                    if (!it->blockChecks.isEmpty())
-                        checks = Chunker::unpackChecks(it->blocks, it->blockChecks);
-                }
-                m_localSources.insert(b.hash, { path, offset, recorded });
-                if (!checks.empty())
-                    m_knownChecks.insert(b.hash, checks[size_t(i)]);
-            }
-            offset += b.size;
-        }
-    }
+    m_copier.index(sources, wanted);
     // The metadata dir is never re-created here: without it the folder is stopping.
     m_rootDir = localfs::openDir(m_root, QString());
     m_tmpDirOpen = localfs::openDir(m_root, Journal::tempDirRelative());
@@ -284,7 +263,7 @@ void Downloader::admit()
             offset += b.size;
             if (!first)
                 continue; // requested already: its arrival serves this file too
-            if (m_localSources.contains(b.hash)) {
+            if (m_copier.has(b.hash)) {
                 local.append(b);
             } else {
                 m_queue.append(b);
@@ -356,29 +335,20 @@ std::optional<Prefetcher::Taken> Downloader::adoptPrefetched(File &file)
 // fetched after all if their source changed); the rest are fetched meanwhile.
 void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
 {
-    QList<LocalSource> copies;
-    QHash<const JournalEntry *, qsizetype> sourceIndex; // recorded stat -> its place in `copies`
+    QList<QPair<BlockRef, QList<LocalBlockCopier::Target>>> copies;
     QList<QPair<BlockRef, int>> job; // block, how many of its waiting targets the copy serves
     for (const BlockRef &b : blocks) {
-        const LocalBlock source = m_localSources.value(b.hash);
-        auto index = sourceIndex.constFind(source.recorded.get());
-        if (index == sourceIndex.cend()) {
-            copies.append({ source.path, source.recorded, {} });
-            index = sourceIndex.insert(source.recorded.get(), copies.size() - 1);
-        }
-        LocalCopy copy { b, source.offset, {} };
+        QList<LocalBlockCopier::Target> to;
         const QList<Target> &targets = m_waiting.value(b.hash);
         for (const Target &t : targets)
-            copy.targets.append({ t.file->tempPath, t.offset });
-        copies[*index].copies.append(copy);
+            to.append({ t.file->tempPath, t.offset });
+        copies.append({ b, to });
         job.append({ b, int(targets.size()) });
     }
-    const std::shared_ptr<std::atomic_bool> cancel = m_cancel;
     // One watcher per job: a late signal of an aborted run cannot reach this one.
     auto *watcher = new QFutureWatcher<QSet<ContentHash>>(this);
     const int generation = m_generation;
-    auto future = m_pools.run(
-        m_pools.work(), [root = m_root, copies, cancel] { return copyLocalBlocks(root, copies, cancel.get()); });
+    auto future = m_copier.start(copies, m_cancel);
     m_localCopies.append(future);
     connect(watcher, &QFutureWatcher<QSet<ContentHash>>::finished, this, [this, watcher, generation, job] {
         watcher->deleteLater();
@@ -388,162 +358,6 @@ void Downloader::startLocalCopies(const QList<BlockRef> &blocks)
         onLocalCopied(job, watcher->result());
     });
     watcher->setFuture(future);
-}
-
-namespace {
-std::function<void(const QString &)> s_duringProvenCopyForTests;
-
-int openTarget(const QString &root, QHash<QString, int> &targets, const QString &path)
-{
-    auto it = targets.constFind(path);
-    if (it == targets.cend()) {
-        // No O_CREAT: a temp file the engine already removed (abort) stays gone.
-        it = targets.insert(path, Journal::tempFile(root, path).open(O_WRONLY).release());
-    }
-    return *it;
-}
-
-// Whether the open source still has the stat recorded for it, in a way that proves its
-// bytes unchanged since: statProvesUnchanged (size, mtime, inode and ctime as recorded,
-// and a recorded mtime that differs from its ctime, as a download leaves it). Not the
-// scanner's weaker rule for old mtimes: a rewrite in the same clock tick as the recorded
-// stat leaves mtime == ctime unchanged, and copied bytes would land in another file.
-bool provenUnchanged(int fd, const JournalEntry &recorded)
-{
-    const auto now = localfs::statFd(fd);
-    return now && !now->isDir() && recorded.statProvesUnchanged(*now);
-}
-} // namespace
-
-QSet<ContentHash> Downloader::copyLocalBlocks(
-    const QString &root, const QList<LocalSource> &sources, const std::atomic_bool *cancel)
-{
-    QSet<ContentHash> written;
-    QHash<QString, int> targets; // open temp files, by path
-    QElapsedTimer timer;
-    timer.start();
-    for (const LocalSource &source : sources) {
-        if (cancel->load(std::memory_order_relaxed))
-            break;
-        // Beneath the root, never through a link: a link's target is not ours to read.
-        const int fd = localfs::Location::at(root, source.path).open(O_RDONLY).release();
-        if (fd < 0)
-            continue; // gone: the server has its blocks
-        // Read in order, mostly: a source not in the page cache was read in small steps
-        // without this (a cold 1 GiB copy: 3.5-6.4 s, with it 1.4-1.8 s here).
-        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        QList<bool> ok(source.copies.size(), true);
-        // A source whose stat proves it unchanged since the journal recorded its blocks is
-        // copied without being read here (the old version of a big file being patched);
-        // any other is read and re-hashed block by block.
-        if (!source.recorded || !copyProven(root, fd, source, targets, ok, cancel))
-            copyVerified(root, fd, source, targets, ok, cancel);
-        ::close(fd);
-        for (qsizetype i = 0; i < source.copies.size(); ++i) {
-            if (ok.at(i))
-                written.insert(source.copies.at(i).block.hash);
-        }
-    }
-    for (const int fd : std::as_const(targets)) {
-        if (fd >= 0)
-            ::close(fd);
-    }
-    qCDebug(lcDownload) << "copied" << written.size() << "blocks from" << sources.size() << "local files in"
-                        << timer.elapsed() << "ms";
-    return written;
-}
-
-// Kernel-side copies of the source's blocks, contiguous runs (in source and target) in
-// one step each. False, with nothing claimed, when the stat does not prove the source
-// unchanged before the copy (the caller verifies instead). If it moved during the copy,
-// the bytes written may be wrong: every block of the source is then reported not written,
-// and the server's copy of each is written over the same range before the file is closed.
-bool Downloader::copyProven(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
-    QList<bool> &ok, const std::atomic_bool *cancel)
-{
-    if (!provenUnchanged(fd, *source.recorded))
-        return false;
-    if (s_duringProvenCopyForTests)
-        s_duringProvenCopyForTests(root + u'/' + source.path);
-    struct Piece
-    {
-        const QString *target;
-        qint64 targetOffset;
-        qint64 sourceOffset;
-        qint64 size;
-        qsizetype copy;
-    };
-    std::vector<Piece> pieces;
-    for (qsizetype i = 0; i < source.copies.size(); ++i) {
-        const LocalCopy &c = source.copies.at(i);
-        for (const auto &t : c.targets)
-            pieces.push_back({ &t.first, t.second, c.sourceOffset, qint64(c.block.size), i });
-    }
-    std::sort(pieces.begin(), pieces.end(), [](const Piece &a, const Piece &b) {
-        return *a.target != *b.target ? *a.target < *b.target : a.targetOffset < b.targetOffset;
-    });
-    QList<qsizetype> run; // the copies in the run being gathered
-    for (size_t i = 0; i < pieces.size();) {
-        const Piece &first = pieces[i];
-        qint64 size = 0;
-        run.clear();
-        size_t j = i;
-        for (; j < pieces.size() && *pieces[j].target == *first.target
-             && pieces[j].targetOffset == first.targetOffset + size
-             && pieces[j].sourceOffset == first.sourceOffset + size;
-             ++j) {
-            size += pieces[j].size;
-            run.append(pieces[j].copy);
-        }
-        const int to = openTarget(root, targets, *first.target);
-        if (to < 0
-            || !localfs::copyRange(
-                fd, first.sourceOffset, to, first.targetOffset, size, localfs::kWriteBackBytes, cancel)) {
-            for (const qsizetype c : std::as_const(run))
-                ok[c] = false;
-        }
-        i = j;
-    }
-    // Written while we copied (or replaced and rewritten: the descriptor still names the
-    // old inode, whose bytes nobody writes, so that is harmless, and the stat says so).
-    if (!provenUnchanged(fd, *source.recorded)) {
-        qCInfo(lcDownload) << "changed while its blocks were copied; fetching them instead:" << source.path;
-        ok.fill(false);
-    }
-    return true;
-}
-
-// Each block read from the source and re-hashed: only bytes with the right hash are
-// written into the temp files.
-void Downloader::copyVerified(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
-    QList<bool> &ok, const std::atomic_bool *cancel)
-{
-    QByteArray raw;
-    for (qsizetype i = 0; i < source.copies.size(); ++i) {
-        if (cancel->load(std::memory_order_relaxed)) {
-            ok.fill(false, source.copies.size());
-            return;
-        }
-        const LocalCopy &copy = source.copies.at(i);
-        raw.resize(qsizetype(copy.block.size));
-        if (::pread(fd, raw.data(), size_t(raw.size()), off_t(copy.sourceOffset)) != raw.size()
-            || ContentHash::of(raw) != copy.block.hash) {
-            ok[i] = false;
-            continue;
-        }
-        for (const auto &[path, offset] : copy.targets) {
-            const int to = openTarget(root, targets, path);
-            if (to < 0 || ::pwrite(to, raw.constData(), size_t(raw.size()), off_t(offset)) != raw.size())
-                ok[i] = false;
-            else if ((offset + raw.size()) / localfs::kWriteBackBytes != offset / localfs::kWriteBackBytes)
-                localfs::startWriteBack(to, 0, 0);
-        }
-    }
-}
-
-void Downloader::setDuringProvenCopyForTests(std::function<void(const QString &)> hook)
-{
-    s_duringProvenCopyForTests = std::move(hook);
 }
 
 void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSet<ContentHash> &written)
@@ -562,10 +376,9 @@ void Downloader::onLocalCopied(const QList<QPair<BlockRef, int>> &job, const QSe
                 m_waiting.erase(waiting);
             else
                 m_queue.append(b);
-            const auto check = m_knownChecks.constFind(b.hash);
+            const std::optional<quint64> check = m_copier.checkOf(b.hash);
             for (const Target &t : done) {
-                t.file->setCheck(t.offset,
-                    check != m_knownChecks.cend() ? std::optional<quint64>(*check) : std::optional<quint64>());
+                t.file->setCheck(t.offset, check);
                 delivered(*t.file);
             }
         } else {
@@ -978,11 +791,7 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     // Its stat right after the rename proves it unchanged later just as a journal entry
     // would: blocks copied from it need not be re-read while this stat holds.
     const auto recorded = std::make_shared<const JournalEntry>(journalEntryFor(*file.landed, a.remote.version));
-    qint64 offset = 0;
-    for (const BlockRef &b : a.remote.blocks) {
-        m_localSources.insert(b.hash, { a.path.toString(), offset, recorded });
-        offset += b.size;
-    }
+    m_copier.add(a.path, a.remote.blocks, recorded);
     m_renamed.append(&file); // recorded once the next sync made its directory entry durable
 }
 

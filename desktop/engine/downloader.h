@@ -2,6 +2,7 @@
 
 #include "blockwriter.h"
 #include "enginepools.h"
+#include "localblockcopier.h"
 #include "localfs.h"
 #include "prefetcher.h"
 #include "syncplan.h"
@@ -77,9 +78,6 @@ public:
     int batchesFetched() const { return m_batchesFetched; } // GetBlocks requests
     // Bytes found already written in prefetched temp files this object adopted.
     qint64 adoptedBytes() const { return m_adoptedBytes; }
-    // For tests: called on the pool once the stat of `source` proved it unchanged, just
-    // before its blocks are copied without reading them (to change it under the copy).
-    static void setDuringProvenCopyForTests(std::function<void(const QString &source)> hook);
 
 Q_SIGNALS:
     void fileDone(const filesync::SyncAction &action);
@@ -99,38 +97,6 @@ private:
         File *file;
         qint64 offset;
     };
-    // A block found in a local file, to be written into the temp files that need it.
-    struct LocalCopy
-    {
-        protocol::BlockRef block;
-        qint64 sourceOffset = 0;
-        QList<QPair<QString, qint64>> targets; // temp path, offset
-    };
-    // Where a block can be read locally: a file, the offset in it, and the stat recorded
-    // with the block list that offset comes from (the journal's, or this run's own install).
-    // Per block, not per path: a path replaced during the run keeps its old blocks under
-    // the old stat, which the new file cannot match (they are then verified, not trusted).
-    struct LocalBlock
-    {
-        QString path; // relative to the root
-        qint64 offset = 0;
-        std::shared_ptr<const JournalEntry> recorded;
-    };
-    // The blocks of one job found in one local file under one recorded stat.
-    struct LocalSource
-    {
-        QString path; // relative to the root
-        std::shared_ptr<const JournalEntry> recorded;
-        QList<LocalCopy> copies;
-    };
-    // Thread pool: copies (verified, or stat-proven, see there); returns the blocks that
-    // were written everywhere.
-    static QSet<ContentHash> copyLocalBlocks(
-        const QString &root, const QList<LocalSource> &sources, const std::atomic_bool *cancel);
-    static bool copyProven(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
-        QList<bool> &ok, const std::atomic_bool *cancel);
-    static void copyVerified(const QString &root, int fd, const LocalSource &source, QHash<QString, int> &targets,
-        QList<bool> &ok, const std::atomic_bool *cancel);
     // Thread pool: makes the temp files (by path) and the folders (relative to the root)
     // durable, several at a time on `syncPool`; false if any sync failed.
     static bool syncBatch(
@@ -177,8 +143,7 @@ private:
     QHash<ContentHash, QList<Target>> m_waiting; // hash -> files waiting for it
     QList<protocol::BlockRef> m_queue; // blocks still to request
     qint64 m_queuedBytes = 0;
-    QHash<ContentHash, LocalBlock> m_localSources;
-    QHash<ContentHash, quint64> m_knownChecks; // of blocks in m_localSources whose entry has valid checks
+    LocalBlockCopier m_copier; // where blocks are found locally, and their copies
     QSet<RelativePath> m_missingFolders; // see SyncPlan
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;

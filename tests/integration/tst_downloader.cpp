@@ -3,6 +3,7 @@
 #include "downloader.h"
 #include "enginepools.h"
 #include "journal.h"
+#include "localblockcopier.h"
 #include "scanner.h"
 #include "serverconnection.h"
 #include "testcluster.h"
@@ -34,13 +35,13 @@ struct ProvenCopies
     std::atomic_int count { 0 };
     explicit ProvenCopies(std::function<void(const QString &source)> also = {})
     {
-        Downloader::setDuringProvenCopyForTests([this, also](const QString &source) {
+        LocalBlockCopier::setDuringProvenCopyForTests([this, also](const QString &source) {
             ++count;
             if (also)
                 also(source);
         });
     }
-    ~ProvenCopies() { Downloader::setDuringProvenCopyForTests({}); }
+    ~ProvenCopies() { LocalBlockCopier::setDuringProvenCopyForTests({}); }
     Q_DISABLE_COPY_MOVE(ProvenCopies)
 };
 } // namespace

@@ -79,7 +79,9 @@ Downloader::Downloader(
     , m_connection(connection)
     , m_pools(pools)
     , m_copier(root, pools)
+    , m_batch(root, pools)
 {
+    connect(&m_batch, &DurableBatch::synced, this, &Downloader::onSynced);
     m_settleTimer.setSingleShot(true);
     m_settleTimer.setInterval(kSettleMs);
     connect(&m_settleTimer, &QTimer::timeout, this, [this] {
@@ -114,11 +116,7 @@ void Downloader::abort()
     m_waiting.clear();
     m_queue.clear();
     m_queuedBytes = 0;
-    m_ready.clear();
-    m_renamed.clear();
-    m_syncing.clear();
-    m_syncingRenamed.clear();
-    m_syncRunning = false;
+    m_batch.clear();
     m_assembling = 0;
     m_actions.clear();
     m_next = 0;
@@ -136,16 +134,12 @@ void Downloader::recordLanded()
     // rename and its batch's sync never leaves a synced file the journal does not know,
     // which the next cycle would have to take for new here (and, edited meanwhile, for a
     // conflict). At most one batch of directories is synced, on this thread.
-    const QList<File *> landed = m_syncingRenamed + m_renamed;
+    const QList<quint64> landed = m_batch.renames();
     if (landed.isEmpty() || !m_journal.isOpen())
         return;
-    QSet<QString> dirSet;
-    for (const File *f : landed)
-        dirSet.insert(f->action.path.parent().toString());
-    const QStringList dirs(dirSet.cbegin(), dirSet.cend());
-    if (!syncBatch(m_pools.sync(), m_root, {}, dirs))
+    if (!m_batch.syncRenamesNow())
         return; // not known to be durable: the next cycle finds them as they are
-    record(landed);
+    record(filesOf(landed));
 }
 
 // A file's entry: its stat, and the server's blocks and version.
@@ -582,94 +576,23 @@ void Downloader::assembled(File &file)
     file.fd = -1;
     file.assembledMs = file.since.elapsed();
     --m_assembling;
-    m_ready.append(&file);
-    startSync();
+    m_batch.addFile(file.id, file.tempPath);
+    m_batch.start();
 }
 
-void Downloader::startSync()
+QList<Downloader::File *> Downloader::filesOf(const QList<quint64> &ids) const
 {
-    if (m_syncRunning || (m_ready.isEmpty() && m_renamed.isEmpty()))
-        return;
-    m_syncing = std::exchange(m_ready, {});
-    m_syncingRenamed = std::exchange(m_renamed, {});
-    QStringList files;
-    for (const File *f : std::as_const(m_syncing))
-        files.append(f->tempPath);
-    QSet<QString> dirSet;
-    for (const File *f : std::as_const(m_syncingRenamed))
-        dirSet.insert(f->action.path.parent().toString());
-    const QStringList dirs(dirSet.cbegin(), dirSet.cend());
-    m_syncRunning = true;
-    auto *watcher = new QFutureWatcher<bool>(this);
-    const int generation = m_generation;
-    connect(watcher, &QFutureWatcher<bool>::finished, this, [this, watcher, generation] {
-        watcher->deleteLater();
-        if (generation == m_generation)
-            onSynced(watcher->result());
-    });
-    watcher->setFuture(m_pools.run(m_pools.work(),
-        [root = m_root, files, dirs, sync = &m_pools.sync()] { return syncBatch(*sync, root, files, dirs); }));
+    QList<File *> files;
+    files.reserve(ids.size());
+    for (const quint64 id : ids)
+        files.append(m_files.at(id).get()); // held until recorded or given up, after its batch
+    return files;
 }
 
-// Our files only. A syncfs() would also wait for everything else dirty on the file
-// system: another program's big copy, or the server's writes on the same disk. Write-back
-// of a chunk of files is started
-// first (sync_file_range), then they are fdatasync'ed WorkerPools::kSyncThreads
-// at a time, together with the folders of the previous batch's renames.
-bool Downloader::syncBatch(
-    QThreadPool &syncPool, const QString &root, const QStringList &files, const QStringList &dirs)
+void Downloader::onSynced(bool ok, const QList<quint64> &syncedIds, const QList<quint64> &renamedIds)
 {
-    constexpr qsizetype kChunk = 256; // descriptors open at once
-    std::atomic_bool ok = true;
-    struct Pending
-    {
-        int fd;
-        int (*call)(int);
-    };
-    std::vector<Pending> pending;
-    pending.reserve(size_t(qMin(files.size() + dirs.size(), kChunk)));
-    const auto syncAll = [&ok, &pending, &syncPool] {
-        QtConcurrent::blockingMap(&syncPool, pending, [&ok](const Pending &p) {
-            if (p.call(p.fd) != 0)
-                ok = false;
-            ::close(p.fd);
-        });
-        pending.clear();
-    };
-    // The root and the temp folder resolved once for the batch, not once a file.
-    const localfs::Dir rootDir = localfs::openDir(root, QString());
-    const localfs::Dir tmp = localfs::openDir(rootDir, Journal::tempDirRelative());
-    for (const QString &file : files) {
-        const int fd = localfs::Location::inOpen(tmp, file).open(O_RDONLY).release();
-        if (fd < 0) {
-            ok = false;
-            continue;
-        }
-        localfs::startWriteBack(fd, 0, 0);
-        pending.push_back({ fd, ::fdatasync });
-        if (qsizetype(pending.size()) >= kChunk)
-            syncAll();
-    }
-    for (const QString &dir : dirs) {
-        const int fd = localfs::openDir(rootDir, dir, true).release();
-        if (fd < 0) {
-            ok = false;
-            continue;
-        }
-        pending.push_back({ fd, ::fsync });
-        if (qsizetype(pending.size()) >= kChunk)
-            syncAll();
-    }
-    syncAll();
-    return ok;
-}
-
-void Downloader::onSynced(bool ok)
-{
-    m_syncRunning = false;
-    ++m_syncsRun;
-    const QList<File *> synced = std::exchange(m_syncing, {});
-    const QList<File *> renamed = std::exchange(m_syncingRenamed, {});
+    const QList<File *> synced = filesOf(syncedIds);
+    const QList<File *> renamed = filesOf(renamedIds);
     if (!ok) {
         qCWarning(lcDownload) << "cannot make downloaded files durable";
         for (File *f : synced) {
@@ -702,7 +625,7 @@ void Downloader::onSynced(bool ok)
         for (File *f : synced)
             install(*f, folders);
     }
-    startSync(); // the new renames' entries, and whatever was assembled meanwhile
+    m_batch.start(); // the new renames' entries, and whatever was assembled meanwhile
     admit();
     pump();
     checkDone();
@@ -792,7 +715,7 @@ void Downloader::install(File &file, localfs::FolderCache &folders)
     // would: blocks copied from it need not be re-read while this stat holds.
     const auto recorded = std::make_shared<const JournalEntry>(journalEntryFor(*file.landed, a.remote.version));
     m_copier.add(a.path, a.remote.blocks, recorded);
-    m_renamed.append(&file); // recorded once the next sync made its directory entry durable
+    m_batch.addRenamed(file.id, a.path); // recorded once the next sync made its directory entry durable
 }
 
 localfs::Location Downloader::tempFile(const File &file) const
@@ -824,7 +747,7 @@ void Downloader::release(File &file)
 
 void Downloader::checkDone()
 {
-    if (!m_running || m_next < m_actions.size() || !m_files.empty() || m_syncRunning || !m_localCopies.isEmpty())
+    if (!m_running || m_next < m_actions.size() || !m_files.empty() || m_batch.isRunning() || !m_localCopies.isEmpty())
         return;
     m_running = false;
     m_actions.clear();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blockwriter.h"
+#include "durablebatch.h"
 #include "enginepools.h"
 #include "localblockcopier.h"
 #include "localfs.h"
@@ -74,7 +75,7 @@ public:
     // For tests: files state is held for right now (admitted, not yet recorded), and the
     // number of syncs run so far in this object's life.
     int filesHeld() const { return int(m_files.size()); }
-    int syncsRun() const { return m_syncsRun; }
+    int syncsRun() const { return m_batch.batchesRun(); }
     int batchesFetched() const { return m_batchesFetched; } // GetBlocks requests
     // Bytes found already written in prefetched temp files this object adopted.
     qint64 adoptedBytes() const { return m_adoptedBytes; }
@@ -97,10 +98,6 @@ private:
         File *file;
         qint64 offset;
     };
-    // Thread pool: makes the temp files (by path) and the folders (relative to the root)
-    // durable, several at a time on `syncPool`; false if any sync failed.
-    static bool syncBatch(
-        QThreadPool &syncPool, const QString &root, const QStringList &files, const QStringList &dirs);
 
     void admit();
     bool waitForPrefetch(const SyncAction &action);
@@ -115,8 +112,8 @@ private:
     void onBlockFailed(const ContentHash &hash, const QString &reason);
     void delivered(File &file);
     void assembled(File &file);
-    void startSync();
-    void onSynced(bool ok);
+    QList<File *> filesOf(const QList<quint64> &ids) const;
+    void onSynced(bool ok, const QList<quint64> &syncedIds, const QList<quint64> &renamedIds);
     void install(File &file, localfs::FolderCache &folders);
     void failFile(File &file, const QString &reason);
     localfs::Location tempFile(const File &file) const;
@@ -147,13 +144,8 @@ private:
     QSet<RelativePath> m_missingFolders; // see SyncPlan
     QList<QFuture<QSet<ContentHash>>> m_localCopies;
     std::shared_ptr<std::atomic_bool> m_cancel;
-    QList<File *> m_ready; // assembled, waiting for a sync
-    QList<File *> m_renamed; // at their final path, entry not yet durable
-    QList<File *> m_syncing; // temp files in the sync under way
-    QList<File *> m_syncingRenamed; // renames in the sync under way
-    bool m_syncRunning = false;
+    DurableBatch m_batch; // assembled and renamed files, made durable in groups
     int m_assembling = 0; // files with an open temp file
-    int m_syncsRun = 0;
     qint64 m_adoptedBytes = 0;
     qint64 m_inFlight = 0;
     bool m_complete = true;

@@ -8,17 +8,20 @@
 #include "prefetcher.h"
 #include "syncplan.h"
 
+#include <QElapsedTimer>
 #include <QFuture>
 #include <QHash>
 #include <QObject>
 #include <QSet>
 #include <QTimer>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace filesync {
 
@@ -92,7 +95,39 @@ Q_SIGNALS:
     void finished(bool complete); // complete: every file landed (or was skipped on purpose)
 
 private:
-    struct File;
+    struct File
+    {
+        quint64 id = 0;
+        SyncAction action;
+        QString tempPath;
+        int fd = -1; // open while the file is assembled
+        int pending = 0; // deliveries (written or failed) still to come from m_waiting
+        qint64 unflushed = 0; // bytes written by the engine thread since its last write-back start
+        bool failed = false;
+        std::optional<LocalEntry> assembledStat; // in the temp folder, once assembled
+        std::optional<LocalEntry> landed; // its stat right after the rename
+        QElapsedTimer since; // admitted; for the debug log of a file's stages
+        qint64 assembledMs = -1;
+        // The XXH3 check of each block (Chunker::checkOf), gathered as the blocks are written
+        // and recorded with the file, so that its first edit here re-cuts only what changed.
+        // For files of Chunker::kChecksFromBlocks blocks or more; `checksKnown` false once a
+        // block came without one (a copy from a local file that has none).
+        std::vector<qint64> starts; // of each block in the file
+        std::vector<quint64> checks;
+        bool checksKnown = false;
+
+        void setCheck(qint64 offset, std::optional<quint64> check)
+        {
+            if (!checksKnown)
+                return;
+            const auto at = std::lower_bound(starts.cbegin(), starts.cend(), offset);
+            if (!check || at == starts.cend() || *at != offset) {
+                checksKnown = false;
+                return;
+            }
+            checks[size_t(at - starts.cbegin())] = *check;
+        }
+    };
     struct Target
     {
         File *file;

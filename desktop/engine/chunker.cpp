@@ -1,6 +1,7 @@
 #include "chunker.h"
 
 #include "contenthash.h"
+#include "hashpipeline.h"
 #include "protocol.h"
 
 #include <QBuffer>
@@ -197,299 +198,8 @@ quint64 checkAt(const QByteArray &checks, qsizetype i)
     return qFromLittleEndian<quint64>(checks.constData() + kChecksHeader + 8 * i);
 }
 
-// --- Reading and hashing ----------------------------------------------------------------
-// The chunker reads into a ring of buffers; a block is always contiguous in one of them
-// (each holds maxSize plus the read size), so its SHA-256 and check can be computed later
-// on the hashing thread while the next cuts are found. A buffer is refilled only when no
-// queued block points into it: at most kSlots buffers are in memory.
-constexpr int kSlots = 3;
-constexpr qint64 kReadSize = 4 * 1024 * 1024;
 // Below this the file is hashed on the calling thread (a thread costs more than it saves).
 constexpr qint64 kThreadedFrom = 8 * 1024 * 1024;
-
-class Pipeline
-{
-public:
-    // An old block kept on trust, to be checked (checkRange()).
-    struct Piece
-    {
-        qint64 length;
-        quint64 expected; // its recorded check
-        qsizetype index; // in the block list
-    };
-    struct Job
-    {
-        int slot; // -1: a range to check (checkRange()), read by the thread that runs it
-        qint64 offset; // in the slot; of a range: in the file
-        qint64 length;
-        qsizetype index; // in the block list
-        std::vector<Piece> pieces = {}; // of a range, in order from `offset`
-    };
-    struct Done
-    {
-        qsizetype index;
-        ContentHash hash;
-        quint64 check;
-    };
-
-    // `helper`: the pool of the hashing thread, or null to hash on the calling thread.
-    Pipeline(QIODevice &device, qint64 size, qint64 maxBlock, QThreadPool *helper)
-        : m_device(device)
-        , m_size(size)
-        , m_capacity(qMin(size, maxBlock + kReadSize))
-    {
-        for (auto &slot : m_slots)
-            slot.buffer.resize(0);
-        // Where a range check finds the bytes without the cutter's buffers: pread() on the
-        // file (which moves no offset), or the buffer's own memory.
-        if (auto *file = qobject_cast<QFileDevice *>(&device))
-            m_fd = file->handle();
-        else if (auto *buffer = qobject_cast<QBuffer *>(&device); buffer && buffer->data().size() >= size)
-            m_direct = buffer->data().constData();
-        if (helper) {
-            m_pool = helper;
-            m_helper.reset(QRunnable::create([this] { hashLoop(); }));
-            m_helper->setAutoDelete(false);
-            m_pool->start(m_helper.get());
-        }
-    }
-    ~Pipeline() { finish(); }
-
-    // Makes [pos, pos + len) (cut at the file's end) contiguous in memory, reading ahead.
-    // An empty string on success, else the error.
-    QString ensure(qint64 pos, qint64 len)
-    {
-        len = qMin(len, m_size - pos);
-        if (pos >= m_start && pos + len <= m_start + m_filled)
-            return {};
-        const int next = (m_current + 1) % kSlots;
-        {
-            // While the buffer to refill is still being hashed, help hash it (the
-            // hashing thread is the slower of the two when SHA-256 runs below the cutter).
-            std::unique_lock lock(m_mutex);
-            while (m_slots[next].pending > 0) {
-                if (m_jobs.empty()) {
-                    m_cond.wait(lock);
-                    continue;
-                }
-                runNext(lock, 0);
-            }
-        }
-        std::vector<char> &to = m_slots[next].buffer;
-        if (qint64(to.size()) < m_capacity)
-            to.resize(size_t(m_capacity));
-        qint64 kept = 0;
-        if (pos >= m_start && pos < m_start + m_filled) {
-            kept = m_start + m_filled - pos;
-            std::memcpy(to.data(), m_slots[m_current].buffer.data() + (pos - m_start), size_t(kept));
-        } else if (pos != m_start + m_filled && !m_device.seek(pos)) {
-            // Past blocks checked by range, or back to one whose check failed.
-            return QStringLiteral("cannot read at %1: %2").arg(pos).arg(m_device.errorString());
-        }
-        const qint64 want = qMin(m_capacity, m_size - pos);
-        while (kept < want) {
-            const qint64 n = m_device.read(to.data() + kept, want - kept);
-            if (n < 0)
-                return QStringLiteral("read error: %1").arg(m_device.errorString());
-            if (n == 0)
-                return QStringLiteral("the file changed while it was read");
-            kept += n;
-        }
-        m_current = next;
-        m_start = pos;
-        m_filled = kept;
-        return {};
-    }
-    const char *at(qint64 pos) const { return m_slots[m_current].buffer.data() + (pos - m_start); }
-
-    // Whether checkRange() can be used: a hashing thread, and bytes it can read itself.
-    bool canCheckRanges() const { return m_helper && (m_fd >= 0 || m_direct); }
-    // Queues the check of old blocks kept on trust, `pieces` from `pos` on (`bytes` in
-    // all), which the thread that runs it reads itself: an unchanged file is then read
-    // and checked on both cores (with more than one range waiting, the cutter runs one).
-    // The first block that failed: failedCheck().
-    void checkRange(qint64 pos, std::vector<Piece> &&pieces, qint64 bytes)
-    {
-        std::unique_lock lock(m_mutex);
-        ++m_checksPending;
-        ++m_rangesQueued;
-        m_jobs.push_back(Job { -1, pos, bytes, 0, std::move(pieces) });
-        m_cond.notify_all();
-        while (m_rangesQueued > 1)
-            runNext(lock, 0);
-    }
-    // The lowest block index whose check failed so far (-1: none); a hint while checks
-    // are pending, exact after settleChecks().
-    qsizetype failedCheck() const { return m_failedCheck.load(std::memory_order_relaxed); }
-    // Waits for every queued check (helping with them); then failedCheck() is exact, and
-    // is reset by the call after this one's answer.
-    qsizetype settleChecks()
-    {
-        std::unique_lock lock(m_mutex);
-        while (m_checksPending > 0) {
-            if (m_jobs.empty())
-                m_cond.wait(lock);
-            else
-                runNext(lock, 0);
-        }
-        return m_failedCheck.exchange(-1);
-    }
-
-    // Whether the device has more than `size` bytes (it grew while it was read).
-    bool grew()
-    {
-        if (m_device.pos() != m_size && !m_device.seek(m_size)) // after blocks checked by range
-            return false;
-        char byte;
-        return m_device.read(&byte, 1) > 0;
-    }
-
-    // Queues the SHA-256 and check of [pos, pos + len), which ensure() made available.
-    void hash(qint64 pos, qint64 len, qsizetype index)
-    {
-        const Job job { m_current, pos - m_start, len, index };
-        if (!m_helper) {
-            m_done.push_back(run(job, 0));
-            return;
-        }
-        std::lock_guard lock(m_mutex);
-        ++m_slots[m_current].pending;
-        m_jobs.push_back(job);
-        m_cond.notify_all();
-    }
-
-    // Waits for every queued hash; the results, in any order.
-    std::vector<Done> &finish()
-    {
-        if (m_helper) {
-            std::unique_lock lock(m_mutex);
-            m_closed = true;
-            m_cond.notify_all();
-            if (m_pool->tryTake(m_helper.get())) {
-                // It never started (its pool was busy): what is left is done here.
-                while (!m_jobs.empty())
-                    runNext(lock, 0);
-            } else {
-                m_cond.wait(lock, [this] { return m_helperDone; });
-            }
-            lock.unlock();
-            m_helper.reset();
-        }
-        return m_done;
-    }
-
-private:
-    struct Slot
-    {
-        std::vector<char> buffer;
-        int pending = 0; // queued jobs that point into it
-    };
-
-    // `who`: 0 the cutter, 1 the hashing thread (each reads ranges into its own buffer).
-    Done run(const Job &job, int who)
-    {
-        if (job.slot < 0)
-            return Done { runRange(job, who), ContentHash(), 0 };
-        const char *data = m_slots[job.slot].buffer.data() + job.offset;
-        Sha256 sha;
-        sha.addData(QByteArrayView(data, job.length));
-        return Done { job.index, sha.result(), xxh3Of(data, job.length) };
-    }
-
-    // The index of the range's first block whose bytes do not match its check, or -1.
-    qsizetype runRange(const Job &job, int who)
-    {
-        const char *data = m_direct ? m_direct + job.offset : nullptr;
-        qint64 got = job.length;
-        if (!data) {
-            std::vector<char> &buffer = m_rangeBuffers[size_t(who)];
-            if (qint64(buffer.size()) < job.length)
-                buffer.resize(size_t(qMax(job.length, m_capacity)));
-            got = 0;
-            while (got < job.length) {
-                const ssize_t n = ::pread(m_fd, buffer.data() + got, size_t(job.length - got), off_t(job.offset + got));
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    break; // shorter than it was: the blocks past `got` fail, the cutter reads there
-                got += n;
-            }
-            data = buffer.data();
-        }
-        qint64 at = 0;
-        for (const Piece &piece : job.pieces) {
-            if (at + piece.length > got || xxh3Of(data + at, piece.length) != piece.expected)
-                return piece.index;
-            at += piece.length;
-        }
-        return -1;
-    }
-
-    void hashLoop()
-    {
-        std::unique_lock lock(m_mutex);
-        for (;;) {
-            m_cond.wait(lock, [&] { return m_closed || !m_jobs.empty(); });
-            if (m_jobs.empty()) {
-                m_helperDone = true;
-                m_cond.notify_all();
-                return;
-            }
-            runNext(lock, 1);
-        }
-    }
-
-    // The oldest job, run without the lock (the cutter's help and the hashing thread
-    // take jobs the same way); `lock` holds m_mutex before and after.
-    void runNext(std::unique_lock<std::mutex> &lock, int who)
-    {
-        const Job job = std::move(m_jobs.front());
-        m_jobs.pop_front();
-        if (job.slot < 0)
-            --m_rangesQueued;
-        lock.unlock();
-        Done done = run(job, who);
-        lock.lock();
-        finished(job, std::move(done));
-    }
-
-    // With m_mutex held.
-    void finished(const Job &job, Done &&done)
-    {
-        if (job.slot >= 0) {
-            m_done.push_back(std::move(done));
-            --m_slots[job.slot].pending;
-        } else {
-            --m_checksPending;
-            const qsizetype failed = m_failedCheck.load(std::memory_order_relaxed);
-            if (done.index >= 0 && (failed < 0 || done.index < failed))
-                m_failedCheck.store(done.index, std::memory_order_relaxed);
-        }
-        m_cond.notify_all();
-    }
-
-    QIODevice &m_device;
-    const qint64 m_size;
-    const qint64 m_capacity;
-    std::array<Slot, kSlots> m_slots;
-    int m_current = 0;
-    qint64 m_start = 0;
-    qint64 m_filled = 0;
-    std::mutex m_mutex;
-    std::condition_variable m_cond;
-    std::deque<Job> m_jobs; // a short queue: bounded by the slots
-    std::vector<Done> m_done;
-    int m_fd = -1;
-    const char *m_direct = nullptr;
-    std::array<std::vector<char>, 2> m_rangeBuffers; // the cutter's, the hashing thread's
-    int m_checksPending = 0;
-    int m_rangesQueued = 0; // range jobs not started yet
-    std::atomic<qsizetype> m_failedCheck { -1 };
-    bool m_closed = false;
-    QThreadPool *m_pool = nullptr;
-    std::unique_ptr<QRunnable> m_helper; // runs hashLoop() on m_pool
-    bool m_helperDone = false; // hashLoop() returned
-};
 
 } // namespace
 
@@ -573,12 +283,12 @@ Result<Chunker::Chunked> Chunker::pass(QIODevice &device, qint64 size, const Par
 
     Chunked out;
     std::vector<quint64> checks;
-    Pipeline pipe(device, size, p.maxSize, size >= kThreadedFrom ? hashing : nullptr);
+    HashPipeline pipe(device, size, p.maxSize, size >= kThreadedFrom ? hashing : nullptr);
     qint64 pos = 0;
     const auto tooMany = [&] { return out.blocks.size() > protocol::kMaxBlocksPerEntry; };
 
     // Old blocks kept on trust while both threads read and check them by range
-    // (Pipeline::checkRange): where each was kept, to go back to the first one whose check
+    // (HashPipeline::checkRange): where each was kept, to go back to the first one whose check
     // fails. After a success the next run of trusted blocks is twice as long (up to one
     // read's size a range), after a failure it is one block checked on this thread again,
     // so a file changed everywhere costs no more checks than before and an unchanged one
@@ -638,10 +348,10 @@ Result<Chunker::Chunked> Chunker::pass(QIODevice &device, qint64 size, const Par
         if (incremental && oldIndex < old.size() && oldStart == pos && oldIndex != failedOld && keepable(oldIndex)) {
             if (mayTrust && trustRun > 1) {
                 const qint64 from = pos;
-                std::vector<Pipeline::Piece> pieces;
+                std::vector<HashPipeline::Piece> pieces;
                 qint64 bytes = 0;
                 while (qsizetype(pieces.size()) < trustRun && oldIndex < old.size() && keepable(oldIndex)
-                    && (pieces.empty() || bytes + old.at(oldIndex).size <= kReadSize)) {
+                    && (pieces.empty() || bytes + old.at(oldIndex).size <= HashPipeline::kReadSize)) {
                     const qint64 blockSize = old.at(oldIndex).size;
                     const quint64 check = checkAt(previous.checks, oldIndex);
                     trusted.push_back({ out.blocks.size(), pos, oldIndex, out.reusedBytes });
